@@ -1,0 +1,70 @@
+"""Fully connected (affine) layer, CS231n style: ``*_forward -> (out, cache)``."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from dlclassics.numpy_nn.validation import check_float, check_same_dtype, check_shape
+
+
+class AffineCache(NamedTuple):
+    x: np.ndarray  # (N, d_1, ..., d_k), as given
+    w: np.ndarray  # (D, M)
+
+
+def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, AffineCache]:
+    """Affine map ``out = x.reshape(N, D) @ w + b``.
+
+    Inputs:
+    - x: (N, d_1, ..., d_k) minibatch; each example is flattened to D = d_1 * ... * d_k values
+    - w: (D, M) weights
+    - b: (M,) biases
+
+    Returns a tuple of:
+    - out: (N, M)
+    - cache: what ``affine_backward`` needs
+    """
+    check_float("x", x, None)
+    if x.ndim < 1:
+        raise ValueError("x: expected shape (N, d_1, ..., d_k), got a 0-D array")
+    N = x.shape[0]
+    D = math.prod(x.shape[1:])
+    check_float("w", w, ("D", "M"))
+    M = w.shape[1]
+    check_shape("w", w, ("D", "M"), (D, M))
+    check_float("b", b, ("M",))
+    check_shape("b", b, ("M",), (M,))
+    check_same_dtype("x", x, w=w, b=b)
+
+    out = x.reshape(N, D) @ w + b  # (N, D) @ (D, M) -> (N, M)
+    return out, AffineCache(x, w)
+
+
+def affine_backward(
+    dout: np.ndarray, cache: AffineCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of ``affine_forward``.
+
+    Inputs:
+    - dout: (N, M) upstream gradient
+    - cache: from ``affine_forward``
+
+    Returns a tuple of:
+    - dx: (N, d_1, ..., d_k), gradient with respect to x
+    - dw: (D, M)
+    - db: (M,)
+    """
+    x, w = cache
+    N = x.shape[0]
+    D, M = w.shape
+    check_float("dout", dout, ("N", "M"))
+    check_shape("dout", dout, ("N", "M"), (N, M))
+    check_same_dtype("x", x, dout=dout)
+
+    dx = (dout @ w.T).reshape(x.shape)  # (N, M) @ (M, D) -> (N, D) -> (N, d_1, ..., d_k)
+    dw = x.reshape(N, D).T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
