@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from dlclassics import __version__
 from dlclassics.errors import DlcError
 
-COMMAND_MODULES = []
+COMMAND_MODULES = [
+    "dlclassics.data.commands",
+    "dlclassics.report.commands",
+    "dlclassics.sentiment.commands",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rank_prefix() -> str:
+    """Under torchrun, say which process failed: one rank's error ends the whole job."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: "
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except DlcError as exc:
-        print(f"dlc: error: {exc}", file=sys.stderr)
+        print(f"dlc: error: {_rank_prefix()}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dlc: interrupted", file=sys.stderr)

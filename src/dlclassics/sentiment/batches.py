@@ -36,7 +36,8 @@ class SentenceDataset(Dataset):
         return self.examples[i], self.labels[i]
 
 
-def _labels(batch: Sequence[Example]) -> torch.Tensor:
+def label_tensor(batch: Sequence[Example]) -> torch.Tensor:
+    """The batch's labels as (N,) float (0., 1., or -1. for unlabelled)."""
     return torch.tensor([label for _, label in batch], dtype=torch.float32)  # (N,)
 
 
@@ -50,7 +51,7 @@ def collate_padded(batch: Sequence[Example]) -> Batch:
     token_ids = torch.full((len(batch), int(lengths.max())), PAD_ID, dtype=torch.long)  # (N, T)
     for row, (ids, _) in enumerate(batch):
         token_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    return {"token_ids": token_ids, "lengths": lengths}, _labels(batch)
+    return {"token_ids": token_ids, "lengths": lengths}, label_tensor(batch)
 
 
 def collate_bag(batch: Sequence[Example]) -> Batch:
@@ -67,7 +68,7 @@ def collate_bag(batch: Sequence[Example]) -> Batch:
     sizes = torch.tensor([len(ids) for ids in distinct], dtype=torch.long)  # (N,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (N,) exclusive prefix sum
     bag_ids = torch.tensor([i for ids in distinct for i in ids], dtype=torch.long)
-    return {"bag_ids": bag_ids, "offsets": offsets}, _labels(batch)
+    return {"bag_ids": bag_ids, "offsets": offsets}, label_tensor(batch)
 
 
 def make_loader(

@@ -24,12 +24,16 @@ class SentenceFile:
         path: the file read.
         sentences: one token list per kept line, in file order.
         labels: one 0/1 label per sentence, or ``None`` for an unlabelled file.
+        line_numbers: the 1-based line each sentence came from.
+        total_lines: lines in the file, bad ones included.
         skipped: how many bad lines were skipped (0 unless ``skip_bad_lines``).
     """
 
     path: Path
     sentences: list[list[str]]
     labels: list[int] | None
+    line_numbers: list[int]
+    total_lines: int
     skipped: int
 
     def __len__(self) -> int:
@@ -95,21 +99,25 @@ def read_sentences(
     p = Path(path)
     sentences: list[list[str]] = []
     labels: list[int] = []
-    skipped = 0
-    for number, raw in enumerate(_raw_lines(p), start=1):
+    line_numbers: list[int] = []
+    raw_lines = _raw_lines(p)
+    for number, raw in enumerate(raw_lines, start=1):
         try:
             tokens, label = _parse_line(raw, labelled)
         except ValueError as exc:
             if not skip_bad_lines:
                 hint = " (use --skip-bad-lines to skip such lines)"
                 raise DlcError(f"{p}:{number}: {exc}{hint}") from None
-            skipped += 1
             continue
         sentences.append(tokens)
+        line_numbers.append(number)
         if label is not None:
             labels.append(label)
+    skipped = len(raw_lines) - len(sentences)
     if not sentences:
         raise DlcError(
             f"{p}: no sentences" + (f" ({skipped} bad lines skipped)" if skipped else "")
         )
-    return SentenceFile(p, sentences, labels if labelled else None, skipped)
+    return SentenceFile(
+        p, sentences, labels if labelled else None, line_numbers, len(raw_lines), skipped
+    )

@@ -1,0 +1,135 @@
+"""Image features for captioning: pooled CNN features from the backbone registry, cached on disk.
+
+Each image is loaded as RGB, resized whole (no crop: a caption describes the whole picture) to
+``image_size`` × ``image_size``, scaled the way the backbone's weights expect and pushed through
+the backbone; its pooled vector is the feature (1280-d for the default ``efficientnet_lite0``).
+
+The features of a list of images are cached in one ``.npy`` file whose name holds a hash of the
+backbone, its weights, the image size and every file's resolved path, size and modification
+time, so editing, adding or removing an image gives a new cache entry instead of stale features.
+
+``fit_pca`` / ``apply_pca`` reduce the features like the reference (which used 512-d PCA of
+VGG-16 fc7): the projection is fitted on the training features only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from dlclassics.data.images import load_rgb
+from dlclassics.data.root import user_cache_dir
+from dlclassics.io import atomic_path
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    backbone: str = "efficientnet_lite0"
+    weights: str | None = "imagenet"  # "imagenet", a state_dict path, or None (random, tests)
+    image_size: int = 224
+    batch_size: int = 32
+
+
+def default_cache_dir() -> Path:
+    """``<user cache>/dlclassics/caption_features`` (beside the default data root)."""
+    return user_cache_dir().parent / "caption_features"
+
+
+def cache_key(paths: Sequence[Path], config: FeatureConfig) -> str:
+    """Hex digest identifying these files (path, size, mtime) under this feature configuration."""
+    files = []
+    for path in paths:
+        stat = Path(path).stat()
+        files.append([os.fspath(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])
+    payload = {
+        "backbone": config.backbone,
+        "weights": None if config.weights is None else os.fspath(config.weights),
+        "image_size": config.image_size,
+        "files": files,
+    }
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:20]
+
+
+def extract_features(
+    paths: Sequence[Path],
+    config: FeatureConfig,
+    cache_dir: Path | None = None,
+    desc: str = "image features",
+) -> np.ndarray:
+    """Pooled backbone features of ``paths``, from the cache when present.
+
+    Inputs:
+    - paths: N image files (each must be readable; a broken one is a DlcError naming it)
+    - config: backbone, weights, image size, batch size
+    - cache_dir: where cache files live (default ``default_cache_dir()``)
+
+    Returns features: (N, feature_dim) float32.
+    """
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    cache_file = cache_dir / f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
+    if cache_file.is_file():
+        features = np.load(cache_file)
+        if features.shape[0] == len(paths):
+            return features
+    features = _compute_features(paths, config, desc)
+    with atomic_path(cache_file) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, features)
+    return features
+
+
+def _compute_features(paths: Sequence[Path], config: FeatureConfig, desc: str) -> np.ndarray:
+    import torch
+
+    from dlclassics.backbones import load_backbone
+
+    backbone = load_backbone(config.backbone, config.weights)
+    chunks = []
+    with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
+        for start in range(0, len(paths), config.batch_size):
+            batch = [load_image_tensor(p, config.image_size) for p in paths[start : start + config.batch_size]]
+            images = torch.stack(batch)  # (B, 3, S, S) in [0, 1]
+            chunks.append(backbone(backbone.preprocessing.normalize(images)).numpy())
+            bar.update(len(batch))
+    if not chunks:
+        return np.zeros((0, backbone.feature_dim), dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def load_image_tensor(path: Path, image_size: int):  # -> torch.Tensor (3, S, S) in [0, 1]
+    """An image file as a (3, image_size, image_size) float tensor in [0, 1], resized whole."""
+    import torch
+    from PIL import Image
+
+    image = load_rgb(path).resize((image_size, image_size), Image.BILINEAR)
+    array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
+    return torch.from_numpy(array).permute(2, 0, 1)  # (S, S, 3) -> (3, S, S)
+
+
+@dataclass(frozen=True)
+class PCA:
+    """A fitted projection: ``reduced = (features - mean) @ components``."""
+
+    mean: np.ndarray  # (D,)
+    components: np.ndarray  # (D, K)
+
+    def apply(self, features: np.ndarray) -> np.ndarray:
+        """(N, D) → (N, K) float32."""
+        return ((features - self.mean) @ self.components).astype(np.float32)
+
+
+def fit_pca(train_features: np.ndarray, dim: int) -> PCA:
+    """PCA of (N, D) training features keeping ``dim`` components (sign fixed for determinism)."""
+    dim = min(dim, *train_features.shape)
+    x = train_features.astype(np.float64)
+    mean = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)  # vt: (min(N, D), D)
+    components = vt[:dim].T  # (D, dim)
+    signs = np.sign(components[np.abs(components).argmax(axis=0), np.arange(dim)])
+    return PCA(mean, components * signs)

@@ -1,0 +1,170 @@
+"""``dlc data``: see which data sets are present and verified, fetch or import them, locate them.
+
+dlc data status [--data-root DIR] [--no-verify]
+dlc data fetch NAME... [--from PATH] [--mirror URL] [--force] [--data-root DIR]
+dlc data path NAME [--data-root DIR]
+dlc data manifest DIR [--name NAME] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlclassics.data.root import add_data_root_argument
+
+if TYPE_CHECKING:
+    from dlclassics.data.manifest import VerifyReport
+    from dlclassics.data.registry import DatasetSpec
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from dlclassics.data.registry import DATASETS, MIRROR_ENV_VAR
+
+    data = subparsers.add_parser(
+        "data",
+        help="list, fetch and verify the data sets",
+        description="List, fetch and verify the data sets under the data root.",
+    )
+    actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    status = actions.add_parser(
+        "status", help="table of every data set: found or missing, where, files, checksums"
+    )
+    add_data_root_argument(status)
+    status.add_argument(
+        "--no-verify", action="store_true", help="only check that files exist, do not hash them"
+    )
+    status.set_defaults(func=run_status)
+
+    fetch = actions.add_parser(
+        "fetch",
+        help="download a data set (or import it with --from) and verify it",
+        description="Download data sets from their public sources, or import them from a local "
+        "folder or archive, verifying every file against the shipped SHA-256 manifest.",
+    )
+    fetch.add_argument("names", nargs="+", metavar="NAME", choices=list(DATASETS))
+    fetch.add_argument(
+        "--from",
+        dest="source",
+        metavar="PATH",
+        default=None,
+        help="import from this folder (the data set's folder or a data root holding it) or "
+        "archive instead of downloading",
+    )
+    fetch.add_argument(
+        "--mirror",
+        metavar="URL",
+        default=None,
+        help=f"download from this base URL instead of the public sources (default: "
+        f"${MIRROR_ENV_VAR}); it serves archives at its top level (hymenoptera_data.zip) and "
+        "per-file data sets in their folders (yelp/train.txt)",
+    )
+    fetch.add_argument("--force", action="store_true", help="replace a copy that is already there")
+    add_data_root_argument(fetch)
+    fetch.set_defaults(func=run_fetch)
+
+    path = actions.add_parser("path", help="print the folder of a data set (for scripts)")
+    path.add_argument("name", metavar="NAME", choices=list(DATASETS))
+    add_data_root_argument(path)
+    path.set_defaults(func=run_path)
+
+    manifest = actions.add_parser(
+        "manifest",
+        help="write a SHA-256 manifest of a folder (how the shipped manifests are made)",
+    )
+    manifest.add_argument("folder", metavar="DIR")
+    manifest.add_argument("--name", default=None, help="data set name (default: folder name)")
+    manifest.add_argument("--out", metavar="FILE", default=None, help="default: standard output")
+    manifest.set_defaults(func=run_manifest)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from dlclassics.data.manifest import list_files, verify_folder
+    from dlclassics.data.registry import DATASETS
+    from dlclassics.data.root import resolve_data_root
+
+    root = resolve_data_root(args.data_root)
+    rows = [("data set", "state", "files", "checksums", "location")]
+    for spec in DATASETS.values():
+        folder = spec.path_under(root)
+        if not folder.is_dir():
+            rows.append((spec.name, "missing", "-", "-", str(folder)))
+            continue
+        missing_layout = spec.missing_layout(folder)
+        report = verify_folder(folder, spec.manifest, check_hashes=not args.no_verify)
+        state = "incomplete" if missing_layout or report.missing else "found"
+        rows.append(
+            (
+                spec.name,
+                state,
+                str(len(list_files(folder))),
+                _checksums(report, spec, args.no_verify),
+                str(folder),
+            )
+        )
+    print(f"data root: {root}")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        print("  ".join([*cells, row[-1]]))
+    if any(row[1] != "found" for row in rows[1:]):
+        print("fetch a data set with `dlc data fetch NAME` (or import one with --from PATH)")
+    return 0
+
+
+def _checksums(report: VerifyReport, spec: DatasetSpec, no_verify: bool) -> str:
+    """The checksum column: OK, MISMATCH (n), not checked, or no checksums known."""
+    if report.mismatched:
+        return f"MISMATCH ({len(report.mismatched)} files)"
+    if no_verify:
+        return "not checked"
+    if not spec.manifest.has_checksums:
+        return "none known"
+    if report.missing:
+        return f"{len(report.missing)} missing"
+    return "OK"
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from dlclassics.data.fetch import fetch_dataset, import_dataset
+    from dlclassics.data.registry import get_dataset, resolve_mirror
+    from dlclassics.data.root import resolve_data_root
+
+    root = resolve_data_root(args.data_root)
+    mirror = resolve_mirror(args.mirror)
+    for name in dict.fromkeys(args.names):
+        spec = get_dataset(name)
+        if args.source:
+            outcome = import_dataset(spec, root, args.source, force=args.force)
+        else:
+            outcome = fetch_dataset(spec, root, mirror=mirror, force=args.force)
+        report = outcome.report
+        if report.checked:
+            verified = f"{report.checked} files match the manifest"
+        else:
+            verified = f"{report.unchecked} files present (no checksums known, not verified)"
+        print(f"{name}: {outcome.action}, {verified}: {outcome.path}")
+    return 0
+
+
+def run_path(args: argparse.Namespace) -> int:
+    from dlclassics.data.registry import dataset_path
+
+    print(dataset_path(args.name, args.data_root))
+    return 0
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    from dlclassics.data.manifest import build_manifest
+    from dlclassics.io import atomic_write_text
+
+    folder = Path(args.folder)
+    manifest = build_manifest(args.name or folder.resolve().name, folder)
+    if args.out:
+        atomic_write_text(args.out, manifest.dumps())
+        print(f"{len(manifest.files)} files: {args.out}")
+    else:
+        print(manifest.dumps(), end="")
+    return 0

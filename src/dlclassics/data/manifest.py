@@ -1,0 +1,180 @@
+"""SHA-256 manifests: which files a data set holds, how big they are, and what they hash to.
+
+A manifest is a JSON file ``{"dataset": NAME, "files": {RELATIVE/PATH: {"size": N, "sha256": H}}}``
+with paths relative to the data set's folder, written with ``/`` on every platform. ``size`` and
+``sha256`` are ``null`` where they are not known (a data set we describe but have never seen);
+such files are checked for presence only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dlclassics.errors import DlcError
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of a data set: its size in bytes and SHA-256 hex digest, ``None`` when unknown."""
+
+    size: int | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The files of one data set, keyed by ``/``-separated path relative to the data set folder."""
+
+    dataset: str
+    files: dict[str, ManifestEntry]
+
+    @property
+    def has_checksums(self) -> bool:
+        """True when every file's SHA-256 is known, so the whole data set can be verified."""
+        return bool(self.files) and all(entry.sha256 for entry in self.files.values())
+
+    def to_json(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "files": {
+                path: {"size": entry.size, "sha256": entry.sha256}
+                for path, entry in sorted(self.files.items())
+            },
+        }
+
+    def dumps(self) -> str:
+        """The JSON text, one file per line so that diffs of a manifest stay readable."""
+        lines = [
+            f"    {json.dumps(path)}: {json.dumps(entry)}"
+            for path, entry in self.to_json()["files"].items()
+        ]
+        body = ",\n".join(lines)
+        return f'{{\n  "dataset": {json.dumps(self.dataset)},\n  "files": {{\n{body}\n  }}\n}}\n'
+
+    @classmethod
+    def from_json(cls, obj: dict, origin: str) -> Manifest:
+        """Parse the JSON form; ``origin`` names the file in error messages."""
+        try:
+            files = {
+                str(path): ManifestEntry(size=entry["size"], sha256=entry["sha256"])
+                for path, entry in obj["files"].items()
+            }
+            return cls(dataset=str(obj["dataset"]), files=files)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DlcError(f"{origin}: not a dlclassics manifest (missing {exc})") from exc
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Manifest:
+        p = Path(path)
+        try:
+            return cls.from_json(json.loads(p.read_text(encoding="utf-8")), origin=str(p))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DlcError(f"{p}: cannot read manifest ({exc})") from exc
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify_folder` found: files missing, files whose hash differs, files checked."""
+
+    missing: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, str, str]] = field(default_factory=list)  # (path, expected, got)
+    checked: int = 0
+    unchecked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing and nothing differs (unchecked files count as fine)."""
+        return not self.missing and not self.mismatched
+
+    def summary(self) -> str:
+        """A short phrase for messages, e.g. ``2 files missing (dev.txt, ...), 1 differs``."""
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} file(s) missing ({_first(self.missing)})")
+        if self.mismatched:
+            names = [path for path, _, _ in self.mismatched]
+            parts.append(
+                f"{len(self.mismatched)} file(s) differ from the manifest ({_first(names)})"
+            )
+        return ", ".join(parts) if parts else "all files match the manifest"
+
+
+def _first(paths: list[str], shown: int = 3) -> str:
+    more = f", ... {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_files(folder: str | os.PathLike[str]) -> list[str]:
+    """Every regular file under ``folder`` as a sorted ``/``-separated relative path.
+
+    Hidden files and folders (``.DS_Store``, ``.git``, our own ``.*.tmp`` files) are left out:
+    they are never part of a data set.
+    """
+    root = Path(folder)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        base = Path(dirpath).relative_to(root)
+        found.extend((base / name).as_posix() for name in filenames if not name.startswith("."))
+    return sorted(found)
+
+
+def build_manifest(dataset: str, folder: str | os.PathLike[str]) -> Manifest:
+    """Hash every file under ``folder`` (how the shipped manifests were made)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DlcError(f"{root}: not a folder")
+    paths = list_files(root)
+    files = {}
+    for rel in tqdm(paths, desc=f"hashing {dataset}", unit="file", disable=None, leave=False):
+        files[rel] = ManifestEntry(size=(root / rel).stat().st_size, sha256=sha256_file(root / rel))
+    return Manifest(dataset=dataset, files=files)
+
+
+def verify_folder(
+    folder: str | os.PathLike[str], manifest: Manifest, check_hashes: bool = True
+) -> VerifyReport:
+    """Compare ``folder`` with ``manifest``: presence always, size and SHA-256 when asked and known.
+
+    Files in the folder that the manifest does not list are ignored.
+    """
+    root = Path(folder)
+    report = VerifyReport()
+    entries: Iterable[tuple[str, ManifestEntry]] = sorted(manifest.files.items())
+    for rel, entry in tqdm(
+        entries,
+        total=len(manifest.files),
+        desc=f"verifying {manifest.dataset}",
+        unit="file",
+        disable=None,
+        leave=False,
+    ):
+        path = root / rel
+        if not path.is_file():
+            report.missing.append(rel)
+        elif not check_hashes or entry.sha256 is None:
+            report.unchecked += 1
+        else:
+            actual = sha256_file(path)
+            if actual != entry.sha256:
+                report.mismatched.append((rel, entry.sha256, actual))
+            report.checked += 1
+    return report

@@ -1,0 +1,113 @@
+"""Several processes, one or many machines: ``torch.distributed`` as launched by ``torchrun``.
+
+``torchrun --nproc_per_node=K -m dlclassics.cli transfer ...`` starts K copies of the same
+command and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` in
+each. ``init()`` reads them (a plain ``dlc`` run is simply world size 1, so the training code has
+one path), picks the backend (NCCL on GPUs, Gloo on CPUs) and gives every rank the same view:
+
+- the global batch stays what the user asked for; each rank takes ``batch / world_size`` of it;
+- ``DistributedSampler`` deals a different shard to each rank, reshuffled every epoch;
+- metrics are summed across ranks before anyone reports them;
+- only rank 0 writes files, so there is one ``metrics.json`` and one checkpoint per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from dlclassics.errors import DlcError
+
+COLLECTIVE_TIMEOUT = dt.timedelta(seconds=int(os.environ.get("DLC_DIST_TIMEOUT", "300")))
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: str = "cpu"
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def launched_by_torchrun() -> bool:
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def init(device: str | None = None) -> DistContext:
+    """Join the process group that torchrun set up, or return the single-process context."""
+    if not launched_by_torchrun():
+        return DistContext(device=device or "cpu")
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() and device != "cpu"
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(
+            backend="nccl" if use_cuda else "gloo", timeout=COLLECTIVE_TIMEOUT
+        )
+    return DistContext(rank, world_size, local_rank, f"cuda:{local_rank}" if use_cuda else "cpu")
+
+
+def shutdown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def per_rank_batch_size(global_batch: int, ctx: DistContext) -> int:
+    """Split the global batch evenly; refuse a split that would change the optimisation."""
+    if global_batch % ctx.world_size:
+        raise DlcError(
+            f"--batch-size {global_batch} does not split evenly over {ctx.world_size} processes"
+        )
+    return global_batch // ctx.world_size
+
+
+def all_reduce_sum(values: Sequence[float], ctx: DistContext) -> list[float]:
+    """Sum a few numbers (loss sums, correct counts) over all ranks."""
+    if not ctx.enabled:
+        return [float(v) for v in values]
+    tensor = torch.tensor(list(values), dtype=torch.float64, device=ctx.device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor.tolist()
+
+
+def shard(items: Sequence, ctx: DistContext) -> list:
+    """This rank's share of ``items``: every world_size-th item starting at rank."""
+    return list(items[ctx.rank :: ctx.world_size])
+
+
+def gather_objects(obj: object, ctx: DistContext) -> list:
+    """Every rank's ``obj``, in rank order, on every rank."""
+    if not ctx.enabled:
+        return [obj]
+    gathered: list = [None] * ctx.world_size
+    dist.all_gather_object(gathered, obj)
+    return gathered
+
+
+def barrier(ctx: DistContext) -> None:
+    if ctx.enabled:
+        dist.barrier()
+
+
+def broadcast_object(obj: object, ctx: DistContext) -> object:
+    """Rank 0's ``obj`` on every rank (e.g. the resume epoch read from a checkpoint)."""
+    if not ctx.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

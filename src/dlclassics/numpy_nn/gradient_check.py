@@ -1,0 +1,81 @@
+"""Numerical gradients by centred differences, and the relative error used to compare them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def eval_numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """Gradient of a scalar function ``f`` at ``x``: ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
+
+    ``x`` is perturbed in place one entry at a time and restored afterwards, so ``f`` must read
+    the array it closes over (CS231n convention).
+
+    Inputs:
+    - f: function of one argument returning a scalar
+    - x: array of any shape, the point to differentiate at
+    - h: step size
+
+    Returns an array of x's shape.
+    """
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + h
+        f_plus = f(x)
+        x[index] = original - h
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def eval_numerical_gradient_array(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """Gradient of ``sum(f(x) * df)`` at ``x``: the backward pass of an array function ``f``.
+
+    Inputs:
+    - f: function of one argument returning an array of df's shape
+    - x: array of any shape (perturbed in place and restored, as above)
+    - df: upstream gradient, the shape of f(x)
+    - h: step size
+
+    Returns an array of x's shape.
+    """
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + h
+        out_plus = f(x).copy()
+        x[index] = original - h
+        out_minus = f(x).copy()
+        x[index] = original
+        grad[index] = np.sum((out_plus - out_minus) * df) / (2 * h)
+    return grad
+
+
+def rel_error(x: np.ndarray, y: np.ndarray) -> float:
+    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``.
+
+    Inputs: x, y arrays of one shape. Returns a float; ~1e-7 or less means the gradients agree.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def norm_rel_error(x: np.ndarray, y: np.ndarray) -> float:
+    """Normwise relative error ``||x - y|| / max(1e-300, ||x|| + ||y||)`` (Euclidean norms).
+
+    Unlike ``rel_error`` it is not dominated by entries that are nearly zero, where a centred
+    difference returns mostly rounding noise; it is the figure ``dlc gradcheck`` gates on.
+
+    Inputs: x, y arrays of one shape. Returns a float in [0, 1].
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    scale = np.linalg.norm(x) + np.linalg.norm(y)
+    return float(np.linalg.norm(x - y) / max(1e-300, scale))

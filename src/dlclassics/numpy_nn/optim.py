@@ -1,0 +1,94 @@
+"""First-order update rules with the CS231n convention ``rule(w, dw, config) -> (next_w, config)``.
+
+``config`` is a dict of hyperparameters plus the rule's state (velocity, moments, step count); it
+is created with the defaults when None, missing keys are filled in, and the updated dict is
+returned so the caller can pass it back on the next step. The weights keep their dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlclassics.numpy_nn.validation import check_float, check_same_dtype, check_shape
+
+Config = dict[str, Any]
+
+
+def _check_pair(w: np.ndarray, dw: np.ndarray) -> None:
+    check_float("w", w, None)
+    check_float("dw", dw, None)
+    check_shape("dw", dw, tuple(f"d{k}" for k in range(w.ndim)), w.shape)
+    check_same_dtype("w", w, dw=dw)
+
+
+def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
+    """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient of the loss with respect to w, w's shape
+    - config: {"learning_rate": 1e-2 by default}
+
+    Returns (next_w of w's shape, config).
+    """
+    _check_pair(w, dw)
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    return w - config["learning_rate"] * dw, config
+
+
+def sgd_momentum(
+    w: np.ndarray, dw: np.ndarray, config: Config | None = None
+) -> tuple[np.ndarray, Config]:
+    """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``.
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, w's shape
+    - config: {"learning_rate": 1e-2, "momentum": 0.9, "velocity": zeros like w} by default
+
+    Returns (next_w of w's shape, config with the updated velocity).
+    """
+    _check_pair(w, dw)
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    velocity = config.get("velocity", np.zeros_like(w))
+    velocity = config["momentum"] * velocity - config["learning_rate"] * dw
+    config["velocity"] = velocity
+    return w + velocity, config
+
+
+def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
+    """Adam (Kingma & Ba, 2015) with bias-corrected first and second moments.
+
+    ``m = beta1 m + (1 - beta1) dw``, ``v = beta2 v + (1 - beta2) dw^2``, ``t += 1``,
+    ``next_w = w - learning_rate * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)``.
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, w's shape
+    - config: {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
+      "m": zeros like w, "v": zeros like w, "t": 0} by default
+
+    Returns (next_w of w's shape, config with the updated m, v and t).
+    """
+    _check_pair(w, dw)
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("t", 0)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    config["t"] += 1
+    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
+    config["v"] = beta2 * config["v"] + (1 - beta2) * (dw * dw)
+    m_hat = config["m"] / (1 - beta1 ** config["t"])
+    v_hat = config["v"] / (1 - beta2 ** config["t"])
+    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    return next_w, config

@@ -1,0 +1,37 @@
+"""Turn each part's stored record into a report ``Section``.
+
+A part's ``run_part`` returns ``{"tables": [...], "figures": [...], "notes": [...], ...}``:
+tables as ``{"title", "columns", "rows", "note"?}``, figures as ``{"path", "caption"}`` with paths
+relative to the part's folder, and optionally ``"summary"`` and ``"markdown"``. Everything else in
+the dict is kept in ``part.json`` for scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlclassics.report.sections import Figure, Section, Table
+
+
+def build_section(part: Any, record: dict[str, Any] | None, part_dir: Path) -> Section:
+    """The section of ``part`` from its record (None when the part has never run)."""
+    if record is None:
+        return Section(part.key, part.title, "not run", summary="Not run yet: use --only.")
+    section = Section(
+        part.key,
+        part.title,
+        record.get("status", "failed"),
+        duration_s=record.get("duration_s"),
+        error=record.get("error", ""),
+    )
+    result = record.get("result") or {}
+    section.summary = str(result.get("summary", ""))
+    section.tables = [
+        Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
+        for t in result.get("tables", [])
+    ]
+    section.figures = [Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])]
+    section.notes = [str(n) for n in result.get("notes", [])]
+    section.markdown = str(result.get("markdown", ""))
+    return section

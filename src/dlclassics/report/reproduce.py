@@ -1,0 +1,147 @@
+"""``dlc reproduce``: run every part of the reference write-up and write the report.
+
+Each part runs in its own folder ``OUT/<part>/`` and leaves a ``part.json`` record (settings,
+status, time, result or error). A part whose record shows the same settings and success is reused,
+so an interrupted run picks up where it stopped and ``--only`` refreshes one part while the report
+still shows the others. A part that fails is recorded with its error and the rest still run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import platform
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlclassics import __version__
+from dlclassics.io import atomic_write_json
+from dlclassics.report.sections import Section
+from dlclassics.report.writers import write_html, write_markdown
+
+PROFILES = ("tiny", "quick", "full")
+RECORD_NAME = "part.json"
+
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    title: str
+    module: str  # provides run_part(out_dir, data_root, profile) -> dict
+
+
+PARTS: dict[str, Part] = {
+    p.key: p
+    for p in (
+        Part("transfer", "1. Transfer learning", "dlclassics.transfer.reproduce"),
+        Part("style", "2. Neural style transfer", "dlclassics.style.reproduce"),
+        Part("gradients", "3. RNN and LSTM layers in NumPy", "dlclassics.numpy_nn.reproduce"),
+        Part("captioning", "4. Image captioning", "dlclassics.captioning.reproduce"),
+        Part("sentiment", "5. Sentence sentiment", "dlclassics.sentiment.reproduce"),
+    )
+}
+
+
+def part_settings(profile: str, data_root: Path) -> dict[str, str]:
+    """What must match for a stored part result to be reused."""
+    return {"profile": profile, "data_root": str(data_root.resolve()), "version": __version__}
+
+
+def read_record(part_dir: Path) -> dict[str, Any] | None:
+    path = part_dir / RECORD_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None  # a damaged record means the part runs again
+
+
+def run_one_part(part: Part, part_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
+    """Run a part, catching its failure; returns and stores its record."""
+    part_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "part": part.key,
+        "settings": part_settings(profile, data_root),
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    try:
+        run_part = importlib.import_module(part.module).run_part
+        record["result"] = run_part(out_dir=part_dir, data_root=data_root, profile=profile)
+        record["status"] = "ok"
+    except Exception as exc:  # a failed part is reported in its section; the others still run
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+        record["traceback"] = traceback.format_exc()
+    record["duration_s"] = time.perf_counter() - started
+    atomic_write_json(part_dir / RECORD_NAME, record)
+    return record
+
+
+def machine_header(profile: str, data_root: Path, timings: dict[str, float]) -> dict[str, str]:
+    import numpy
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "versions": f"dlclassics {__version__}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, numpy {numpy.__version__}",
+        "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()}",
+        "settings": f"profile {profile}, data root {data_root}",
+        "time per part": ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) or "–",
+    }
+
+
+def run_reproduce(
+    out_dir: Path,
+    data_root: Path,
+    profile: str = "quick",
+    only: Sequence[str] | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[Section]:
+    """Run the selected parts (reusing finished ones) and write ``index.html`` and ``report.md``."""
+    from dlclassics.report.parts import build_section
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    selected = list(only) if only else list(PARTS)
+    settings = part_settings(profile, data_root)
+    for key in selected:
+        part, part_dir = PARTS[key], out_dir / key
+        record = read_record(part_dir)
+        if not force and record and record.get("status") == "ok" and record["settings"] == settings:
+            log(f"[{key}] reusing the result from {record.get('started', '?')} (--force reruns)")
+            continue
+        log(f"[{key}] running ({profile})…")
+        record = run_one_part(part, part_dir, data_root, profile)
+        outcome = "done" if record["status"] == "ok" else f"FAILED: {record['error']}"
+        log(f"[{key}] {outcome} in {record['duration_s']:.0f} s")
+
+    sections, timings = [], {}
+    for key, part in PARTS.items():
+        record = read_record(out_dir / key)
+        sections.append(build_section(part, record, out_dir / key))
+        if record and record.get("duration_s") is not None:
+            timings[key] = float(record["duration_s"])
+    header = machine_header(profile, data_root, timings)
+    title = "dlclassics — five classic deep-learning experiments"
+    write_html(out_dir / "index.html", title, header, sections)
+    write_markdown(out_dir / "report.md", title, header, sections)
+    return sections

@@ -1,0 +1,187 @@
+"""The word-level classifiers. Each returns one logit per sentence; sigmoid(logit) = P(positive).
+
+The sigmoid is folded into the loss (``BCEWithLogitsLoss``, the numerically stable form of
+sigmoid + binary cross-entropy) and applied explicitly when probabilities are reported.
+
+| name         | inputs                     | architecture                                       |
+|--------------|----------------------------|----------------------------------------------------|
+| ``bow``      | ``bag_ids``, ``offsets``   | binary bag of words → linear                       |
+| ``avg``      | ``token_ids``, ``lengths`` | trainable embeddings → masked mean → linear        |
+| ``glove-avg``| ``token_ids``, ``lengths`` | as ``avg``, embeddings initialised from GloVe      |
+| ``glove-rnn``| ``token_ids``, ``lengths`` | GloVe embeddings → RNN → last real token → linear  |
+| ``glove-lstm``| ``token_ids``, ``lengths``| GloVe embeddings → LSTM → last real token → linear |
+| ``bilstm``   | ``token_ids``, ``lengths`` | GloVe → bidirectional LSTM → [both ends, max pool] → linear |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from dlclassics.sentiment.vocab import PAD_ID
+
+
+@dataclass
+class ModelConfig:
+    """What is needed to rebuild a model before loading its weights (stored in checkpoints).
+
+    Attributes:
+        name: one of ``MODEL_NAMES``.
+        vocab_size: V, words in the vocabulary (word-level models).
+        embed_dim: D, word-vector size (the GloVe size for GloVe models).
+        hidden_size: H, recurrent state size.
+        dropout: dropout probability before the final linear layer (and on word vectors for the
+            recurrent models).
+        freeze_embeddings: keep the (GloVe) word vectors fixed during training.
+        max_length: longest sub-word sequence for ``minilm`` (longer sentences are truncated).
+    """
+
+    name: str
+    vocab_size: int = 0
+    embed_dim: int = 50
+    hidden_size: int = 128
+    dropout: float = 0.0
+    freeze_embeddings: bool = False
+    max_length: int = 64
+
+
+def last_real_state(h_n: torch.Tensor, bidirectional: bool) -> torch.Tensor:
+    """The final hidden state of the top layer from a packed run: (N, H) or (N, 2H) if bidirectional.
+
+    With packed input, ``h_n`` already holds each sentence's state at its own last real token
+    (forward direction) and at its first token (backward direction), never at padding.
+    ``h_n``: (layers * directions, N, H).
+    """
+    if bidirectional:
+        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (N, 2H)
+    return h_n[-1]  # (N, H)
+
+
+def masked_mean(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean over each sentence's real positions.
+
+    Args:
+        vectors: (N, T, D), padding positions arbitrary.
+        lengths: (N,) real lengths, ≥ 1.
+
+    Returns:
+        (N, D).
+    """
+    T = vectors.shape[1]
+    mask = torch.arange(T, device=vectors.device)[None, :] < lengths[:, None]  # (N, T)
+    summed = (vectors * mask[:, :, None]).sum(dim=1)  # (N, D)
+    return summed / lengths[:, None].to(vectors.dtype)
+
+
+class BagOfWordsClassifier(nn.Module):
+    """logit = x · w + b for the binary bag-of-words vector x ∈ {0,1}^V.
+
+    ``nn.EmbeddingBag(mode='sum')`` over each sentence's distinct ids computes x · w directly
+    from the ids, so the (N, V) matrix is never built.
+    """
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.weights = nn.EmbeddingBag(vocab_size, 1, mode="sum")  # w as a (V, 1) table
+        nn.init.zeros_(self.weights.weight)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, bag_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """``bag_ids`` (total,), ``offsets`` (N,) as from ``collate_bag`` → logits (N,)."""
+        return self.weights(bag_ids, offsets).squeeze(1) + self.bias  # (N, 1) -> (N,)
+
+
+def _embedding(
+    vocab_size: int, embed_dim: int, init: np.ndarray | None, freeze: bool
+) -> nn.Embedding:
+    """An embedding table, from ``init`` (V, D) when given; the ``<pad>`` row stays zero."""
+    if init is not None:
+        if init.shape != (vocab_size, embed_dim):
+            raise ValueError(f"embedding init {init.shape} != ({vocab_size}, {embed_dim})")
+        table = torch.from_numpy(np.ascontiguousarray(init, dtype=np.float32))
+        return nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=PAD_ID)
+    embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+    embedding.weight.requires_grad_(not freeze)
+    return embedding
+
+
+class AverageClassifier(nn.Module):
+    """Word vectors → mean over the sentence's real tokens → dropout → linear."""
+
+    def __init__(self, config: ModelConfig, init: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.embedding = _embedding(
+            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.embed_dim, 1)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``token_ids`` (N, T), ``lengths`` (N,) → logits (N,)."""
+        pooled = masked_mean(self.embedding(token_ids), lengths)  # (N, D)
+        return self.output(self.dropout(pooled)).squeeze(1)  # (N, 1) -> (N,)
+
+
+class RecurrentClassifier(nn.Module):
+    """Word vectors → RNN or LSTM over the real tokens only → final state → linear.
+
+    The sequences are packed, so padding never enters the recurrence and the state read is the
+    one after each sentence's last real token. ``bidirectional`` (the ``bilstm`` model) reads
+    the final states of both directions and also max-pools the outputs over the real tokens,
+    so a strong word anywhere in the sentence is not washed out by the end of the recurrence.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        cell: str,
+        bidirectional: bool = False,
+        init: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.bidirectional = bidirectional
+        self.embedding = _embedding(
+            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM}[cell]
+        self.recurrent = recurrent(
+            config.embed_dim, config.hidden_size, batch_first=True, bidirectional=bidirectional
+        )
+        features = config.hidden_size * (4 if bidirectional else 1)
+        self.output = nn.Linear(features, 1)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``token_ids`` (N, T), ``lengths`` (N,) → logits (N,)."""
+        vectors = self.dropout(self.embedding(token_ids))  # (N, T, D)
+        packed = pack_padded_sequence(
+            vectors, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        outputs, state = self.recurrent(packed)
+        h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
+        features = last_real_state(h_n, self.bidirectional)  # (N, H) or (N, 2H)
+        if self.bidirectional:
+            padded, _ = pad_packed_sequence(
+                outputs, batch_first=True, padding_value=float("-inf")
+            )  # (N, T', 2H), padding positions -inf so max ignores them
+            features = torch.cat([features, padded.max(dim=1).values], dim=1)  # (N, 4H)
+        return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
+
+
+def build_word_model(config: ModelConfig, init: np.ndarray | None = None) -> nn.Module:
+    """The word-level model ``config.name`` (not ``minilm``), embeddings from ``init`` if given."""
+    if config.name == "bow":
+        return BagOfWordsClassifier(config.vocab_size)
+    if config.name in ("avg", "glove-avg"):
+        return AverageClassifier(config, init)
+    if config.name == "glove-rnn":
+        return RecurrentClassifier(config, "rnn", init=init)
+    if config.name == "glove-lstm":
+        return RecurrentClassifier(config, "lstm", init=init)
+    if config.name == "bilstm":
+        return RecurrentClassifier(config, "lstm", bidirectional=True, init=init)
+    raise ValueError(f"unknown word model {config.name!r}")

@@ -1,0 +1,96 @@
+"""The reproduce orchestration and report writers, with stand-in parts (the real parts run in
+test_report_reproduce.py): failures stay in their section, results are reused, --only works."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+from dlclassics.report import reproduce
+from dlclassics.report.maths import markdown_to_html
+from dlclassics.report.reproduce import Part, run_reproduce
+
+CALLS: list[str] = []
+
+
+def _good_part(out_dir: Path, data_root: Path, profile: str) -> dict:
+    CALLS.append(out_dir.name)
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([3, 2, 1])
+    fig.savefig(out_dir / "curve.png")
+    plt.close(fig)
+    return {
+        "summary": f"ran {profile}",
+        "tables": [{"title": "scores", "columns": ["model", "acc"], "rows": [["a", 0.5]]}],
+        "figures": [{"path": "curve.png", "caption": "a curve"}],
+        "notes": ["a note"],
+    }
+
+
+def _bad_part(out_dir: Path, data_root: Path, profile: str) -> dict:
+    CALLS.append(out_dir.name)
+    raise RuntimeError("the data set exploded")
+
+
+@pytest.fixture
+def fake_parts(monkeypatch):
+    good = types.ModuleType("fake_good_part")
+    good.run_part = _good_part
+    bad = types.ModuleType("fake_bad_part")
+    bad.run_part = _bad_part
+    monkeypatch.setitem(sys.modules, "fake_good_part", good)
+    monkeypatch.setitem(sys.modules, "fake_bad_part", bad)
+    parts = {
+        "alpha": Part("alpha", "A. Alpha", "fake_good_part"),
+        "beta": Part("beta", "B. Beta", "fake_bad_part"),
+        "gamma": Part("gamma", "C. Gamma", "fake_good_part"),
+    }
+    monkeypatch.setattr(reproduce, "PARTS", parts)
+    CALLS.clear()
+    return parts
+
+
+def test_failed_part_is_shown_and_others_render(tmp_path, fake_parts):
+    sections = run_reproduce(tmp_path, tmp_path, profile="tiny", log=lambda _: None)
+    status = {s.key: s.status for s in sections}
+    assert status == {"alpha": "ok", "beta": "failed", "gamma": "ok"}
+    page = (tmp_path / "index.html").read_text()
+    assert "RuntimeError: the data set exploded" in page
+    assert page.count("data:image/png;base64,") == 2  # both good parts' figures embedded
+    assert "http://" not in page and "https://" not in page  # opens offline
+    record = json.loads((tmp_path / "beta" / "part.json").read_text())
+    assert record["status"] == "failed" and "Traceback" in record["traceback"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| a | 0.50 |" in markdown and "![a curve](alpha/curve.png)" in markdown
+
+
+def test_finished_parts_are_reused_and_failed_ones_rerun(tmp_path, fake_parts):
+    run_reproduce(tmp_path, tmp_path, profile="tiny", log=lambda _: None)
+    CALLS.clear()
+    run_reproduce(tmp_path, tmp_path, profile="tiny", log=lambda _: None)
+    assert CALLS == ["beta"]  # an interrupted or failed part runs again, finished ones do not
+    CALLS.clear()
+    run_reproduce(tmp_path, tmp_path, profile="quick", log=lambda _: None)
+    assert CALLS == ["alpha", "beta", "gamma"]  # other settings: everything runs
+    CALLS.clear()
+    run_reproduce(tmp_path, tmp_path, profile="quick", force=True, only=["gamma"], log=print)
+    assert CALLS == ["gamma"]
+
+
+def test_only_runs_selected_and_reports_the_rest_as_not_run(tmp_path, fake_parts):
+    sections = run_reproduce(tmp_path, tmp_path, profile="tiny", only=["gamma"], log=lambda _: None)
+    assert [s.status for s in sections] == ["not run", "not run", "ok"]
+    assert CALLS == ["gamma"]
+
+
+def test_maths_is_prerendered_without_network():
+    html = markdown_to_html("Step: $h_t = \\tanh(a_t)$\n\n$$c_t = f \\odot c_{t-1} + i \\odot g$$")
+    assert html.count("data:image/svg+xml;base64,") == 2
+    assert "$" not in html
+    fallback = markdown_to_html("$$\\unknowncommand{x}$$")
+    assert "<code class='tex'>" in fallback
