@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from dlclassics import cli
+from dlclassics.data import fetch
 from dlclassics.data.manifest import sha256_file, verify_folder
 from dlclassics.data.registry import get_dataset
 
@@ -36,7 +37,9 @@ class MirrorHandler(http.server.SimpleHTTPRequestHandler):
                 self.end_headers()
                 if prefix == "/corrupt/":
                     middle = len(body) // 2
-                    self.wfile.write(body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :])
+                    self.wfile.write(
+                        body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+                    )
                 else:
                     self.wfile.write(body[: len(body) // 2])
                 return
@@ -65,6 +68,10 @@ def mirror_tree(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Pa
     with zipfile.ZipFile(tree / "evil" / "hymenoptera_data.zip", "w") as zf:
         zf.writestr("hymenoptera_data/train/ants/a.jpg", b"not really a jpeg")
         zf.writestr("../evil.txt", b"written outside the data root")
+    # a stand-in for the CS231n coco_captioning.zip: the six files of the layout plus one more
+    with zipfile.ZipFile(tree / "coco_captioning.zip", "w") as zf:
+        for rel in (*get_dataset("coco-captioning").layout, "train2014_vgg16_fc7.h5"):
+            zf.writestr(f"coco_captioning/{rel}", rel.encode())
     return tree
 
 
@@ -113,7 +120,9 @@ def test_fetch_archive_over_http_and_status_reports_it(mirror, tmp_path, capsys)
         capsys, "data", "fetch", "hymenoptera", "--mirror", mirror, "--data-root", str(root)
     )
     assert code == 0, err
-    assert f"hymenoptera: downloaded, 398 files match the manifest: {root / 'hymenoptera_data'}" in out
+    assert (
+        f"hymenoptera: downloaded, 398 files match the manifest: {root / 'hymenoptera_data'}" in out
+    )
     assert entries(root) == ["hymenoptera_data"]  # the zip and the staging folder are gone
     assert len(list((root / "hymenoptera_data" / "val" / "bees").iterdir())) == 83
 
@@ -127,14 +136,14 @@ def test_fetch_archive_over_http_and_status_reports_it(mirror, tmp_path, capsys)
 def test_mirror_from_environment_variable(mirror, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DLC_DATA_MIRROR", mirror)
     monkeypatch.setenv("DLC_DATA", str(tmp_path / "data"))
-    code, out, err = run_dlc(capsys, "data", "fetch", "styles")
+    code, _, err = run_dlc(capsys, "data", "fetch", "styles")
     assert code == 0, err
     assert (tmp_path / "data" / "styles" / "the_scream.jpg").is_file()
 
 
 def test_corrupted_download_is_refused_and_leaves_nothing(mirror, tmp_path, capsys, data_root):
     root = tmp_path / "data"
-    code, out, err = run_dlc(
+    code, _, err = run_dlc(
         capsys, "data", "fetch", "yelp", "--mirror", f"{mirror}/corrupt", "--data-root", str(root)
     )
     assert code == 2
@@ -151,9 +160,15 @@ def test_corrupted_download_is_refused_and_leaves_nothing(mirror, tmp_path, caps
 def test_corrupted_archive_is_refused_and_leaves_nothing(mirror, tmp_path, capsys):
     root = tmp_path / "data"
     code, _, err = run_dlc(
-        capsys, "data", "fetch", "hymenoptera", "--mirror", f"{mirror}/corrupt",
-        "--data-root", str(root),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "fetch",
+        "hymenoptera",
+        "--mirror",
+        f"{mirror}/corrupt",
+        "--data-root",
+        str(root),
+    )
     assert code == 2
     assert "hymenoptera_data.zip: corrupt archive (Bad CRC-32" in err
     assert entries(root) == []
@@ -184,9 +199,15 @@ def test_missing_file_on_server_is_a_clear_error(mirror, tmp_path, capsys):
 def test_archive_with_parent_member_is_refused(mirror, tmp_path, capsys):
     root = tmp_path / "nested" / "data"
     code, _, err = run_dlc(
-        capsys, "data", "fetch", "hymenoptera", "--mirror", f"{mirror}/evil",
-        "--data-root", str(root),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "fetch",
+        "hymenoptera",
+        "--mirror",
+        f"{mirror}/evil",
+        "--data-root",
+        str(root),
+    )
     assert code == 2
     assert "refusing to unpack member '../evil.txt'" in err
     assert entries(root) == []
@@ -215,14 +236,28 @@ def test_existing_copy_is_kept_checked_and_replaced_only_with_force(mirror, tmp_
 def test_import_from_a_data_root_and_from_a_data_set_folder(data_root, tmp_path, capsys):
     root = tmp_path / "data"
     code, out, err = run_dlc(
-        capsys, "data", "fetch", "yelp", "styles", "--from", str(data_root), "--data-root", str(root)
+        capsys,
+        "data",
+        "fetch",
+        "yelp",
+        "styles",
+        "--from",
+        str(data_root),
+        "--data-root",
+        str(root),
     )
     assert code == 0, err
     assert "yelp: imported, 4 files match the manifest" in out
     code, out, err = run_dlc(
-        capsys, "data", "fetch", "hymenoptera", "--from", str(data_root / "hymenoptera_data"),
-        "--data-root", str(root),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "fetch",
+        "hymenoptera",
+        "--from",
+        str(data_root / "hymenoptera_data"),
+        "--data-root",
+        str(root),
+    )
     assert code == 0, err
     assert "hymenoptera: imported, 398 files match the manifest" in out
     assert entries(root) == ["hymenoptera_data", "styles", "yelp"]
@@ -258,9 +293,15 @@ def test_import_verifies_every_file(data_root, tmp_path, capsys):
 def test_import_from_a_folder_without_the_data_set(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run_dlc(
-        capsys, "data", "fetch", "styles", "--from", str(tmp_path / "empty"),
-        "--data-root", str(tmp_path / "data"),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "fetch",
+        "styles",
+        "--from",
+        str(tmp_path / "empty"),
+        "--data-root",
+        str(tmp_path / "data"),
+    )
     assert code == 2
     assert f"{tmp_path / 'empty'}: does not hold the styles data set" in err
 
@@ -269,8 +310,46 @@ def test_unwritable_data_root_is_a_clear_error(data_root, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     code, _, err = run_dlc(
-        capsys, "data", "fetch", "styles", "--from", str(data_root),
-        "--data-root", str(blocker / "data"),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "fetch",
+        "styles",
+        "--from",
+        str(data_root),
+        "--data-root",
+        str(blocker / "data"),
+    )
     assert code == 2
     assert err.startswith(f"dlc: error: {blocker / 'data'}: cannot write the data set there")
+
+
+def test_archive_without_known_checksums_is_placed_but_reported_unverified(
+    mirror, tmp_path, capsys
+):
+    root = tmp_path / "data"
+    code, out, err = run_dlc(
+        capsys, "data", "fetch", "coco-captioning", "--mirror", mirror, "--data-root", str(root)
+    )
+    assert code == 0, err
+    assert "coco-captioning: downloaded, 6 files present (no checksums known, not verified)" in out
+    assert len(list((root / "coco_captioning").iterdir())) == 7  # extra files are kept
+
+
+def test_interrupted_fetch_leaves_nothing(mirror, tmp_path, capsys, monkeypatch):
+    real_download = fetch.download_file
+    calls = []
+
+    def download_then_interrupt(url, dest, expected_sha256=None, timeout=60.0):
+        calls.append(url)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_download(url, dest, expected_sha256, timeout)
+
+    monkeypatch.setattr(fetch, "download_file", download_then_interrupt)
+    root = tmp_path / "data"
+    code, _, err = run_dlc(
+        capsys, "data", "fetch", "yelp", "--mirror", mirror, "--data-root", str(root)
+    )
+    assert code == 130 and err == "dlc: interrupted\n"
+    assert len(calls) == 3
+    assert entries(root) == []  # the two files already downloaded went with the staging folder

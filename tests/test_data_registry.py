@@ -37,7 +37,9 @@ def test_status_on_the_real_data_root(data_root, monkeypatch, capsys):
 
 def test_status_without_verification_and_with_a_damaged_copy(data_root, tmp_path, capsys):
     root = tmp_path / "data"
-    assert cli.main(["data", "fetch", "yelp", "--from", str(data_root), "--data-root", str(root)]) == 0
+    assert (
+        cli.main(["data", "fetch", "yelp", "--from", str(data_root), "--data-root", str(root)]) == 0
+    )
     (root / "yelp" / "dev.txt").write_text("1 changed\n")
     (root / "yelp" / "unlabelled.txt").unlink()
     capsys.readouterr()
@@ -70,7 +72,9 @@ def test_dataset_path_finds_or_explains(data_root, tmp_path, monkeypatch):
     assert message.startswith(f"data set 'yelp' not found under {tmp_path} (no {tmp_path}/yelp/")
     assert "run `dlc data fetch yelp`" in message
 
-    with pytest.raises(DlcError, match="unknown data set 'imagenet': known data sets are hymenoptera"):
+    with pytest.raises(
+        DlcError, match="unknown data set 'imagenet': known data sets are hymenoptera"
+    ):
         dataset_path("imagenet", data_root)
 
 
@@ -83,7 +87,11 @@ def test_dlc_data_path_command(data_root, tmp_path, capsys):
 
 def test_shipped_manifests_are_what_dlc_data_manifest_writes(data_root, capsys):
     # the shipped manifests list exactly the files of the reference copies, nothing more or less
-    for name, folder in (("hymenoptera", "hymenoptera_data"), ("styles", "styles"), ("yelp", "yelp")):
+    for name, folder in (
+        ("hymenoptera", "hymenoptera_data"),
+        ("styles", "styles"),
+        ("yelp", "yelp"),
+    ):
         assert cli.main(["data", "manifest", str(data_root / folder), "--name", name]) == 0
         assert capsys.readouterr().out == (MANIFESTS / f"{name}.json").read_text()
 

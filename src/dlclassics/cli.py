@@ -17,9 +17,13 @@ from dlclassics import __version__
 from dlclassics.errors import DlcError
 
 COMMAND_MODULES = [
+    "dlclassics.numpy_nn.commands",
     "dlclassics.data.commands",
     "dlclassics.report.commands",
     "dlclassics.sentiment.commands",
+    "dlclassics.transfer.commands",
+    "dlclassics.style.commands",
+    "dlclassics.captioning.commands",
 ]
 
 

@@ -8,7 +8,8 @@ one path), picks the backend (NCCL on GPUs, Gloo on CPUs) and gives every rank t
 - the global batch stays what the user asked for; each rank takes ``batch / world_size`` of it;
 - ``DistributedSampler`` deals a different shard to each rank, reshuffled every epoch;
 - metrics are summed across ranks before anyone reports them;
-- only rank 0 writes files, so there is one ``metrics.json`` and one checkpoint per run.
+- only rank 0 writes files, so there is one ``metrics.json`` and one checkpoint per run;
+- checkpoints hold the unwrapped model, so a run saved by K processes resumes in any number.
 """
 
 from __future__ import annotations
@@ -42,8 +43,16 @@ class DistContext:
         return self.rank == 0
 
 
+SINGLE_PROCESS = DistContext()
+
+
 def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def launched_rank() -> int:
+    """This process's rank as torchrun set it (0 for a plain run), before or after ``init``."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def init(device: str | None = None) -> DistContext:
@@ -56,10 +65,38 @@ def init(device: str | None = None) -> DistContext:
     if use_cuda:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(
-            backend="nccl" if use_cuda else "gloo", timeout=COLLECTIVE_TIMEOUT
-        )
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
     return DistContext(rank, world_size, local_rank, f"cuda:{local_rank}" if use_cuda else "cpu")
+
+
+def wrap_model(model: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
+    """``model`` inside ``DistributedDataParallel`` when there are several processes.
+
+    DDP broadcasts rank 0's weights at construction and averages the gradients of every
+    ``backward()`` over the ranks, so each rank's mean loss over its share of the batch gives
+    the gradient of the mean over the global batch. The wrapped model keeps the original in
+    ``.module``: evaluate and save that one.
+    """
+    if not ctx.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [ctx.local_rank] if ctx.device.startswith("cuda") else None
+    return DistributedDataParallel(model, device_ids=device_ids)
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DDP wrapper (or ``model`` itself)."""
+    return getattr(model, "module", model)
+
+
+def decorrelate_rng(ctx: DistContext) -> None:
+    """Give each rank > 0 its own random stream (dropout masks), derived from the current seed.
+
+    Rank 0 keeps its stream, so a single-process run is unchanged by this call.
+    """
+    if ctx.rank > 0:
+        torch.manual_seed(torch.initial_seed() + ctx.rank)
 
 
 def shutdown() -> None:

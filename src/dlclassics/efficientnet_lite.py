@@ -56,7 +56,11 @@ class EfficientNetLiteConfig:
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow ``SAME`` padding: output size ``ceil(input / stride)``."""
+    """Conv2d with TensorFlow ``SAME`` padding: output size ``ceil(input / stride)``.
+
+    Built without a bias (BatchNorm follows); ``self.bias`` is still applied when a caller sets
+    one, e.g. after folding that BatchNorm into the convolution.
+    """
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, groups: int = 1):
         super().__init__(in_ch, out_ch, kernel_size, stride, padding=0, groups=groups, bias=False)
@@ -66,9 +70,14 @@ class SameConv2d(nn.Conv2d):
         k, s = self.kernel_size[0], self.stride[0]
         pad_h = max((math.ceil(in_h / s) - 1) * s + k - in_h, 0)
         pad_w = max((math.ceil(in_w / s) - 1) * s + k - in_w, 0)
-        if pad_h or pad_w:  # the odd pixel goes bottom/right, as in TensorFlow
-            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
-        return F.conv2d(x, self.weight, None, self.stride, 0, self.dilation, self.groups)
+        if pad_h % 2 == 0 and pad_w % 2 == 0:  # symmetric: let the convolution pad (no copy)
+            padding = (pad_h // 2, pad_w // 2)
+            return F.conv2d(
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+            )
+        # the odd pixel goes bottom/right, as in TensorFlow
+        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class MBConvBlock(nn.Module):

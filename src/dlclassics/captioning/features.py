@@ -8,8 +8,12 @@ The features of a list of images are cached in one ``.npy`` file whose name hold
 backbone, its weights, the image size and every file's resolved path, size and modification
 time, so editing, adding or removing an image gives a new cache entry instead of stale features.
 
-``fit_pca`` / ``apply_pca`` reduce the features like the reference (which used 512-d PCA of
-VGG-16 fc7): the projection is fitted on the training features only.
+Before training the features are centred: ``fit_pca`` reduces them like the reference (which used
+512-d PCA of VGG-16 fc7, i.e. centred features), ``fit_standardizer`` otherwise scales every
+dimension to zero mean and unit variance. Both are fitted on the training features only. Raw
+pooled features share a large common component (every image has it), which makes the initial
+hidden states of all images nearly alike; on the shapes overfit protocol the final training loss
+was 3.2 (RNN) / 2.0 (LSTM) with raw features and 0.013 / 0.022 with standardised ones.
 """
 
 from __future__ import annotations
@@ -73,7 +77,9 @@ def extract_features(
     Returns features: (N, feature_dim) float32.
     """
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    cache_file = cache_dir / f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
+    cache_file = (
+        cache_dir / f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
+    )
     if cache_file.is_file():
         features = np.load(cache_file)
         if features.shape[0] == len(paths):
@@ -93,7 +99,10 @@ def _compute_features(paths: Sequence[Path], config: FeatureConfig, desc: str) -
     chunks = []
     with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
         for start in range(0, len(paths), config.batch_size):
-            batch = [load_image_tensor(p, config.image_size) for p in paths[start : start + config.batch_size]]
+            batch = [
+                load_image_tensor(p, config.image_size)
+                for p in paths[start : start + config.batch_size]
+            ]
             images = torch.stack(batch)  # (B, 3, S, S) in [0, 1]
             chunks.append(backbone(backbone.preprocessing.normalize(images)).numpy())
             bar.update(len(batch))
@@ -110,6 +119,25 @@ def load_image_tensor(path: Path, image_size: int):  # -> torch.Tensor (3, S, S)
     image = load_rgb(path).resize((image_size, image_size), Image.BILINEAR)
     array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
     return torch.from_numpy(array).permute(2, 0, 1)  # (S, S, 3) -> (3, S, S)
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Per-dimension z-scores: ``(features - mean) / std``."""
+
+    mean: np.ndarray  # (D,)
+    std: np.ndarray  # (D,)
+
+    def apply(self, features: np.ndarray) -> np.ndarray:
+        """(N, D) → (N, D) float32."""
+        return ((features - self.mean) / self.std).astype(np.float32)
+
+
+def fit_standardizer(train_features: np.ndarray) -> Standardizer:
+    """Mean and standard deviation of (N, D) training features (constant dimensions keep std 1)."""
+    x = train_features.astype(np.float64)
+    std = x.std(axis=0)
+    return Standardizer(x.mean(axis=0), np.where(std > 1e-8, std, 1.0))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ Layout written by :func:`make_shapes` (the folder+captions format that ``dlc cap
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from dlclassics.captioning.config import ShapesConfig
 from dlclassics.errors import DlcError
-from dlclassics.io import atomic_path, atomic_write_json, atomic_write_text
+from dlclassics.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star")
 COLOURS = {
@@ -57,6 +59,7 @@ SPLITS = ("train", "val", "test")
 CAPTIONS_PER_IMAGE = 5
 UNSEEN_FRACTION = 0.35  # share of val/test scenes built around a held-out pair
 FORMAT_VERSION = 1
+GENERATED_NAME = re.compile(r"^(train|val|test)_\d{5}\.png$")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class ShapeObject:
     radius: float
 
     def phrase(self, with_size: bool) -> str:
-        """"a large red circle" (with_size) or "a red circle"; "an" before a vowel."""
+        """ "a large red circle" (with_size) or "a red circle"; "an" before a vowel."""
         words = [self.size, self.colour, self.shape] if with_size else [self.colour, self.shape]
         return _article(words[0]) + " " + " ".join(words)
 
@@ -180,7 +183,9 @@ def _polygon(obj: ShapeObject, scale: float) -> list[tuple[float, float]]:
     return points
 
 
-def render_scene(scene: Scene, size: int, rng: np.random.Generator, supersample: int = 2) -> Image.Image:
+def render_scene(
+    scene: Scene, size: int, rng: np.random.Generator, supersample: int = 2
+) -> Image.Image:
     """Draw ``scene`` as a ``size`` × ``size`` RGB image (shapes antialiased by supersampling)."""
     big = _background(scene, size, rng).resize((size * supersample,) * 2, Image.NEAREST)
     draw = ImageDraw.Draw(big)
@@ -269,20 +274,13 @@ def scene_captions(scene: Scene, size: int, rng: np.random.Generator) -> list[st
 # ---- the data set on disk ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ShapesConfig:
-    n_train: int = 4000
-    n_val: int = 500
-    n_test: int = 500
-    seed: int = 0
-    image_size: int = 128
-
-
 def _split_count(config: ShapesConfig, split: str) -> int:
     return {"train": config.n_train, "val": config.n_val, "test": config.n_test}[split]
 
 
-def generate_example(config: ShapesConfig, split: str, index: int) -> tuple[Image.Image, list[str], bool]:
+def generate_example(
+    config: ShapesConfig, split: str, index: int
+) -> tuple[Image.Image, list[str], bool]:
     """Image, five captions and the ``unseen`` flag of example ``index`` of ``split``."""
     rng = np.random.default_rng([config.seed, SPLITS.index(split), index])
     unseen = split != "train" and rng.random() < UNSEEN_FRACTION
@@ -291,15 +289,13 @@ def generate_example(config: ShapesConfig, split: str, index: int) -> tuple[Imag
     return image, scene_captions(scene, config.image_size, rng), unseen
 
 
-def make_shapes(
-    out_dir: str | Path,
-    config: ShapesConfig,
-    progress: Callable[[int], None] | None = None,
-) -> Path:
+def make_shapes(out_dir: str | Path, config: ShapesConfig) -> Path:
     """Write the shapes data set to ``out_dir`` (see the module docstring); returns ``out_dir``.
 
     The files are written atomically and ``meta.json`` last, so a folder with ``meta.json`` is
-    complete. An existing complete folder with the same configuration is left as it is.
+    complete. An existing complete folder with the same configuration is left as it is; one made
+    with another configuration is regenerated, and its generated images beyond the new counts
+    are removed.
     """
     out = Path(out_dir)
     if any(n < 1 for n in (config.n_train, config.n_val, config.n_test)):
@@ -308,7 +304,9 @@ def make_shapes(
     wanted_meta = _meta(config, unseen={})
     if meta_path.is_file() and _same_config(meta_path, wanted_meta):
         return out
+    meta_path.unlink(missing_ok=True)  # until regenerated, the folder is not complete
     (out / "images").mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
     unseen_by_split: dict[str, list[str]] = {}
     total = config.n_train + config.n_val + config.n_test
     with tqdm(total=total, desc="rendering shapes", unit="img", disable=None) as bar:
@@ -317,18 +315,30 @@ def make_shapes(
             for index in range(_split_count(config, split)):
                 image, captions, unseen = generate_example(config, split, index)
                 name = f"{split}_{index:05d}.png"
-                with atomic_path(out / "images" / name) as tmp:
-                    image.save(tmp, format="PNG")
+                _write_png(out / "images" / name, image)
+                written.add(name)
                 lines += [f"{name}#{k}\t{caption}" for k, caption in enumerate(captions)]
                 if unseen:
                     unseen_names.append(name)
                 bar.update(1)
-                if progress is not None:
-                    progress(1)
             atomic_write_text(out / f"captions_{split}.txt", "\n".join(lines) + "\n")
             unseen_by_split[split] = unseen_names
+    for stale in (out / "images").iterdir():
+        if GENERATED_NAME.match(stale.name) and stale.name not in written:
+            stale.unlink()
     atomic_write_json(meta_path, _meta(config, unseen_by_split))
     return out
+
+
+def _write_png(path: Path, image: Image.Image) -> None:
+    """Save as PNG, atomically; an identical existing file is left untouched (its modification
+    time, and so the feature cache keyed on it, stays valid when a data set is regenerated)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
+    atomic_write_bytes(path, data)
 
 
 def _meta(config: ShapesConfig, unseen: dict[str, list[str]]) -> dict:
@@ -354,7 +364,10 @@ def _same_config(meta_path: Path, wanted: dict) -> bool:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("format_version") == wanted["format_version"] and meta.get("config") == wanted["config"]
+    return (
+        meta.get("format_version") == wanted["format_version"]
+        and meta.get("config") == wanted["config"]
+    )
 
 
 def read_shapes_meta(folder: str | Path) -> dict:

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Download data sets from their public sources, or import them from a local "
         "folder or archive, verifying every file against the shipped SHA-256 manifest.",
     )
-    fetch.add_argument("names", nargs="+", metavar="NAME", choices=list(DATASETS))
+    names_help = f"data set: {', '.join(DATASETS)}"
+    fetch.add_argument("names", nargs="+", metavar="NAME", choices=list(DATASETS), help=names_help)
     fetch.add_argument(
         "--from",
         dest="source",
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(func=run_fetch)
 
     path = actions.add_parser("path", help="print the folder of a data set (for scripts)")
-    path.add_argument("name", metavar="NAME", choices=list(DATASETS))
+    path.add_argument("name", metavar="NAME", choices=list(DATASETS), help=names_help)
     add_data_root_argument(path)
     path.set_defaults(func=run_path)
 

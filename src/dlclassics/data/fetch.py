@@ -129,7 +129,7 @@ def fetch_dataset(
         urls = download_urls(spec, mirror)
         for url, rel in tqdm(urls, desc=f"fetching {spec.name}", unit="file", disable=None):
             download_file(url, content / rel, spec.manifest.files[rel].sha256)
-        return content, urls[0][0].rsplit("/", 1)[0] + "/"
+        return content, mirror or spec.source.base_url
 
     return _install(spec, Path(data_root), download_into, force=force, action="downloaded")
 

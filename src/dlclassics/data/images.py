@@ -16,23 +16,29 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from dlclassics.errors import DlcError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert a PIL image of any mode to RGB (alpha composited onto white)."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    """Convert a PIL image of any mode to 8-bit RGB.
+
+    Transparency, whether an alpha channel or a ``transparency`` entry (palette index or colour
+    key), is composited onto white. 16-bit grayscale maps full scale to full scale (65535 -> 255),
+    so a dark 16-bit image stays dark; 32-bit integer images (mode ``I``) are read the same way,
+    clipped to 0..65535.
+    """
+    if image.mode in SIXTEEN_BIT_MODES:
+        import numpy as np
+
+        array = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+        image = Image.fromarray((array / 257.0).round().astype(np.uint8))  # 2-D uint8: mode L
+    if image.mode in ALPHA_MODES or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16/32-bit grayscale: scale to 8 bits instead of clipping everything above 255 to white
-        import numpy as np
-
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size and array.max() > 0 else 1.0
-        image = Image.fromarray((array / peak * 255.0).round().astype("uint8"), mode="L")
+    if image.mode == "RGB":
+        return image
     return image.convert("RGB")
 
 
@@ -40,7 +46,8 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
     """Load ``path`` fully as an RGB PIL image, honouring EXIF orientation.
 
     Raises:
-        DlcError: ``<path>: <problem>`` when the file is missing, not an image, or truncated.
+        DlcError: ``<path>: <problem>`` when the file is missing, unreadable, not an image,
+            truncated or corrupt, or too large to decode safely.
     """
     p = Path(path)
     if not p.exists():
@@ -51,12 +58,20 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
         with Image.open(p) as img:
             img.load()  # decode now, so truncated files fail here and not deep in a DataLoader
             oriented = ImageOps.exif_transpose(img) or img
-            return to_rgb(oriented).copy()
+    except PermissionError as exc:
+        raise DlcError(f"{p}: cannot read ({exc.strerror or 'permission denied'})") from exc
     except UnidentifiedImageError as exc:
         raise DlcError(f"{p}: not a readable image file") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DlcError(f"{p}: corrupt or truncated image ({detail})") from exc
+    except Image.DecompressionBombError as exc:
+        raise DlcError(f"{p}: image too large to decode safely ({_first_line(exc)})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DlcError(f"{p}: corrupt or truncated image ({_first_line(exc)})") from exc
+    return to_rgb(oriented).copy()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

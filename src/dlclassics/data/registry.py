@@ -22,10 +22,13 @@ import posixpath
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dlclassics.data.manifest import Manifest
 from dlclassics.data.root import resolve_data_root
 from dlclassics.errors import DlcError
+
+if TYPE_CHECKING:  # the manifest module pulls in tqdm; `dlc --help` does not need it
+    from dlclassics.data.manifest import Manifest
 
 MIRROR_ENV_VAR = "DLC_DATA_MIRROR"
 
@@ -143,6 +146,8 @@ DATASETS: dict[str, DatasetSpec] = {
 @functools.cache
 def load_manifest(name: str) -> Manifest:
     """Read the manifest shipped for data set ``name``."""
+    from dlclassics.data.manifest import Manifest
+
     resource = importlib.resources.files("dlclassics.data") / "manifests" / f"{name}.json"
     with importlib.resources.as_file(resource) as path:
         return Manifest.read(path)

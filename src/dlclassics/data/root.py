@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def resolve_data_root(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return user_cache_dir()
 
 
-def add_data_root_argument(parser) -> None:  # parser: argparse.ArgumentParser
+def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
     """Give a (sub)command the ``--data-root DIR`` option."""
     parser.add_argument(
         "--data-root",

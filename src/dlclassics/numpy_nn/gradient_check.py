@@ -8,7 +8,7 @@ import numpy as np
 
 
 def eval_numerical_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5
+    f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = False, h: float = 1e-5
 ) -> np.ndarray:
     """Gradient of a scalar function ``f`` at ``x``: ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
 
@@ -18,6 +18,7 @@ def eval_numerical_gradient(
     Inputs:
     - f: function of one argument returning a scalar
     - x: array of any shape, the point to differentiate at
+    - verbose: print every index and its gradient (the CS231n argument)
     - h: step size
 
     Returns an array of x's shape.
@@ -31,6 +32,8 @@ def eval_numerical_gradient(
         f_minus = f(x)
         x[index] = original
         grad[index] = (f_plus - f_minus) / (2 * h)
+        if verbose:
+            print(index, grad[index])
     return grad
 
 

@@ -39,13 +39,14 @@ def _check_recurrent_args(
     Wh: np.ndarray,
     b: np.ndarray,
     gates: int,
+    sequence: bool,
 ) -> tuple[int, int]:
-    """Check x ((N, D) or (N, T, D)), h (N, H), Wx (D, gH), Wh (H, gH), b (gH,) for g = gates.
+    """Check x ((N, T, D) if sequence else (N, D)), h (N, H), Wx (D, gH), Wh (H, gH), b (gH,),
+    where g = gates (1 for the RNN, 4 for the LSTM).
 
     Returns (D, H).
     """
-    x_symbols = ("N", "D") if x.ndim == 2 else ("N", "T", "D")
-    check_float("x", x, x_symbols)
+    check_float("x", x, ("N", "T", "D") if sequence else ("N", "D"))
     N, D = x.shape[0], x.shape[-1]
     check_float(h_name, h, ("N", "H"))
     H = h.shape[1]
@@ -61,8 +62,9 @@ def _check_recurrent_args(
     return D, H
 
 
-def _check_upstream(name: str, grad: np.ndarray, symbols: tuple[str, ...], like: np.ndarray,
-                    shape: tuple[int, ...]) -> None:
+def _check_upstream(
+    name: str, grad: np.ndarray, symbols: tuple[str, ...], like: np.ndarray, shape: tuple[int, ...]
+) -> None:
     """Check an upstream gradient's shape and that its dtype matches the forward pass's."""
     check_float(name, grad, symbols)
     check_shape(name, grad, symbols, shape)
@@ -129,7 +131,7 @@ def rnn_step_forward(
     - next_h: (N, H) next hidden state
     - cache: what ``rnn_step_backward`` needs
     """
-    _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=1)
+    _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=1, sequence=False)
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
     return next_h, RNNStepCache(x, prev_h, Wx, Wh, next_h)
 
@@ -172,15 +174,17 @@ def rnn_forward(
     - h: (N, T, H) hidden states of every step
     - cache: what ``rnn_backward`` needs
     """
-    D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=1)
+    D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=1, sequence=True)
     N, T, _ = x.shape
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
     a = (x_tm.reshape(T * N, D) @ Wx).reshape(T, N, H)  # every step's x_t @ Wx in one matmul
     a += b
     hs = np.empty((T + 1, N, H), dtype=x.dtype)
     hs[0] = h0
+    recurrent = np.empty((N, H), dtype=x.dtype)  # h_{t-1} @ Wh, one buffer for all steps
     for t in range(T):
-        a[t] += hs[t] @ Wh
+        np.matmul(hs[t], Wh, out=recurrent)
+        a[t] += recurrent
         np.tanh(a[t], out=hs[t + 1])
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
     return h, RNNCache(x_tm, hs, Wx, Wh)
@@ -212,7 +216,7 @@ def rnn_backward(
     for t in reversed(range(T)):
         h_t = hs[t + 1]
         np.multiply(dh_tm[t] + dnext_h, 1 - h_t * h_t, out=da[t])
-        dnext_h = da[t] @ Wh.T
+        np.matmul(da[t], Wh.T, out=dnext_h)
     dx, dWx, dWh, db = _sequence_weight_grads(da, x_tm, hs[:-1], Wx)
     return dx, dnext_h, dWx, dWh, db
 
@@ -251,7 +255,10 @@ def _activate_gates(a: np.ndarray) -> np.ndarray:
 
 
 def _cell_forward(
-    gates: np.ndarray, prev_c: np.ndarray, next_c: np.ndarray, tanh_c: np.ndarray,
+    gates: np.ndarray,
+    prev_c: np.ndarray,
+    next_c: np.ndarray,
+    tanh_c: np.ndarray,
     next_h: np.ndarray,
 ) -> None:
     """``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``, written into the out arrays.
@@ -267,8 +274,12 @@ def _cell_forward(
 
 
 def _cell_backward(
-    dnext_h: np.ndarray, dnext_c: np.ndarray, gates: np.ndarray, prev_c: np.ndarray,
-    tanh_c: np.ndarray, da: np.ndarray,
+    dnext_h: np.ndarray,
+    dnext_c: np.ndarray,
+    gates: np.ndarray,
+    prev_c: np.ndarray,
+    tanh_c: np.ndarray,
+    da: np.ndarray,
 ) -> np.ndarray:
     """Backward pass through one LSTM cell, from (dh_t, dc_t) to the pre-activation gradient.
 
@@ -318,7 +329,7 @@ def lstm_step_forward(
     - next_c: (N, H) next cell state
     - cache: what ``lstm_step_backward`` needs
     """
-    _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=4)
+    _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=4, sequence=False)
     check_float("prev_c", prev_c, ("N", "H"))
     check_shape("prev_c", prev_c, ("N", "H"), prev_h.shape)
     check_same_dtype("x", x, prev_c=prev_c)
@@ -373,7 +384,7 @@ def lstm_forward(
     - h: (N, T, H) hidden states of every step
     - cache: what ``lstm_backward`` needs
     """
-    D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=4)
+    D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=4, sequence=True)
     N, T, _ = x.shape
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
     # Pre-activations of every step, starting with all the x_t @ Wx in one matmul; the loop adds
@@ -385,8 +396,10 @@ def lstm_forward(
     cs = np.empty((T + 1, N, H), dtype=x.dtype)
     cs[0] = 0
     tanh_cs = np.empty((T, N, H), dtype=x.dtype)
+    recurrent = np.empty((N, 4 * H), dtype=x.dtype)  # h_{t-1} @ Wh, one buffer for all steps
     for t in range(T):
-        gates[t] += hs[t] @ Wh
+        np.matmul(hs[t], Wh, out=recurrent)
+        gates[t] += recurrent
         _activate_gates(gates[t])
         _cell_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
@@ -417,9 +430,11 @@ def lstm_backward(
     da = np.empty_like(gates)
     dnext_h = np.zeros((N, H), dtype=hs.dtype)  # gradient reaching h_t from step t + 1
     dnext_c = np.zeros((N, H), dtype=hs.dtype)  # gradient reaching c_t from step t + 1
+    dh_total = np.empty((N, H), dtype=hs.dtype)  # from the layer above plus from step t + 1
     for t in reversed(range(T)):
-        dnext_c = _cell_backward(dh_tm[t] + dnext_h, dnext_c, gates[t], cs[t], tanh_cs[t], da[t])
-        dnext_h = da[t] @ Wh.T
+        np.add(dh_tm[t], dnext_h, out=dh_total)
+        dnext_c = _cell_backward(dh_total, dnext_c, gates[t], cs[t], tanh_cs[t], da[t])
+        np.matmul(da[t], Wh.T, out=dnext_h)
     dx, dWx, dWh, db = _sequence_weight_grads(da, x_tm, hs[:-1], Wx)
     return dx, dnext_h, dWx, dWh, db
 

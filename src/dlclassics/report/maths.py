@@ -25,9 +25,7 @@ def formula_to_svg(tex: str, fontsize: float = 13.0) -> str | None:
 
     buffer = io.BytesIO()
     try:
-        mathtext.math_to_image(
-            f"${tex}$", buffer, prop=FontProperties(size=fontsize), format="svg"
-        )
+        mathtext.math_to_image(f"${tex}$", buffer, prop=FontProperties(size=fontsize), format="svg")
     except (ValueError, RuntimeError):
         return None
     return buffer.getvalue().decode("utf-8")
@@ -48,7 +46,9 @@ def _img_tag(tex: str, display: bool) -> str:
             data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
             alt = html.escape(part, quote=True)
             cls = "math-display" if display else "math-inline"
-            rendered.append(f"<img class='{cls}' alt='{alt}' src='data:image/svg+xml;base64,{data}'>")
+            rendered.append(
+                f"<img class='{cls}' alt='{alt}' src='data:image/svg+xml;base64,{data}'>"
+            )
     if display:
         return "<div class='math'>" + "<br>".join(rendered) + "</div>"
     return " ".join(rendered)

@@ -31,7 +31,9 @@ def build_section(part: Any, record: dict[str, Any] | None, part_dir: Path) -> S
         Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
         for t in result.get("tables", [])
     ]
-    section.figures = [Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])]
+    section.figures = [
+        Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])
+    ]
     section.notes = [str(n) for n in result.get("notes", [])]
     section.markdown = str(result.get("markdown", ""))
     return section

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from dlclassics.distributed import SINGLE_PROCESS, DistContext, shard
 from dlclassics.sentiment.vocab import PAD_ID
 
 Example = tuple[Any, int]  # (token ids or raw text, label or -1)
@@ -21,12 +22,16 @@ CollateFn = Callable[[Sequence[Example]], Batch]
 
 
 class SentenceDataset(Dataset):
-    """``examples[i]`` = (what the collate function needs for sentence i, its label or -1)."""
+    """``examples[i]`` = (what the collate function needs for sentence i, its label or -1);
+    ``lengths[i]`` = its number of words (used to batch similar lengths together)."""
 
-    def __init__(self, examples: Sequence[Any], labels: Sequence[int] | None = None) -> None:
-        if labels is not None and len(labels) != len(examples):
-            raise ValueError("one label per example")
+    def __init__(
+        self, examples: Sequence[Any], lengths: Sequence[int], labels: Sequence[int] | None = None
+    ) -> None:
+        if len(lengths) != len(examples) or (labels is not None and len(labels) != len(examples)):
+            raise ValueError("one length and one label per example")
         self.examples = list(examples)
+        self.lengths = list(lengths)
         self.labels = list(labels) if labels is not None else [-1] * len(self.examples)
 
     def __len__(self) -> int:
@@ -77,16 +82,24 @@ def make_loader(
     batch_size: int,
     shuffle: bool,
     seed: int = 0,
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> DataLoader:
-    """A loader over ``dataset``; a shuffling loader is reshuffled per epoch by ``set_epoch``.
+    """This process's loader over ``dataset`` (all of it unless ``ctx`` has several ranks).
 
-    Shuffling uses ``DistributedSampler`` with one replica: its order depends only on
-    ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one, and a
-    multi-process run only has to pass its real ``num_replicas``/``rank``.
+    Shuffling (training) uses ``DistributedSampler``, reshuffled by ``sampler.set_epoch``: its
+    order depends only on ``(seed, epoch)``, so a resumed run sees the same batches as an
+    uninterrupted one. With K ranks rank r takes every K-th sentence of that order from r, so
+    step s of the K ranks together covers exactly the sentences of step s of one process with
+    a K times larger ``batch_size``. Without shuffling (evaluation) batches hold sentences of
+    similar length, which saves the padding; rank r takes every K-th sentence in length order;
+    ``predict_logits`` gathers the results back into file order.
     """
-    sampler = (
-        DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
-        if shuffle
-        else None
-    )
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
+    if shuffle:
+        sampler = DistributedSampler(
+            dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
+        )
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
+    by_length = sorted(range(len(dataset)), key=lambda i: dataset.lengths[i])
+    mine = shard(by_length, ctx)  # every K-th sentence: each rank gets all lengths
+    batches = [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn)

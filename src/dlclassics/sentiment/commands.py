@@ -36,6 +36,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
     from dlclassics.sentiment.experiment import RunOptions, run_experiment
 
     out = Path(args.out or f"runs/sentiment/{args.model}")
@@ -56,9 +57,14 @@ def train_command(args: argparse.Namespace) -> int:
         skip_bad_lines=args.skip_bad_lines,
         resume=args.resume,
         train_limit=args.train_limit,
+        threads=args.threads,
     )
-    run_experiment(options)
-    print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
+    try:
+        run_experiment(options)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() == 0:
+        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
     return 0
 
 
@@ -81,12 +87,18 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
     from dlclassics.io import atomic_write_json, atomic_write_text
     from dlclassics.sentiment.compare import format_table, run_comparison
 
     out = Path(args.out)
     glove = Path(args.glove) if args.glove else None
-    rows = run_comparison(args.models, _data_dir(args), out, args.seed, glove, args.resume)
+    try:
+        rows = run_comparison(args.models, _data_dir(args), out, args.seed, glove, args.resume)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() != 0:
+        return 0
     table = format_table(rows)
     atomic_write_json(out / "compare.json", rows)
     atomic_write_text(out / "compare.md", table + "\n")
@@ -113,7 +125,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--patience", type=int, help="epochs without dev improvement before stopping"
     )
     train.add_argument("--min-count", type=int, default=1, help="rarer train words → <unk>")
-    train.add_argument("--train-limit", type=int, metavar="N", help="use the first N train lines")
+    train.add_argument(
+        "--train-limit", type=int, metavar="N", help="train on a random N train lines"
+    )
+    train.add_argument(
+        "--threads", type=int, help="CPU threads (default: 1, minilm: all; see README)"
+    )
     train.add_argument("--out", metavar="DIR", help="output folder (default: runs/sentiment/MODEL)")
     train.add_argument("--skip-bad-lines", action="store_true", help="skip and count bad lines")
     _add_data_arguments(train)

@@ -56,17 +56,22 @@ def load_packaged_glove(wanted: set[str] | None = None) -> GloveVectors:
         wanted: keep only these words (all 400 000 when ``None``); the big array is memory-mapped,
             so only the kept rows are read.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     emb_path, index_path = packaged_glove_files()
-    words = pq.read_table(index_path).column("index").to_pylist()
-    vectors = np.load(emb_path, mmap_mode="r")
+    words = pq.read_table(index_path).column("index")
+    vectors = np.load(emb_path, mmap_mode="r")  # (400000, 50)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise DlcError(f"{emb_path}: shape {vectors.shape} does not match {len(words)} words")
-    rows = [i for i, w in enumerate(words) if wanted is None or w in wanted]
-    return GloveVectors(
-        [words[i] for i in rows], np.asarray(vectors[rows], dtype=np.float32), PACKAGED_GLOVE
-    )
+    if wanted is None:
+        rows = np.arange(len(words))
+    else:  # filter in Arrow: far faster than 400 000 Python strings
+        keep = pc.is_in(words, value_set=pa.array(sorted(wanted), type=pa.string()))
+        rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+    kept_words = words.take(pa.array(rows)).to_pylist()
+    return GloveVectors(kept_words, np.asarray(vectors[rows], dtype=np.float32), PACKAGED_GLOVE)
 
 
 def load_glove_text(path: str | os.PathLike[str], wanted: set[str] | None = None) -> GloveVectors:

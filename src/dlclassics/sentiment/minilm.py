@@ -34,6 +34,7 @@ def _transformers():
     except ImportError as exc:
         raise DlcError(f"the minilm model needs the transformers package ({INSTALL_HINT})") from exc
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # the weight-loading bar, not training
     return transformers
 
 

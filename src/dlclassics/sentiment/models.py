@@ -11,6 +11,7 @@ sigmoid + binary cross-entropy) and applied explicitly when probabilities are re
 | ``glove-rnn``| ``token_ids``, ``lengths`` | GloVe embeddings → RNN → last real token → linear  |
 | ``glove-lstm``| ``token_ids``, ``lengths``| GloVe embeddings → LSTM → last real token → linear |
 | ``bilstm``   | ``token_ids``, ``lengths`` | GloVe → bidirectional LSTM → [both ends, max pool] → linear |
+| ``cnn``      | ``token_ids``, ``lengths`` | GloVe → convolutions of widths 3, 4, 5 → max over time → linear |
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ModelConfig:
         name: one of ``MODEL_NAMES``.
         vocab_size: V, words in the vocabulary (word-level models).
         embed_dim: D, word-vector size (the GloVe size for GloVe models).
-        hidden_size: H, recurrent state size.
+        hidden_size: H, recurrent state size (filters per width for ``cnn``).
         dropout: dropout probability before the final linear layer (and on word vectors for the
             recurrent models).
         freeze_embeddings: keep the (GloVe) word vectors fixed during training.
@@ -102,7 +103,8 @@ def _embedding(
     if init is not None:
         if init.shape != (vocab_size, embed_dim):
             raise ValueError(f"embedding init {init.shape} != ({vocab_size}, {embed_dim})")
-        table = torch.from_numpy(np.ascontiguousarray(init, dtype=np.float32))
+        table = torch.tensor(init, dtype=torch.float32)  # a copy: the caller's array stays as is
+        table[PAD_ID] = 0.0
         return nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=PAD_ID)
     embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
     embedding.weight.requires_grad_(not freeze)
@@ -172,6 +174,45 @@ class RecurrentClassifier(nn.Module):
         return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
 
 
+class ConvolutionClassifier(nn.Module):
+    """Word vectors → 1-D convolutions of widths 3, 4, 5 with ReLU → max over each sentence's
+    windows → dropout → linear (Kim, 2014).
+
+    The convolutions are "wide" (zero padding of width − 1 on both sides), so a sentence shorter
+    than a filter still has windows; windows lying wholly in the batch padding are masked out of
+    the max, and the ``<pad>`` vector is zero like the convolution's own padding, so the result
+    does not depend on how much a sentence was padded.
+    """
+
+    WIDTHS = (3, 4, 5)
+
+    def __init__(self, config: ModelConfig, init: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.embedding = _embedding(
+            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
+        )
+        self.convolutions = nn.ModuleList(
+            nn.Conv1d(config.embed_dim, config.hidden_size, width, padding=width - 1)
+            for width in self.WIDTHS
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.hidden_size * len(self.WIDTHS), 1)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``token_ids`` (N, T), ``lengths`` (N,) → logits (N,)."""
+        vectors = self.embedding(token_ids).transpose(1, 2)  # (N, T, D) -> (N, D, T)
+        pooled = []
+        for convolution in self.convolutions:
+            width = convolution.kernel_size[0]
+            features = torch.relu(convolution(vectors))  # (N, H, T + width - 1)
+            positions = torch.arange(features.shape[2], device=features.device)
+            real = positions[None, :] < (lengths.to(features.device) + width - 1)[:, None]
+            masked = features.masked_fill(~real[:, None, :], float("-inf"))  # (N, H, T + w - 1)
+            pooled.append(masked.max(dim=2).values)  # (N, H)
+        features = torch.cat(pooled, dim=1)  # (N, 3H)
+        return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
+
+
 def build_word_model(config: ModelConfig, init: np.ndarray | None = None) -> nn.Module:
     """The word-level model ``config.name`` (not ``minilm``), embeddings from ``init`` if given."""
     if config.name == "bow":
@@ -184,4 +225,6 @@ def build_word_model(config: ModelConfig, init: np.ndarray | None = None) -> nn.
         return RecurrentClassifier(config, "lstm", init=init)
     if config.name == "bilstm":
         return RecurrentClassifier(config, "lstm", bidirectional=True, init=init)
+    if config.name == "cnn":
+        return ConvolutionClassifier(config, init)
     raise ValueError(f"unknown word model {config.name!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from dlclassics.io import atomic_write_text
 from dlclassics.runtime import default_device
 from dlclassics.sentiment.batches import make_loader
-from dlclassics.sentiment.classifier import load_classifier
+from dlclassics.sentiment.classifier import load_classifier, set_cpu_threads
 from dlclassics.sentiment.text import looks_labelled, read_sentences
 from dlclassics.sentiment.train import predict_logits
 
@@ -47,10 +47,13 @@ def predict_file(
         out_path: where to write the lines (atomically); ``None`` writes nothing.
         proba: write P(positive) with 4 decimals instead of the 0/1 label.
         skip_bad_lines: skip bad lines (their output line is left empty) instead of failing.
+
+    Sets one CPU thread for the word models (``set_cpu_threads``).
     """
     labelled = looks_labelled(input_path)
     sentences = read_sentences(input_path, labelled=labelled, skip_bad_lines=skip_bad_lines)
     classifier = load_classifier(checkpoint)
+    set_cpu_threads(classifier.config.name)
     device = default_device()
     classifier.model.to(device)
     loader = make_loader(

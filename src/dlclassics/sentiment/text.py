@@ -8,7 +8,8 @@ A labelled line is ``<label> <token> <token> ...`` with label ``0`` (negative) o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dlclassics.errors import DlcError
@@ -120,4 +121,17 @@ def read_sentences(
         )
     return SentenceFile(
         p, sentences, labels if labelled else None, line_numbers, len(raw_lines), skipped
+    )
+
+
+def subsample(sentences: SentenceFile, n: int, seed: int) -> SentenceFile:
+    """A seeded random ``n`` of the sentences, in file order (files are often sorted by label)."""
+    if n >= len(sentences):
+        return sentences
+    keep = sorted(random.Random(seed).sample(range(len(sentences)), n))
+    return replace(
+        sentences,
+        sentences=[sentences.sentences[i] for i in keep],
+        labels=[sentences.labels[i] for i in keep] if sentences.labels is not None else None,
+        line_numbers=[sentences.line_numbers[i] for i in keep],
     )

@@ -5,7 +5,13 @@
 holds — vocabulary and model config — so ``predict`` needs nothing else) and ``last.pt`` (the
 state after the latest epoch, with optimiser, schedule, history and RNG, for ``--resume``).
 Shuffling comes from the train loader's sampler (``set_epoch``), so the batch order depends
-only on seed and epoch; only the main process writes files, ready for a multi-process run.
+only on seed and epoch.
+
+Under ``torchrun`` the same loop runs in every process (``ctx``): the model is wrapped in DDP,
+each rank trains on its share of every batch, and each rank evaluates a share of the dev set
+whose logits are gathered, so every rank computes the same dev metrics and takes the same
+early-stopping decision. Only rank 0 writes files; checkpoints hold the unwrapped model, so a
+run saved by K processes resumes in any number of processes.
 """
 
 from __future__ import annotations
@@ -21,6 +27,17 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from dlclassics.distributed import (
+    SINGLE_PROCESS,
+    DistContext,
+    all_reduce_sum,
+    barrier,
+    broadcast_object,
+    decorrelate_rng,
+    gather_objects,
+    unwrap,
+    wrap_model,
+)
 from dlclassics.errors import DlcError
 from dlclassics.io import torch_load_checkpoint, torch_save_atomic
 
@@ -75,19 +92,13 @@ class EvalResult:
 
 @dataclass
 class TrainResult:
-    """Per-epoch history (dicts with epoch, train/dev loss and accuracy, seconds) and the best epoch."""
+    """Per-epoch history (dicts: epoch, train/dev loss and accuracy, wall and CPU seconds of
+    training plus dev evaluation) and the best epoch."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     best_dev_accuracy: float = -1.0
     stopped_early: bool = False
-
-
-def is_main_process() -> bool:
-    """True unless this is a non-zero rank of an initialised ``torch.distributed`` group."""
-    import torch.distributed as dist
-
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def _to(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
@@ -97,20 +108,36 @@ def _to(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module, loader: DataLoader, device: str = "cpu"
+    model: nn.Module, loader: DataLoader, device: str = "cpu", ctx: DistContext = SINGLE_PROCESS
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and the loader's labels (-1 = unlabelled) for every sentence, in order: (N,), (N,)."""
+    """Logits and labels (-1 = unlabelled) for every sentence of the data set: (N,), (N,).
+
+    Each rank runs the sentences of its own ``loader`` (a shard, see ``make_loader``); the
+    pieces are gathered, so every rank returns the whole data set, in data-set order whatever
+    order the batches visited the sentences in.
+    """
+    model = unwrap(model)  # no DDP collectives: the ranks may run different numbers of batches
     model.eval()
-    logits, labels = [], []
-    for inputs, batch_labels in tqdm(loader, desc="predict", disable=None, leave=False):
+    order = torch.tensor([i for batch in loader.batch_sampler for i in batch], dtype=torch.long)
+    logits, labels = [torch.empty(0)], [torch.empty(0)]
+    progress = tqdm(loader, desc="predict", disable=None if ctx.is_main else True, leave=False)
+    for inputs, batch_labels in progress:
         logits.append(model(**_to(inputs, device)).float().cpu())
         labels.append(batch_labels)
-    return torch.cat(logits), torch.cat(labels)
+    pieces = gather_objects((order, torch.cat(logits), torch.cat(labels)), ctx)
+    size = len(loader.dataset)
+    in_order_logits, in_order_labels = torch.empty(size), torch.empty(size)  # (N,), (N,)
+    for piece_order, piece_logits, piece_labels in pieces:
+        in_order_logits[piece_order], in_order_labels[piece_order] = piece_logits, piece_labels
+    return in_order_logits, in_order_labels
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: str = "cpu") -> EvalResult:
-    """Mean BCE loss and accuracy of ``model`` on a labelled loader (P(positive) ≥ 0.5 → 1)."""
-    logits, labels = predict_logits(model, loader, device)  # (N,), (N,)
+def evaluate(
+    model: nn.Module, loader: DataLoader, device: str = "cpu", ctx: DistContext = SINGLE_PROCESS
+) -> EvalResult:
+    """Mean BCE loss and accuracy of ``model`` on a labelled loader (P(positive) ≥ 0.5 → 1),
+    over the whole data set (every rank's shard, see ``predict_logits``)."""
+    logits, labels = predict_logits(model, loader, device, ctx)  # (N,), (N,)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
     accuracy = ((logits >= 0).float() == labels).float().mean()
     return EvalResult(float(loss), float(accuracy), torch.sigmoid(logits), labels)
@@ -138,12 +165,16 @@ def _train_one_epoch(
     config: TrainConfig,
     epoch: int,
     device: str,
+    ctx: DistContext,
 ) -> tuple[float, float]:
-    """One pass over ``loader``; returns the mean training loss and accuracy (with dropout on)."""
+    """One pass over ``loader``; returns the mean training loss and accuracy (with dropout on)
+    over the sentences of all ranks."""
     model.train()
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     loss_sum, correct, seen = 0.0, 0, 0
-    progress = tqdm(loader, desc=f"epoch {epoch}", disable=None, leave=False)
+    progress = tqdm(
+        loader, desc=f"epoch {epoch}", disable=None if ctx.is_main else True, leave=False
+    )
     for inputs, labels in progress:
         labels = labels.to(device)
         logits = model(**_to(inputs, device))  # (N,)
@@ -162,6 +193,7 @@ def _train_one_epoch(
         correct += int(((logits >= 0) == (labels >= 0.5)).sum())
         seen += len(labels)
         progress.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+    loss_sum, correct, seen = all_reduce_sum([loss_sum, correct, seen], ctx)
     return loss_sum / seen, correct / seen
 
 
@@ -171,16 +203,19 @@ def _restore(
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     checkpoint_info: dict[str, Any],
+    state: dict[str, Any],
+    ctx: DistContext,
 ) -> TrainResult:
-    """Load ``last.pt`` into model/optimiser/schedule and return the history so far."""
-    state = torch_load_checkpoint(path)
+    """Load ``state`` (read from ``path``, ``last.pt``) into model/optimiser/schedule and return
+    the history so far."""
     for key, value in checkpoint_info.items():
         if state.get(key) != value:
             raise DlcError(f"{path}: was made with a different {key}; cannot resume this run")
-    model.load_state_dict(state["model_state"])
+    unwrap(model).load_state_dict(state["model_state"])
     optimizer.load_state_dict(state["optimizer_state"])
     scheduler.load_state_dict(state["scheduler_state"])
-    torch.set_rng_state(state["torch_rng_state"])
+    if ctx.is_main:  # the checkpoint holds rank 0's random stream; other ranks keep their own
+        torch.set_rng_state(state["torch_rng_state"])
     return TrainResult(
         history=state["history"],
         best_epoch=state["best_epoch"],
@@ -197,43 +232,56 @@ def train(
     checkpoint_info: dict[str, Any],
     resume: bool = False,
     device: str = "cpu",
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> TrainResult:
     """Train ``model`` with AdamW on BCE, keeping the weights with the best dev accuracy.
 
     Args:
         model: returns logits (N,) from ``model(**inputs)``; already on ``device``.
-        loaders: train (shuffling, with ``set_epoch``) and dev loaders of ``(inputs, labels)``.
+        loaders: train (shuffling, with ``set_epoch``) and dev loaders of ``(inputs, labels)``:
+            this rank's shards, built with ``make_loader(..., ctx=ctx)``.
         config: optimisation settings.
         out_dir: where ``best.pt`` and ``last.pt`` are written.
         checkpoint_info: plain data saved in both checkpoints (vocabulary, model config, ...);
             on resume it must match what ``last.pt`` holds.
         resume: continue from ``out_dir/last.pt`` when it exists.
         device: where the batches go.
+        ctx: this process's rank among ``ctx.world_size`` (one process by default).
 
     Returns:
-        The history; the best weights are in ``out_dir/best.pt`` (not loaded into ``model``).
+        The history, the same on every rank; the best weights are in ``out_dir/best.pt``
+        (written by rank 0, not loaded into ``model``).
     """
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = _schedule(optimizer, config, config.epochs * len(loaders.train))
     last_path, best_path = out_dir / LAST_CHECKPOINT, out_dir / BEST_CHECKPOINT
     result = TrainResult()
-    if resume and last_path.is_file():
-        result = _restore(last_path, model, optimizer, scheduler, checkpoint_info)
-        print(f"resuming after epoch {len(result.history)} from {last_path}")
-    elif resume:
+    # rank 0 reads the checkpoint and sends it to the others: no shared file system needed
+    state = None
+    if resume and ctx.is_main and last_path.is_file():
+        state = torch_load_checkpoint(last_path)
+    state = broadcast_object(state, ctx)
+    if state is not None:
+        result = _restore(last_path, model, optimizer, scheduler, checkpoint_info, state, ctx)
+        if ctx.is_main:
+            print(f"resuming after epoch {len(result.history)} from {last_path}")
+    elif resume and ctx.is_main:
         print(f"no {last_path} to resume from: starting a new run")
+    decorrelate_rng(ctx)
+    model = wrap_model(model, ctx)
     epochs_since_best = len(result.history) - result.best_epoch
     for epoch in range(len(result.history) + 1, config.epochs + 1):
         if result.stopped_early:
             break
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         loaders.train.sampler.set_epoch(epoch)
         train_loss, train_acc = _train_one_epoch(
-            model, loaders.train, optimizer, scheduler, config, epoch, device
+            model, loaders.train, optimizer, scheduler, config, epoch, device, ctx
         )
-        dev = evaluate(model, loaders.dev, device)
+        dev = evaluate(model, loaders.dev, device, ctx)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started  # ≈ idle-machine wall time, 1 thread
         result.history.append(
             {
                 "epoch": epoch,
@@ -242,6 +290,7 @@ def train(
                 "dev_loss": dev.loss,
                 "dev_accuracy": dev.accuracy,
                 "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
             }
         )
         improved = dev.accuracy > result.best_dev_accuracy
@@ -251,13 +300,13 @@ def train(
         else:
             epochs_since_best += 1
         result.stopped_early = epochs_since_best >= config.patience and epoch < config.epochs
-        if is_main_process():
+        if ctx.is_main:
             print(
                 f"epoch {epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
                 f"dev loss {dev.loss:.4f} acc {dev.accuracy:.4f} | {seconds:.1f} s"
                 + (" *" if improved else "")
             )
-            weights = {"format": CHECKPOINT_FORMAT, "model_state": model.state_dict()}
+            weights = {"format": CHECKPOINT_FORMAT, "model_state": unwrap(model).state_dict()}
             if improved:
                 torch_save_atomic(
                     {**weights, **checkpoint_info, "epoch": epoch, "dev_accuracy": dev.accuracy},
@@ -275,4 +324,5 @@ def train(
                 },
                 last_path,
             )
+        barrier(ctx)  # the other ranks wait until this epoch's checkpoints are complete
     return result

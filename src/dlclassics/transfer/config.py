@@ -76,7 +76,7 @@ IMPROVED = {
         lr=1e-3,
         schedule="cosine",
         head_init="imagenet",
-        cached_views=3,
+        cached_views=2,
         flip_tta=True,
     ),
     "finetune": TrainConfig(

@@ -1,0 +1,187 @@
+"""The captioning benchmark on the shapes data: the reference's overfit protocol, full training of
+RNN and LSTM scored greedy and with beam search (val, unseen combinations, test), and the time
+per epoch of the NumPy and PyTorch engines. Used by ``benchmarks/caption_bench.py`` and by
+``dlc reproduce`` (``captioning.reproduce``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlclassics.captioning.config import ShapesConfig, TrainConfig
+from dlclassics.captioning.dataset import CaptionData
+from dlclassics.captioning.figures import plot_loss
+from dlclassics.captioning.folder import FolderOptions
+from dlclassics.captioning.loaders import load_shapes
+from dlclassics.captioning.model import CaptioningRNN
+from dlclassics.captioning.shapes import make_shapes
+from dlclassics.captioning.solver import CaptioningSolver, SolverConfig
+from dlclassics.captioning.train import run_training, training_split
+from dlclassics.io import atomic_write_json
+
+CELLS = ("rnn", "lstm")
+
+# The reference protocol: 50 captions, 50 epochs, batch 25, Adam 5e-3 decayed 0.995 per epoch,
+# hidden 512, word vectors 256.
+OVERFIT = TrainConfig(
+    overfit=50,
+    epochs=50,
+    batch_size=25,
+    lr=5e-3,
+    lr_decay=0.995,
+    hidden=512,
+    wordvec=256,
+    engine="numpy",
+)
+# Full training on the whole shapes training split (sized for a shared 2-core CPU).
+FULL = TrainConfig(
+    epochs=10, batch_size=100, lr=5e-3, lr_decay=0.9, hidden=512, wordvec=256, engine="numpy"
+)
+
+
+@dataclass
+class BenchSettings:
+    shapes: ShapesConfig = field(default_factory=ShapesConfig)
+    overfit: TrainConfig | None = field(default_factory=lambda: replace(OVERFIT))
+    full: TrainConfig | None = field(default_factory=lambda: replace(FULL))
+    # one epoch of each engine per cell at these settings
+    timing: TrainConfig | None = field(default_factory=lambda: replace(FULL))
+    beam: int = 3
+
+
+def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float:
+    """Seconds for one training epoch of a fresh model with ``engine``."""
+    model = CaptioningRNN(
+        data.word_to_idx,
+        data.feature_dim,
+        config.wordvec,
+        config.hidden,
+        config.cell,
+        np.float32,
+        config.seed,
+    )
+    solver_config = SolverConfig(
+        1, config.batch_size, config.lr, config.lr_decay, engine, config.seed
+    )
+    solver = CaptioningSolver(model, training_split(data, config), solver_config)
+    started = time.perf_counter()
+    solver.train()
+    return time.perf_counter() - started
+
+
+def _row(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "final_loss": metrics["final_loss"],
+        "last_epoch_mean_loss": metrics["last_epoch_mean_loss"],
+        "mean_epoch_seconds": float(np.mean(metrics["epoch_seconds"]))
+        if metrics["epoch_seconds"]
+        else None,
+        "evaluation": metrics["evaluation"],
+    }
+
+
+def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> dict[str, Any]:
+    """Run the benchmark; every run's folder (metrics.json, figures) goes under ``out_dir``.
+
+    Returns {"data": ..., "overfit": {cell: row}, "full": {cell: row}, "engine_seconds":
+    {cell: {"numpy": s, "torch": s}}, "figures": {name: file relative to out_dir}}.
+    """
+    out_dir = Path(out_dir)
+    make_shapes(shapes_dir, settings.shapes)
+    data = load_shapes(shapes_dir, FolderOptions())
+    spec = f"shapes:{shapes_dir}"
+    summary: dict[str, Any] = {
+        "data": {
+            "folder": str(shapes_dir),
+            "config": settings.shapes.__dict__,
+            "vocab_size": len(data.word_to_idx),
+            "feature_dim": data.feature_dim,
+            "images": {name: split.num_images for name, split in data.splits.items()},
+            "captions": {name: int(split.captions.shape[0]) for name, split in data.splits.items()},
+            "val_unseen_images": int(data.splits["val"].unseen.sum()),
+        },
+        "figures": {},
+    }
+    for stage, base in (("overfit", settings.overfit), ("full", settings.full)):
+        if base is None:
+            continue
+        histories, rows = {}, {}
+        for cell in CELLS:
+            config = replace(base, cell=cell, data=spec, beam=settings.beam)
+            metrics = run_training(
+                config, out_dir / f"{stage}_{cell}", shapes_dir.parent, data=data
+            )
+            rows[cell] = _row(metrics)
+            rows[cell]["figures"] = {
+                k: f"{stage}_{cell}/{v}" for k, v in metrics["figures"].items()
+            }
+            histories[cell.upper()] = _loss_history(out_dir / f"{stage}_{cell}")
+        summary[stage] = rows
+        name = f"loss_{stage}.png"
+        plot_loss(histories, out_dir / name, f"Training loss, {stage} ({base.engine} engine)")
+        summary["figures"][f"loss_{stage}"] = name
+    if settings.timing is not None:
+        summary["engine_seconds"] = {
+            cell: {
+                engine: time_one_epoch(data, replace(settings.timing, cell=cell), engine)
+                for engine in ("numpy", "torch")
+            }
+            for cell in CELLS
+        }
+    atomic_write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _loss_history(run_dir: Path) -> list[float]:
+    from dlclassics.captioning.solver import load_checkpoint
+
+    return load_checkpoint(run_dir / "checkpoint.npz").state.loss_history
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Markdown tables of the benchmark summary."""
+    lines = []
+    if "overfit" in summary:
+        lines += [
+            "| overfit (50 captions, 50 epochs) | final loss | train exact match | val BLEU-4 (greedy) |",
+            "|---|---:|---:|---:|",
+        ]
+        for cell, row in summary["overfit"].items():
+            ev = row["evaluation"]
+            lines.append(
+                f"| {cell.upper()} | {row['final_loss']:.4f} | {ev['train']['greedy']['exact match']:.2f} "
+                f"| {ev['val']['greedy']['BLEU-4']:.3f} |"
+            )
+        lines.append("")
+    if "full" in summary:
+        lines += [
+            "| model | split | decoding | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | CIDEr | unigram BLEU | exact |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for cell, row in summary["full"].items():
+            for split, by_decoding in row["evaluation"].items():
+                if split == "train":
+                    continue
+                for decoding, s in by_decoding.items():
+                    lines.append(
+                        f"| {cell.upper()} | {split} | {decoding} | {s['BLEU-1']:.3f} | {s['BLEU-2']:.3f} "
+                        f"| {s['BLEU-3']:.3f} | {s['BLEU-4']:.3f} | {s['CIDEr']:.3f} "
+                        f"| {s['unigram BLEU (assignment)']:.3f} | {s['exact match']:.2f} |"
+                    )
+        lines.append("")
+    if "engine_seconds" in summary:
+        lines += [
+            "| cell | NumPy s/epoch | PyTorch s/epoch | NumPy / PyTorch |",
+            "|---|---:|---:|---:|",
+        ]
+        for cell, seconds in summary["engine_seconds"].items():
+            ratio = seconds["numpy"] / seconds["torch"]
+            lines.append(
+                f"| {cell.upper()} | {seconds['numpy']:.1f} | {seconds['torch']:.1f} | {ratio:.2f} |"
+            )
+    return "\n".join(lines)

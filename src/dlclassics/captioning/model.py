@@ -1,0 +1,243 @@
+"""The captioning model in NumPy, built from ``dlclassics.numpy_nn`` layers (the reference's
+``CaptioningRNN``).
+
+Training (``loss``)::
+
+    features (N, D) --affine--> h0 (N, H)
+    captions_in (N, T) --word embedding--> x (N, T, W) --RNN/LSTM from h0--> h (N, T, H)
+    h --temporal affine--> scores (N, T, V) --masked softmax loss vs captions_out--> loss
+
+with ``captions_in = captions[:, :-1]`` and ``captions_out = captions[:, 1:]``; ``<NULL>``
+targets (padding) give no loss. Test time (``sample``) starts from ``<START>`` and feeds each
+chosen word back in: greedily, or keeping the ``beam_size`` most likely partial captions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from dlclassics.captioning.vocab import END, NULL, START
+from dlclassics.numpy_nn.activations import log_softmax
+from dlclassics.numpy_nn.layers import affine_backward, affine_forward
+from dlclassics.numpy_nn.rnn_layers import (
+    lstm_backward,
+    lstm_forward,
+    lstm_step_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
+
+CELL_TYPES = ("rnn", "lstm")
+PARAM_NAMES = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
+
+
+def init_params(
+    vocab_size: int,
+    input_dim: int,
+    wordvec_dim: int,
+    hidden_dim: int,
+    cell_type: str,
+    dtype: type,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """The reference's initialisation: small random embeddings, 1/sqrt(fan-in) weights, zero biases.
+
+    Returns W_proj (D, H), b_proj (H,), W_embed (V, W), Wx (W, gH), Wh (H, gH), b (gH,),
+    W_vocab (H, V), b_vocab (V,), with g = 1 for the RNN and 4 for the LSTM (gates i, f, o, g).
+    """
+    rng = np.random.default_rng(seed)
+    gates = {"rnn": 1, "lstm": 4}[cell_type]
+    params = {
+        "W_proj": rng.standard_normal((input_dim, hidden_dim)) / np.sqrt(input_dim),
+        "b_proj": np.zeros(hidden_dim),
+        "W_embed": rng.standard_normal((vocab_size, wordvec_dim)) / 100,
+        "Wx": rng.standard_normal((wordvec_dim, gates * hidden_dim)) / np.sqrt(wordvec_dim),
+        "Wh": rng.standard_normal((hidden_dim, gates * hidden_dim)) / np.sqrt(hidden_dim),
+        "b": np.zeros(gates * hidden_dim),
+        "W_vocab": rng.standard_normal((hidden_dim, vocab_size)) / np.sqrt(hidden_dim),
+        "b_vocab": np.zeros(vocab_size),
+    }
+    return {name: value.astype(dtype) for name, value in params.items()}
+
+
+class CaptioningRNN:
+    """Image features → caption, with a vanilla RNN or an LSTM (no regularisation).
+
+    Args:
+        word_to_idx: vocabulary of V words, holding ``<NULL>``, ``<START>`` and ``<END>``.
+        input_dim: D, size of an image feature vector.
+        wordvec_dim: W, size of a word vector.
+        hidden_dim: H, size of the recurrent hidden state.
+        cell_type: "rnn" or "lstm".
+        dtype: np.float32 for training, np.float64 for gradient checks.
+        seed: seed of the weight initialisation.
+    """
+
+    def __init__(
+        self,
+        word_to_idx: dict[str, int],
+        input_dim: int = 512,
+        wordvec_dim: int = 128,
+        hidden_dim: int = 128,
+        cell_type: str = "rnn",
+        dtype: type = np.float32,
+        seed: int = 0,
+    ) -> None:
+        if cell_type not in CELL_TYPES:
+            raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
+        self.word_to_idx = dict(word_to_idx)
+        self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
+        self.cell_type = cell_type
+        self.dtype = dtype
+        self._null, self._start, self._end = (word_to_idx[w] for w in (NULL, START, END))
+        self.params = init_params(
+            len(word_to_idx), input_dim, wordvec_dim, hidden_dim, cell_type, dtype, seed
+        )
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.params["Wh"].shape[0]
+
+    def loss(
+        self, features: np.ndarray, captions: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """Training loss and its gradient with respect to every parameter.
+
+        Inputs:
+        - features: (N, D) image features
+        - captions: (N, T + 1) int word indices, ``<START>`` first; ``<NULL>`` pads the end
+
+        Returns (loss, grads) with grads[name] of params[name]'s shape.
+        """
+        p = self.params
+        features = np.asarray(features, dtype=self.dtype)
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]  # (N, T) each
+        mask = captions_out != self._null
+
+        h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])  # (N, H)
+        x, embed_cache = word_embedding_forward(captions_in, p["W_embed"])  # (N, T, W)
+        recurrent_forward = rnn_forward if self.cell_type == "rnn" else lstm_forward
+        h, rec_cache = recurrent_forward(x, h0, p["Wx"], p["Wh"], p["b"])  # (N, T, H)
+        scores, vocab_cache = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])  # (N, T, V)
+        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)
+
+        grads: dict[str, np.ndarray] = {}
+        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
+        recurrent_backward = rnn_backward if self.cell_type == "rnn" else lstm_backward
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = recurrent_backward(dh, rec_cache)
+        grads["W_embed"] = word_embedding_backward(dx, embed_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)
+        return float(loss), grads
+
+    def sequence_log_prob(self, features: np.ndarray, captions: np.ndarray) -> np.ndarray:
+        """log p(caption | image) of whole captions: summed word log-probabilities up to ``<END>``.
+
+        Inputs: features (N, D); captions (N, T + 1) starting with ``<START>``, ``<NULL>``-padded.
+        Returns (N,) float64.
+        """
+        p = self.params
+        features = np.asarray(features, dtype=self.dtype)
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+        h0 = features @ p["W_proj"] + p["b_proj"]
+        x = p["W_embed"][captions_in]  # (N, T, W)
+        recurrent_forward = rnn_forward if self.cell_type == "rnn" else lstm_forward
+        h, _ = recurrent_forward(x, h0, p["Wx"], p["Wh"], p["b"])
+        log_probs = log_softmax(h @ p["W_vocab"] + p["b_vocab"]).astype(np.float64)  # (N, T, V)
+        picked = np.take_along_axis(log_probs, captions_out[..., None], axis=2)[..., 0]  # (N, T)
+        return (picked * (captions_out != self._null)).sum(axis=1)
+
+    # ---- test time ----------------------------------------------------------------------------
+
+    def _step_fn(self) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+        """One recurrent step ``(x, h, c) -> (next_h, next_c)``; c is unused by the RNN."""
+        p = self.params
+        if self.cell_type == "rnn":
+            return lambda x, h, c: (rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])[0], c)
+        return lambda x, h, c: lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])[:2]
+
+    def _word_log_probs(self, h: np.ndarray) -> np.ndarray:
+        """(M, H) hidden states → (M, V) log-probabilities of the next word; ``<NULL>`` and
+        ``<START>`` are never generated (log-prob -inf), the others keep the model's values."""
+        log_probs = log_softmax(h @ self.params["W_vocab"] + self.params["b_vocab"])
+        log_probs[:, [self._null, self._start]] = -np.inf
+        return log_probs
+
+    def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
+        """Generate captions for images.
+
+        Inputs:
+        - features: (N, D) image features
+        - max_length: most words generated (``<END>`` included)
+        - beam_size: 1 = greedy (the reference); K > 1 = beam search keeping K partial captions
+
+        Returns captions: (N, max_length) int word indices, without ``<START>``; after ``<END>``
+        the rest is ``<NULL>``.
+        """
+        if beam_size < 1:
+            raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
+        features = np.asarray(features, dtype=self.dtype)
+        h0 = features @ self.params["W_proj"] + self.params["b_proj"]  # (N, H)
+        if beam_size == 1:
+            return self._greedy(h0, max_length)
+        return self._beam_search(h0, max_length, beam_size)
+
+    def _greedy(self, h: np.ndarray, max_length: int) -> np.ndarray:
+        N = h.shape[0]
+        step = self._step_fn()
+        c = np.zeros_like(h)
+        words = np.full(N, self._start)
+        captions = np.full((N, max_length), self._null, dtype=np.int64)
+        done = np.zeros(N, dtype=bool)
+        for t in range(max_length):
+            h, c = step(self.params["W_embed"][words], h, c)
+            words = self._word_log_probs(h).argmax(axis=1)
+            captions[~done, t] = words[~done]
+            done |= words == self._end
+            if done.all():
+                break
+        return captions
+
+    def _beam_search(self, h: np.ndarray, max_length: int, K: int) -> np.ndarray:
+        """Beam search over all N images at once: (N, K) beams scored by summed log-probability.
+
+        A finished beam (ended by ``<END>``) stays in the beam with its score, extended only by
+        ``<NULL>`` at no cost, so it competes with the unfinished ones until the end.
+        """
+        N, H = h.shape
+        V = len(self.idx_to_word)
+        step = self._step_fn()
+        h = np.repeat(h, K, axis=0)  # (N*K, H): K copies of each image's state
+        c = np.zeros_like(h)
+        scores = np.full((N, K), -np.inf)
+        scores[:, 0] = 0.0  # only one live beam at first, so the K starts are not duplicates
+        captions = np.full((N, K, max_length), self._null, dtype=np.int64)
+        finished = np.zeros((N, K), dtype=bool)
+        words = np.full(N * K, self._start)
+        rows = np.arange(N)[:, None]
+        for t in range(max_length):
+            h, c = step(self.params["W_embed"][words], h, c)
+            log_probs = self._word_log_probs(h).astype(np.float64)  # (N*K, V)
+            done = finished.reshape(N * K)
+            log_probs[done] = -np.inf
+            log_probs[done, self._null] = 0.0
+            total = (scores.reshape(N * K, 1) + log_probs).reshape(N, K * V)
+            best = np.argsort(-total, axis=1, kind="stable")[:, :K]  # (N, K) in K*V
+            source, words_nk = best // V, best % V  # parent beam and new word
+            scores = np.take_along_axis(total, best, axis=1)
+            captions = captions[rows, source]
+            captions[:, :, t] = np.where(finished[rows, source], self._null, words_nk)
+            finished = finished[rows, source] | (words_nk == self._end)
+            h = h.reshape(N, K, H)[rows, source].reshape(N * K, H)
+            c = c.reshape(N, K, H)[rows, source].reshape(N * K, H)
+            words = words_nk.reshape(N * K)
+            if finished.all():
+                break
+        return captions[np.arange(N), scores.argmax(axis=1)]

@@ -1,0 +1,128 @@
+"""The frozen CNN that measures content and style: one forward pass gives both sets of features.
+
+The generated image is optimised in [0, 1] pixel space; the extractor applies the backbone's own
+normalisation (``Preprocessing.normalize``) before the layers, so the pixels stay interpretable
+and clamping them to [0, 1] keeps them valid. ``Backbone.intermediate`` stops after the deepest
+requested layer, so a style run never computes the later blocks or the classifier head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dlclassics.backbones import Backbone, load_backbone
+from dlclassics.errors import DlcError
+from dlclassics.style.losses import gram_matrix
+
+
+def frozen_backbone(name: str, weights: str | Path | None = "imagenet") -> Backbone:
+    """``load_backbone`` prepared for optimising pixels through it, computing the same features.
+
+    Eval mode (BatchNorm uses its running statistics), no parameter gradients (only the pixels are
+    optimised, so autograd skips every weight gradient), BatchNorm folded into the convolution
+    before it (one pass over each feature map instead of two, forward and backward), and
+    channels-last memory, which oneDNN's CPU convolutions run without layout conversions.
+    """
+    backbone = load_backbone(name, weights).eval()
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    fold_batchnorm(backbone)
+    return backbone.eval().to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def fold_batchnorm(model: nn.Module) -> None:
+    """Merge every eval-mode BatchNorm2d that directly follows a Conv2d in an ``nn.Sequential``
+    into that convolution's weight and bias, replacing the BatchNorm by ``nn.Identity`` (in place).
+
+    BN(conv(x)) = γ (W*x + b − μ) / sqrt(σ² + ε) + β = (s W)*x + (s (b − μ) + β), s = γ / sqrt(σ² + ε).
+    """
+    for module in model.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, bn = module[i], module[i + 1]
+            if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+                continue
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C_out,)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            conv.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))  # (C_out, C_in/g, k, k)
+            conv.bias = nn.Parameter(
+                (bias - bn.running_mean) * scale + bn.bias, requires_grad=False
+            )
+            module[i + 1] = nn.Identity()
+
+
+class StyleFeatureExtractor:
+    """Content-layer features and style-layer Gram matrices of images in [0, 1].
+
+    Args:
+        backbone: a frozen ``Backbone``.
+        content_layer: name of the layer whose features the content loss compares.
+        style_layers: names of the layers whose Gram matrices the style loss compares.
+    """
+
+    def __init__(self, backbone: Backbone, content_layer: str, style_layers: Sequence[str]) -> None:
+        missing = [n for n in (content_layer, *style_layers) if n not in backbone.layers]
+        if missing:
+            raise DlcError(
+                f"backbone {backbone.name} has no layer {missing[0]!r}; "
+                f"layers: {', '.join(backbone.layer_names)}"
+            )
+        self.backbone = backbone
+        self.content_layer = content_layer
+        self.style_layers = tuple(style_layers)
+
+    def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(1, 3, H, W) pixels in [0, 1] → (content features (1, C, h, w), [Gram (1, C_l, C_l)])."""
+        normalised = self.backbone.preprocessing.normalize(pixels)
+        normalised = normalised.contiguous(memory_format=torch.channels_last)
+        names = list(dict.fromkeys((self.content_layer, *self.style_layers)))
+        features = self.backbone.intermediate(normalised, names)
+        grams = [gram_matrix(features[name]) for name in self.style_layers]
+        return features[self.content_layer], grams
+
+    @torch.no_grad()
+    def content_target(self, content_pixels: torch.Tensor) -> torch.Tensor:
+        """P: the content image's features at the content layer, (1, C, h, w), computed once."""
+        normalised = self.backbone.preprocessing.normalize(content_pixels)
+        normalised = normalised.contiguous(memory_format=torch.channels_last)
+        return self.backbone.intermediate(normalised, [self.content_layer])[self.content_layer]
+
+    @torch.no_grad()
+    def style_targets(
+        self, style_pixels: Sequence[torch.Tensor], blend: Sequence[float]
+    ) -> list[torch.Tensor]:
+        """A^l for every style layer: the blend-weighted average of each style image's Gram matrix.
+
+        Matching the blended Gram matrix Σ_k b_k A_k^l (with Σ_k b_k = 1) has exactly the same
+        gradient as minimising Σ_k b_k ||G^l − A_k^l||², so several styles mix in proportion to
+        their blend weights while the loss is computed once per step.
+
+        Args:
+            style_pixels: K tensors (1, 3, H_k, W_k) in [0, 1]; sizes may differ.
+            blend: K non-negative weights (normalised here to sum to 1).
+
+        Returns:
+            One (1, C_l, C_l) tensor per style layer.
+        """
+        if len(style_pixels) != len(blend):
+            raise DlcError(f"{len(style_pixels)} style images but {len(blend)} blend weights")
+        if any(b < 0 for b in blend) or sum(blend) <= 0:
+            raise DlcError(f"style blend weights must be >= 0 and not all 0, got {list(blend)}")
+        total = float(sum(blend))
+        blended: list[torch.Tensor] | None = None
+        for pixels, weight in zip(style_pixels, blend, strict=True):
+            normalised = self.backbone.preprocessing.normalize(pixels)
+            normalised = normalised.contiguous(memory_format=torch.channels_last)
+            features = self.backbone.intermediate(normalised, list(self.style_layers))
+            grams = [gram_matrix(features[name]) * (weight / total) for name in self.style_layers]
+            blended = (
+                grams if blended is None else [a + g for a, g in zip(blended, grams, strict=True)]
+            )
+        assert blended is not None
+        return blended

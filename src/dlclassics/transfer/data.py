@@ -1,0 +1,162 @@
+"""An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``), scanned once up front.
+
+The scan decodes every image with ``load_rgb``: files that cannot be read (corrupt, truncated, not
+an image) are reported by path and left out, so one bad file never stops a run hours in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from dlclassics.data.images import is_image_file, load_rgb
+from dlclassics.errors import DlcError
+
+SPLITS = ("train", "val")
+
+
+@dataclass
+class ImageFolderData:
+    """The readable images of a data folder.
+
+    Attributes:
+        root: the folder holding ``train/`` and ``val/``.
+        classes: class names (the ``train/`` subfolders), sorted; label i is ``classes[i]``.
+        train, val: ``(path, label)`` pairs of readable images.
+        skipped: ``(path, reason)`` for every file left out.
+    """
+
+    root: Path
+    classes: list[str]
+    train: list[tuple[Path, int]]
+    val: list[tuple[Path, int]]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def fingerprint(samples: list[tuple[Path, int]]) -> str:
+    """A hash of the samples' absolute paths, labels, sizes and modification times (cache keys).
+
+    File statistics stand in for the contents: an edited image changes its size or time.
+    """
+    digest = hashlib.sha256()
+    for path, label in samples:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _class_folders(split_dir: Path) -> list[str]:
+    if not split_dir.is_dir():
+        raise DlcError(f"{split_dir}: no such folder (expected train/<class>/… and val/<class>/…)")
+    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def scan_image_folder(root: str | os.PathLike[str], check_images: bool = True) -> ImageFolderData:
+    """Find the classes and images of ``root``, decoding each image once to drop unreadable ones.
+
+    Args:
+        root: folder with ``train/<class>/`` and ``val/<class>/`` subfolders of images.
+        check_images: decode every file (default); False trusts the file names (faster).
+
+    Raises:
+        DlcError: a missing split, fewer than two classes, a val class that train lacks, or a
+            class with no readable training image.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DlcError(f"{root}: data folder not found")
+    classes = _class_folders(root / "train")
+    if len(classes) < 2:
+        raise DlcError(f"{root / 'train'}: need at least two class folders, found {len(classes)}")
+    extra = sorted(set(_class_folders(root / "val")) - set(classes))
+    if extra:
+        raise DlcError(f"{root / 'val' / extra[0]}: class folder not present under train/")
+
+    splits: dict[str, list[tuple[Path, int]]] = {}
+    skipped: list[tuple[Path, str]] = []
+    for split in SPLITS:
+        candidates = [
+            (path, label)
+            for label, name in enumerate(classes)
+            if (root / split / name).is_dir()
+            for path in sorted((root / split / name).rglob("*"))
+            if path.is_file() and is_image_file(path)
+        ]
+        readable = []
+        for path, label in tqdm(candidates, desc=f"scan {split}", disable=None, leave=False):
+            if check_images:
+                try:
+                    load_rgb(path)
+                except DlcError as exc:
+                    skipped.append((path, str(exc)))
+                    continue
+            readable.append((path, label))
+        splits[split] = readable
+
+    for label, name in enumerate(classes):
+        if not any(lab == label for _, lab in splits["train"]):
+            raise DlcError(f"{root / 'train' / name}: no readable training images")
+    if not splits["val"]:
+        raise DlcError(f"{root / 'val'}: no readable validation images")
+    for _, reason in skipped:
+        print(f"dlc: warning: skipping unreadable image {reason}", file=sys.stderr)
+    if skipped:
+        print(f"dlc: warning: skipped {len(skipped)} unreadable image(s)", file=sys.stderr)
+    return ImageFolderData(root, classes, splits["train"], splits["val"], skipped)
+
+
+def limit_per_class(samples: list[tuple[Path, int]], limit: int | None) -> list[tuple[Path, int]]:
+    """The first ``limit`` samples of every class (all of them when ``limit`` is None)."""
+    if limit is None:
+        return list(samples)
+    counts: dict[int, int] = {}
+    kept = []
+    for path, label in samples:
+        if counts.get(label, 0) < limit:
+            counts[label] = counts.get(label, 0) + 1
+            kept.append((path, label))
+    return kept
+
+
+class LabelledImages(Dataset):
+    """``(image tensor, label)`` pairs: the image loaded as RGB and passed through ``transform``.
+
+    With ``seed`` set, image i in epoch e is transformed under its own RNG seed (``seed``, e, i),
+    so a random augmentation is the same whatever the batch, worker or process (rank) that loads
+    it, and a resumed run repeats it; ``set_epoch`` gives every epoch fresh augmentations.
+    """
+
+    def __init__(
+        self,
+        samples: list[tuple[Path, int]],
+        transform: Callable[[Image.Image], torch.Tensor],
+        seed: int | None = None,
+    ) -> None:
+        self.samples = samples
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        image = load_rgb(path)
+        if self.seed is None:
+            return self.transform(image), label
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 10_007 + self.epoch) * 1_000_003 + index)
+            return self.transform(image), label

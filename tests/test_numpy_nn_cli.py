@@ -1,0 +1,75 @@
+"""``dlc gradcheck`` as a user runs it, and the "gradients" section of ``dlc reproduce``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlclassics.cli import main
+from dlclassics.numpy_nn import rnn_layers
+from dlclassics.numpy_nn.reproduce import run_part
+
+
+def test_dlc_gradcheck_passes_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "gradcheck.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "dlclassics.cli", "gradcheck", "--seed", "3", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:2] == ["lstm", "dWh"] and line.endswith("ok") for line in lines)
+    assert "all 29 gradients agree" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["seed"] == 3 and report["all_passed"] is True
+    assert len(report["rows"]) == 29
+    assert all(row["rel_error"] <= 1e-7 for row in report["rows"])
+    assert list(out.parent.iterdir()) == [out]  # no temporary file left beside it
+
+
+def test_dlc_gradcheck_exits_1_when_a_gradient_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_backward = rnn_layers.rnn_step_backward
+
+    def wrong_db(dnext_h, cache):
+        dx, dprev_h, dWx, dWh, db = real_backward(dnext_h, cache)
+        return dx, dprev_h, dWx, dWh, 0 * db
+
+    monkeypatch.setattr(rnn_layers, "rnn_step_backward", wrong_db)
+    assert main(["gradcheck"]) == 1
+    assert "1 of 29 gradients exceed 1e-07: rnn_step db" in capsys.readouterr().out
+
+
+def test_dlc_gradcheck_unwritable_json_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["gradcheck", "--json", str(tmp_path)]) == 2  # a folder, not a file
+    err = capsys.readouterr().err
+    assert err.startswith(f"dlc: error: {tmp_path}: cannot write") and err.count("\n") == 1
+
+
+def test_reproduce_gradients_section(tmp_path: Path) -> None:
+    result = run_part(tmp_path, tmp_path, profile="tiny")
+    assert result["all_passed"] is True
+    assert len(result["tables"][0]["rows"]) == len(result["rows"])
+    assert "lstm_step_backward" in result["markdown"]  # the derivations ride along
+    written = json.loads((tmp_path / "gradcheck.json").read_text())
+    assert written["rows"] == json.loads(json.dumps(result["rows"]))
+    json.dumps(result)  # JSON-able as promised
+
+
+@pytest.mark.parametrize("seed", ["-3", "abc"])
+def test_dlc_gradcheck_rejects_a_bad_seed(seed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["gradcheck", "--seed", seed])
+    assert exit_info.value.code == 2
+    assert f"argument --seed: expected a non-negative integer, got '{seed}'" in (
+        capsys.readouterr().err
+    )

@@ -1,0 +1,77 @@
+"""Reading sentence files (errors name file:line) and building the vocabulary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlclassics.errors import DlcError
+from dlclassics.sentiment.text import looks_labelled, read_sentences
+from dlclassics.sentiment.vocab import PAD, UNK, UNK_ID, Vocabulary
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_reads_labels_tokens_and_crlf(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", b"1 great food .\r\n0 cold  soup\n")
+    read = read_sentences(path, labelled=True)
+    assert read.sentences == [["great", "food", "."], ["cold", "soup"]]
+    assert read.labels == [1, 0]
+    assert read.line_numbers == [1, 2] and read.total_lines == 2 and read.skipped == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "problem"),
+    [
+        (b"1 good\ngreat place\n", 2, "missing label"),
+        (b"1 good\n\n0 bad\n", 2, "empty line"),
+        (b"1 good\n0 caf\xe9 bad\n", 2, "not valid UTF-8"),
+        (b"1 good\n0 bad\n1\n", 3, "label without a sentence"),
+        (b"2 good\n", 1, "missing label"),
+    ],
+)
+def test_bad_lines_name_file_and_line(
+    tmp_path: Path, content: bytes, line: int, problem: str
+) -> None:
+    path = write(tmp_path / "bad.txt", content)
+    with pytest.raises(DlcError) as info:
+        read_sentences(path, labelled=True)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: ") and problem in message
+    assert "\n" not in message
+
+
+def test_skip_bad_lines_counts_them_and_keeps_line_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.txt", b"1 good\n\nno label\n0 caf\xe9\n0 bad food\n")
+    read = read_sentences(path, labelled=True, skip_bad_lines=True)
+    assert read.sentences == [["good"], ["bad", "food"]]
+    assert read.labels == [1, 0]
+    assert read.skipped == 3 and read.line_numbers == [1, 5] and read.total_lines == 5
+
+
+def test_unlabelled_keeps_leading_digits_as_words(tmp_path: Path) -> None:
+    path = write(tmp_path / "u.txt", b"1 star at most .\nlovely\n")
+    read = read_sentences(path, labelled=False)
+    assert read.labels is None and read.sentences[0][0] == "1"
+    assert not looks_labelled(path)
+    assert looks_labelled(write(tmp_path / "l.txt", b"1 star .\n0 meh\n"))
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(DlcError, match="no such file"):
+        read_sentences(tmp_path / "nope.txt", labelled=True)
+    with pytest.raises(DlcError, match="no sentences"):
+        read_sentences(write(tmp_path / "e.txt", b""), labelled=False)
+
+
+def test_vocabulary_order_min_count_and_unknown_words() -> None:
+    sentences = [["b", "a", "a"], ["c", "a", "b"]]
+    vocab = Vocabulary.build(sentences)
+    assert vocab.words == [PAD, UNK, "a", "b", "c"]  # by count, ties by spelling
+    assert Vocabulary.build(sentences, min_count=2).words == [PAD, UNK, "a", "b"]
+    assert vocab.encode(["a", "zzz", "c"]) == [2, UNK_ID, 4]
+    assert Vocabulary(vocab.words).index == vocab.index  # round trip through the word list

@@ -1,0 +1,198 @@
+"""``dlc style`` end to end at 64 px: it lowers the loss, writes every file, and fails cleanly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from dlclassics.cli import main
+
+OUTPUT_FILES = ("result.png", "loss.png", "panel.png", "metrics.json")
+
+
+def run_cli(*args: str) -> int:
+    return main(["style", *map(str, args)])
+
+
+def test_64px_20_iterations_lowers_the_loss_and_writes_every_file(styles_root, tmp_path):
+    out = tmp_path / "run"
+    rc = run_cli(
+        styles_root / "tubingen.jpg",
+        styles_root / "starry_night.jpg",
+        "-o",
+        out,
+        "--size",
+        "64",
+        "--iters",
+        "20",
+    )
+    assert rc == 0
+    for name in OUTPUT_FILES:
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["losses_last"]["total"] < metrics["losses_first"]["total"]
+    assert metrics["losses_last"]["style"] < metrics["losses_first"]["style"]
+    assert len(metrics["history"]["total"]) == 21  # the start plus one point per step
+    assert metrics["iterations_per_second"] > 0
+    assert metrics["settings"]["backbone"] == "efficientnet_lite0"
+    with Image.open(out / "result.png") as image:
+        assert min(image.size) == 64
+        assert image.size == (85, 64)  # tubingen is 1024 x 768, shorter side → 64
+
+
+def test_image_output_path_and_blended_styles(styles_root, tmp_path):
+    out = tmp_path / "painted.jpg"
+    rc = run_cli(
+        styles_root / "tubingen.jpg",
+        styles_root / "the_scream.jpg",
+        styles_root / "composition_vii.jpg",
+        "-o",
+        out,
+        "--size",
+        "48",
+        "--iters",
+        "3",
+        "--style-blend",
+        "3",
+        "1",
+        "--optimizer",
+        "lbfgs",
+        "--init",
+        "noise",
+    )
+    assert rc == 0
+    assert out.is_file()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["settings"]["blend"] == [3.0, 1.0]
+    assert metrics["files"]["image"] == "painted.jpg"
+    assert (tmp_path / "panel.png").is_file() and (tmp_path / "loss.png").is_file()
+
+
+def test_grayscale_alpha_and_cmyk_inputs_work(styles_root, tmp_path):
+    with Image.open(styles_root / "tubingen.jpg") as photo:
+        small = photo.resize((120, 90))
+    gray, rgba, cmyk = tmp_path / "gray.png", tmp_path / "alpha.png", tmp_path / "cmyk.jpg"
+    small.convert("L").save(gray)
+    small.convert("RGBA").save(rgba)
+    small.convert("CMYK").save(cmyk)
+    rc = run_cli(gray, rgba, cmyk, "-o", tmp_path / "out", "--size", "40", "--iters", "2")
+    assert rc == 0
+    with Image.open(tmp_path / "out" / "result.png") as image:
+        assert image.mode == "RGB" and min(image.size) == 40
+
+
+def test_missing_style_file_is_a_one_line_error(styles_root, tmp_path, capsys):
+    missing = tmp_path / "nope.jpg"
+    rc = run_cli(styles_root / "tubingen.jpg", missing, "-o", tmp_path / "out")
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"dlc: error: {missing}: no such file"
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_content_file_is_a_one_line_error(styles_root, tmp_path, capsys):
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes((styles_root / "tubingen.jpg").read_bytes()[:3000])  # truncated JPEG
+    rc = run_cli(corrupt, styles_root / "starry_night.jpg", "-o", tmp_path / "out")
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(corrupt) in err[0]
+
+
+def test_not_an_image_is_a_one_line_error(styles_root, tmp_path, capsys):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    assert run_cli(styles_root / "tubingen.jpg", text) == 2
+    assert capsys.readouterr().err.strip() == f"dlc: error: {text}: not a readable image file"
+
+
+def test_nan_loss_is_a_clear_error(styles_root, tmp_path, capsys):
+    rc = run_cli(
+        styles_root / "tubingen.jpg",
+        styles_root / "starry_night.jpg",
+        "-o",
+        tmp_path / "out",
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--content-weight",
+        "nan",
+    )
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "style loss became nan at iteration 0" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--style-weight", "1", "2"], "4 style layers (stem, block1, block3, block5) but 2 style"),
+        (["--style-layers", "block0"], "give one --style-weight per layer"),
+        (["--content-layer", "conv9"], "has no layer 'conv9'"),
+        (["--style-blend", "1", "1"], "1 style images but 2 --style-blend weights"),
+        (["--backbone", "resnet18"], "no style-transfer preset for backbone 'resnet18'"),
+    ],
+)
+def test_inconsistent_options_are_one_line_errors(styles_root, tmp_path, capsys, extra, message):
+    rc = run_cli(
+        styles_root / "tubingen.jpg",
+        styles_root / "starry_night.jpg",
+        "-o",
+        tmp_path / "out",
+        "--size",
+        "32",
+        "--iters",
+        "1",
+        *extra,
+    )
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_needs_content_and_style(tmp_path, capsys):
+    assert run_cli(tmp_path / "only.jpg") == 2
+    assert "give a CONTENT image and at least one STYLE image" in capsys.readouterr().err
+
+
+def test_reference_preset_runs_the_three_pairs(data_root, tmp_path):
+    out = tmp_path / "reference"
+    rc = run_cli(
+        "--preset", "reference", "--data-root", data_root, "-o", out, "--size", "32", "--iters", "3"
+    )
+    assert rc == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert list(summary["pairs"]) == ["composition_vii", "the_scream", "starry_night"]
+    for pair in summary["pairs"].values():
+        for key in ("image", "panel", "loss_curve"):
+            assert (out / pair[key]).is_file()
+        assert pair["style_last"] < pair["style_first"]
+
+
+def test_reference_preset_without_data_names_the_data_set(tmp_path, capsys):
+    rc = run_cli("--preset", "reference", "--data-root", tmp_path, "-o", tmp_path / "out")
+    assert rc == 2
+    assert "data set 'styles' not found" in capsys.readouterr().err
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    text = capsys.readouterr().out
+    for option in ("--style-blend", "--tv-weight", "--optimizer", "--preset", "--init"):
+        assert option in text
+
+
+def test_reproduce_part_tiny_profile(data_root, tmp_path):
+    from dlclassics.style.reproduce import run_part
+
+    result = run_part(out_dir=tmp_path, data_root=data_root, profile="tiny")
+    assert result["size"] == 48 and result["iterations"] == 10
+    assert len(result["tables"][0]["rows"]) == 3
+    for figure in result["figures"]:
+        assert (tmp_path / figure["path"]).is_file()
+    assert "the style loss fell" in result["summary"]
+    assert json.loads(json.dumps(result)) == result  # JSON-able as returned
