@@ -111,7 +111,7 @@ def two_process_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_two_processes_train_like_one_with_the_same_global_batch(
     data_dir: Path, two_process_run, tmp_path: Path
 ):
-    out, metrics, stdout = two_process_run
+    _, metrics, _ = two_process_run
     single = train_one_process(data_dir, tmp_path / "one", *MODEL, "--epochs", "3")
     assert metrics["processes"] == 2 and single["processes"] == 1
     assert metrics["train_config"]["batch_size"] == 32  # the global batch, as asked
@@ -121,7 +121,7 @@ def test_two_processes_train_like_one_with_the_same_global_batch(
 
 
 def test_only_rank_zero_writes_and_reports(two_process_run):
-    out, metrics, stdout = two_process_run
+    out, _, stdout = two_process_run
     assert {p.name for p in out.iterdir()} == OUTPUTS  # no second copy, no temporary files left
     assert stdout.count("epoch 1: train loss") == 1
     assert stdout.count("wrote ") == 1
@@ -183,9 +183,7 @@ def worker_pids(launcher_pid: int) -> dict[int, int]:
     return ranks
 
 
-def test_a_lost_worker_ends_the_job_and_its_last_checkpoint_resumes(
-    data_dir: Path, tmp_path: Path
-):
+def test_a_lost_worker_ends_the_job_and_its_last_checkpoint_resumes(data_dir: Path, tmp_path: Path):
     out = tmp_path / "run"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dlclassics.captioning.benchmark import BenchSettings, format_table, run_benchmark
+from dlclassics.captioning.benchmark import OVERFIT, BenchSettings, format_table, run_benchmark
 from dlclassics.captioning.config import ShapesConfig
 from dlclassics.captioning.loaders import default_shapes_dir
 from dlclassics.io import atomic_write_text
 
 QUICK_SHAPES = ShapesConfig(n_train=120, n_val=40, n_test=40)
+TINY_SHAPES = ShapesConfig(n_train=24, n_val=8, n_test=8, image_size=64)
+TINY_OVERFIT = replace(OVERFIT, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16)
 
 
-def run_part(out_dir: Path, data_root: Path, quick: bool) -> dict[str, Any]:
+def _settings(profile: str, shapes_dir: Path, out_dir: Path) -> tuple[BenchSettings, Path]:
+    if profile == "tiny":  # hermetic: the small set lives in the run folder
+        return BenchSettings(TINY_SHAPES, TINY_OVERFIT, None, None), out_dir / "shapes_tiny"
+    if profile == "quick":
+        quick_dir = shapes_dir.with_name(shapes_dir.name + "_quick")
+        return BenchSettings(shapes=QUICK_SHAPES, full=None, timing=None), quick_dir
+    return BenchSettings(), shapes_dir
+
+
+def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     """Run the captioning experiment; files go into ``out_dir``.
 
+    tiny: 24/8/8 shapes images of 64 px in ``out_dir`` and an 8-caption overfit with a tiny
+    model (seconds; tests).
     quick: a small shapes set (120/40/40 images, in ``<shapes dir>_quick``) and the reference's
     overfit demo (50 captions, 50 epochs, batch 25, Adam 5e-3, hidden 512, word vectors 256) for
     the RNN and the LSTM — about two minutes on 2 cores, most of it image features.
@@ -32,17 +46,13 @@ def run_part(out_dir: Path, data_root: Path, quick: bool) -> dict[str, Any]:
         ``table``: the results as markdown (also written to ``table.md``);
         ``images``: figure files relative to ``out_dir``: ``loss_overfit``/``loss_full`` and per
         run (``overfit_rnn``, ``full_lstm``, ...) its ``loss``, ``samples_train`` and
-        ``samples_val``.
+        ``samples_val``; ``tables``, ``figures``, ``summary`` for the report.
     """
-    shapes_dir = default_shapes_dir(Path(data_root))
-    if quick:
-        settings = BenchSettings(shapes=QUICK_SHAPES, full=None, timing=None)
-        shapes_dir = shapes_dir.with_name(shapes_dir.name + "_quick")
-    else:
-        settings = BenchSettings()
-    summary = run_benchmark(Path(out_dir), shapes_dir, settings)
+    out_dir = Path(out_dir)
+    settings, shapes_dir = _settings(profile, default_shapes_dir(Path(data_root)), out_dir)
+    summary = run_benchmark(out_dir, shapes_dir, settings)
     table = format_table(summary)
-    atomic_write_text(Path(out_dir) / "table.md", table + "\n")
+    atomic_write_text(out_dir / "table.md", table + "\n")
     images = dict(summary["figures"])
     for stage in ("overfit", "full"):
         for cell, row in summary.get(stage, {}).items():
@@ -51,4 +61,78 @@ def run_part(out_dir: Path, data_root: Path, quick: bool) -> dict[str, Any]:
         **{k: v for k, v in summary.items() if k != "figures"},
         "table": table,
         "images": images,
+        **_report_parts(summary, images),
+    }
+
+
+def _report_parts(summary: dict[str, Any], images: dict[str, Any]) -> dict[str, Any]:
+    """Tables, figures and a summary line for the report (see ``dlclassics.report.parts``)."""
+    tables = []
+    if "overfit" in summary:
+        rows = []
+        for cell, row in summary["overfit"].items():
+            ev = row["evaluation"]
+            train_exact, val_bleu4 = (
+                ev["train"]["greedy"]["exact match"],
+                ev["val"]["greedy"]["BLEU-4"],
+            )
+            rows.append([cell.upper(), row["final_loss"], train_exact, val_bleu4])
+        tables.append(
+            {
+                "title": "Overfitting a few training captions (the reference protocol)",
+                "columns": ["cell", "final loss", "train exact match", "val BLEU-4 (greedy)"],
+                "rows": rows,
+                "note": "reference: loss → ~0, train captions reproduced, val captions wrong",
+            }
+        )
+    if "full" in summary:
+        rows = []
+        for cell, row in summary["full"].items():
+            for split, by_decoding in row["evaluation"].items():
+                if split == "train":
+                    continue
+                for decoding, sc in by_decoding.items():
+                    rows.append(
+                        [cell.upper(), split, decoding]
+                        + [sc[f"BLEU-{n}"] for n in range(1, 5)]
+                        + [sc["CIDEr"], sc["unigram BLEU (assignment)"]]
+                    )
+        columns = ["cell", "split", "decoding", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr"]
+        tables.append(
+            {
+                "title": "Shapes benchmark: corpus BLEU and CIDEr against five references",
+                "columns": [*columns, "unigram BLEU (assignment)"],
+                "rows": rows,
+            }
+        )
+    if "engine_seconds" in summary:
+        tables.append(
+            {
+                "title": "Seconds per training epoch, NumPy vs PyTorch engine",
+                "columns": ["cell", "NumPy", "PyTorch"],
+                "rows": [
+                    [cell.upper(), sec["numpy"], sec["torch"]]
+                    for cell, sec in summary["engine_seconds"].items()
+                ],
+            }
+        )
+    figures = [
+        {"path": path, "caption": f"training loss, {name.removeprefix('loss_')} runs"}
+        for name, path in images.items()
+        if name.startswith("loss_")
+    ]
+    for run, files in images.items():
+        if isinstance(files, dict):
+            for key in ("samples_train", "samples_val"):
+                if key in files:
+                    split = key.removeprefix("samples_")
+                    figures.append(
+                        {"path": files[key], "caption": f"{run}: generated vs true, {split}"}
+                    )
+    data = summary["data"]
+    return {
+        "summary": f"Generated shapes data: {data['images']['train']} training images, "
+        f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features.",
+        "tables": tables,
+        "figures": figures,
     }

@@ -67,6 +67,10 @@ class MiniLMClassifier(nn.Module):
             self.encoder = transformers.AutoModel.from_config(
                 transformers.AutoConfig.from_pretrained(folder)
             )
+        # the [CLS] pooler's output is never used (we mean-pool): freeze it, so it is not trained
+        # and DistributedDataParallel does not wait for gradients that never come
+        if getattr(self.encoder, "pooler", None) is not None:
+            self.encoder.pooler.requires_grad_(False)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(self.encoder.config.hidden_size, 1)
 

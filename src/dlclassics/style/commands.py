@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlclassics.data.root import add_data_root_argument
 
+if TYPE_CHECKING:
+    from dlclassics.style.run import StyleRunConfig
+
 USAGE = (
     "dlc style CONTENT STYLE [STYLE ...] [-o OUT] [options]\n"
-    "       dlc style --preset reference [-o OUT_DIR] [--data-root DIR] [options]"
+    "       dlc style --preset reference [-o OUT_DIR] [--data-root DIR] [options]\n"
+    "       dlc style --batch-dir DIR STYLE [STYLE ...] [-o OUT_DIR] [options]"
 )
 
 DESCRIPTION = """\
@@ -23,7 +28,10 @@ which has the same gradient as summing each style's loss with those weights.
 Writes the image (OUT if it ends in .png/.jpg, else OUT/result.png), and beside it loss.png
 (loss terms per iteration), panel.png (content | styles | result) and metrics.json.
 Layers, weights and learning rates default to the backbone's preset
-(dlclassics.style.presets); --size and --style-size are the shorter side in pixels."""
+(dlclassics.style.presets); --size and --style-size are the shorter side in pixels.
+
+--batch-dir DIR paints every image in DIR (each into OUT_DIR/<name>/, summary in
+OUT_DIR/metrics.json); under torchrun the images are split across the processes."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["reference"],
         default=None,
         help="reference: the three reference pairs from <data root>/styles",
+    )
+    parser.add_argument(
+        "--batch-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="style every image in DIR (the arguments are then the STYLE pictures)",
     )
     parser.add_argument(
         "--size",
@@ -151,13 +166,26 @@ def handle_style(args: argparse.Namespace) -> int:
                 "--preset reference takes no image arguments (it uses the styles data set)"
             )
         return _run_reference(args, backbone)
+    if args.batch_dir is not None:
+        return _run_batch(args, backbone)
     if len(args.images) < 2:
         raise DlcError("give a CONTENT image and at least one STYLE image (or --preset reference)")
-    from dlclassics.style.run import StyleRunConfig, run_style_transfer
+    from dlclassics.style.run import run_style_transfer
 
     content, *styles = (Path(p) for p in args.images)
     out = args.out or Path("runs") / "style" / f"{content.stem}__{'+'.join(p.stem for p in styles)}"
-    config = StyleRunConfig(
+    metrics = run_style_transfer(_run_config(args, backbone, content, styles, out))
+    _print_summary(out, metrics)
+    return 0
+
+
+def _run_config(
+    args: argparse.Namespace, backbone: str, content: Path, styles: list[Path], out: Path
+) -> StyleRunConfig:
+    """The command line's settings as a ``StyleRunConfig`` for ``content`` → ``out``."""
+    from dlclassics.style.run import StyleRunConfig
+
+    return StyleRunConfig(
         content=content,
         styles=tuple(styles),
         out=out,
@@ -179,8 +207,33 @@ def handle_style(args: argparse.Namespace) -> int:
         lr_decayed=args.lr_decayed,
         seed=args.seed,
     )
-    metrics = run_style_transfer(config)
-    _print_summary(config.out, metrics)
+
+
+def _run_batch(args: argparse.Namespace, backbone: str) -> int:
+    from dlclassics import distributed
+    from dlclassics.errors import DlcError
+    from dlclassics.style.batch import run_batch
+    from dlclassics.style.images import SAVE_FORMATS
+
+    if not args.images:
+        raise DlcError("--batch-dir DIR needs at least one STYLE image")
+    if args.out is not None and args.out.suffix.lower() in SAVE_FORMATS:
+        raise DlcError(f"{args.out}: with --batch-dir, -o is a folder, not an image")
+    styles = [Path(p) for p in args.images]
+    out = (
+        args.out
+        or Path("runs") / "style" / f"{args.batch_dir.name}__{'+'.join(p.stem for p in styles)}"
+    )
+    template = _run_config(args, backbone, args.batch_dir, styles, out)
+    try:
+        summary = run_batch(template, args.batch_dir)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() == 0:
+        print(
+            f"styled {len(summary['photos'])} images with {summary['processes']} process(es) in "
+            f"{summary['seconds']:.1f} s; wrote {out}/<name>/ and {out / 'metrics.json'}"
+        )
     return 0
 
 

@@ -1,0 +1,91 @@
+"""``dlc style --batch-dir DIR STYLE ...``: the same style painted onto every photo of a folder.
+
+Each photo is an independent optimisation, so under ``torchrun`` the photos are dealt out across
+the processes (rank r takes photos r, r + K, r + 2K, … of the sorted list) and each process loads
+the backbone once for all of its photos. Every photo's files go to ``OUT/<photo name>/``, written
+by the one rank that painted it; when all ranks are done, rank 0 writes ``OUT/metrics.json``
+with one summary row per photo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from dlclassics import distributed
+from dlclassics.data.images import list_images
+from dlclassics.errors import DlcError
+from dlclassics.io import atomic_write_json
+from dlclassics.style.features import frozen_backbone
+from dlclassics.style.run import StyleRunConfig, run_style_transfer
+
+
+def photo_folders(photos: list[Path], out: Path) -> dict[Path, Path]:
+    """``{photo: OUT/<photo stem>}``; two photos with the same stem would share a folder."""
+    folders: dict[Path, Path] = {}
+    seen: dict[str, Path] = {}
+    for photo in photos:
+        if photo.stem in seen:
+            raise DlcError(f"{photo}: same name as {seen[photo.stem]}; rename one of them")
+        seen[photo.stem] = photo
+        folders[photo] = out / photo.stem
+    return folders
+
+
+def run_batch(template: StyleRunConfig, content_dir: Path) -> dict[str, Any]:
+    """Style every image in ``content_dir`` with ``template``'s styles and settings.
+
+    Args:
+        template: the settings of every run; its ``content`` is ignored and ``out`` is the
+            folder that receives one sub-folder per photo and the summary ``metrics.json``.
+        content_dir: folder of content photos (images directly inside it).
+
+    Returns:
+        The summary written to ``OUT/metrics.json`` (on every rank): ``photos`` (one row per
+        photo, in name order: ``content``, ``folder``, ``image``, ``style_reduction``,
+        ``losses_last``, ``seconds``, ``rank``), ``processes``, ``seconds`` (wall time of the
+        slowest rank) and ``photos_per_second``.
+    """
+    photos = list_images(content_dir)
+    if not photos:
+        raise DlcError(f"{content_dir}: no images to style")
+    folders = photo_folders(photos, template.out)
+    ctx = distributed.init("cpu")  # style transfer runs on the CPU
+    started = time.perf_counter()
+    backbone = frozen_backbone(template.backbone, template.weights)
+    rows = []
+    for photo in distributed.shard(photos, ctx):
+        config = dataclasses.replace(template, content=photo, out=folders[photo])
+        metrics = run_style_transfer(config, backbone, progress=ctx.is_main)
+        rows.append(
+            {
+                "content": str(photo),
+                "folder": folders[photo].name,
+                "image": f"{folders[photo].name}/{metrics['files']['image']}",
+                "style_reduction": metrics["style_reduction"],
+                "losses_last": metrics["losses_last"],
+                "seconds": metrics["seconds"],
+                "rank": ctx.rank,
+            }
+        )
+    seconds = time.perf_counter() - started
+    gathered = distributed.gather_objects((rows, seconds), ctx)
+    every_row = sorted((row for rank_rows, _ in gathered for row in rank_rows), key=_by_name)
+    slowest = max(rank_seconds for _, rank_seconds in gathered)
+    summary = {
+        "photos": every_row,
+        "styles": [str(p) for p in template.styles],
+        "processes": ctx.world_size,
+        "seconds": slowest,
+        "photos_per_second": len(every_row) / slowest,
+    }
+    if ctx.is_main:
+        atomic_write_json(template.out / "metrics.json", summary)
+    distributed.barrier(ctx)
+    return summary
+
+
+def _by_name(row: dict[str, Any]) -> str:
+    return Path(row["content"]).name
