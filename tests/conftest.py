@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg", force=True)
 
@@ -52,3 +53,12 @@ def styles_root(data_root: Path) -> Path:
 def yelp_root(data_root: Path) -> Path:
     """``<data root>/yelp``."""
     return _require(data_root, "yelp") / "yelp"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: one torch thread avoids thread start-up and contention on a shared machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -8,7 +8,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from dlclassics.captioning import features as features_module
@@ -18,14 +17,7 @@ from dlclassics.captioning.folder import FolderOptions, load_caption_folder
 from dlclassics.captioning.vocab import build_vocab, decode_captions, encode_captions, tokenize
 from dlclassics.errors import DlcError
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one torch thread avoids thread start-up and contention on a shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 COCO_WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "man", "riding", "horse", "dog"]

@@ -15,14 +15,7 @@ from dlclassics.captioning.torch_model import TorchCaptioningRNN
 from dlclassics.captioning.vocab import decode_captions
 from dlclassics.numpy_nn.gradient_check import eval_numerical_gradient, rel_error
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one torch thread avoids thread start-up and contention on a shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "cat": 4, "dog": 5, "sits": 6}

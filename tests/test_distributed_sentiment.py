@@ -183,31 +183,38 @@ def worker_pids(launcher_pid: int) -> dict[int, int]:
     return ranks
 
 
-def test_a_lost_worker_ends_the_job_and_its_last_checkpoint_resumes(data_dir: Path, tmp_path: Path):
-    out = tmp_path / "run"
+def torchrun_killing_rank_1(*args: str, once: Path) -> subprocess.CompletedProcess:
+    """``torchrun`` of 2 processes as in ``torchrun``; SIGKILL rank 1 as soon as ``once`` exists."""
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "dlclassics.cli",
-        "sentiment", "train", "--data", str(data_dir), "--out", str(out), *MODEL,
-        "--epochs", "1000", "--patience", "1000",
+        "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "dlclassics.cli", *args,
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DLC_DIST_TIMEOUT": "60"}
     launcher = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
         deadline = time.monotonic() + 120
-        while not (out / "last.pt").exists() and launcher.poll() is None:
-            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+        while not once.exists() and launcher.poll() is None:
+            assert time.monotonic() < deadline, f"no {once} after 120 s"
             time.sleep(0.2)
         os.kill(worker_pids(launcher.pid)[1], signal.SIGKILL)
-        _, stderr = launcher.communicate(timeout=120)
+        stdout, stderr = launcher.communicate(timeout=120)
     finally:
         if launcher.poll() is None:
             launcher.kill()
             launcher.wait()
-    assert launcher.returncode != 0
-    assert "rank      : 1 (local_rank: 1)" in stderr and "SIGKILL" in stderr
+    return subprocess.CompletedProcess(command, launcher.returncode, stdout, stderr)
+
+
+def test_a_lost_worker_ends_the_job_and_its_last_checkpoint_resumes(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "run"
+    job = torchrun_killing_rank_1(
+        "sentiment", "train", "--data", str(data_dir), "--out", str(out), *MODEL,
+        "--epochs", "1000", "--patience", "1000", once=out / "last.pt",
+    )  # fmt: skip
+    assert job.returncode != 0
+    assert "rank      : 1 (local_rank: 1)" in job.stderr and "SIGKILL" in job.stderr
     assert not (out / "metrics.json").exists()
     done = len(torch_load_checkpoint(out / "last.pt")["history"])  # the last complete epoch
     resumed = train_one_process(data_dir, out, *MODEL, "--epochs", str(done + 1), "--resume")

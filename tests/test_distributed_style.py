@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tests.test_distributed_sentiment import torchrun
 
 from dlclassics.cli import main
+from test_distributed_sentiment import torchrun  # tests/ is on sys.path under pytest
 
 SETTINGS = ["--size", "32", "--iters", "3", "--seed", "1"]
 

@@ -7,7 +7,8 @@ one path), picks the backend (NCCL on GPUs, Gloo on CPUs) and gives every rank t
 
 - the global batch stays what the user asked for; each rank takes ``batch / world_size`` of it;
 - ``DistributedSampler`` deals a different shard to each rank, reshuffled every epoch;
-- metrics are summed across ranks before anyone reports them;
+- training sums are reduced across ranks and evaluations cover the whole set (sharded and
+  gathered, or whole on every rank), so every rank reports the same metrics;
 - only rank 0 writes files, so there is one ``metrics.json`` and one checkpoint per run;
 - checkpoints hold the unwrapped model, so a run saved by K processes resumes in any number.
 """
@@ -69,20 +70,26 @@ def init(device: str | None = None) -> DistContext:
     return DistContext(rank, world_size, local_rank, f"cuda:{local_rank}" if use_cuda else "cpu")
 
 
-def wrap_model(model: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
+def wrap_model(
+    model: torch.nn.Module, ctx: DistContext, find_unused_parameters: bool = False
+) -> torch.nn.Module:
     """``model`` inside ``DistributedDataParallel`` when there are several processes.
 
     DDP broadcasts rank 0's weights at construction and averages the gradients of every
     ``backward()`` over the ranks, so each rank's mean loss over its share of the batch gives
     the gradient of the mean over the global batch. The wrapped model keeps the original in
-    ``.module``: evaluate and save that one.
+    ``.module``: evaluate and save that one. ``find_unused_parameters`` is for models with
+    trainable parameters that do not reach the loss (DDP would wait for their gradients);
+    it costs a walk over the autograd graph every step.
     """
     if not ctx.enabled:
         return model
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [ctx.local_rank] if ctx.device.startswith("cuda") else None
-    return DistributedDataParallel(model, device_ids=device_ids)
+    return DistributedDataParallel(
+        model, device_ids=device_ids, find_unused_parameters=find_unused_parameters
+    )
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -125,6 +132,22 @@ def all_reduce_sum(values: Sequence[float], ctx: DistContext) -> list[float]:
 def shard(items: Sequence, ctx: DistContext) -> list:
     """This rank's share of ``items``: every world_size-th item starting at rank."""
     return list(items[ctx.rank :: ctx.world_size])
+
+
+def unshard_rows(pieces: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Undo ``shard`` for tensors: ``pieces[r]`` holds rows r, r + K, r + 2K, … of the result.
+
+    Args:
+        pieces: one (N_r, ...) tensor per rank, in rank order (as from ``gather_objects``).
+
+    Returns:
+        (sum of N_r, ...) with the rows back in item order.
+    """
+    rows = sum(len(piece) for piece in pieces)
+    whole = pieces[0].new_empty((rows, *pieces[0].shape[1:]))
+    for rank, piece in enumerate(pieces):
+        whole[rank :: len(pieces)] = piece
+    return whole
 
 
 def gather_objects(obj: object, ctx: DistContext) -> list:

@@ -18,10 +18,9 @@ from dlclassics.captioning.dataset import CaptionData
 from dlclassics.captioning.figures import plot_loss
 from dlclassics.captioning.folder import FolderOptions
 from dlclassics.captioning.loaders import load_shapes
-from dlclassics.captioning.model import CaptioningRNN
 from dlclassics.captioning.shapes import make_shapes
 from dlclassics.captioning.solver import CaptioningSolver, SolverConfig
-from dlclassics.captioning.train import run_training, training_split
+from dlclassics.captioning.train import build_model, run_training, training_split
 from dlclassics.io import atomic_write_json
 
 CELLS = ("rnn", "lstm")
@@ -56,15 +55,7 @@ class BenchSettings:
 
 def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float:
     """Seconds for one training epoch of a fresh model with ``engine``."""
-    model = CaptioningRNN(
-        data.word_to_idx,
-        data.feature_dim,
-        config.wordvec,
-        config.hidden,
-        config.cell,
-        np.float32,
-        config.seed,
-    )
+    model = build_model(data, config)
     solver_config = SolverConfig(
         1, config.batch_size, config.lr, config.lr_decay, engine, config.seed
     )

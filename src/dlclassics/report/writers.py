@@ -24,7 +24,7 @@ table { border-collapse: collapse; margin: .8em 0; font-size: .93em; }
 th, td { border: 1px solid #bbb; padding: .3em .6em; text-align: right; }
 th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3em; }
-figure { display: inline-block; margin: .5em; vertical-align: top; max-width: 100%; }
+figure { display: inline-block; margin: .5em; vertical-align: top; max-width: 47%; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .9em; color: #444; }
 .status-ok { color: #1a7f37; } .status-failed { color: #c62828; } .status-notrun { color: #888; }

@@ -90,10 +90,9 @@ def _report_parts(
     for row in rows:
         ours, ref = row["ours"], row["reference"]
         delta = row.get("difference", {}).get("test")
-        table_rows.append(
-            [row["model"], pct(ours, "train"), pct(ours, "dev"), pct(ours, "test")]
-            + [pct(ref, "train"), pct(ref, "dev"), pct(ref, "test"), delta, row["train_seconds"]]
-        )
+        ours_cells = [pct(ours, split) for split in ("train", "dev", "test")]
+        ref_cells = [pct(ref, split) for split in ("train", "dev", "test")]
+        table_rows.append([row["model"], *ours_cells, *ref_cells, delta, row["train_seconds"]])
     columns = ["model", "train %", "dev %", "test %", "ref train %", "ref dev %", "ref test %"]
     figures = []
     for name, files in images.items():

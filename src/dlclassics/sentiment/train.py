@@ -249,8 +249,8 @@ def train(
         ctx: this process's rank among ``ctx.world_size`` (one process by default).
 
     Returns:
-        The history, the same on every rank; the best weights are in ``out_dir/best.pt``
-        (written by rank 0, not loaded into ``model``).
+        The history (the same on every rank, but for the timings); the best weights are in
+        ``out_dir/best.pt`` (written by rank 0, not loaded into ``model``).
     """
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)

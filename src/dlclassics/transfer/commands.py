@@ -6,7 +6,6 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from dlclassics.backbones import DEFAULT_BACKBONE
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.transfer.config import HEAD_INITS, MODES, PROTOCOLS, SCHEDULES, recipe
 
@@ -36,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", metavar="DIR", help="image folder (default: hymenoptera_data)")
     add_data_root_argument(parser)
-    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, help="registered backbone name")
+    parser.add_argument(
+        "--backbone", default=None, help="registered backbone name (default: efficientnet_lite0)"
+    )
     parser.add_argument("--weights", metavar="PATH", help="local state_dict for the backbone")
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
     parser.add_argument(
@@ -78,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
+    from dlclassics.backbones import DEFAULT_BACKBONE
     from dlclassics.data.registry import dataset_path
     from dlclassics.errors import DlcError
     from dlclassics.transfer.experiment import ExperimentConfig, run_experiment
@@ -100,16 +103,20 @@ def run_command(args: argparse.Namespace) -> int:
         data_dir=data_dir,
         out_dir=Path(args.out),
         train=train,
-        backbone=args.backbone,
+        backbone=args.backbone or DEFAULT_BACKBONE,
         weights=args.weights or "imagenet",
         protocol=args.protocol,
         seed=args.seed,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         resume=args.resume,
     )
-    summary = run_experiment(exp)
-    print_summary(summary)
-    print(f"wrote {exp.out_dir / 'metrics.json'}")
+    try:
+        summary = run_experiment(exp)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() == 0:
+        print_summary(summary)
+        print(f"wrote {exp.out_dir / 'metrics.json'}")
     return 0
 
 

@@ -2,6 +2,10 @@
 before training, train, and write metrics, figures and checkpoints into ``<out>/<mode>/``.
 
 ``run_experiment(ExperimentConfig(...))`` is what ``dlc transfer`` and ``reproduce`` call.
+
+Under ``torchrun`` every process runs it (``dlclassics.distributed``): the feature cache is
+computed shard by shard and gathered, each rank trains on its share of every batch (DDP), and
+rank 0 alone writes checkpoints, figures and metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from dlclassics import distributed
 from dlclassics.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from dlclassics.distributed import SINGLE_PROCESS, DistContext
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_write_json, torch_load_checkpoint, torch_save_atomic
 from dlclassics.runtime import seed_everything, use_agg_backend
@@ -150,20 +156,24 @@ def setup_training(
     val_samples: list,
     seed: int,
     num_workers: int,
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> TrainingSetup:
     """Freeze mode with a cache trains ``head`` on stored vectors; otherwise a ``TransferModel``
     (frozen backbone, or all layers in finetune mode) trains on images.
 
-    The sampler is a ``DistributedSampler`` of one replica: seeded per-epoch shuffling that a
-    multi-process run shards unchanged.
+    The sampler is a ``DistributedSampler``: seeded per-epoch shuffling whose order K ranks
+    deal out in turn, each taking ``batch_size / K`` of every batch.
     """
+    batch_size = distributed.per_rank_batch_size(tc.batch_size, ctx)
 
     def sampler(dataset):
-        return DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
+        return DistributedSampler(
+            dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
+        )
 
     if mode == "freeze" and tc.cached_views > 0:
         train_set = CachedViews(cache.train, cache.train_labels, seed)
-        loader = DataLoader(train_set, batch_size=tc.batch_size, sampler=sampler(train_set))
+        loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler(train_set))
         val_loader = DataLoader(TensorDataset(cache.val, cache.val_labels), batch_size=256)
         return TrainingSetup(head, loader, lambda: evaluate(ViewAverage(head), val_loader, "val"))
 
@@ -171,7 +181,7 @@ def setup_training(
     model = TransferModel(backbone, head, frozen_backbone=mode == "freeze", frozen_bn=tc.frozen_bn)
     train_set = LabelledImages(train_samples, transforms.train_transform(pre), seed=seed)
     loader = DataLoader(
-        train_set, batch_size=tc.batch_size, sampler=sampler(train_set), num_workers=num_workers
+        train_set, batch_size=batch_size, sampler=sampler(train_set), num_workers=num_workers
     )
     val_set = LabelledImages(val_samples, transforms.eval_views_transform(pre, tc.flip_tta))
     val_loader = DataLoader(val_set, batch_size=32, num_workers=num_workers)
@@ -179,10 +189,17 @@ def setup_training(
 
 
 def _resume_state(
-    path: Path, setup: TrainingSetup, optimizer, scheduler, meta: dict[str, Any]
+    path: Path,
+    setup: TrainingSetup,
+    optimizer,
+    scheduler,
+    meta: dict[str, Any],
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> LoopState:
-    """Load ``last.pt`` into the trainable module, optimiser and scheduler; return its loop state."""
-    saved = torch_load_checkpoint(path)
+    """Load ``last.pt`` into the trainable module, optimiser and scheduler; return its loop state.
+
+    Rank 0 reads the file and sends it to the other ranks (no shared file system needed)."""
+    saved = distributed.broadcast_object(torch_load_checkpoint(path) if ctx.is_main else None, ctx)
     for key, value in meta.items():
         if saved.get(key) != value:
             raise DlcError(
@@ -193,15 +210,21 @@ def _resume_state(
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     state = LoopState(**saved["loop"])
-    print(f"resuming {path} after epoch {state.epochs_done}")
+    if ctx.is_main:
+        print(f"resuming {path} after epoch {state.epochs_done}")
     return state
 
 
-def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[str, Any]:
-    """Measure, train and write one mode's outputs into ``exp.out_dir / mode``; return its figures."""
+def run_mode(
+    mode: str, exp: ExperimentConfig, data: ImageFolderData, ctx: DistContext = SINGLE_PROCESS
+) -> dict[str, Any]:
+    """Measure, train and write one mode's outputs into ``exp.out_dir / mode``; return its figures.
+
+    With several processes (``ctx``) every rank returns the figures; rank 0 writes the files."""
     tc = exp.train[mode]
     out = exp.out_dir / mode
-    out.mkdir(parents=True, exist_ok=True)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     seed_everything(exp.seed)
     backbone = load_backbone(exp.backbone, exp.weights)
@@ -217,11 +240,12 @@ def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[st
         flip_tta=tc.flip_tta,
         seed=exp.seed,
         cache_dir=exp.feature_cache_dir,
+        ctx=ctx,
     )
     figures, head = before_training(backbone, cache, data.classes, tc.head_init, exp.seed)
 
     setup = setup_training(
-        mode, tc, backbone, head, cache, train_samples, data.val, exp.seed, exp.num_workers
+        mode, tc, backbone, head, cache, train_samples, data.val, exp.seed, exp.num_workers, ctx
     )
     optimizer = make_optimizer(setup.trainable, tc)
     scheduler = make_scheduler(optimizer, tc)
@@ -236,9 +260,10 @@ def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[st
     }
     last_path = out / "last.pt"
     state = LoopState()
-    if exp.resume and last_path.is_file():
-        state = _resume_state(last_path, setup, optimizer, scheduler, meta)
-    elif exp.resume:
+    found = distributed.broadcast_object(exp.resume and last_path.is_file(), ctx)  # rank 0 looks
+    if found:
+        state = _resume_state(last_path, setup, optimizer, scheduler, meta, ctx)
+    elif exp.resume and ctx.is_main:
         print(f"{last_path}: no checkpoint yet; starting from epoch 1")
 
     def save_last(state: LoopState) -> None:
@@ -265,6 +290,7 @@ def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[st
             state,
             save_last,
             desc=mode,
+            ctx=ctx,
         )
     if state.best_state is None:
         raise DlcError(f"{mode}: no epoch was trained (--epochs {tc.epochs})")
@@ -276,11 +302,13 @@ def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[st
         "epoch": state.best_epoch,
         "val_acc": state.best_val_acc,
     }
-    torch_save_atomic(
-        {**meta, **best_checkpoint, "state_dict": model.state_dict()}, out / "best.pt"
-    )
     best = EvalResult(0.0, state.best_val_acc, state.best_val_probabilities, cache.val_labels)
-    files = write_figures(out, mode, data, best, state, backbone.preprocessing.crop)
+    files = {}
+    if ctx.is_main:
+        torch_save_atomic(
+            {**meta, **best_checkpoint, "state_dict": model.state_dict()}, out / "best.pt"
+        )
+        files = write_figures(out, mode, data, best, state, backbone.preprocessing.crop)
     history = state.history
     figures.update(
         {
@@ -317,11 +345,13 @@ def run_mode(mode: str, exp: ExperimentConfig, data: ImageFolderData) -> dict[st
             "files": files,
         }
     )
-    atomic_write_json(out / "metrics.json", figures)
-    print(
-        f"{mode}: best val acc {state.best_val_acc:.4f} (epoch {state.best_epoch}), final-epoch val "
-        f"acc {figures['final_val_acc']:.4f}; best is selected on val, so optimistic"
-    )
+    if ctx.is_main:
+        atomic_write_json(out / "metrics.json", figures)
+        print(
+            f"{mode}: best val acc {state.best_val_acc:.4f} (epoch {state.best_epoch}), final-epoch val "
+            f"acc {figures['final_val_acc']:.4f}; best is selected on val, so optimistic"
+        )
+    distributed.barrier(ctx)
     return figures
 
 
@@ -345,14 +375,16 @@ def write_figures(
 def run_experiment(exp: ExperimentConfig) -> dict[str, Any]:
     """Scan the data once, run every mode in ``exp.train``, write ``metrics.json``; return it."""
     use_agg_backend()
+    ctx = distributed.init("cpu")  # the transfer experiment runs on the CPU
     start = time.perf_counter()
     data = scan_image_folder(exp.data_dir)
     scan_seconds = time.perf_counter() - start
-    print(
-        f"{exp.data_dir}: {len(data.classes)} classes, {len(data.train)} train / {len(data.val)} val "
-        f"images, {len(data.skipped)} skipped"
-    )
-    modes = {mode: run_mode(mode, exp, data) for mode in exp.train}
+    if ctx.is_main:
+        print(
+            f"{exp.data_dir}: {len(data.classes)} classes, {len(data.train)} train / {len(data.val)} val "
+            f"images, {len(data.skipped)} skipped"
+        )
+    modes = {mode: run_mode(mode, exp, data, ctx) for mode in exp.train}
     summary = {
         "data": exp.data_dir,
         "classes": data.classes,
@@ -368,5 +400,7 @@ def run_experiment(exp: ExperimentConfig) -> dict[str, Any]:
         "selection_note": SELECTION_NOTE,
         "modes": modes,
     }
-    atomic_write_json(exp.out_dir / "metrics.json", summary)
+    if ctx.is_main:
+        atomic_write_json(exp.out_dir / "metrics.json", summary)
+    distributed.barrier(ctx)
     return summary

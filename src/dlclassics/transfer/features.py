@@ -30,6 +30,13 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from dlclassics.backbones import Backbone
+from dlclassics.distributed import (
+    SINGLE_PROCESS,
+    DistContext,
+    broadcast_object,
+    gather_objects,
+    unshard_rows,
+)
 from dlclassics.io import torch_load_checkpoint, torch_save_atomic
 from dlclassics.transfer import transforms
 from dlclassics.transfer.data import LabelledImages, fingerprint
@@ -107,13 +114,19 @@ def cache_folder(
     return Path(cache_dir) / f"{backbone.name}-{key}"
 
 
-def _cached(path: Path, compute) -> tuple[torch.Tensor, float]:
-    """Load the tensor at ``path``, or compute and store it; returns it and the seconds spent."""
-    if path.is_file():
-        return torch_load_checkpoint(path)["features"], 0.0
+def _cached(path: Path, compute, ctx: DistContext = SINGLE_PROCESS) -> tuple[torch.Tensor, float]:
+    """Load the tensor at ``path``, or compute and store it; returns it and the seconds spent.
+
+    With several processes rank 0 alone looks for, reads and writes the file and sends what it
+    read to the others (no shared file system needed); ``compute`` runs on every rank.
+    """
+    if broadcast_object(path.is_file() if ctx.is_main else None, ctx):
+        stored = torch_load_checkpoint(path)["features"] if ctx.is_main else None
+        return broadcast_object(stored, ctx), 0.0
     start = time.perf_counter()
     features = compute()
-    torch_save_atomic({"features": features}, path)
+    if ctx.is_main:
+        torch_save_atomic({"features": features}, path)
     return features, time.perf_counter() - start
 
 
@@ -127,6 +140,7 @@ def build_feature_cache(
     seed: int,
     cache_dir: Path,
     batch_size: int = 32,
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> FeatureCache:
     """Load or compute ``views`` augmented views of the training set and the val crops.
 
@@ -135,27 +149,33 @@ def build_feature_cache(
         views: augmented views per training image (0: val crops only); view v uses seed
             ``seed * 1000 + v``.
         flip_tta: also store the mirror images of the val centre crops.
+        ctx: with several processes each rank computes every K-th image's features and the
+            shards are gathered, so every rank ends with the same whole cache.
     """
     pre = backbone.preprocessing
     folder = cache_folder(cache_dir, backbone, weights_id, train_samples + val_samples)
     seconds = 0.0
 
     def compute(dataset: Dataset, desc: str):
-        return lambda: extract_features(backbone, dataset, batch_size, desc=desc)
+        def this_rank_then_gather() -> torch.Tensor:
+            mine = extract_features(backbone, dataset, batch_size, ctx.rank, ctx.world_size, desc)
+            return unshard_rows(gather_objects(mine, ctx))  # (N, ...) in data-set order
+
+        return this_rank_then_gather
 
     train_views = []
     for v in range(views):
         view_seed = seed * 1000 + v
         dataset = LabelledImages(train_samples, transforms.train_transform(pre), seed=view_seed)
         path = folder / f"train_view_seed{view_seed}.pt"
-        features, spent = _cached(path, compute(dataset, f"train view {v + 1}/{views}"))
+        features, spent = _cached(path, compute(dataset, f"train view {v + 1}/{views}"), ctx)
         train_views.append(features)
         seconds += spent
     val_items = [("val_centre.pt", False)] + ([("val_mirror.pt", True)] if flip_tta else [])
     val_views = []
     for name, mirror in val_items:
         dataset = LabelledImages(val_samples, transforms.eval_transform(pre, mirror=mirror))
-        features, spent = _cached(folder / name, compute(dataset, name.removesuffix(".pt")))
+        features, spent = _cached(folder / name, compute(dataset, name.removesuffix(".pt")), ctx)
         val_views.append(features)
         seconds += spent
     return FeatureCache(

@@ -6,9 +6,10 @@ calls ``set_epoch`` on the loader's sampler and data set before each epoch (seed
 augmentation, so a resumed run repeats the same epochs) and hands its state to ``on_epoch_end``
 after each one (the caller writes the resume checkpoint there).
 
-Multi-process training (torchrun) needs no second loop: wrap ``model`` in DDP, give the loader a
-``DistributedSampler`` per rank (the single-process run already uses one with one replica),
-reduce the epoch's sums across ranks, and let only rank 0 act in ``on_epoch_end``.
+Multi-process training (torchrun) needs no second loop: with ``ctx`` of K ranks the loop wraps
+``model`` in DDP, the loader's ``DistributedSampler`` deals each rank its share, the epoch's sums
+are reduced across ranks, and only rank 0 prints and acts in ``on_epoch_end``. Every rank
+validates on the whole (small) validation set, so all ranks see the same accuracy.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from dlclassics.distributed import (
+    SINGLE_PROCESS,
+    DistContext,
+    all_reduce_sum,
+    barrier,
+    wrap_model,
+)
 from dlclassics.errors import DlcError
 from dlclassics.transfer.config import TrainConfig
 from dlclassics.transfer.evaluate import EvalResult
@@ -96,12 +104,17 @@ def torch_threads(count: int | None) -> Iterator[None]:
 
 
 def train_one_epoch(
-    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, desc: str
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    desc: str,
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> tuple[float, float]:
-    """One pass over ``loader``; returns the mean training loss and accuracy."""
+    """One pass over ``loader``; returns the mean training loss and accuracy over all ranks."""
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
-    for inputs, labels in tqdm(loader, desc=desc, disable=None, leave=False):
+    quiet = None if ctx.is_main else True
+    for inputs, labels in tqdm(loader, desc=desc, disable=quiet, leave=False):
         logits = model(inputs)  # (B, C)
         loss = F.cross_entropy(logits, labels)
         if not math.isfinite(loss.item()):
@@ -112,6 +125,7 @@ def train_one_epoch(
         loss_sum += loss.item() * len(labels)
         correct += int((logits.argmax(dim=1) == labels).sum())
         count += len(labels)
+    loss_sum, correct, count = all_reduce_sum([loss_sum, correct, count], ctx)
     return loss_sum / count, correct / count
 
 
@@ -125,6 +139,7 @@ def train_epochs(
     state: LoopState,
     on_epoch_end: Callable[[LoopState], None] = lambda state: None,
     desc: str = "train",
+    ctx: DistContext = SINGLE_PROCESS,
 ) -> LoopState:
     """Train ``model`` from epoch ``state.epochs_done + 1`` to ``epochs``, evaluating after each.
 
@@ -134,8 +149,14 @@ def train_epochs(
         evaluate: validation of the current ``model``.
         state: where the loop starts (a fresh ``LoopState``, or one loaded to resume); updated
             in place and returned.
-        on_epoch_end: called after every epoch with the updated state.
+        on_epoch_end: called after every epoch with the updated state (on rank 0 only; the
+            others wait for it).
+        ctx: this process's rank among ``ctx.world_size`` (one process by default).
     """
+    # ``model`` itself stays unwrapped: it is what gets evaluated and saved. A TransferModel's
+    # backbone keeps its ImageNet classifier, which trains in finetune mode but never reaches
+    # our logits: DDP must be told not to wait for its gradients.
+    trained = wrap_model(model, ctx, find_unused_parameters=isinstance(model, TransferModel))
     for epoch in range(state.epochs_done + 1, epochs + 1):
         for part in (loader.sampler, loader.dataset):
             if hasattr(part, "set_epoch"):
@@ -143,7 +164,7 @@ def train_epochs(
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train_one_epoch(
-            model, loader, optimizer, f"{desc} epoch {epoch}/{epochs}"
+            trained, loader, optimizer, f"{desc} epoch {epoch}/{epochs}", ctx
         )
         scheduler.step()
         val = evaluate()
@@ -158,14 +179,17 @@ def train_epochs(
             "seconds": time.perf_counter() - start,
         }
         state.history.append(record)
-        print(
-            f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.4f}"
-            f" | val loss {val.loss:.4f} acc {val.accuracy:.4f} ({record['seconds']:.1f} s)"
-        )
+        if ctx.is_main:
+            print(
+                f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.4f}"
+                f" | val loss {val.loss:.4f} acc {val.accuracy:.4f} ({record['seconds']:.1f} s)"
+            )
         if val.accuracy > state.best_val_acc:
             state.best_val_acc, state.best_epoch = val.accuracy, epoch
             state.best_state = copy.deepcopy(model.state_dict())
             state.best_val_probabilities = val.probabilities
         state.epochs_done = epoch
-        on_epoch_end(state)
+        if ctx.is_main:
+            on_epoch_end(state)
+        barrier(ctx)
     return state
