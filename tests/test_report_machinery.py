@@ -94,3 +94,25 @@ def test_maths_is_prerendered_without_network():
     assert "$" not in html
     fallback = markdown_to_html("$$\\unknowncommand{x}$$")
     assert "<code class='tex'>" in fallback
+
+
+def test_interrupted_part_continues_and_new_settings_start_clean(tmp_path, fake_parts):
+    """A part stopped half-way keeps its folder (its checkpoints) and runs again in place; a part
+    run with other settings starts from an empty folder."""
+    settings = reproduce.part_settings("tiny", tmp_path)
+    part_dir = tmp_path / "alpha"
+    part_dir.mkdir()
+    (part_dir / "part.json").write_text(json.dumps({"settings": settings, "status": "running"}))
+    (part_dir / "checkpoint.npz").write_bytes(b"half-way")
+    sections = run_reproduce(tmp_path, tmp_path, profile="quick", only=["alpha"], log=print)
+    assert not (part_dir / "checkpoint.npz").exists()  # other settings: started clean
+    assert sections[0].status == "ok"
+
+    (part_dir / "part.json").write_text(json.dumps({"settings": settings, "status": "running"}))
+    (part_dir / "checkpoint.npz").write_bytes(b"half-way")
+    sections = run_reproduce(tmp_path, tmp_path, profile="tiny", only=["gamma"], log=print)
+    assert sections[0].status == "interrupted"  # shown as such while it has not been rerun
+    lines: list[str] = []
+    run_reproduce(tmp_path, tmp_path, profile="tiny", only=["alpha"], log=lines.append)
+    assert (part_dir / "checkpoint.npz").read_bytes() == b"half-way"  # kept for the part to resume
+    assert any("continuing an unfinished run" in line for line in lines)

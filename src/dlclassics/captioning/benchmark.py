@@ -51,6 +51,7 @@ class BenchSettings:
     # one epoch of each engine per cell at these settings
     timing: TrainConfig | None = field(default_factory=lambda: replace(FULL))
     beam: int = 3
+    resume: bool = False  # continue each training run from its checkpoint.npz
 
 
 def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float:
@@ -105,7 +106,11 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
         for cell in CELLS:
             config = replace(base, cell=cell, data=spec, beam=settings.beam)
             metrics = run_training(
-                config, out_dir / f"{stage}_{cell}", shapes_dir.parent, data=data
+                config,
+                out_dir / f"{stage}_{cell}",
+                shapes_dir.parent,
+                data=data,
+                resume=settings.resume,
             )
             rows[cell] = _row(metrics)
             rows[cell]["figures"] = {

@@ -21,7 +21,7 @@ def build_section(part: Any, record: dict[str, Any] | None, part_dir: Path) -> S
     section = Section(
         part.key,
         part.title,
-        record.get("status", "failed"),
+        "interrupted" if record.get("status") == "running" else record.get("status", "failed"),
         duration_s=record.get("duration_s"),
         error=record.get("error", ""),
     )

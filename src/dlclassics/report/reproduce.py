@@ -2,8 +2,10 @@
 
 Each part runs in its own folder ``OUT/<part>/`` and leaves a ``part.json`` record (settings,
 status, time, result or error). A part whose record shows the same settings and success is reused,
-so an interrupted run picks up where it stopped and ``--only`` refreshes one part while the report
-still shows the others. A part that fails is recorded with its error and the rest still run.
+and a part that was interrupted or failed continues from its own checkpoints (each part resumes
+its training runs), so an interrupted ``dlc reproduce`` picks up where it stopped. ``--force`` or
+other settings start a part afresh. ``--only`` refreshes some parts while the report still shows
+the others. A part that fails is recorded with its error and the rest still run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import importlib
 import json
 import platform
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -63,14 +66,20 @@ def read_record(part_dir: Path) -> dict[str, Any] | None:
 
 
 def run_one_part(part: Part, part_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
-    """Run a part, catching its failure; returns and stores its record."""
+    """Run a part, catching its failure; returns and stores its record.
+
+    A "running" record is written first, so that a run stopped half-way (Ctrl-C, a crash, a
+    lost machine) is recognised next time: the part then continues from its own checkpoints.
+    """
     part_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     record: dict[str, Any] = {
         "part": part.key,
         "settings": part_settings(profile, data_root),
         "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "status": "running",
     }
+    atomic_write_json(part_dir / RECORD_NAME, record)
     try:
         run_part = importlib.import_module(part.module).run_part
         record["result"] = run_part(out_dir=part_dir, data_root=data_root, profile=profile)
@@ -126,10 +135,16 @@ def run_reproduce(
     for key in selected:
         part, part_dir = PARTS[key], out_dir / key
         record = read_record(part_dir)
-        if not force and record and record.get("status") == "ok" and record["settings"] == settings:
+        same_settings = bool(record) and record.get("settings") == settings
+        if not force and same_settings and record.get("status") == "ok":
             log(f"[{key}] reusing the result from {record.get('started', '?')} (--force reruns)")
             continue
-        log(f"[{key}] running ({profile})…")
+        if force or not same_settings:
+            # other settings (or --force): start clean, so no checkpoint of theirs is resumed
+            shutil.rmtree(part_dir, ignore_errors=True)
+            log(f"[{key}] running ({profile})…")
+        else:
+            log(f"[{key}] continuing an unfinished run ({profile})…")
         record = run_one_part(part, part_dir, data_root, profile)
         outcome = "done" if record["status"] == "ok" else f"FAILED: {record['error']}"
         log(f"[{key}] {outcome} in {record['duration_s']:.0f} s")

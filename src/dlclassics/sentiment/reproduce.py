@@ -58,6 +58,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
             out_dir=out_dir / name,
             epochs=epochs,
             train_limit=TINY_TRAIN_SENTENCES if profile == "tiny" else None,
+            resume=True,  # an interrupted reproduce continues from last.pt
         )
         metrics = run_experiment(options)
         rows.append(comparison_row(metrics))

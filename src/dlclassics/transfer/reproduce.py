@@ -52,6 +52,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
             train=train,
             protocol=protocol,
             cache_dir=Path(out_dir) / "feature_cache",
+            resume=True,  # an interrupted reproduce continues from last.pt
         )
         summary = run_experiment(exp)
         for mode, m in summary["modes"].items():
