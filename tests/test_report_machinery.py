@@ -66,7 +66,7 @@ def test_failed_part_is_shown_and_others_render(tmp_path, fake_parts):
     record = json.loads((tmp_path / "beta" / "part.json").read_text())
     assert record["status"] == "failed" and "Traceback" in record["traceback"]
     markdown = (tmp_path / "report.md").read_text()
-    assert "| a | 0.50 |" in markdown and "![a curve](alpha/curve.png)" in markdown
+    assert "| a | 0.5 |" in markdown and "![a curve](alpha/curve.png)" in markdown
 
 
 def test_finished_parts_are_reused_and_failed_ones_rerun(tmp_path, fake_parts):

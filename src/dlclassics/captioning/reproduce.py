@@ -6,7 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dlclassics.captioning.benchmark import OVERFIT, BenchSettings, format_table, run_benchmark
+from dlclassics.captioning.benchmark import (
+    OVERFIT,
+    BenchSettings,
+    format_table,
+    run_benchmark,
+    summary_tables,
+)
 from dlclassics.captioning.config import ShapesConfig
 from dlclassics.captioning.loaders import default_shapes_dir
 from dlclassics.io import atomic_write_text
@@ -68,54 +74,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
 
 def _report_parts(summary: dict[str, Any], images: dict[str, Any]) -> dict[str, Any]:
     """Tables, figures and a summary line for the report (see ``dlclassics.report.parts``)."""
-    tables = []
-    if "overfit" in summary:
-        rows = []
-        for cell, row in summary["overfit"].items():
-            train, val = row["evaluation"]["train"]["greedy"], row["evaluation"]["val"]["greedy"]
-            val_scores = [val[f"BLEU-{n}"] for n in range(1, 5)] + [val["CIDEr"]]
-            rows.append([cell.upper(), row["final_loss"], train["exact match"], *val_scores])
-        tables.append(
-            {
-                "title": "Overfitting a few training captions (the reference protocol)",
-                "columns": ["cell", "final loss", "train exact match"]
-                + [f"val BLEU-{n}" for n in range(1, 5)]
-                + ["val CIDEr"],
-                "rows": rows,
-                "note": "reference: loss → ~0, train captions reproduced, val captions wrong",
-            }
-        )
-    if "full" in summary:
-        rows = []
-        for cell, row in summary["full"].items():
-            for split, by_decoding in row["evaluation"].items():
-                if split == "train":
-                    continue
-                for decoding, sc in by_decoding.items():
-                    rows.append(
-                        [cell.upper(), split, decoding]
-                        + [sc[f"BLEU-{n}"] for n in range(1, 5)]
-                        + [sc["CIDEr"], sc["unigram BLEU (assignment)"]]
-                    )
-        columns = ["cell", "split", "decoding", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr"]
-        tables.append(
-            {
-                "title": "Shapes benchmark: corpus BLEU and CIDEr against five references",
-                "columns": [*columns, "unigram BLEU (assignment)"],
-                "rows": rows,
-            }
-        )
-    if "engine_seconds" in summary:
-        tables.append(
-            {
-                "title": "Seconds per training epoch, NumPy vs PyTorch engine",
-                "columns": ["cell", "NumPy", "PyTorch"],
-                "rows": [
-                    [cell.upper(), sec["numpy"], sec["torch"]]
-                    for cell, sec in summary["engine_seconds"].items()
-                ],
-            }
-        )
+    tables = summary_tables(summary)
     figures = [
         {"path": path, "caption": f"training loss, {name.removeprefix('loss_')} runs"}
         for name, path in images.items()

@@ -94,15 +94,6 @@ def write_html(path: Path, title: str, header: dict[str, str], sections: list[Se
     return atomic_write_text(path, page)
 
 
-def _md_table(table: Table) -> str:
-    lines = [f"**{table.title}**", "", "| " + " | ".join(table.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in table.columns) + "|")
-    lines += ["| " + " | ".join(format_cell(v) for v in row) + " |" for row in table.rows]
-    if table.note:
-        lines += ["", f"_{table.note}_"]
-    return "\n".join(lines)
-
-
 def write_markdown(path: Path, title: str, header: dict[str, str], sections: list[Section]) -> Path:
     out = [f"# {title}", ""]
     out += [f"- **{k}**: {v}" for k, v in header.items()]
@@ -113,7 +104,7 @@ def write_markdown(path: Path, title: str, header: dict[str, str], sections: lis
             out += ["", "```", section.error, "```"]
         if section.summary:
             out += ["", section.summary]
-        out += ["\n" + _md_table(t) for t in section.tables]
+        out += ["\n" + t.to_markdown() for t in section.tables]
         for figure in section.figures:
             if figure.path.is_file():
                 rel = os.path.relpath(figure.path, path.parent)
