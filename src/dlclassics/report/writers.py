@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from pathlib import Path
 
 from dlclassics.io import atomic_write_text
@@ -52,6 +53,13 @@ def _html_table(table: Table) -> str:
     return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>{note}"
 
 
+def _demote_headings(body: str, levels: int = 2) -> str:
+    """A document's own <h1>… nested in a section becomes <h3>…, below the section's <h2>."""
+    return re.sub(
+        r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + levels)}>", body
+    )
+
+
 def _html_section(section: Section) -> str:
     status_class = "status-" + section.status.replace(" ", "")
     timing = f" · {section.duration_s:.0f} s" if section.duration_s is not None else ""
@@ -72,7 +80,7 @@ def _html_section(section: Section) -> str:
             )
     parts.extend(f"<p class='note'>{html.escape(n)}</p>" for n in section.notes)
     if section.markdown:
-        parts.append(markdown_to_html(section.markdown))
+        parts.append(_demote_headings(markdown_to_html(section.markdown)))
     parts.append("</section>")
     return "\n".join(parts)
 
