@@ -6,9 +6,10 @@
     python benchmarks/sentiment_bench.py --bow-end-to-end  # `dlc sentiment train --model bow` wall time
     python benchmarks/sentiment_bench.py --collect runs/sentiment/compare/*  # finished runs' metrics
     python benchmarks/sentiment_bench.py --one-epoch glove-lstm  # wall and CPU time of one epoch
+    python benchmarks/sentiment_bench.py --ensemble RUN_DIR ...  # mean-probability ensembles
 
 Each invocation updates its sections of ``benchmarks/results/sentiment.json`` (``runs`` per model,
-``sweeps`` per model, ``one_epoch`` per model, ``bow_end_to_end``) and prints a markdown table. Hyperparameters are chosen
+``sweeps`` per model, ``one_epoch`` per model, ``bow_end_to_end``, ``ensemble``) and prints a markdown table. Hyperparameters are chosen
 by dev accuracy only; the test accuracy of a sweep's candidates is recorded but not used.
 Timings on the shared 2-core machine are noisy: the JSON records the load average with each run.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import resource
@@ -25,15 +27,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
 from dlclassics.sentiment.classifier import load_classifier
 from dlclassics.sentiment.compare import comparison_row, format_table
+from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
 from dlclassics.sentiment.experiment import RunOptions, run_experiment
 from dlclassics.sentiment.names import MODEL_NAMES
+from dlclassics.sentiment.predict import checkpoint_probabilities
 from dlclassics.sentiment.text import read_sentences
 
 RESULTS = Path(__file__).parent / "results" / "sentiment.json"
@@ -147,6 +154,53 @@ def bow_end_to_end(data_root: str | None) -> dict[str, Any]:
     }
 
 
+def split_probabilities(run_dir: Path, data_dir: Path, split: str) -> np.ndarray:
+    """P(positive) (N,) of ``run_dir/best.pt`` on ``split``, cached beside the checkpoint."""
+    checkpoint, cache = run_dir / "best.pt", run_dir / f"probabilities_{split}.npy"
+    if cache.exists() and cache.stat().st_mtime > checkpoint.stat().st_mtime:
+        return np.load(cache)
+    sentences = read_sentences(data_dir / f"{split}.txt", labelled=True)
+    probabilities = checkpoint_probabilities(checkpoint, sentences).numpy()
+    np.save(cache, probabilities)
+    return probabilities
+
+
+def ensembles(run_dirs: list[Path], data_dir: Path) -> dict[str, Any]:
+    """Dev and test accuracy of every member, of the mean-probability ensemble of all members,
+    and of the ensemble ``choose_members`` picks by dev accuracy alone (its test accuracy is the
+    figure reported); every subset is listed too."""
+    labels = {
+        split: np.array(read_sentences(data_dir / f"{split}.txt", labelled=True).labels)
+        for split in ("dev", "test")
+    }
+    names = [str(run_dir) for run_dir in run_dirs]
+    scores = {
+        split: {name: split_probabilities(Path(name), data_dir, split) for name in names}
+        for split in labels
+    }
+
+    def row(members: Sequence[str]) -> dict[str, Any]:
+        return {
+            "members": list(members),
+            **{
+                split: ensemble_accuracy([scores[split][m] for m in members], labels[split])
+                for split in labels
+            },
+        }
+
+    chosen, _ = choose_members(scores["dev"], labels["dev"])
+    return {
+        "members": {name: row([name]) for name in names},
+        "all_members": row(names),
+        "chosen_by_dev": row(chosen),
+        "subsets": [
+            row(members)
+            for size in range(2, len(names) + 1)
+            for members in itertools.combinations(names, size)
+        ],
+    }
+
+
 @contextlib.contextmanager
 def locked_results():
     """The results JSON, read and rewritten under a file lock (several benchmark runs may end
@@ -170,6 +224,7 @@ def main() -> int:
     parser.add_argument("--minilm-train-limit", type=int, default=None)
     parser.add_argument("--collect", nargs="*", default=[], metavar="RUN_DIR")
     parser.add_argument("--one-epoch", nargs="*", default=[], choices=MODEL_NAMES)
+    parser.add_argument("--ensemble", nargs="*", default=[], metavar="RUN_DIR")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
     data_dir = dataset_path("yelp", args.data_root)
@@ -213,6 +268,7 @@ def main() -> int:
         }
         print(f"{name}: one epoch {epoch[0]:.1f} s wall, {epoch[1]:.1f} s CPU")
     end_to_end = bow_end_to_end(args.data_root) if args.bow_end_to_end else None
+    ensemble = ensembles([Path(d) for d in args.ensemble], data_dir) if args.ensemble else None
 
     with locked_results() as results:
         results.setdefault("sweeps", {}).update(sweeps)
@@ -220,10 +276,21 @@ def main() -> int:
         results.setdefault("one_epoch", {}).update(one_epoch)
         if end_to_end:
             results["bow_end_to_end"] = end_to_end
+        if ensemble:
+            results["ensemble"] = ensemble
         table = format_table(list(results["runs"].values()))
     if end_to_end:
         print(f"bow end to end: {end_to_end['wall_seconds']:.1f} s")
     print(table)
+    if ensemble:
+        print("\n| members | dev | test |\n|---|---|---|")
+        for row in [*ensemble["members"].values(), ensemble["all_members"]]:
+            print(f"| {' + '.join(row['members'])} | {row['dev']:.2f} | {row['test']:.2f} |")
+        chosen = ensemble["chosen_by_dev"]
+        print(
+            f"dev-chosen ensemble {' + '.join(chosen['members'])}: "
+            f"dev {chosen['dev']:.2f} / test {chosen['test']:.2f}"
+        )
     return 0
 
 

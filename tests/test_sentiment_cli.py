@@ -112,6 +112,33 @@ def test_predict_writes_one_line_per_input_line(
     assert f"accuracy: {metrics['accuracy']['test']:.2f} %" in captured.err
 
 
+def test_predict_with_several_checkpoints_averages_their_probabilities(
+    trained: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bow = tmp_path / "bow"
+    train(data_dir, bow, "--model", "bow", "--epochs", "2")
+    capsys.readouterr()  # the training log
+    members = [str(trained / "best.pt"), str(bow / "best.pt")]
+    test_file = str(data_dir / "test.txt")
+
+    def probabilities(*checkpoints: str) -> list[float]:
+        args = ["sentiment", "predict", "--proba", "--input", test_file]
+        assert main([*args, "--checkpoint", *checkpoints]) == 0
+        return [float(x) for x in capsys.readouterr().out.splitlines()]
+
+    lstm, bag = probabilities(members[0]), probabilities(members[1])
+    ensemble = probabilities(*members)
+    assert len(ensemble) == 100
+    for mean, a, b in zip(ensemble, lstm, bag, strict=True):
+        assert mean == pytest.approx((a + b) / 2, abs=1.5e-4)  # each printed to 4 decimals
+
+    assert main(["sentiment", "predict", "--input", test_file, "--checkpoint", *members]) == 0
+    err = capsys.readouterr().err
+    for member in members:
+        assert f"{member}: accuracy " in err
+    assert "ensemble accuracy: " in err
+
+
 def test_predict_skip_bad_lines_keeps_alignment(
     trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,8 +81,11 @@ def predict_command(args: argparse.Namespace) -> int:
             f"{args.input}: skipped {result.skipped} bad lines (empty output lines)",
             file=sys.stderr,
         )
+    for checkpoint, accuracy in zip(args.checkpoint, result.member_accuracies, strict=False):
+        print(f"{checkpoint}: accuracy {accuracy:.2f} % on its own", file=sys.stderr)
     if result.accuracy is not None:
-        print(f"accuracy: {result.accuracy:.2f} %", file=sys.stderr)
+        name = "ensemble accuracy" if len(args.checkpoint) > 1 else "accuracy"
+        print(f"{name}: {result.accuracy:.2f} %", file=sys.stderr)
     return 0
 
 
@@ -136,8 +139,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_data_arguments(train)
     train.set_defaults(func=train_command)
 
-    predict = commands.add_parser("predict", help="label every line of a file with a checkpoint")
-    predict.add_argument("--checkpoint", required=True, metavar="CKPT", help="a best.pt")
+    predict = commands.add_parser(
+        "predict", help="label every line of a file with a checkpoint (or an ensemble of several)"
+    )
+    predict.add_argument(
+        "--checkpoint",
+        required=True,
+        nargs="+",
+        metavar="CKPT",
+        help="a best.pt; several → their mean P(positive) decides (an ensemble)",
+    )
     predict.add_argument("--input", required=True, metavar="FILE", help="one sentence a line")
     predict.add_argument("--out", metavar="FILE", help="output file (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="write P(positive), not 0/1")

@@ -6,13 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json, atomic_write_text
 from dlclassics.runtime import default_device
 from dlclassics.sentiment.compare import comparison_row, format_table
+from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
 from dlclassics.sentiment.experiment import RunOptions, run_experiment
 from dlclassics.sentiment.names import REFERENCE_MODELS
-from dlclassics.sentiment.predict import predict_file
+from dlclassics.sentiment.predict import checkpoint_probabilities, predict_file
+from dlclassics.sentiment.text import read_sentences
 
 QUICK_MODELS = ("bow", "glove-avg")
 QUICK_EPOCHS = 4
@@ -36,12 +40,15 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     full: the five reference models and ``STRONGER_MODEL`` with their preset settings, plus
     ``minilm`` on a GPU (fine-tuned on all training sentences); every model is tested on all
     10 000 test sentences.
+    With two or more models, an ensemble row follows: the mean P(positive) of the subset of
+    models chosen by dev accuracy (``dlclassics.sentiment.ensemble``).
 
     Returns:
         ``rows``: one dict per model (``model``, ``ours`` and ``reference`` accuracies (%) per
-        split, ``difference`` ours − reference, ``train_seconds``, ``best_epoch``);
-        ``table``: the same as a markdown table; ``best_model``: highest dev accuracy;
-        ``predictions``: file with its 0/1 label per ``unlabelled.txt`` line;
+        split, ``difference`` ours − reference, ``train_seconds``, ``best_epoch``; the
+        ensemble's row has ``members`` instead of a reference); ``table``: the same as a
+        markdown table; ``best_model``: highest dev accuracy (a model or the ensemble);
+        ``predictions``: file with its 0/1 label per ``unlabelled.txt`` line, from that model;
         ``images``: per model, ``curves`` and ``confusion`` figure files; ``tables``,
         ``figures``, ``summary``, ``notes`` for the report. All file names are relative to
         ``out_dir``, which also holds ``table.md``, ``summary.json`` and one folder per model
@@ -63,8 +70,12 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
         metrics = run_experiment(options)
         rows.append(comparison_row(metrics))
         images[name] = {key: f"{name}/{metrics['files'][key]}" for key in ("curves", "confusion")}
-    best = max(rows, key=lambda row: row["ours"]["dev"])["model"]
-    predict_file(out_dir / best / "best.pt", data_dir / "unlabelled.txt", out_dir / PREDICTIONS)
+    if len(rows) > 1:
+        rows.append(ensemble_row(rows, data_dir, out_dir))
+    best_row = max(rows, key=lambda row: row["ours"]["dev"])
+    best = best_row["model"]
+    checkpoints = [out_dir / name / "best.pt" for name in best_row.get("members", [best])]
+    predict_file(checkpoints, data_dir / "unlabelled.txt", out_dir / PREDICTIONS)
     table = format_table(rows)
     summary = {
         "rows": rows,
@@ -77,6 +88,34 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     atomic_write_text(out_dir / "table.md", table + "\n")
     atomic_write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def ensemble_row(rows: list[dict[str, Any]], data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """The table row of the mean-probability ensemble of the trained models in ``rows``
+    (checkpoints in ``out_dir/<model>/best.pt``) whose subset has the best dev accuracy; its
+    test accuracy is computed once, for the chosen subset only."""
+    names = [row["model"] for row in rows]
+    splits = {
+        split: read_sentences(data_dir / f"{split}.txt", labelled=True) for split in ("dev", "test")
+    }
+    labels = {split: np.array(sentences.labels) for split, sentences in splits.items()}
+    dev = {
+        name: checkpoint_probabilities(out_dir / name / "best.pt", splits["dev"]).numpy()
+        for name in names
+    }
+    members, dev_accuracy = choose_members(dev, labels["dev"])
+    test = [
+        checkpoint_probabilities(out_dir / name / "best.pt", splits["test"]).numpy()
+        for name in members
+    ]
+    return {
+        "model": "ensemble: " + " + ".join(members),
+        "members": list(members),
+        "ours": {"dev": dev_accuracy, "test": ensemble_accuracy(test, labels["test"])},
+        "reference": None,
+        "train_seconds": sum(row["train_seconds"] for row in rows if row["model"] in members),
+        "best_epoch": None,
+    }
 
 
 def _report_parts(
