@@ -47,6 +47,7 @@ RESULTS = Path(__file__).parent / "results" / "sentiment.json"
 OUT = Path(__file__).parent / "out" / "sentiment"
 FULL_TRAIN = 40_000
 SPEED_SENTENCES = 2_000
+TOP_SUBSETS = 25
 
 # Candidate settings per model (RunOptions fields); the preset is the dev-best of these.
 SWEEPS: dict[str, list[dict[str, Any]]] = {
@@ -165,10 +166,23 @@ def split_probabilities(run_dir: Path, data_dir: Path, split: str) -> np.ndarray
     return probabilities
 
 
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """What a member's ``metrics.json`` says of how it was trained."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {
+        "model": metrics["model"],
+        "train_config": metrics["train_config"],
+        "best_epoch": metrics["best_epoch"],
+        "dev_accuracy_per_epoch": [100 * h["dev_accuracy"] for h in metrics["history"]],
+        "seconds_per_epoch": metrics["seconds"]["per_epoch"],
+        "threads": metrics["threads"],
+    }
+
+
 def ensembles(run_dirs: list[Path], data_dir: Path) -> dict[str, Any]:
     """Dev and test accuracy of every member, of the mean-probability ensemble of all members,
     and of the ensemble ``choose_members`` picks by dev accuracy alone (its test accuracy is the
-    figure reported); every subset is listed too."""
+    figure reported); the spread of test accuracy over all subsets and the top ones by dev."""
     labels = {
         split: np.array(read_sentences(data_dir / f"{split}.txt", labelled=True).labels)
         for split in ("dev", "test")
@@ -189,15 +203,25 @@ def ensembles(run_dirs: list[Path], data_dir: Path) -> dict[str, Any]:
         }
 
     chosen, _ = choose_members(scores["dev"], labels["dev"])
+    subsets = [
+        row(members)
+        for size in range(2, len(names) + 1)
+        for members in itertools.combinations(names, size)
+    ]
+    subsets.sort(key=lambda r: (-r["dev"], len(r["members"])))
+    test = np.array([r["test"] for r in subsets])
     return {
-        "members": {name: row([name]) for name in names},
+        "members": {name: {**row([name]), "run": run_summary(Path(name))} for name in names},
         "all_members": row(names),
         "chosen_by_dev": row(chosen),
-        "subsets": [
-            row(members)
-            for size in range(2, len(names) + 1)
-            for members in itertools.combinations(names, size)
-        ],
+        # how lucky or unlucky the dev choice was on test, over every subset of 2+ members
+        "subsets_tried": len(subsets),
+        "subsets_test": {
+            "min": float(test.min()),
+            "median": float(np.median(test)),
+            "max": float(test.max()),
+        },
+        "top_subsets_by_dev": subsets[:TOP_SUBSETS],
     }
 
 

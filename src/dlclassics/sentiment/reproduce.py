@@ -146,7 +146,8 @@ def _report_parts(
                 "title": f"Yelp sentence sentiment, ours vs the reference ({profile} settings)",
                 "columns": [*columns, "test Δ", "train s"],
                 "rows": table_rows,
-                "note": "best epoch chosen on dev; test evaluated once with that checkpoint",
+                "note": "best epoch chosen on dev; test evaluated once with that checkpoint. "
+                "The ensemble averages P(positive) over the models whose mean is best on dev.",
             }
         ],
         "figures": figures,
