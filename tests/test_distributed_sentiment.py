@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from dlclassics.cli import main
 from dlclassics.io import torch_load_checkpoint
@@ -32,12 +31,7 @@ MODEL = ["--model", "avg", "--dropout", "0", "--batch-size", "32", "--seed", "3"
 OUTPUTS = {"best.pt", "last.pt", "metrics.json", "curves.png", "confusion.png"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread; restore the suite's setting afterwards."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import random
 from pathlib import Path
 
 import pytest
-import torch
 
 from dlclassics.cli import main
 from dlclassics.io import torch_load_checkpoint
@@ -17,12 +16,7 @@ NEGATIVE = ["awful", "rude", "cold", "bland", "dirty"]
 NEUTRAL = ["the", "food", "staff", "was", "and", "place", "very", "our", "table", "."]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread; restore the suite's setting afterwards."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def sentence(rng: random.Random, label: int) -> str:
