@@ -1,4 +1,6 @@
-"""Wrong shapes and dtypes fail with a ValueError naming the argument and the shapes seen."""
+"""Wrong shapes fail with a ValueError naming the argument and the shapes seen; so do wrong
+dtypes in strict mode (``validation.strict_dtypes``; the default mode promotes dtypes as NumPy
+and the CS231n code do, see tests/test_cs231n_notebooks.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import numpy as np
 import pytest
 
 from dlclassics.numpy_nn import layers, optim, rnn_layers
+from dlclassics.numpy_nn.validation import strict_dtypes
 
 N, T, D, H, V = 2, 3, 4, 5, 6
 
@@ -41,6 +44,19 @@ def test_rnn_step_names_the_wrong_weight_and_both_shapes() -> None:
         ("Wh", np.zeros((5, 5)), "Wh: expected shape (H, 4H) = (5, 20), got (5, 5)"),
         ("h0", np.zeros((3, 5)), "h0: expected shape (N, H) = (2, 5), got (3, 5)"),
         ("x", np.zeros((N, D)), "x: expected a 3-D array of shape (N, T, D), got shape (2, 4)"),
+    ],
+)  # fmt: skip
+def test_lstm_forward_rejects_bad_arguments(name: str, bad: object, message: str) -> None:
+    a = _arrays(gates=4)
+    a[name] = bad
+    with _raises(message):
+        rnn_layers.lstm_forward(**a)
+
+
+# Before issue 15 these were errors in every mode; now only in strict mode (the default promotes).
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
         ("x", np.zeros((N, T, D), dtype=np.int64),
          "x: expected a float32 or float64 array, got dtype int64"),
         ("Wx", [[0.0] * 20] * 4, "Wx: expected a numpy array, got list"),
@@ -49,11 +65,12 @@ def test_rnn_step_names_the_wrong_weight_and_both_shapes() -> None:
          "(float32 or float64)"),
     ],
 )  # fmt: skip
-def test_lstm_forward_rejects_bad_arguments(name: str, bad: object, message: str) -> None:
+def test_strict_lstm_forward_rejects_bad_dtypes(name: str, bad: object, message: str) -> None:
     a = _arrays(gates=4)
     a[name] = bad
-    with _raises(message):
+    with strict_dtypes(), _raises(message):
         rnn_layers.lstm_forward(**a)
+    rnn_layers.lstm_forward(**a)  # the default mode promotes instead
 
 
 def test_lstm_step_checks_the_cell_state() -> None:
@@ -71,8 +88,11 @@ def test_backward_checks_the_upstream_gradient(cell: str) -> None:
     backward = getattr(rnn_layers, f"{cell}_backward")
     with _raises("dh: expected shape (N, T, H) = (2, 3, 5), got (2, 3, 4)"):
         backward(np.zeros((N, T, 4)), cache)
-    with _raises("dh: dtype float32 differs from the forward input's float64; pass every float "
-                 "array in one dtype (float32 or float64)"):  # fmt: skip
+    message = (
+        "dh: dtype float32 differs from the forward input's float64; pass every float "
+        "array in one dtype (float32 or float64)"
+    )
+    with strict_dtypes(), _raises(message):  # strict mode only since issue 15; default promotes
         backward(np.zeros((N, T, H), dtype=np.float32), cache)
 
 

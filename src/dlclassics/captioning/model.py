@@ -10,6 +10,11 @@ Training (``loss``)::
 with ``captions_in = captions[:, :-1]`` and ``captions_out = captions[:, 1:]``; ``<NULL>``
 targets (padding) give no loss. Test time (``sample``) starts from ``<START>`` and feeds each
 chosen word back in: greedily, or keeping the ``beam_size`` most likely partial captions.
+
+It is a drop-in for CS231n's ``classifiers/rnn.py`` (see ``docs/cs231n.md``): the same constructor,
+``loss`` and ``sample``; a vocabulary without ``<START>``/``<END>`` is fine for ``loss``; without
+``seed`` the weights come from NumPy's global generator in the CS231n order, so
+``np.random.seed(231)`` before building the model gives the assignment's weights.
 """
 
 from __future__ import annotations
@@ -46,15 +51,34 @@ def init_params(
     hidden_dim: int,
     cell_type: str,
     dtype: type,
-    seed: int,
+    seed: int | None,
 ) -> dict[str, np.ndarray]:
     """The reference's initialisation: small random embeddings, 1/sqrt(fan-in) weights, zero biases.
+
+    - seed None: NumPy's global generator (``np.random.randn``), drawing exactly as CS231n's
+      ``CaptioningRNN.__init__`` does: W_embed, W_proj, Wx, Wh, W_vocab in that order, so a
+      preceding ``np.random.seed(s)`` reproduces the assignment's weights (and advances the
+      global generator by the same amount);
+    - an integer seed: a private ``np.random.default_rng(seed)``, drawing W_proj, W_embed, Wx, Wh,
+      W_vocab (this package's order since its first release: the same seed keeps its weights).
 
     Returns W_proj (D, H), b_proj (H,), W_embed (V, W), Wx (W, gH), Wh (H, gH), b (gH,),
     W_vocab (H, V), b_vocab (V,), with g = 1 for the RNN and 4 for the LSTM (gates i, f, o, g).
     """
-    rng = np.random.default_rng(seed)
     gates = {"rnn": 1, "lstm": 4}[cell_type]
+    if seed is None:
+        params = {
+            "W_embed": np.random.randn(vocab_size, wordvec_dim) / 100,
+            "W_proj": np.random.randn(input_dim, hidden_dim) / np.sqrt(input_dim),
+            "b_proj": np.zeros(hidden_dim),
+            "Wx": np.random.randn(wordvec_dim, gates * hidden_dim) / np.sqrt(wordvec_dim),
+            "Wh": np.random.randn(hidden_dim, gates * hidden_dim) / np.sqrt(hidden_dim),
+            "b": np.zeros(gates * hidden_dim),
+            "W_vocab": np.random.randn(hidden_dim, vocab_size) / np.sqrt(hidden_dim),
+            "b_vocab": np.zeros(vocab_size),
+        }
+        return {name: value.astype(dtype) for name, value in params.items()}
+    rng = np.random.default_rng(seed)
     params = {
         "W_proj": rng.standard_normal((input_dim, hidden_dim)) / np.sqrt(input_dim),
         "b_proj": np.zeros(hidden_dim),
@@ -72,13 +96,17 @@ class CaptioningRNN:
     """Image features → caption, with a vanilla RNN or an LSTM (no regularisation).
 
     Args:
-        word_to_idx: vocabulary of V words, holding ``<NULL>``, ``<START>`` and ``<END>``.
+        word_to_idx: vocabulary of V words, holding ``<NULL>``; ``sample`` also needs
+            ``<START>`` (and stops a caption at ``<END>`` when there is one). As in CS231n, V is
+            ``len(word_to_idx)``, whatever the indices.
         input_dim: D, size of an image feature vector.
         wordvec_dim: W, size of a word vector.
         hidden_dim: H, size of the recurrent hidden state.
         cell_type: "rnn" or "lstm".
         dtype: np.float32 for training, np.float64 for gradient checks.
-        seed: seed of the weight initialisation.
+        seed: None (default, CS231n's behaviour): draw the weights from NumPy's global generator
+            in CS231n's order; an integer: from a private generator seeded with it, reproducible
+            whatever the global state (what ``dlc caption train`` uses). See ``init_params``.
     """
 
     def __init__(
@@ -89,7 +117,7 @@ class CaptioningRNN:
         hidden_dim: int = 128,
         cell_type: str = "rnn",
         dtype: type = np.float32,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
         if cell_type not in CELL_TYPES:
             raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
@@ -97,10 +125,18 @@ class CaptioningRNN:
         self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
         self.cell_type = cell_type
         self.dtype = dtype
-        self._null, self._start, self._end = (word_to_idx[w] for w in (NULL, START, END))
+        self._null = word_to_idx[NULL]
+        # CS231n reads these with .get: a vocabulary without them can still compute the loss.
+        self._start = word_to_idx.get(START)
+        self._end = word_to_idx.get(END)
         self.params = init_params(
             len(word_to_idx), input_dim, wordvec_dim, hidden_dim, cell_type, dtype, seed
         )
+
+    @property
+    def _end_index(self) -> int:
+        """The ``<END>`` index, or -1 (matching no word) for a vocabulary without one."""
+        return -1 if self._end is None else self._end
 
     @property
     def hidden_dim(self) -> int:
@@ -119,6 +155,7 @@ class CaptioningRNN:
         """
         p = self.params
         features = np.asarray(features, dtype=self.dtype)
+        captions = np.asarray(captions)
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]  # (N, T) each
         mask = captions_out != self._null
 
@@ -167,7 +204,7 @@ class CaptioningRNN:
         """(M, H) hidden states → (M, V) log-probabilities of the next word; ``<NULL>`` and
         ``<START>`` are never generated (log-prob -inf), the others keep the model's values."""
         log_probs = log_softmax(h @ self.params["W_vocab"] + self.params["b_vocab"])
-        log_probs[:, [self._null, self._start]] = -np.inf
+        log_probs[:, [i for i in (self._null, self._start) if i is not None]] = -np.inf
         return log_probs
 
     def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
@@ -183,6 +220,8 @@ class CaptioningRNN:
         """
         if beam_size < 1:
             raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
+        if self._start is None:
+            raise ValueError(f"sample: the vocabulary has no {START} word to start captions from")
         features = np.asarray(features, dtype=self.dtype)
         h0 = features @ self.params["W_proj"] + self.params["b_proj"]  # (N, H)
         if beam_size == 1:
@@ -200,7 +239,7 @@ class CaptioningRNN:
             h, c = step(self.params["W_embed"][words], h, c)
             words = self._word_log_probs(h).argmax(axis=1)
             captions[~done, t] = words[~done]
-            done |= words == self._end
+            done |= words == self._end_index
             if done.all():
                 break
         return captions
@@ -234,7 +273,7 @@ class CaptioningRNN:
             scores = np.take_along_axis(total, best, axis=1)
             captions = captions[rows, source]
             captions[:, :, t] = np.where(finished[rows, source], self._null, words_nk)
-            finished = finished[rows, source] | (words_nk == self._end)
+            finished = finished[rows, source] | (words_nk == self._end_index)
             h = h.reshape(N, K, H)[rows, source].reshape(N * K, H)
             c = c.reshape(N, K, H)[rows, source].reshape(N * K, H)
             words = words_nk.reshape(N * K)

@@ -1,4 +1,8 @@
-"""Fully connected (affine) layer, CS231n style: ``*_forward -> (out, cache)``."""
+"""Fully connected (affine) layer, CS231n style: ``*_forward -> (out, cache)``.
+
+Also importable from ``rnn_layers``, where CS231n's assignment 3 defines it. Arguments may be lists
+or mixed float32/float64/integer arrays, promoted as NumPy would (see ``validation``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlclassics.numpy_nn.validation import check_float, check_same_dtype, check_shape
+from dlclassics.numpy_nn.validation import check_float, check_shape, check_upstream, float_arrays
 
 
 class AffineCache(NamedTuple):
@@ -27,7 +31,7 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     - out: (N, M)
     - cache: what ``affine_backward`` needs
     """
-    check_float("x", x, None)
+    x, w, b = float_arrays(x=x, w=w, b=b)
     if x.ndim < 1:
         raise ValueError("x: expected shape (N, d_1, ..., d_k), got a 0-D array")
     N = x.shape[0]
@@ -37,7 +41,6 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     check_shape("w", w, ("D", "M"), (D, M))
     check_float("b", b, ("M",))
     check_shape("b", b, ("M",), (M,))
-    check_same_dtype("x", x, w=w, b=b)
 
     out = x.reshape(N, D) @ w + b  # (N, D) @ (D, M) -> (N, M)
     return out, AffineCache(x, w)
@@ -57,12 +60,9 @@ def affine_backward(
     - dw: (D, M)
     - db: (M,)
     """
-    x, w = cache
-    N = x.shape[0]
-    D, M = w.shape
-    check_float("dout", dout, ("N", "M"))
-    check_shape("dout", dout, ("N", "M"), (N, M))
-    check_same_dtype("x", x, dout=dout)
+    N = cache.x.shape[0]
+    D, M = cache.w.shape
+    dout, (x, w) = check_upstream("dout", dout, ("N", "M"), (N, M), cache)
 
     dx = (dout @ w.T).reshape(x.shape)  # (N, M) @ (M, D) -> (N, D) -> (N, d_1, ..., d_k)
     dw = x.reshape(N, D).T @ dout

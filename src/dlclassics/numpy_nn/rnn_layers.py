@@ -1,10 +1,15 @@
 """Recurrent layers in pure NumPy: vanilla RNN, LSTM, word embedding, temporal affine and the
 temporal softmax loss, each as ``*_forward -> (out, cache)`` / ``*_backward(dout, cache)``.
 
-The signatures are the CS231n assignment's, so course code can import them unchanged. Shapes use
-N (minibatch), T (time steps), D (input size), H (hidden size), V (vocabulary), M (outputs).
+The signatures are the CS231n assignment's, so course code can import them unchanged
+(``from dlclassics.numpy_nn.rnn_layers import *`` gives what ``from cs231n.rnn_layers import *``
+gives, ``affine_forward``/``affine_backward`` included; see ``docs/cs231n.md``). Like the CS231n
+code, the layers accept lists, integer arrays and mixed float32/float64 arguments and promote them
+as NumPy would; ``validation.strict_dtypes()`` turns that into errors instead.
+Shapes use N (minibatch), T (time steps), D (input size), H (hidden size), V (vocabulary),
+M (outputs).
 The LSTM's 4H pre-activation axis holds the gates in the order i, f, o, g.
-The equations each function implements are written out in ``docs/derivations.md``.
+The equations each function implements are written out in ``dlclassics/report/derivations.md``.
 
 Speed: the sequence functions loop over time only where the recurrence forces it. The input
 projection ``x @ Wx`` of every step is one matmul before the loop, and ``dx``, ``dWx``, ``dWh``
@@ -19,12 +24,43 @@ from typing import NamedTuple
 import numpy as np
 
 from dlclassics.numpy_nn.activations import log_softmax, sigmoid
+from dlclassics.numpy_nn.layers import AffineCache, affine_backward, affine_forward
 from dlclassics.numpy_nn.validation import (
     check_float,
     check_int,
-    check_same_dtype,
     check_shape,
+    check_upstream,
+    float_arrays,
+    int_array,
 )
+
+__all__ = [
+    "AffineCache",
+    "LSTMCache",
+    "LSTMStepCache",
+    "RNNCache",
+    "RNNStepCache",
+    "TemporalAffineCache",
+    "WordEmbeddingCache",
+    "affine_backward",
+    "affine_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "sigmoid",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_fc_backward",
+    "temporal_fc_forward",
+    "temporal_softmax_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Argument checks shared by the RNN and LSTM
@@ -41,8 +77,9 @@ def _check_recurrent_args(
     gates: int,
     sequence: bool,
 ) -> tuple[int, int]:
-    """Check x ((N, T, D) if sequence else (N, D)), h (N, H), Wx (D, gH), Wh (H, gH), b (gH,),
-    where g = gates (1 for the RNN, 4 for the LSTM).
+    """Check the shapes of x ((N, T, D) if sequence else (N, D)), h (N, H), Wx (D, gH),
+    Wh (H, gH), b (gH,), where g = gates (1 for the RNN, 4 for the LSTM). The arrays must already
+    come from ``float_arrays`` (one float dtype).
 
     Returns (D, H).
     """
@@ -58,17 +95,7 @@ def _check_recurrent_args(
     check_shape("Wh", Wh, ("H", gH), (H, gates * H))
     check_float("b", b, (gH,))
     check_shape("b", b, (gH,), (gates * H,))
-    check_same_dtype("x", x, **{h_name: h}, Wx=Wx, Wh=Wh, b=b)
     return D, H
-
-
-def _check_upstream(
-    name: str, grad: np.ndarray, symbols: tuple[str, ...], like: np.ndarray, shape: tuple[int, ...]
-) -> None:
-    """Check an upstream gradient's shape and that its dtype matches the forward pass's."""
-    check_float(name, grad, symbols)
-    check_shape(name, grad, symbols, shape)
-    check_same_dtype("the forward input", like, **{name: grad})
 
 
 def _sequence_weight_grads(
@@ -131,6 +158,7 @@ def rnn_step_forward(
     - next_h: (N, H) next hidden state
     - cache: what ``rnn_step_backward`` needs
     """
+    x, prev_h, Wx, Wh, b = float_arrays(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
     _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=1, sequence=False)
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
     return next_h, RNNStepCache(x, prev_h, Wx, Wh, next_h)
@@ -152,8 +180,8 @@ def rnn_step_backward(
     - dWh: (H, H)
     - db: (H,)
     """
+    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), cache.next_h.shape, cache)
     x, prev_h, Wx, Wh, next_h = cache
-    _check_upstream("dnext_h", dnext_h, ("N", "H"), next_h, next_h.shape)
     da = dnext_h * (1 - next_h * next_h)  # tanh'(a) = 1 - tanh(a)^2
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
@@ -174,6 +202,7 @@ def rnn_forward(
     - h: (N, T, H) hidden states of every step
     - cache: what ``rnn_backward`` needs
     """
+    x, h0, Wx, Wh, b = float_arrays(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
     D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=1, sequence=True)
     N, T, _ = x.shape
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
@@ -207,9 +236,9 @@ def rnn_backward(
     - dWh: (H, H)
     - db: (H,)
     """
+    T, N, H = cache.hs.shape[0] - 1, cache.hs.shape[1], cache.hs.shape[2]
+    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
     x_tm, hs, Wx, Wh = cache
-    T, N, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    _check_upstream("dh", dh, ("N", "T", "H"), hs, (N, T, H))
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     da = np.empty((T, N, H), dtype=hs.dtype)
     dnext_h = np.zeros((N, H), dtype=hs.dtype)  # gradient reaching h_t from step t + 1
@@ -329,10 +358,12 @@ def lstm_step_forward(
     - next_c: (N, H) next cell state
     - cache: what ``lstm_step_backward`` needs
     """
+    x, prev_h, prev_c, Wx, Wh, b = float_arrays(
+        x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b
+    )
     _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=4, sequence=False)
     check_float("prev_c", prev_c, ("N", "H"))
     check_shape("prev_c", prev_c, ("N", "H"), prev_h.shape)
-    check_same_dtype("x", x, prev_c=prev_c)
     gates = x @ Wx
     gates += prev_h @ Wh
     gates += b
@@ -360,9 +391,11 @@ def lstm_step_backward(
     - dWh: (H, 4H)
     - db: (4H,)
     """
+    shape = cache.prev_c.shape
+    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), shape, cache)
+    dnext_c, cache = check_upstream("dnext_c", dnext_c, ("N", "H"), shape, cache)
     x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
-    _check_upstream("dnext_h", dnext_h, ("N", "H"), prev_c, prev_c.shape)
-    _check_upstream("dnext_c", dnext_c, ("N", "H"), prev_c, prev_c.shape)
+    dnext_h = dnext_h.astype(prev_c.dtype, copy=False)  # dnext_c may have promoted the cache
     da = np.empty_like(gates)
     dprev_c = _cell_backward(dnext_h, dnext_c, gates, prev_c, tanh_c, da)
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
@@ -384,6 +417,7 @@ def lstm_forward(
     - h: (N, T, H) hidden states of every step
     - cache: what ``lstm_backward`` needs
     """
+    x, h0, Wx, Wh, b = float_arrays(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
     D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=4, sequence=True)
     N, T, _ = x.shape
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
@@ -423,9 +457,9 @@ def lstm_backward(
     - dWh: (H, 4H)
     - db: (4H,)
     """
+    T, N, H = cache.tanh_cs.shape
+    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
     x_tm, hs, cs, gates, tanh_cs, Wx, Wh = cache
-    T, N, H = tanh_cs.shape
-    _check_upstream("dh", dh, ("N", "T", "H"), hs, (N, T, H))
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     da = np.empty_like(gates)
     dnext_h = np.zeros((N, H), dtype=hs.dtype)  # gradient reaching h_t from step t + 1
@@ -453,15 +487,16 @@ def word_embedding_forward(x: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, Wo
     """Look up the vector of every word: ``out[n, t] = W[x[n, t]]``.
 
     Inputs:
-    - x: (N, T) integer word indices in [0, V)
+    - x: (N, T) integer word indices in [0, V) (an array, or nested lists)
     - W: (V, D) word vectors
 
     Returns a tuple of:
-    - out: (N, T, D) word vectors, W's dtype
+    - out: (N, T, D) word vectors, W's dtype (float64 if W holds integers)
     - cache: what ``word_embedding_backward`` needs
     """
+    (W,) = float_arrays(W=W)
     check_float("W", W, ("V", "D"))
-    check_int("x", x, ("N", "T"), upper=W.shape[0])
+    x = check_int("x", int_array("x", x), ("N", "T"), upper=W.shape[0])
     return W[x], WordEmbeddingCache(x, W)
 
 
@@ -475,7 +510,7 @@ def word_embedding_backward(dout: np.ndarray, cache: WordEmbeddingCache) -> np.n
     Returns dW: (V, D).
     """
     x, W = cache
-    _check_upstream("dout", dout, ("N", "T", "D"), W, (*x.shape, W.shape[1]))
+    dout, (x, W) = check_upstream("dout", dout, ("N", "T", "D"), (*x.shape, W.shape[1]), cache)
     dW = np.zeros_like(W)
     np.add.at(dW, x, dout)  # unbuffered: repeated indices accumulate
     return dW
@@ -500,6 +535,7 @@ def temporal_affine_forward(
     - out: (N, T, M)
     - cache: what ``temporal_affine_backward`` needs
     """
+    x, w, b = float_arrays(x=x, w=w, b=b)
     check_float("x", x, ("N", "T", "D"))
     N, T, D = x.shape
     check_float("w", w, ("D", "M"))
@@ -507,7 +543,6 @@ def temporal_affine_forward(
     check_shape("w", w, ("D", "M"), (D, M))
     check_float("b", b, ("M",))
     check_shape("b", b, ("M",), (M,))
-    check_same_dtype("x", x, w=w, b=b)
     out = (x.reshape(N * T, D) @ w).reshape(N, T, M)  # (N*T, D) @ (D, M) -> (N, T, M)
     out += b
     return out, TemporalAffineCache(x, w)
@@ -527,10 +562,9 @@ def temporal_affine_backward(
     - dw: (D, M)
     - db: (M,)
     """
-    x, w = cache
-    N, T, D = x.shape
-    M = w.shape[1]
-    _check_upstream("dout", dout, ("N", "T", "M"), x, (N, T, M))
+    N, T, D = cache.x.shape
+    M = cache.w.shape[1]
+    dout, (x, w) = check_upstream("dout", dout, ("N", "T", "M"), (N, T, M), cache)
     dout_flat = dout.reshape(N * T, M)  # (N, T, M) -> (N*T, M)
     dx = (dout_flat @ w.T).reshape(N, T, D)  # (N*T, M) @ (M, D) -> (N, T, D)
     dw = x.reshape(N * T, D).T @ dout_flat
@@ -543,7 +577,7 @@ temporal_fc_backward = temporal_affine_backward
 
 
 def temporal_softmax_loss(
-    x: np.ndarray, y: np.ndarray, mask: np.ndarray
+    x: np.ndarray, y: np.ndarray, mask: np.ndarray, verbose: bool = False
 ) -> tuple[np.floating, np.ndarray]:
     """Softmax cross-entropy at every time step, summed over time, averaged over the minibatch.
 
@@ -554,17 +588,18 @@ def temporal_softmax_loss(
     - x: (N, T, V) scores over a vocabulary of V words
     - y: (N, T) integer targets in [0, V)
     - mask: (N, T) bool (or 0/1 numbers): which positions count
+    - verbose: print the shape of the flattened gradient, as the CS231n function does
 
     Returns a tuple of:
     - loss: scalar of x's dtype
     - dx: (N, T, V) gradient of the loss with respect to x
     """
+    (x,) = float_arrays(x=x)
     check_float("x", x, ("N", "T", "V"))
     N, T, V = x.shape
-    check_int("y", y, ("N", "T"), upper=V)
+    y = check_int("y", int_array("y", y), ("N", "T"), upper=V)
     check_shape("y", y, ("N", "T"), (N, T))
-    if not isinstance(mask, np.ndarray):
-        raise ValueError(f"mask: expected a numpy array, got {type(mask).__name__}")
+    mask = int_array("mask", mask)
     check_shape("mask", mask, ("N", "T"), (N, T))
     if mask.dtype != np.bool_ and not np.isin(mask, (0, 1)).all():
         raise ValueError("mask: expected bool or 0/1 values")
@@ -577,4 +612,6 @@ def temporal_softmax_loss(
     dx = np.exp(log_probs)  # softmax probabilities
     dx[rows, targets] -= 1
     dx *= weights[:, None]
+    if verbose:
+        print("dx_flat: ", dx.shape)
     return x.dtype.type(loss), dx.reshape(N, T, V)  # (N*T, V) -> (N, T, V)

@@ -1,19 +1,54 @@
 """Argument checks shared by the NumPy layers.
 
-Every layer checks its inputs before computing anything, so a wrong shape or dtype fails with a
+Every layer checks its inputs before computing anything, so a wrong shape fails with a
 ``ValueError`` that names the argument and the shapes seen, e.g.
 ``Wh: expected shape (H, H) = (5, 5), got (5, 4)``, instead of a broadcasting surprise later.
-The layers work in float32 or float64; all float inputs of one call must share one dtype, and the
-outputs keep it (no silent upcast to float64).
+
+Dtypes have two modes:
+
+- default (CS231n-compatible, what the assignment's code and notebooks expect): the array
+  arguments of one call may be lists, integer arrays, or a mix of float32 and float64; they are
+  converted with ``np.asarray`` and promoted to one float dtype as NumPy's own arithmetic would
+  (``np.result_type``; integers and bools alone give float64, float16 gives float32). Inputs that
+  are all float32 stay float32, so training in float32 never silently doubles its memory.
+- strict (``strict_dtypes()`` or ``STRICT_DTYPES = True``): every float argument must already be a
+  float32/float64 ndarray and all of one call must share one dtype, otherwise ``ValueError``;
+  useful to catch an accidental float64 array in a float32 training run.
+
+Integer index arguments (word indices, targets) are integer arrays in both modes; a list is
+accepted in the default mode. Float indices, indices out of range and wrong shapes are errors in
+both modes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The dtype mode of every layer (see the module docstring). Module-wide, not per thread.
+STRICT_DTYPES = False
+
+
+@contextmanager
+def strict_dtypes(enabled: bool = True) -> Iterator[None]:
+    """Within the ``with`` block, require float32/float64 ndarrays of one dtype per call.
+
+    Restores the previous mode on exit. Example::
+
+        with strict_dtypes():
+            rnn_forward(x32, h0_32, Wx64, Wh32, b32)  # ValueError: Wx: dtype float64 differs ...
+    """
+    global STRICT_DTYPES
+    previous = STRICT_DTYPES
+    STRICT_DTYPES = enabled
+    try:
+        yield
+    finally:
+        STRICT_DTYPES = previous
 
 
 def _format_symbols(symbols: Sequence[str]) -> str:
@@ -100,3 +135,93 @@ def check_same_dtype(reference_name: str, reference: np.ndarray, **others: np.nd
                 f"{name}: dtype {array.dtype} differs from {reference_name}'s {reference.dtype}; "
                 "pass every float array in one dtype (float32 or float64)"
             )
+
+
+def _promoted_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
+    """The float dtype NumPy's arithmetic would give ``arrays``: float32 or float64."""
+    dtype = np.result_type(*arrays)
+    if dtype.kind in "biu":  # integers or bools only
+        return np.dtype(np.float64)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return dtype  # float32 or float64: longer floats are refused by _as_numeric
+
+
+def _as_numeric(name: str, value: object) -> np.ndarray:
+    """``np.asarray(value)``, which must hold bools, integers, float16, float32 or float64."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and array.dtype.itemsize > 8):
+        raise ValueError(f"{name}: expected a float or integer array, got dtype {array.dtype}")
+    return array
+
+
+def float_arrays(**arrays: object) -> tuple[np.ndarray, ...]:
+    """The float arguments of one call, as ndarrays of one float dtype, in the order given.
+
+    Default mode: ``np.asarray`` then promotion to a common float32/float64 dtype (no copy when
+    an array already has it). Strict mode: each must be a float32/float64 ndarray and all must
+    share the first one's dtype; they are returned unchanged. Shapes are not checked here.
+    """
+    if STRICT_DTYPES:
+        checked = {name: check_float(name, array, None) for name, array in arrays.items()}
+        first_name, first = next(iter(checked.items()))
+        check_same_dtype(first_name, first, **checked)
+        return tuple(checked.values())
+    values = [_as_numeric(name, a) for name, a in arrays.items()]
+    dtype = _promoted_dtype(values)
+    return tuple(np.asarray(a, dtype=dtype) for a in values)
+
+
+def int_array(name: str, array: object) -> np.ndarray:
+    """An index argument as an ndarray: lists are converted in the default mode only.
+
+    The dtype and range are checked by ``check_int``.
+    """
+    if STRICT_DTYPES:
+        return _as_array(name, array)
+    return np.asarray(array)
+
+
+def _forward_dtype(cache: tuple) -> np.dtype:
+    """The float dtype a forward pass ran in: that of the first float array of its cache."""
+    return next(f.dtype for f in cache if isinstance(f, np.ndarray) and f.dtype.kind == "f")
+
+
+def promote_cache(cache: tuple, dtype: np.dtype) -> tuple:
+    """``cache`` (a NamedTuple or tuple) with its float arrays in ``dtype``; itself if they are."""
+    if all(not isinstance(f, np.ndarray) or f.dtype.kind != "f" or f.dtype == dtype for f in cache):
+        return cache
+    fields = [
+        f.astype(dtype) if isinstance(f, np.ndarray) and f.dtype.kind == "f" else f for f in cache
+    ]
+    return type(cache)(*fields) if hasattr(cache, "_fields") else tuple(fields)
+
+
+def check_upstream(
+    name: str, grad: object, symbols: Sequence[str], shape: Sequence[int], cache: tuple
+) -> tuple[np.ndarray, tuple]:
+    """Check an upstream gradient of a backward pass; return it and the forward pass's cache,
+    both in the dtype the backward pass computes in.
+
+    Default mode: NumPy's promotion of the gradient's dtype with the forward pass's (a float32
+    forward pass given a float64 gradient runs backward in float64, as the CS231n code would);
+    the cache is converted only if that differs from the forward pass's dtype.
+    Strict mode: the gradient must be a float32/float64 ndarray of the forward pass's dtype.
+    Either way its shape must be ``shape``.
+    """
+    forward_dtype = _forward_dtype(cache)
+    if STRICT_DTYPES:
+        grad = check_float(name, grad, None)
+        if grad.dtype != forward_dtype:
+            raise ValueError(
+                f"{name}: dtype {grad.dtype} differs from the forward input's {forward_dtype}; "
+                "pass every float array in one dtype (float32 or float64)"
+            )
+    else:
+        grad = _as_numeric(name, grad)
+        dtype = _promoted_dtype([grad, np.empty(0, dtype=forward_dtype)])
+        grad = np.asarray(grad, dtype=dtype)
+        cache = promote_cache(cache, dtype)
+    check_float(name, grad, symbols)
+    check_shape(name, grad, symbols, shape)
+    return grad, cache
