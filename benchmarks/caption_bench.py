@@ -33,7 +33,7 @@ from dlclassics.captioning.benchmark import BenchSettings, format_table, run_ben
 from dlclassics.captioning.loaders import default_shapes_dir  # noqa: E402
 from dlclassics.data.root import resolve_data_root  # noqa: E402
 from dlclassics.io import atomic_write_bytes, atomic_write_json  # noqa: E402
-from dlclassics.runtime import use_agg_backend  # noqa: E402
+from dlclassics.runtime import resolve_device  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "caption_bench.json"
 FIGURES = Path(__file__).parent / "results" / "caption"  # the figures RESULTS.md shows
@@ -72,13 +72,17 @@ def main() -> None:
     )
     parser.add_argument("--results", default=str(RESULTS), help="JSON file to update")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument(
+        "--device", help="device of the image features (default: $DLC_DEVICE, else cpu)"
+    )
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
-    use_agg_backend()
-    defaults = BenchSettings()
+    defaults = BenchSettings(
+        device=resolve_device(args.device or os.environ.get("DLC_DEVICE") or "cpu")
+    )
     settings = replace(
         defaults,
         overfit=defaults.overfit if "overfit" in args.stages else None,

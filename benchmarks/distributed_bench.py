@@ -85,7 +85,7 @@ def sentiment(processes: int, work: Path, data_root: Path, train_limit: int, epo
 def transfer(processes: int, work: Path, data_root: Path) -> dict:
     out = work / f"transfer_{processes}"
     args = [
-        "transfer", "--data", str(dataset_path("hymenoptera", data_root)), "--out", str(out),
+        "transfer", "train", "--data", str(dataset_path("hymenoptera", data_root)), "--out", str(out),
         "--mode", "freeze", "--views", "1", "--epochs", "1",
     ]  # fmt: skip
     wall = torchrun(processes, args)

@@ -20,7 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +140,7 @@ def run_benchmark(cfg: BenchConfig) -> dict:
             )
     return {
         "benchmark": "rnn_speed",
-        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(cfg),
         "dtype": "float32",
         "numpy_version": np.__version__,

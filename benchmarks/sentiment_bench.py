@@ -9,8 +9,10 @@
     python benchmarks/sentiment_bench.py --ensemble RUN_DIR ...  # mean-probability ensembles
 
 Each invocation updates its sections of ``benchmarks/results/sentiment.json`` (``runs`` per model,
-``sweeps`` per model, ``one_epoch`` per model, ``bow_end_to_end``, ``ensemble``) and prints a markdown table. Hyperparameters are chosen
-by dev accuracy only; the test accuracy of a sweep's candidates is recorded but not used.
+``sweeps`` per model, ``one_epoch`` per model, ``bow_end_to_end``, ``ensemble``) and prints a
+markdown table of what it measured. Accuracies are fractions, as in ``metrics.json`` (entries
+recorded before the shared training loop are in percent). Hyperparameters are chosen by dev
+accuracy only; the test accuracy of a sweep's candidates is recorded but not used.
 Timings on the shared 2-core machine are noisy: the JSON records the load average with each run.
 """
 
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +38,13 @@ import numpy as np
 
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
-from dlclassics.sentiment.classifier import load_classifier
-from dlclassics.sentiment.compare import comparison_row, format_table
+from dlclassics.sentiment.classifier import load_classifier, predict_logits, probabilities
+from dlclassics.sentiment.config import MODEL_NAMES, preset
 from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
-from dlclassics.sentiment.experiment import RunOptions, run_experiment
-from dlclassics.sentiment.names import MODEL_NAMES
-from dlclassics.sentiment.predict import checkpoint_probabilities
+from dlclassics.sentiment.reproduce import comparison_row, comparison_table
+from dlclassics.sentiment.run import run
 from dlclassics.sentiment.text import read_sentences
+from dlclassics.tables import markdown_table
 
 RESULTS = Path(__file__).parent / "results" / "sentiment.json"
 OUT = Path(__file__).parent / "out" / "sentiment"
@@ -49,7 +52,7 @@ FULL_TRAIN = 40_000
 SPEED_SENTENCES = 2_000
 TOP_SUBSETS = 25
 
-# Candidate settings per model (RunOptions fields); the preset is the dev-best of these.
+# Candidate settings per model (SentimentConfig fields); the preset is the dev-best of these.
 SWEEPS: dict[str, list[dict[str, Any]]] = {
     "bow": [
         {"lr": lr, "batch_size": bs, "weight_decay": wd}
@@ -93,7 +96,7 @@ def row_from_metrics(metrics: dict[str, Any], settings: dict[str, Any]) -> dict[
 def run_model(name: str, data_dir: Path, out_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Train ``name`` with ``settings`` overriding its preset; the row for the results table."""
     load_before = load_average()
-    metrics = run_experiment(RunOptions(model=name, data_dir=data_dir, out_dir=out_dir, **settings))
+    metrics = run(replace(preset(name), **settings), data_dir, out_dir)
     return {**row_from_metrics(metrics, settings), "load_average": [load_before, load_average()]}
 
 
@@ -104,7 +107,6 @@ def minilm_speed(checkpoint: Path, test_file: Path, row: dict[str, Any]) -> dict
     import torch
 
     from dlclassics.sentiment.batches import make_loader
-    from dlclassics.sentiment.train import predict_logits
 
     torch.set_num_threads(row["threads"])  # as many threads as the training run used
     classifier = load_classifier(checkpoint)
@@ -161,9 +163,9 @@ def split_probabilities(run_dir: Path, data_dir: Path, split: str) -> np.ndarray
     if cache.exists() and cache.stat().st_mtime > checkpoint.stat().st_mtime:
         return np.load(cache)
     sentences = read_sentences(data_dir / f"{split}.txt", labelled=True)
-    probabilities = checkpoint_probabilities(checkpoint, sentences).numpy()
-    np.save(cache, probabilities)
-    return probabilities
+    scores = probabilities(load_classifier(checkpoint), sentences).numpy()
+    np.save(cache, scores)
+    return scores
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
@@ -171,9 +173,9 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return {
         "model": metrics["model"],
-        "train_config": metrics["train_config"],
+        "config": metrics["config"],
         "best_epoch": metrics["best_epoch"],
-        "dev_accuracy_per_epoch": [100 * h["dev_accuracy"] for h in metrics["history"]],
+        "dev_accuracy_per_epoch": [h["dev_acc"] for h in metrics["history"]],
         "seconds_per_epoch": metrics["seconds"]["per_epoch"],
         "threads": metrics["threads"],
     }
@@ -260,10 +262,10 @@ def main() -> int:
         for i, settings in enumerate(SWEEPS[name]):
             row = run_model(name, data_dir, OUT / "sweep" / name / str(i), settings)
             candidates.append(row)
-            print(f"sweep {name} {settings}: dev {row['ours']['dev']:.2f}")
+            print(f"sweep {name} {settings}: dev {100 * row['ours']['dev']:.2f} %")
         best = max(candidates, key=lambda row: row["ours"]["dev"])
         sweeps[name] = {"candidates": candidates, "chosen": best["settings"]}
-        print(format_table(candidates))
+        print(markdown_table(*comparison_table(candidates)))
         print(f"{name}: dev-best settings {best['settings']}")
 
     for run_dir in map(Path, args.collect):
@@ -302,18 +304,19 @@ def main() -> int:
             results["bow_end_to_end"] = end_to_end
         if ensemble:
             results["ensemble"] = ensemble
-        table = format_table(list(results["runs"].values()))
     if end_to_end:
         print(f"bow end to end: {end_to_end['wall_seconds']:.1f} s")
-    print(table)
+    if runs:
+        print(markdown_table(*comparison_table(list(runs.values()))))
     if ensemble:
         print("\n| members | dev | test |\n|---|---|---|")
         for row in [*ensemble["members"].values(), ensemble["all_members"]]:
-            print(f"| {' + '.join(row['members'])} | {row['dev']:.2f} | {row['test']:.2f} |")
+            dev, test = 100 * row["dev"], 100 * row["test"]
+            print(f"| {' + '.join(row['members'])} | {dev:.2f} | {test:.2f} |")
         chosen = ensemble["chosen_by_dev"]
         print(
             f"dev-chosen ensemble {' + '.join(chosen['members'])}: "
-            f"dev {chosen['dev']:.2f} / test {chosen['test']:.2f}"
+            f"dev {100 * chosen['dev']:.2f} % / test {100 * chosen['test']:.2f} %"
         )
     return 0
 

@@ -29,18 +29,20 @@ import os
 import platform
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
 from dlclassics.data.registry import dataset_path
+from dlclassics.figures import new_figure
 from dlclassics.io import atomic_write_json, save_figure
-from dlclassics.runtime import use_agg_backend
+from dlclassics.runtime import resolve_device
+from dlclassics.style.config import StyleConfig
 from dlclassics.style.features import StyleFeatureExtractor, frozen_backbone
 from dlclassics.style.images import load_pixels
 from dlclassics.style.optimize import LossHistory, LossWeights, OptimConfig, optimise_pixels
-from dlclassics.style.presets import preset_for
+from dlclassics.style.presets import REFERENCE_SIZE, preset_for
 from dlclassics.style.reproduce import run_reference_pairs
 
 BACKBONE = "efficientnet_lite0"
@@ -60,14 +62,14 @@ def timed_run(extractor, content, style, weights, config) -> tuple[LossHistory, 
     return history, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def speed(styles: Path, backbone) -> dict:
+def speed(styles: Path, backbone, device: str) -> dict:
     preset = preset_for(BACKBONE)
     extractor = StyleFeatureExtractor(backbone, preset.content_layer, preset.style_layers)
     weights = LossWeights(preset.content_weight, preset.style_weights, preset.tv_weight)
     results = {}
     for size, iterations in ((256, 200), (512, 20)):
-        content = load_pixels(styles / "tubingen.jpg", size)
-        style = load_pixels(styles / "starry_night.jpg", size)
+        content = load_pixels(styles / "tubingen.jpg", size).to(device)
+        style = load_pixels(styles / "starry_night.jpg", size).to(device)
         config = OptimConfig(iterations, "adam", preset.lr, preset.lr_decayed)
         timed_run(extractor, content, style, weights, OptimConfig(2, "adam", preset.lr))  # warm-up
         load_before = load_average()
@@ -104,13 +106,13 @@ def single_thread_cpu_seconds(extractor, content, style, weights, preset, iterat
     return cpu / iterations
 
 
-def lbfgs_vs_adam(styles: Path, backbone, size: int, figure: Path) -> dict:
+def lbfgs_vs_adam(styles: Path, backbone, size: int, figure: Path, device: str) -> dict:
     """Total loss reached by L-BFGS when Adam's 200 iterations are over (same wall time)."""
     preset = preset_for(BACKBONE)
     extractor = StyleFeatureExtractor(backbone, preset.content_layer, preset.style_layers)
     weights = LossWeights(preset.content_weight, preset.style_weights, preset.tv_weight)
-    content = load_pixels(styles / "tubingen.jpg", size)
-    style = load_pixels(styles / "starry_night.jpg", size)
+    content = load_pixels(styles / "tubingen.jpg", size).to(device)
+    style = load_pixels(styles / "starry_night.jpg", size).to(device)
     adam, _, _ = timed_run(
         extractor, content, style, weights, OptimConfig(200, "adam", preset.lr, preset.lr_decayed)
     )
@@ -133,10 +135,8 @@ def lbfgs_vs_adam(styles: Path, backbone, size: int, figure: Path) -> dict:
 
 
 def plot_loss_against_time(histories: dict[str, LossHistory], path: Path, size: int) -> None:
-    use_agg_backend()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = new_figure(6.4, 4.0)
+    ax = fig.subplots()
     for name, history in histories.items():
         ax.plot(history.seconds, history.total, label=f"{name} ({len(history.total) - 1} it)")
     ax.set_yscale("log")
@@ -171,24 +171,28 @@ def main() -> None:
     )
     parser.add_argument("--lbfgs-size", type=int, default=256, help="image size of that test")
     parser.add_argument("--docs", type=Path, default=None, help="copy the reference images here")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: $DLC_DEVICE)")
     args = parser.parse_args()
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     styles = dataset_path("styles", args.data_root)
-    backbone = frozen_backbone(BACKBONE)
+    backbone = frozen_backbone(BACKBONE, device=device)
     report: dict = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "torch_threads": torch.get_num_threads(),
+        "device": device,
         "backbone": BACKBONE,
         "preset": preset_for(BACKBONE).__dict__,
     }
     if not args.skip_speed:
-        report["speed"] = speed(styles, backbone)
+        report["speed"] = speed(styles, backbone, device)
     if not args.skip_reference:
         reference_dir = args.out.parent / "style_reference"
-        summary = run_reference_pairs(reference_dir, args.data_root, progress=False)
+        template = StyleConfig(out=reference_dir, size=REFERENCE_SIZE, device=device)
+        summary = run_reference_pairs(template, args.data_root, progress=False)
         for pair in summary["pairs"].values():
             pair["met_10x"] = pair["style_reduction"] >= TARGET_STYLE_REDUCTION
         report["reference"] = summary
@@ -197,7 +201,7 @@ def main() -> None:
             report["docs_images"] = copy_to_docs(summary, reference_dir, args.docs)
     if not args.skip_lbfgs:
         figure = args.out.parent / "style_lbfgs_vs_adam.png"
-        report["lbfgs_vs_adam"] = lbfgs_vs_adam(styles, backbone, args.lbfgs_size, figure)
+        report["lbfgs_vs_adam"] = lbfgs_vs_adam(styles, backbone, args.lbfgs_size, figure, device)
         report["lbfgs_vs_adam"]["figure"] = str(figure)
     atomic_write_json(args.out, report)
     print_table(report)

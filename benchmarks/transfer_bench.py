@@ -27,8 +27,9 @@ from typing import Any
 
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
-from dlclassics.transfer.config import recipe
-from dlclassics.transfer.experiment import ExperimentConfig, run_experiment
+from dlclassics.runtime import resolve_device
+from dlclassics.transfer.config import TransferConfig, recipe
+from dlclassics.transfer.run import run_experiment
 
 RESULTS = Path(__file__).parent / "results" / "transfer_bench.json"
 OUT = Path(__file__).parent / "out" / "transfer"
@@ -57,15 +58,22 @@ def run(
     """One mode of one recipe; the record stored in the JSON."""
     cfg = replace(recipe(protocol, mode), **overrides)
     out = OUT / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
-    exp = ExperimentConfig(
-        data_dir, out, {mode: cfg}, protocol=protocol, seed=seed, cache_dir=cache_dir
+    config = TransferConfig(
+        data_dir,
+        out,
+        {mode: cfg},
+        protocol=protocol,
+        seed=seed,
+        cache_dir=cache_dir,
+        device=resolve_device(),  # $DLC_DEVICE, else the GPU when one is visible
     )
-    m = run_experiment(exp)["modes"][mode]
+    m = run_experiment(config)["modes"][mode]
     return {
         "name": name,
         "mode": mode,
         "protocol": protocol,
         "seed": seed,
+        "device": m["device"],
         "train_config": m["train_config"],
         "random_head_val_acc": m["random_head_val_acc"],
         "zero_shot_val_acc": m["zero_shot_val_acc"],

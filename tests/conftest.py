@@ -10,6 +10,8 @@ import pytest
 import torch
 
 matplotlib.use("Agg", force=True)
+# the suite never downloads: a missing data set or weight file fails at once
+os.environ.setdefault("DLC_OFFLINE", "1")
 
 REQUIRED_LAYOUT = {
     "hymenoptera": "hymenoptera_data/val/ants",

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dlclassics.backbones import available_backbones, imagenet_categories, load_backbone
+from dlclassics.backbones import (
+    available_backbones,
+    imagenet_categories,
+    load_backbone,
+    resolve_weights,
+    weights_key,
+)
 from dlclassics.efficientnet_lite import efficientnet_lite0, pretrained_weights_path
 from dlclassics.errors import DlcError
 
@@ -24,7 +30,7 @@ def test_efficientnet_lite0_matches_reference_implementation(lite0):
     ).eval()
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        ours = lite0.imagenet_logits(x)
+        ours = lite0.imagenet_head(lite0(x))
         theirs = reference(x)
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
 
@@ -68,6 +74,40 @@ def test_local_weights_round_trip(tmp_path):
         load_backbone("resnet18", weights=path)
 
 
+def test_bad_weights_file_for_the_default_backbone_is_one_line(tmp_path):
+    """A truncated download or a non-tensor pickle for EfficientNet-Lite0: a DlcError, no
+    traceback from torch.load."""
+    good = tmp_path / "good.pt"
+    torch.save(efficientnet_lite0(weights=None).state_dict(), good)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[:50_000])
+    with pytest.raises(DlcError, match=r"cut\.pt: not a readable checkpoint"):
+        load_backbone("efficientnet_lite0", weights=cut)
+    listed = tmp_path / "list.pt"
+    torch.save([1, 2], listed)
+    with pytest.raises(DlcError, match=r"list\.pt: expected a state_dict"):
+        load_backbone("efficientnet_lite0", weights=listed)
+
+
+def test_weight_names_follow_torchvision(tmp_path):
+    """``--weights`` takes torchvision's names for torchvision architectures; every name of the
+    ImageNet weights maps to the one cache key "imagenet"."""
+    for name in ("imagenet", "DEFAULT", "IMAGENET1K_V1", "ResNet18_Weights.IMAGENET1K_V1"):
+        assert resolve_weights("resnet18", name) == "imagenet"
+        assert weights_key("resnet18", name) == "imagenet"
+    assert resolve_weights("efficientnet_lite0", "DEFAULT") == "imagenet"
+    assert resolve_weights("vgg19", None) is None and weights_key("vgg19", None) == "random"
+    with pytest.raises(
+        DlcError,
+        match=r"IMAGENET1K_V2: weights file not found, and not a weight name of resnet18 \(imagenet, IMAGENET1K_V1, DEFAULT\)",
+    ):
+        resolve_weights("resnet18", "IMAGENET1K_V2")
+    path = tmp_path / "DEFAULT.pt"
+    path.write_bytes(b"0123")
+    assert resolve_weights("squeezenet1_1", str(path)) == path
+    assert weights_key("squeezenet1_1", str(path)).startswith("file:")
+
+
 def test_torchvision_weights_offline_error(tmp_path, monkeypatch):
     """Offline and uncached, a torchvision backbone explains how to get its weights."""
     monkeypatch.setenv("DLC_OFFLINE", "1")
@@ -91,7 +131,10 @@ def test_torchvision_backbones_have_named_layers(name):
 
 
 def test_registry_and_categories():
+    from dlclassics.transfer.config import BACKBONES  # the CLI's torch-free copy of the names
+
     assert available_backbones()[0] == "efficientnet_lite0"
+    assert tuple(available_backbones()) == BACKBONES
     categories = imagenet_categories()
     assert len(categories) == 1000
     assert (categories[309], categories[310]) == ("bee", "ant")

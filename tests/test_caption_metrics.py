@@ -1,11 +1,14 @@
-"""Caption metrics: corpus BLEU/CIDEr wiring and the assignment's unigram BLEU."""
+"""Caption metrics: corpus BLEU/CIDEr-D (checked against pycocoevalcap, a dev-only dependency)
+and the assignment's unigram BLEU."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from pycocoevalcap.bleu.bleu import Bleu
+from pycocoevalcap.cider.cider import Cider
 
 from dlclassics.captioning.metrics import (
     corpus_scores,
@@ -13,6 +16,62 @@ from dlclassics.captioning.metrics import (
     mean_unigram_bleu,
     unigram_bleu,
 )
+from dlclassics.captioning.shapes import caption_candidates, sample_scene, scene_captions
+
+
+def coco_scores(references: list[list[str]], hypotheses: list[str]) -> dict[str, float]:
+    """pycocoevalcap's Bleu(4) and Cider() on the same captions, called as it is in COCO's eval."""
+    gts = {i: list(refs) for i, refs in enumerate(references)}
+    res = {i: [hyp] for i, hyp in enumerate(hypotheses)}
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    cider, _ = Cider().compute_score(gts, res)
+    return {**{f"BLEU-{n}": float(b) for n, b in enumerate(bleu, start=1)}, "CIDEr": float(cider)}
+
+
+def assert_same_scores(references: list[list[str]], hypotheses: list[str]) -> None:
+    ours, theirs = corpus_scores(references, hypotheses), coco_scores(references, hypotheses)
+    assert ours.keys() == theirs.keys()
+    for name, value in theirs.items():
+        assert ours[name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
+
+
+def test_corpus_scores_match_pycocoevalcap_on_shapes_captions() -> None:
+    """Shapes benchmark scenes: five reference captions each, and hypotheses that are a reference,
+    another true caption of the scene, a caption of another scene, a cut-off or a single word."""
+    rng = np.random.default_rng(13)
+    scenes = [sample_scene(rng, 128, include_unseen=bool(i % 3 == 0)) for i in range(60)]
+    references = [scene_captions(scene, 128, rng) for scene in scenes]
+    hypotheses = []
+    for i, (scene, refs) in enumerate(zip(scenes, references, strict=True)):
+        others = [c for c in caption_candidates(scene, 128) if c not in refs]
+        words = refs[0].split()
+        hypotheses.append(
+            [
+                refs[1],
+                others[0] if others else refs[2],
+                references[(i + 1) % len(references)][0],
+                " ".join(words[: max(1, len(words) // 2)]),
+                words[-1],
+            ][i % 5]
+        )
+    assert_same_scores(references, hypotheses)
+    assert_same_scores(references[:7], hypotheses[:7])  # a small corpus: other idf values
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_corpus_scores_match_pycocoevalcap_on_random_captions(seed: int) -> None:
+    """Random captions over a small vocabulary (many shared 3- and 4-grams, length ties, empty
+    and one-word hypotheses, one to six references of different lengths)."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(int(rng.integers(3, 12)))]
+
+    def sentence(low: int) -> str:
+        return " ".join(rng.choice(vocab, size=int(rng.integers(low, 14))))
+
+    images = int(rng.integers(1, 25))
+    references = [[sentence(1) for _ in range(int(rng.integers(1, 7)))] for _ in range(images)]
+    hypotheses = [refs[0] if rng.random() < 0.15 else sentence(0) for refs in references]
+    assert_same_scores(references, hypotheses)
 
 
 def test_perfect_captions_score_one_and_wrong_ones_score_low() -> None:
@@ -26,6 +85,15 @@ def test_perfect_captions_score_one_and_wrong_ones_score_low() -> None:
     assert all(perfect[f"BLEU-{n}"] == pytest.approx(1.0, abs=1e-6) for n in range(1, 5))
     wrong = corpus_scores(refs, ["a green triangle", "three shapes on a light background"])
     assert wrong["BLEU-4"] < 0.01 and wrong["CIDEr"] < perfect["CIDEr"]
+
+
+def test_corpus_scores_reject_malformed_input() -> None:
+    with pytest.raises(ValueError, match="2 reference lists for 1 hypotheses"):
+        corpus_scores([["a dog"], ["a cat"]], ["a dog"])
+    with pytest.raises(ValueError, match="no captions"):
+        corpus_scores([], [])
+    with pytest.raises(ValueError, match="at least one reference"):
+        corpus_scores([[]], ["a dog"])
 
 
 def test_unigram_bleu_by_hand_and_against_coco_bleu1() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +144,77 @@ def test_listing_and_expanding_image_arguments(tmp_path, styles_root):
         expand_image_args([tmp_path / "nope"])
     with pytest.raises(DlcError, match="not a folder"):
         list_images(tmp_path / "b.png")
+
+
+def test_image_over_the_pixel_limit_loads_without_a_warning(tmp_path, monkeypatch):
+    """Between PIL's limit and twice it, PIL warns; the warning would print beside our one-line
+    messages, so the image loads silently (and shrinks, when asked to)."""
+    Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # 4096 px: a warning, not an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_rgb(tmp_path / "big.png").size == (64, 64)
+        assert load_rgb(tmp_path / "big.png", min_side=16).size == (16, 16)
+
+
+def test_min_side_shrinks_while_decoding(tmp_path):
+    """The shorter side stays at least ``min_side``; JPEGs decode at 1/2, 1/4 or 1/8 scale."""
+    Image.new("RGB", (600, 400), (10, 200, 30)).save(tmp_path / "wide.png")
+    wide = load_rgb(tmp_path / "wide.png", min_side=100)
+    assert wide.size == (150, 100) and wide.getpixel((5, 5)) == (10, 200, 30)
+    assert load_rgb(tmp_path / "wide.png", min_side=300).size == (600, 400)  # factor 1
+    Image.new("RGB", (800, 800), (200, 30, 30)).save(tmp_path / "photo.jpg")
+    assert load_rgb(tmp_path / "photo.jpg", min_side=100).size == (100, 100)
+
+    palette = Image.new("P", (40, 20))
+    palette.putpalette([0, 0, 0, 200, 30, 40] + [0] * 762)
+    palette.paste(1, (20, 0, 40, 20))
+    palette.save(tmp_path / "p.png", transparency=0)  # left half transparent: white
+    np.testing.assert_array_equal(
+        pixels_of(load_rgb(tmp_path / "p.png", min_side=5))[0, [0, -1]],
+        [[255, 255, 255], [200, 30, 40]],
+    )
+    sixteen = np.full((20, 40), 257 * 40, dtype=np.uint16)
+    Image.fromarray(sixteen).save(tmp_path / "dark16.png")
+    assert pixels_of(load_rgb(tmp_path / "dark16.png", min_side=5)).max() == 40
+
+    image = Image.new("RGB", (40, 20), (0, 128, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    image.save(tmp_path / "rotated.png", exif=exif)
+    assert load_rgb(tmp_path / "rotated.png", min_side=5).size == (5, 10)
+
+
+def pixels_of(image: Image.Image) -> np.ndarray:
+    assert image.mode == "RGB"
+    return np.asarray(image)
+
+
+def test_a_huge_png_costs_one_decoded_copy(tmp_path):
+    """A 6000 x 6000 PNG (144 MB decoded) loaded with ``min_side`` stays near one decoded
+    copy; loading it whole used to peak at three (430 MB)."""
+    png = tmp_path / "huge.png"
+    make = "from PIL import Image; import sys; Image.new('RGB', (6000, 6000)).save(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", make, str(png)], check=True)
+    # VmHWM: the peak resident memory of this process image (ru_maxrss would count the pages
+    # the child shared with pytest before exec)
+    measure = (
+        "import re, sys; from dlclassics.data.images import load_rgb; "
+        "print(load_rgb(sys.argv[1], min_side=1024).size, "
+        "int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]) // 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", measure, str(png)], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert out[:2] == ["(1200,", "1200)"]
+    assert int(out[2]) < 250  # MB: one decoded copy (144) plus the interpreter
+
+
+def test_dash_reads_image_paths_from_standard_input(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    for name in ("a.png", "sub/b.jpg"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO(f"{tmp_path / 'a.png'}\n\n  {tmp_path / 'sub'}\n")
+    )
+    assert [p.name for p in expand_image_args(["-"])] == ["a.png", "b.jpg"]

@@ -67,10 +67,15 @@ def test_dataset_path_finds_or_explains(data_root, tmp_path, monkeypatch):
     assert dataset_path("hymenoptera") == data_root / "hymenoptera_data"
 
     with pytest.raises(DlcError) as excinfo:
-        dataset_path("yelp", tmp_path)
+        dataset_path("yelp", tmp_path, fetch_missing=False)
     message = str(excinfo.value)
     assert message.startswith(f"data set 'yelp' not found under {tmp_path} (no {tmp_path}/yelp/")
     assert "run `dlc data fetch yelp`" in message
+
+    (tmp_path / "yelp").mkdir()  # an incomplete copy is never fetched over, even when online
+    monkeypatch.setenv("DLC_OFFLINE", "0")
+    with pytest.raises(DlcError, match=r"yelp is incomplete; run `dlc data fetch yelp --force`"):
+        dataset_path("yelp", tmp_path)
 
     with pytest.raises(
         DlcError, match="unknown data set 'imagenet': known data sets are hymenoptera"
@@ -101,11 +106,11 @@ def test_every_data_set_has_a_manifest_and_a_public_source():
         assert spec.manifest.dataset == spec.name
         for rel in spec.layout:  # the layout is a subset of what the manifest lists
             assert any(path == rel or path.startswith(rel) for path in spec.manifest.files), rel
-        assert all(path.startswith("http") for path, _ in download_urls(spec))
+        assert all(url.startswith("https://") for url, _ in download_urls(spec))
     assert get_dataset("hymenoptera").manifest.has_checksums
     assert not get_dataset("coco-captioning").manifest.has_checksums
     assert download_urls(get_dataset("coco-captioning")) == [
-        ("http://cs231n.stanford.edu/coco_captioning.zip", "coco_captioning.zip")
+        ("https://cs231n.stanford.edu/coco_captioning.zip", "coco_captioning.zip")
     ]
     yelp_urls = dict((rel, url) for url, rel in download_urls(get_dataset("yelp")))
     assert yelp_urls["train.txt"] == (

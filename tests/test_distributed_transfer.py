@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from dlclassics import cli
-from dlclassics.io import torch_load_checkpoint
+from dlclassics.checkpoint import load_checkpoint, read_torch_file
 from test_distributed_sentiment import (  # tests/ is on sys.path under pytest
     torchrun,
     torchrun_killing_rank_1,
@@ -49,7 +49,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def transfer_args(folder: Path, out: Path, *extra: str) -> list[str]:
-    return ["transfer", "--data", str(folder), "--out", str(out), *SETTINGS, *extra]
+    return ["transfer", "train", "--data", str(folder), "--out", str(out), *SETTINGS, *extra]
 
 
 def test_two_processes_share_the_feature_cache_and_train_the_head_like_one(
@@ -69,8 +69,8 @@ def test_two_processes_share_the_feature_cache_and_train_the_head_like_one(
         p.name for p in cache_one.iterdir()
     )
     for file in cache_one.iterdir():
-        ours = torch_load_checkpoint(cache_two / file.name)["features"]
-        torch.testing.assert_close(ours, torch_load_checkpoint(file)["features"], atol=1e-4, rtol=0)
+        ours = read_torch_file(cache_two / file.name)["features"]
+        torch.testing.assert_close(ours, read_torch_file(file)["features"], atol=1e-4, rtol=0)
 
     single, double = (
         json.loads((run / "freeze" / "metrics.json").read_text()) for run in (one, two)
@@ -87,13 +87,13 @@ def test_an_interrupted_two_process_finetune_resumes_in_one_process(folder: Path
     args = transfer_args(folder, out, "--mode", "finetune", "--epochs", "3")
     job = torchrun_killing_rank_1(*args, once=out / "finetune" / "last.pt")
     assert job.returncode != 0 and "rank      : 1 (local_rank: 1)" in job.stderr
-    saved = torch_load_checkpoint(out / "finetune" / "last.pt")
-    assert not any(key.startswith("module.") for key in saved["trainable_state"])
-    done = saved["loop"]["epochs_done"]
+    saved = load_checkpoint(out / "finetune" / "last.pt", "transfer")
+    assert not any(key.startswith("module.") for key in saved["model"])
+    done = saved["loop"]["state"]["epochs_done"]
     assert 1 <= done <= 2 and not (out / "finetune" / "metrics.json").exists()
 
     assert cli.main([*args, "--resume"]) == 0
     assert {p.name for p in (out / "finetune").iterdir()} == MODE_OUTPUTS
     metrics = json.loads((out / "finetune" / "metrics.json").read_text())
     assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3]
-    assert metrics["history"][:done] == saved["loop"]["history"]
+    assert metrics["history"][:done] == saved["loop"]["state"]["history"]

@@ -8,31 +8,29 @@ import sys
 import types
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 
+from dlclassics.figures import plot_series
 from dlclassics.report import reproduce
 from dlclassics.report.maths import markdown_to_html
 from dlclassics.report.reproduce import Part, run_reproduce
+from dlclassics.report.sections import Figure, PartResult, Table
 
 CALLS: list[str] = []
 
 
-def _good_part(out_dir: Path, data_root: Path, profile: str) -> dict:
+def _good_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     CALLS.append(out_dir.name)
-    fig, ax = plt.subplots(figsize=(2, 2))
-    ax.plot([3, 2, 1])
-    fig.savefig(out_dir / "curve.png")
-    plt.close(fig)
-    return {
-        "summary": f"ran {profile}",
-        "tables": [{"title": "scores", "columns": ["model", "acc"], "rows": [["a", 0.5]]}],
-        "figures": [{"path": "curve.png", "caption": "a curve"}],
-        "notes": ["a note"],
-    }
+    plot_series({"loss": [3, 2, 1]}, out_dir / "curve.png", "a curve")
+    return PartResult(
+        summary=f"ran {profile}",
+        tables=[Table("scores", ["model", "acc"], [["a", 0.5]])],
+        figures=[Figure(Path("curve.png"), "a curve")],
+        notes=["a note"],
+    )
 
 
-def _bad_part(out_dir: Path, data_root: Path, profile: str) -> dict:
+def _bad_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     CALLS.append(out_dir.name)
     raise RuntimeError("the data set exploded")
 

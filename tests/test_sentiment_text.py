@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,8 +59,47 @@ def test_unlabelled_keeps_leading_digits_as_words(tmp_path: Path) -> None:
     path = write(tmp_path / "u.txt", b"1 star at most .\nlovely\n")
     read = read_sentences(path, labelled=False)
     assert read.labels is None and read.sentences[0][0] == "1"
-    assert not looks_labelled(path)
-    assert looks_labelled(write(tmp_path / "l.txt", b"1 star .\n0 meh\n"))
+    assert read_sentences(path, labelled=None).labels is None
+    assert read_sentences(write(tmp_path / "l.txt", b"1 star .\n0 meh\n"), None).labels == [1, 0]
+
+
+def test_universal_newlines_and_a_byte_order_mark(tmp_path: Path) -> None:
+    # old Mac line endings: three sentences, not one; the BOM is not part of the first word
+    path = write(tmp_path / "cr.txt", b"\xef\xbb\xbf1 great food\r0 cold soup\r\n1 nice\r")
+    read = read_sentences(path, labelled=True)
+    assert read.sentences == [["great", "food"], ["cold", "soup"], ["nice"]]
+    assert read.labels == [1, 0, 1] and read.total_lines == 3
+    assert read_sentences(path, labelled=None).labels == [1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("lines", "labelled"),
+    [
+        ([b"1 star , never again ."], False),  # alone: one label only
+        ([b"lovely food", b"1 star , never again .", b"rude staff"], False),  # one line of three
+        ([b"1 star , never again .", b"0 stars", b"fine"], True),  # most lines, both labels
+        ([b"1 good", b"0 bad", b"l typo", b"1 nice"], True),  # a typo does not flip it
+        ([b"1 good", b"1 nice", b"", b"1 fine"], False),  # one label only: say --labelled
+        ([], False),
+    ],
+)
+def test_the_labelled_rule(lines: list[bytes], labelled: bool) -> None:
+    assert looks_labelled(lines) is labelled
+
+
+def test_a_label_typo_in_a_labelled_file_is_a_bad_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "typo.txt", b"1 good\n0 bad\nl typo here\n1 nice\n")
+    with pytest.raises(DlcError, match=r"typo.txt:3: missing label"):
+        read_sentences(path, labelled=None)
+
+
+def test_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"great\n\xef\xbf\xbd ok\n")))
+    read = read_sentences("-", labelled=None)
+    assert read.source == "<stdin>" and read.sentences == [["great"], ["\ufffd", "ok"]]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fine\n\n")))
+    with pytest.raises(DlcError, match=r"^<stdin>:2: empty line"):
+        read_sentences("-", labelled=False)
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:

@@ -108,22 +108,111 @@ def test_not_an_image_is_a_one_line_error(styles_root, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"dlc: error: {text}: not a readable image file"
 
 
-def test_nan_loss_is_a_clear_error(styles_root, tmp_path, capsys):
-    rc = run_cli(
+def run_cli_error(capsys, *args: str) -> tuple[int, list[str]]:
+    """Exit status and stderr lines of a ``dlc style`` run that must fail (argparse exits)."""
+    try:
+        rc = run_cli(*args)
+    except SystemExit as exc:
+        rc = exc.code
+    return rc, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--content-weight", "nan", "expected a finite number, got 'nan'"),
+        ("--iters", "0", "0 is not ≥ 1"),
+        ("--size", "4", "4 is not in [8, 4096]"),
+        ("--lr", "-1", "-1 is not > 0.0"),
+    ],
+)
+def test_bad_numbers_are_refused_before_any_work(
+    styles_root, tmp_path, capsys, flag, value, message
+):
+    """Numeric flags are checked by argparse (a NaN weight once ran and failed at iteration 0)."""
+    out = tmp_path / "out"
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    rc, err = run_cli_error(capsys, content, style, "-o", out, flag, value)
+    assert rc == 2 and len(err) == 1
+    assert err[0].startswith("dlc: error: dlc style: argument") and message in err[0]
+    assert not out.exists()
+
+
+def test_overflowing_style_weight_is_one_line_not_the_content_photo(styles_root, tmp_path, capsys):
+    """At ws = 1e30 Adam's squared gradients overflow float32 and every step is zero."""
+    out = tmp_path / "out"
+    rc, err = run_cli_error(
+        capsys,
         styles_root / "tubingen.jpg",
         styles_root / "starry_night.jpg",
         "-o",
-        tmp_path / "out",
+        out,
         "--size",
         "32",
         "--iters",
-        "2",
-        "--content-weight",
-        "nan",
+        "3",
+        "--style-weight",
+        *["1e30"] * 4,
+    )
+    assert rc == 2 and len(err) == 1
+    assert "iteration 0: the optimiser step left the image unchanged" in err[0]
+    assert not (out / "result.png").exists()
+
+
+def test_a_5000_by_1_style_picture_is_refused_in_one_line(styles_root, tmp_path, capsys):
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (5000, 1), (200, 40, 10)).save(strip)
+    rc, err = run_cli_error(
+        capsys, styles_root / "tubingen.jpg", strip, "-o", tmp_path / "out", "--size", "64"
     )
     assert rc == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "style loss became nan at iteration 0" in err[0]
+    assert err == [
+        f"dlc: error: {strip}: 5000x1 pixels, an aspect ratio of 5000:1; style transfer takes "
+        "pictures up to 10:1 (crop it first)"
+    ]
+
+
+def test_device_cpu_is_honoured(styles_root, tmp_path, monkeypatch):
+    """``--device cpu``: the backbone's parameters and the result live on the CPU."""
+    from dlclassics.style import run
+
+    loaded = []
+
+    def spy(*args, **kwargs):
+        loaded.append(frozen_backbone(*args, **kwargs))
+        return loaded[-1]
+
+    frozen_backbone = run.frozen_backbone
+    monkeypatch.setattr(run, "frozen_backbone", spy)
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    out = tmp_path / "out"
+    assert (
+        run_cli(content, style, "-o", out, "--size", "32", "--iters", "2", "--device", "cpu") == 0
+    )
+    assert {p.device.type for p in loaded[0].parameters()} == {"cpu"}
+    assert json.loads((out / "metrics.json").read_text())["settings"]["device"] == "cpu"
+
+
+def test_unknown_or_missing_device_is_one_line(styles_root, tmp_path, capsys):
+    import torch
+
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    assert run_cli(content, style, "-o", tmp_path / "a", "--device", "tpu") == 2
+    assert capsys.readouterr().err.strip() == (
+        "dlc: error: --device=tpu: expected cpu, cuda or cuda:N"
+    )
+    if not torch.cuda.is_available():
+        assert run_cli(content, style, "-o", tmp_path / "b", "--device", "cuda") == 2
+        assert "no CUDA GPU is visible" in capsys.readouterr().err
+
+
+def test_output_that_is_a_file_is_refused_before_the_work(styles_root, tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    assert run_cli(content, style, "-o", taken, "--size", "32", "--iters", "2") == 2
+    assert capsys.readouterr().err.strip() == f"dlc: error: {taken}: exists and is not a folder"
+    assert taken.read_text() == "not a folder"
 
 
 @pytest.mark.parametrize(
@@ -187,12 +276,15 @@ def test_help_lists_the_options(capsys):
 
 
 def test_reproduce_part_tiny_profile(data_root, tmp_path):
+    from dlclassics.io import atomic_write_json
     from dlclassics.style.reproduce import run_part
 
     result = run_part(out_dir=tmp_path, data_root=data_root, profile="tiny")
-    assert result["size"] == 48 and result["iterations"] == 10
-    assert len(result["tables"][0]["rows"]) == 3
-    for figure in result["figures"]:
-        assert (tmp_path / figure["path"]).is_file()
-    assert "the style loss fell" in result["summary"]
-    assert json.loads(json.dumps(result)) == result  # JSON-able as returned
+    assert result.data["size"] == 48 and result.data["iterations"] == 10
+    assert len(result.tables[0].rows) == 3
+    for figure in result.figures:
+        assert (tmp_path / figure.path).is_file()
+    assert "the style loss fell" in result.summary
+    record = result.to_record()
+    atomic_write_json(tmp_path / "part.json", record)  # JSON-able as returned (paths as text)
+    assert json.loads((tmp_path / "part.json").read_text())["summary"] == result.summary

@@ -89,6 +89,27 @@ def test_optimise_pixels_lowers_the_loss_and_keeps_pixels_in_range(lite0):
         assert history.content[0] == 0.0  # starts from the content image
 
 
+def test_a_non_finite_loss_stops_the_optimisation(lite0):
+    extractor = StyleFeatureExtractor(lite0, "block2", ["stem"])
+    content = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    targets = extractor.style_targets([content], [1.0])
+    weights = LossWeights(content=float("nan"), style=(1.0,), tv=0.0)
+    with pytest.raises(DlcError, match="style loss became nan at iteration 0"):
+        optimise_pixels(extractor, content, targets, weights, OptimConfig(2), progress=False)
+
+
+def test_a_zero_gradient_step_is_not_an_error(lite0):
+    """Nothing to optimise (no style, no TV, content start): the image stays, no error."""
+    extractor = StyleFeatureExtractor(lite0, "block2", ["stem"])
+    content = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    targets = extractor.style_targets([content], [1.0])
+    weights = LossWeights(content=1.0, style=(0.0,), tv=0.0)
+    result, _ = optimise_pixels(
+        extractor, content, targets, weights, OptimConfig(2), progress=False
+    )
+    assert torch.equal(result, content)
+
+
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "squeezenet1_1", "vgg19"])
 def test_every_preset_names_layers_of_its_backbone(name):
     preset = PRESETS[name]
@@ -136,15 +157,16 @@ def test_unsupported_output_suffix_is_an_error(tmp_path):
 
 
 def test_settings_come_from_the_preset_unless_given(tmp_path):
-    from dlclassics.style.run import StyleRunConfig, output_paths, resolve_settings
+    from dlclassics.style.config import StyleConfig
+    from dlclassics.style.run import output_paths, resolve_settings
 
-    base = StyleRunConfig(content=tmp_path / "c.jpg", styles=(tmp_path / "s.jpg",), out=tmp_path)
+    base = StyleConfig(content=tmp_path / "c.jpg", styles=(tmp_path / "s.jpg",), out=tmp_path)
     content_layer, style_layers, weights, optim = resolve_settings(base)
     preset = PRESETS["efficientnet_lite0"]
     assert (content_layer, style_layers) == (preset.content_layer, preset.style_layers)
     assert weights.style == preset.style_weights and optim.lr == preset.lr
 
-    scaled = resolve_settings(StyleRunConfig(**{**base.__dict__, "style_scale": 2.0}))[2]
+    scaled = resolve_settings(StyleConfig(**{**base.__dict__, "style_scale": 2.0}))[2]
     assert scaled.style == tuple(2 * w for w in preset.style_weights)
 
     # every field given: a backbone without a preset works too
@@ -158,7 +180,7 @@ def test_settings_come_from_the_preset_unless_given(tmp_path):
         "lr": 0.01,
         "lr_decayed": 0.001,
     }
-    _, layers, weights, _ = resolve_settings(StyleRunConfig(**{**base.__dict__, **explicit}))
+    _, layers, weights, _ = resolve_settings(StyleConfig(**{**base.__dict__, **explicit}))
     assert layers == ("conv1", "layer1") and weights == LossWeights(0.5, (1.0, 2.0), 0.0)
 
     assert output_paths(tmp_path / "a.JPG") == (tmp_path / "a.JPG", tmp_path)

@@ -1,6 +1,9 @@
-"""Transfer-learning building blocks: class mapping, heads, optimiser groups, cached views, loop."""
+"""Transfer-learning building blocks: class mapping, heads, optimiser groups, cached views, and
+the transfer task on the shared training loop."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pytest
 import torch
@@ -9,11 +12,19 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from dlclassics.backbones import load_backbone
 from dlclassics.errors import DlcError
+from dlclassics.figures import confusion_matrix
+from dlclassics.training import LoopConfig, Task, train
 from dlclassics.transfer.config import TrainConfig, recipe
-from dlclassics.transfer.evaluate import confusion_matrix, evaluate
 from dlclassics.transfer.features import CachedViews
-from dlclassics.transfer.model import TransferModel, ViewAverage, imagenet_class_indices, new_head
-from dlclassics.transfer.train import LoopState, make_optimizer, make_scheduler, train_epochs
+from dlclassics.transfer.model import (
+    TransferModel,
+    ViewAverage,
+    classify_batch,
+    evaluate,
+    imagenet_class_indices,
+    new_head,
+)
+from dlclassics.transfer.run import make_optimizer, make_scheduler
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +88,8 @@ def test_cached_views_draw_is_seeded_per_epoch():
 
 
 def test_confusion_matrix_rows_are_true_classes():
-    matrix = confusion_matrix(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 0, 1, 2]), 3)
+    # dlclassics.figures' signature: (labels, predictions), the reverse of the old transfer one
+    matrix = confusion_matrix(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 1, 2]), 3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
 
 
@@ -88,7 +100,7 @@ def test_reference_recipe_is_the_tutorial():
     assert not ref.flip_tta and not ref.frozen_bn
 
 
-def test_train_epochs_learns_separable_data_and_rejects_nan():
+def test_shared_loop_learns_separable_data_and_rejects_nan():
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(64, 5, generator=generator)
     y = (x[:, 0] > 0).long()
@@ -100,16 +112,13 @@ def test_train_epochs_learns_separable_data_and_rejects_nan():
     optimizer = make_optimizer(head, cfg)
     scheduler = make_scheduler(optimizer, cfg)
     val_loader = DataLoader(data, batch_size=64)
-    state = train_epochs(
-        head, loader, lambda: evaluate(head, val_loader), optimizer, scheduler, 10, LoopState()
-    )
+    task = Task(partial(classify_batch, device="cpu"), lambda m: evaluate(m, val_loader, "cpu"))
+    state = train(head, loader, optimizer, scheduler, task, LoopConfig(epochs=10))
     assert state.epochs_done == 10 and len(state.history) == 10
-    assert state.best_val_acc >= 0.95
+    assert state.best_acc >= 0.95
     assert state.history[-1]["train_loss"] < state.history[0]["train_loss"]
 
     with torch.no_grad():
         head.weight.fill_(float("nan"))
     with pytest.raises(DlcError, match="training loss became nan"):
-        train_epochs(
-            head, loader, lambda: evaluate(head, val_loader), optimizer, scheduler, 11, state
-        )
+        train(head, loader, optimizer, scheduler, task, LoopConfig(epochs=1))

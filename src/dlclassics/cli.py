@@ -1,8 +1,12 @@
-"""The ``dlc`` command line: one subcommand per experiment, plus data and report tools.
+"""The ``dlc`` command line: ``dlc <experiment> <action>``, one subcommand per experiment.
 
 Each experiment's ``commands`` module adds its own subcommand with ``register(subparsers)`` and
 sets ``func`` (``args -> exit code``) on it. Heavy imports (torch, transformers) happen inside
 those functions, so ``dlc --help`` stays fast.
+
+Every failure reaches the user as one ``dlc: error:`` line and a non-zero exit: a ``DlcError``
+(bad input, named by file and problem) exits 2; anything else is a bug, also one line, with the
+traceback under ``--verbose`` or ``DLC_VERBOSE=1``. Library warnings are silenced unless verbose.
 """
 
 from __future__ import annotations
@@ -11,32 +15,69 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 
 from dlclassics import __version__
 from dlclassics.errors import DlcError
+from dlclassics.options import DlcArgumentParser
 
+# in the report's order, then the tools
 COMMAND_MODULES = [
-    "dlclassics.numpy_nn.commands",
-    "dlclassics.data.commands",
-    "dlclassics.report.commands",
-    "dlclassics.sentiment.commands",
     "dlclassics.transfer.commands",
     "dlclassics.style.commands",
+    "dlclassics.numpy_nn.commands",
     "dlclassics.captioning.commands",
+    "dlclassics.sentiment.commands",
+    "dlclassics.report.commands",
+    "dlclassics.data.commands",
 ]
+ENVIRONMENT = """environment variables:
+  DLC_DATA           data root (default: ~/.cache/dlclassics/data, or under $XDG_CACHE_HOME)
+  DLC_DEVICE         device when --device is not given: cpu, cuda, cuda:N (default: the GPU
+                     when one is visible, else the CPU)
+  DLC_OFFLINE        1/true/yes: never download on its own (a missing data set or weight file
+                     is an error); `dlc data fetch` still downloads when asked (default: 0)
+  DLC_DIST_TIMEOUT   seconds a torchrun collective waits for the other processes (default: 300)
+  DLC_VERBOSE        1: like --verbose (default: 0)
+"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> DlcArgumentParser:
+    parser = DlcArgumentParser(
         prog="dlc",
         description="Run classic deep-learning experiments end to end and report the results.",
+        epilog=ENVIRONMENT,
     )
     parser.add_argument("--version", action="version", version=f"dlclassics {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show library warnings, and the full traceback of an unexpected error",
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=DlcArgumentParser
+    )
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    completion = subparsers.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='Print a completion script: eval "$(dlc completion bash)" in ~/.bashrc, '
+        "or dlc completion zsh > ~/.zfunc/_dlc.",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="your shell")
+    completion.set_defaults(func=print_completion)
     return parser
+
+
+def print_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return 0
 
 
 def _rank_prefix() -> str:
@@ -46,17 +87,37 @@ def _rank_prefix() -> str:
     return ""
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except DlcError as exc:
-        print(f"dlc: error: {_rank_prefix()}{exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dlc: interrupted", file=sys.stderr)
-        return 130
+    args = build_parser().parse_args(argv)
+    verbose = args.verbose or os.environ.get("DLC_VERBOSE", "") not in ("", "0")
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.simplefilter("ignore")
+        try:
+            return int(args.func(args) or 0)
+        except DlcError as exc:
+            print(f"dlc: error: {_rank_prefix()}{_one_line(str(exc))}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("dlc: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # the reader (head, less) closed the pipe: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except MemoryError:
+            print(f"dlc: error: {_rank_prefix()}out of memory", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a bug, not bad input: one line, the trace when asked
+            if verbose:
+                traceback.print_exc()
+            reason = _one_line(f"{type(exc).__name__}: {exc}")[:300]
+            hint = "" if verbose else " (rerun with --verbose for the traceback)"
+            print(f"dlc: error: {_rank_prefix()}unexpected {reason}{hint}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

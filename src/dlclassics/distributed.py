@@ -25,7 +25,20 @@ import torch.distributed as dist
 
 from dlclassics.errors import DlcError
 
-COLLECTIVE_TIMEOUT = dt.timedelta(seconds=int(os.environ.get("DLC_DIST_TIMEOUT", "300")))
+TIMEOUT_ENV_VAR = "DLC_DIST_TIMEOUT"
+DEFAULT_TIMEOUT_SECONDS = 300
+
+
+def collective_timeout() -> dt.timedelta:
+    """How long a collective waits for the other ranks: ``$DLC_DIST_TIMEOUT`` seconds (300)."""
+    text = os.environ.get(TIMEOUT_ENV_VAR, str(DEFAULT_TIMEOUT_SECONDS))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e7:
+        raise DlcError(f"{TIMEOUT_ENV_VAR}={text!r}: expected a positive number of seconds")
+    return dt.timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -60,13 +73,14 @@ def init(device: str | None = None) -> DistContext:
     """Join the process group that torchrun set up, or return the single-process context."""
     if not launched_by_torchrun():
         return DistContext(device=device or "cpu")
+    timeout = collective_timeout()
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() and device != "cpu"
     if use_cuda:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timeout)
     return DistContext(rank, world_size, local_rank, f"cuda:{local_rank}" if use_cuda else "cpu")
 
 

@@ -75,13 +75,14 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
-    """Save a matplotlib figure atomically and close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib ``Figure`` atomically.
 
+    Figures are built with ``matplotlib.figure.Figure``, not pyplot: nothing global (backend,
+    open-figure list) changes, so a notebook user's plotting setup is left alone.
+    """
     final = Path(path)
     with atomic_path(final) as tmp:
         fig.savefig(tmp, format=final.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return final
 
 
@@ -92,22 +93,3 @@ def torch_save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return Path(path)
-
-
-def torch_load_checkpoint(path: str | os.PathLike[str]) -> Any:
-    """Load a checkpoint safely (``weights_only=True``); a missing or broken file is a DlcError."""
-    import pickle
-    import zipfile
-
-    import torch
-
-    from dlclassics.errors import DlcError
-
-    p = Path(path)
-    if not p.is_file():
-        raise DlcError(f"{p}: checkpoint not found")
-    try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DlcError(f"{p}: not a readable dlclassics checkpoint ({first_line})") from exc

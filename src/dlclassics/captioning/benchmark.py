@@ -13,31 +13,27 @@ from typing import Any
 
 import numpy as np
 
-from dlclassics.captioning.config import ShapesConfig, TrainConfig
+from dlclassics.captioning.config import OVERFIT_PROTOCOL, ShapesConfig, TrainConfig
 from dlclassics.captioning.dataset import CaptionData
-from dlclassics.captioning.figures import plot_loss
+from dlclassics.captioning.features import FeatureConfig
 from dlclassics.captioning.folder import FolderOptions
 from dlclassics.captioning.loaders import load_shapes
 from dlclassics.captioning.shapes import make_shapes
-from dlclassics.captioning.solver import CaptioningSolver, SolverConfig
-from dlclassics.captioning.train import build_model, run_training, training_split
+from dlclassics.captioning.solver import CaptioningSolver, SolverConfig, load_checkpoint
+from dlclassics.captioning.train import (
+    CHECKPOINT_NAME,
+    build_model,
+    run_training,
+    training_split,
+)
+from dlclassics.figures import plot_series
 from dlclassics.io import atomic_write_json
 from dlclassics.report.sections import Table
 
 CELLS = ("rnn", "lstm")
+BLEU = tuple(f"BLEU-{n}" for n in range(1, 5))
 
-# The reference protocol: 50 captions, 50 epochs, batch 25, Adam 5e-3 decayed 0.995 per epoch,
-# hidden 512, word vectors 256.
-OVERFIT = TrainConfig(
-    overfit=50,
-    epochs=50,
-    batch_size=25,
-    lr=5e-3,
-    lr_decay=0.995,
-    hidden=512,
-    wordvec=256,
-    engine="numpy",
-)
+OVERFIT = TrainConfig(**OVERFIT_PROTOCOL, engine="numpy")  # the reference protocol
 # Full training on the whole shapes training split (sized for a shared 2-core CPU).
 FULL = TrainConfig(
     epochs=10, batch_size=100, lr=5e-3, lr_decay=0.9, hidden=512, wordvec=256, engine="numpy"
@@ -52,7 +48,8 @@ class BenchSettings:
     # one epoch of each engine per cell at these settings
     timing: TrainConfig | None = field(default_factory=lambda: replace(FULL))
     beam: int = 3
-    resume: bool = False  # continue each training run from its checkpoint.npz
+    resume: bool = False  # continue each training run from its checkpoint
+    device: str = "cpu"  # where the image features are computed (the engines time on the CPU)
 
 
 def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float:
@@ -71,10 +68,23 @@ def _row(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         "final_loss": metrics["final_loss"],
         "last_epoch_mean_loss": metrics["last_epoch_mean_loss"],
-        "mean_epoch_seconds": float(np.mean(metrics["epoch_seconds"]))
-        if metrics["epoch_seconds"]
+        "mean_epoch_seconds": float(np.mean([row["seconds"] for row in metrics["history"]]))
+        if metrics["history"]
         else None,
         "evaluation": metrics["evaluation"],
+    }
+
+
+def data_summary(data: CaptionData, shapes_dir: Path, settings: BenchSettings) -> dict[str, Any]:
+    """The data set's folder, settings, vocabulary and feature sizes, image and caption counts."""
+    return {
+        "folder": str(shapes_dir),
+        "config": settings.shapes.__dict__,
+        "vocab_size": len(data.word_to_idx),
+        "feature_dim": data.feature_dim,
+        "images": {name: split.num_images for name, split in data.splits.items()},
+        "captions": {name: int(split.captions.shape[0]) for name, split in data.splits.items()},
+        "val_unseen_images": int(data.splits["val"].unseen.sum()),
     }
 
 
@@ -86,20 +96,9 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
     """
     out_dir = Path(out_dir)
     make_shapes(shapes_dir, settings.shapes)
-    data = load_shapes(shapes_dir, FolderOptions())
+    data = load_shapes(shapes_dir, FolderOptions(FeatureConfig(device=settings.device)))
     spec = f"shapes:{shapes_dir}"
-    summary: dict[str, Any] = {
-        "data": {
-            "folder": str(shapes_dir),
-            "config": settings.shapes.__dict__,
-            "vocab_size": len(data.word_to_idx),
-            "feature_dim": data.feature_dim,
-            "images": {name: split.num_images for name, split in data.splits.items()},
-            "captions": {name: int(split.captions.shape[0]) for name, split in data.splits.items()},
-            "val_unseen_images": int(data.splits["val"].unseen.sum()),
-        },
-        "figures": {},
-    }
+    summary: dict[str, Any] = {"data": data_summary(data, shapes_dir, settings), "figures": {}}
     for stage, base in (("overfit", settings.overfit), ("full", settings.full)):
         if base is None:
             continue
@@ -120,7 +119,8 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
             histories[cell.upper()] = _loss_history(out_dir / f"{stage}_{cell}")
         summary[stage] = rows
         name = f"loss_{stage}.png"
-        plot_loss(histories, out_dir / name, f"Training loss, {stage} ({base.engine} engine)")
+        title = f"Training loss, {stage} ({base.engine} engine)"
+        plot_series(histories, out_dir / name, title, ylabel="training loss", smooth=True)
         summary["figures"][f"loss_{stage}"] = name
     if settings.timing is not None:
         summary["engine_seconds"] = {
@@ -135,64 +135,44 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
 
 
 def _loss_history(run_dir: Path) -> list[float]:
-    from dlclassics.captioning.solver import load_checkpoint
-
-    return load_checkpoint(run_dir / "checkpoint.npz").state.loss_history
+    return load_checkpoint(run_dir / CHECKPOINT_NAME).state.loss_history
 
 
-def summary_tables(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The benchmark summary as tables (``{"title", "columns", "rows", "note"?}``)."""
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """The benchmark summary as report tables (BLEU and exact match are fractions)."""
     tables = []
     if "overfit" in summary:
-        rows = []
-        for cell, row in summary["overfit"].items():
-            train, val = row["evaluation"]["train"]["greedy"], row["evaluation"]["val"]["greedy"]
-            val_scores = [val[f"BLEU-{n}"] for n in range(1, 5)] + [val["CIDEr"]]
-            rows.append([cell.upper(), row["final_loss"], train["exact match"], *val_scores])
-        tables.append(
-            {
-                "title": "Overfitting a few training captions (the reference protocol)",
-                "columns": ["cell", "final loss", "train exact match"]
-                + [f"val BLEU-{n}" for n in range(1, 5)]
-                + ["val CIDEr"],
-                "rows": rows,
-                "note": "reference: loss → ~0, train captions reproduced, val captions wrong",
-            }
-        )
+        val_scores = (*BLEU, "CIDEr")
+        rows = [
+            [cell.upper(), row["final_loss"], row["evaluation"]["train"]["greedy"]["exact match"]]
+            + [row["evaluation"]["val"]["greedy"][key] for key in val_scores]
+            for cell, row in summary["overfit"].items()
+        ]
+        columns = ["cell", "final loss", "train exact match", *(f"val {k}" for k in val_scores)]
+        title = "Overfitting a few training captions (the reference protocol)"
+        note = "reference: loss → ~0, train captions reproduced, val captions wrong"
+        tables.append(Table(title, columns, rows, note))
     if "full" in summary:
-        rows = []
-        for cell, row in summary["full"].items():
-            for split, by_decoding in row["evaluation"].items():
-                if split == "train":
-                    continue
-                for decoding, sc in by_decoding.items():
-                    rows.append(
-                        [cell.upper(), split, decoding]
-                        + [sc[f"BLEU-{n}"] for n in range(1, 5)]
-                        + [sc["CIDEr"], sc["unigram BLEU (assignment)"], sc["exact match"]]
-                    )
-        columns = ["cell", "split", "decoding", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr"]
-        tables.append(
-            {
-                "title": "Shapes benchmark: corpus BLEU and CIDEr against five references",
-                "columns": [*columns, "unigram BLEU (assignment)", "exact match"],
-                "rows": rows,
-            }
-        )
+        scores = (*BLEU, "CIDEr", "unigram BLEU (assignment)", "exact match")
+        rows = [
+            [cell.upper(), split, decoding, *(by_key[key] for key in scores)]
+            for cell, row in summary["full"].items()
+            for split, by_decoding in row["evaluation"].items()
+            if split != "train"
+            for decoding, by_key in by_decoding.items()
+        ]
+        title = "Shapes benchmark: corpus BLEU and CIDEr against five references"
+        tables.append(Table(title, ["cell", "split", "decoding", *scores], rows))
     if "engine_seconds" in summary:
-        tables.append(
-            {
-                "title": "Seconds per training epoch, NumPy vs PyTorch engine",
-                "columns": ["cell", "NumPy", "PyTorch", "NumPy / PyTorch"],
-                "rows": [
-                    [cell.upper(), sec["numpy"], sec["torch"], sec["numpy"] / sec["torch"]]
-                    for cell, sec in summary["engine_seconds"].items()
-                ],
-            }
-        )
+        rows = [
+            [cell.upper(), sec["numpy"], sec["torch"], sec["numpy"] / sec["torch"]]
+            for cell, sec in summary["engine_seconds"].items()
+        ]
+        title = "Seconds per training epoch, NumPy vs PyTorch engine"
+        tables.append(Table(title, ["cell", "NumPy", "PyTorch", "NumPy / PyTorch"], rows))
     return tables
 
 
 def format_table(summary: dict[str, Any]) -> str:
     """Markdown tables of the benchmark summary."""
-    return "\n\n".join(Table(**table).to_markdown() for table in summary_tables(summary))
+    return "\n\n".join(table.to_markdown() for table in summary_tables(summary))

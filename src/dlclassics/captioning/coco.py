@@ -11,6 +11,7 @@ Files in the data set folder (``<data root>/coco_captioning`` by default)::
     val2014_urls.txt
 
 ``pca_features=False`` reads ``*_vgg16_fc7.h5`` (4096-d) instead, as the reference allowed.
+Reading HDF5 needs h5py, the ``caption`` extra: ``pip install 'dlclassics[caption]'``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
 from dlclassics.captioning.vocab import SPECIAL_WORDS, decode_captions
 from dlclassics.errors import DlcError
+from dlclassics.extras import require
 
 
 def _require(path: Path) -> Path:
@@ -32,8 +34,7 @@ def _require(path: Path) -> Path:
 
 
 def _read_h5(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    import h5py
-
+    h5py = require("h5py", "caption", feature="COCO captioning (HDF5 files)")
     try:
         with h5py.File(_require(path), "r") as f:
             missing = [k for k in keys if k not in f]

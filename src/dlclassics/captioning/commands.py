@@ -2,152 +2,192 @@
 
 dlc caption make-shapes [--out DIR] [--n-train N] [--n-val N] [--n-test N] [--seed S]
 dlc caption train --data shapes|coco[:DIR]|folder:DIR --cell rnn|lstm [--overfit N] ...
-dlc caption sample --checkpoint CKPT [--split val] [--n 8] [--beam K]
+dlc caption sample --checkpoint CKPT [--split val] [--n 6] [--beam K]
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from dlclassics.captioning.config import OVERFIT_PROTOCOL, ShapesConfig, TrainConfig
 from dlclassics.data.root import add_data_root_argument, resolve_data_root
+from dlclassics.options import (
+    add_device_argument,
+    add_out_argument,
+    apply_overrides,
+    bounded,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+
+image_size = bounded(int, 32, 1024)
+# numeric options of ``caption train`` whose default is TrainConfig's: (option, type, help)
+TRAIN_NUMBERS = (
+    ("--lr", positive_float, "Adam learning rate"),
+    ("--lr-decay", bounded(float, 0.0, 1.0, low_open=True), "learning-rate factor per epoch"),
+    ("--hidden", positive_int, "hidden state size"),
+    ("--wordvec", positive_int, "word vector size"),
+    ("--seed", nonnegative_int, "seed of the weights and the batch order"),
+    ("--beam", positive_int, "beam size for the extra evaluation (1: greedy only)"),
+    ("--max-length", positive_int, "longest generated caption"),
+    ("--eval-images", positive_int, "images scored per split"),
+    ("--image-size", image_size, "feature input size (image folders)"),
+)
 
 
-def register(subparsers) -> None:  # subparsers: argparse._SubParsersAction
-    caption = subparsers.add_parser("caption", help="image captioning with the NumPy RNN/LSTM")
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dlc caption`` and its actions to the ``dlc`` parser."""
+    caption = subparsers.add_parser(
+        "caption",
+        help="image captioning with the NumPy RNN/LSTM",
+        description="Train an RNN or LSTM captioning model, caption images with it, or render "
+        "the shapes data set.",
+    )
     commands = caption.add_subparsers(dest="caption_command", metavar="ACTION", required=True)
     _register_make_shapes(commands)
     _register_train(commands)
     _register_sample(commands)
 
 
-def _register_make_shapes(commands) -> None:
-    from dlclassics.captioning.config import ShapesConfig
-
-    defaults = ShapesConfig()
+def _register_make_shapes(commands: argparse._SubParsersAction) -> None:
+    d = ShapesConfig()
     p = commands.add_parser("make-shapes", help="render the shapes captioning benchmark")
     add_data_root_argument(p)
-    p.add_argument("--out", metavar="DIR", help="output folder (default: <data root>/shapes)")
-    p.add_argument("--n-train", type=int, default=defaults.n_train, help="training images")
-    p.add_argument("--n-val", type=int, default=defaults.n_val, help="validation images")
-    p.add_argument("--n-test", type=int, default=defaults.n_test, help="test images")
-    p.add_argument("--seed", type=int, default=defaults.seed, help="same seed, same files")
-    p.add_argument("--image-size", type=int, default=defaults.image_size, help="pixels per side")
+    add_out_argument(p, None, "output folder (default: <data root>/shapes)")
+    for split in ("train", "val", "test"):
+        p.add_argument(
+            f"--n-{split}", type=positive_int, default=getattr(d, f"n_{split}"), help="images"
+        )
+    p.add_argument("--seed", type=nonnegative_int, default=d.seed, help="same seed, same files")
+    p.add_argument("--image-size", type=image_size, default=d.image_size, help="pixels per side")
     p.set_defaults(func=_make_shapes)
 
 
-def _register_train(commands) -> None:
-    from dlclassics.captioning.config import TrainConfig
-
+def _register_train(commands: argparse._SubParsersAction) -> None:
     d = TrainConfig()
     p = commands.add_parser("train", help="train a captioning model and evaluate it")
     add_data_root_argument(p)
     p.add_argument("--data", default=d.data, help="shapes[:DIR], coco[:DIR] or folder:DIR")
-    p.add_argument("--cell", choices=("rnn", "lstm"), default=d.cell)
-    p.add_argument("--engine", choices=("numpy", "torch"), default=d.engine)
-    p.add_argument("--overfit", type=int, metavar="N", help="train on N captions of N images only")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--cell", choices=("rnn", "lstm"), default=d.cell, help="recurrent cell")
     p.add_argument(
-        "--lr-decay", type=float, default=d.lr_decay, help="learning-rate factor per epoch"
+        "--engine",
+        choices=("numpy", "torch"),
+        default=d.engine,
+        help="numpy: hand-derived gradients; torch: autograd on --device (the same update)",
     )
-    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden state size")
-    p.add_argument("--wordvec", type=int, default=d.wordvec, help="word vector size")
-    p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
-        "--beam",
-        type=int,
-        default=d.beam,
-        help="beam size for the extra evaluation (1: greedy only)",
+        "--overfit",
+        type=positive_int,
+        metavar="N",
+        help="train on N captions of N images only, with the reference protocol's settings",
     )
-    p.add_argument("--max-length", type=int, default=d.max_length, help="longest generated caption")
-    p.add_argument("--eval-images", type=int, default=d.eval_images, help="images scored per split")
+    for name, what in (("epochs", "training epochs"), ("batch_size", "captions per batch")):
+        default = f"(default: {getattr(d, name)}; {OVERFIT_PROTOCOL[name]} with --overfit)"
+        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f"{what} {default}")
+    for option, kind, text in TRAIN_NUMBERS:
+        default = getattr(d, option[2:].replace("-", "_"))
+        p.add_argument(option, type=kind, default=default, help=text)
     p.add_argument("--backbone", default=d.backbone, help="feature backbone for image folders")
-    p.add_argument(
-        "--image-size", type=int, default=d.image_size, help="feature input size (folders)"
-    )
-    p.add_argument("--pca", type=int, metavar="K", help="reduce image features to K dims by PCA")
+    p.add_argument("--pca", type=positive_int, metavar="K", help="reduce features to K dims by PCA")
     p.add_argument("--feature-cache", metavar="DIR", help="feature cache folder")
-    p.add_argument("--out", metavar="DIR", default="runs/caption", help="output folder")
-    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz")
+    add_device_argument(p)
+    add_out_argument(p, "runs/caption", "output folder")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.pt with the same settings (more --epochs, another "
+        "--engine or --device are allowed; other changes are refused)",
+    )
     p.set_defaults(func=_train)
 
 
-def _register_sample(commands) -> None:
+def _register_sample(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("sample", help="caption images of a split with a trained checkpoint")
     add_data_root_argument(p)
-    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="checkpoint.npz of a run")
-    p.add_argument("--data", help="data spec (default: the one the checkpoint was trained on)")
+    p.add_argument(
+        "--checkpoint", required=True, metavar="CKPT", help="checkpoint.pt of a caption run"
+    )
+    p.add_argument(
+        "--data",
+        help="data spec (default: the one the checkpoint was trained on)",
+    )
     p.add_argument("--split", default="val", help="train, val, val_unseen or test")
-    p.add_argument("--n", type=int, default=8, help="images to caption")
-    p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    p.add_argument("--out", metavar="DIR", help="figure folder (default: the checkpoint's)")
+    p.add_argument("--n", type=positive_int, default=6, help="images to caption")
+    p.add_argument("--beam", type=positive_int, default=1, help="beam size (1: greedy)")
+    add_out_argument(p, None, "figure folder (default: the checkpoint's)")
+    add_device_argument(p)
     p.set_defaults(func=_sample)
 
 
 def _make_shapes(args: argparse.Namespace) -> int:
-    from dlclassics.captioning.config import ShapesConfig
     from dlclassics.captioning.loaders import default_shapes_dir
     from dlclassics.captioning.shapes import make_shapes
+    from dlclassics.outputs import prepare_output_dir
 
     out = Path(args.out) if args.out else default_shapes_dir(resolve_data_root(args.data_root))
     config = ShapesConfig(args.n_train, args.n_val, args.n_test, args.seed, args.image_size)
-    make_shapes(out, config)
+    make_shapes(prepare_output_dir(out), config)
     print(
         f"shapes data set: {out} ({args.n_train} train, {args.n_val} val, {args.n_test} test images)"
     )
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    from dlclassics.captioning.config import TrainConfig
-    from dlclassics.captioning.train import run_training
-    from dlclassics.errors import DlcError
-    from dlclassics.runtime import use_agg_backend
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's settings: the defaults, or with ``--overfit`` the reference overfit protocol,
+    then every option the user gave."""
+    from dlclassics.runtime import resolve_device
 
-    use_agg_backend()
-    for flag in ("epochs", "batch_size", "hidden", "wordvec", "beam", "max_length", "eval_images"):
-        if getattr(args, flag) < 1:
-            raise DlcError(f"--{flag.replace('_', '-')} must be at least 1")
-    if args.overfit is not None and args.overfit < 1:
-        raise DlcError("--overfit must be at least 1")
-    config = TrainConfig.from_dict(vars(args))
-    metrics = run_training(
-        config, Path(args.out), resolve_data_root(args.data_root), resume=args.resume
-    )
+    base = TrainConfig(**OVERFIT_PROTOCOL) if args.overfit else TrainConfig()
+    return replace(apply_overrides(base, args), device=resolve_device(args.device))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dlclassics.captioning.train import run_training
+    from dlclassics.outputs import prepare_output_dir
+
+    config = train_config(args)
+    out = prepare_output_dir(args.out)
+    metrics = run_training(config, out, resolve_data_root(args.data_root), resume=args.resume)
     print(_summary(metrics))
-    print(f"wrote {Path(args.out) / 'metrics.json'} and figures")
+    print(f"wrote {out / 'metrics.json'} and figures")
     return 0
 
 
-def _summary(metrics: dict) -> str:
-    lines = [
-        f"final training loss {metrics['final_loss']:.4f} (last epoch mean {metrics['last_epoch_mean_loss']:.4f})",
-        "| split | decoding | BLEU-1 | BLEU-4 | CIDEr | exact |",
-        "|---|---|---:|---:|---:|---:|",
+def _summary(metrics: dict[str, Any]) -> str:
+    from dlclassics.tables import markdown_table
+
+    rows = [
+        [split, decoding, s["BLEU-1"], s["BLEU-4"], s["CIDEr"], s["exact match"]]
+        for split, by_decoding in metrics["evaluation"].items()
+        for decoding, s in by_decoding.items()
     ]
-    for split, by_decoding in metrics["evaluation"].items():
-        for decoding, s in by_decoding.items():
-            lines.append(
-                f"| {split} | {decoding} | {s['BLEU-1']:.3f} | {s['BLEU-4']:.3f} | {s['CIDEr']:.3f} | {s['exact match']:.2f} |"
-            )
-    return "\n".join(lines)
+    columns = ["split", "decoding", "BLEU-1", "BLEU-4", "CIDEr", "exact"]
+    return (
+        f"final training loss {metrics['final_loss']:.4f} "
+        f"(last epoch mean {metrics['last_epoch_mean_loss']:.4f})\n" + markdown_table(columns, rows)
+    )
 
 
 def _sample(args: argparse.Namespace) -> int:
     from dlclassics.captioning.sampling import sample_from_checkpoint
-    from dlclassics.runtime import use_agg_backend
+    from dlclassics.runtime import resolve_device
 
-    use_agg_backend()
+    checkpoint = Path(args.checkpoint)
+    out = Path(args.out or checkpoint.parent)
     rows, figure = sample_from_checkpoint(
-        Path(args.checkpoint),
+        checkpoint,
         resolve_data_root(args.data_root),
         args.data,
         args.split,
         args.n,
         args.beam,
-        Path(args.out) if args.out else None,
+        out,
+        resolve_device(args.device),
     )
     for row in rows:
         print(

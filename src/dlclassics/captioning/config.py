@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -18,7 +18,7 @@ class ShapesConfig:
     image_size: int = 128
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """A captioning run (the ``dlc caption train`` flags)."""
 
@@ -40,9 +40,34 @@ class TrainConfig:
     image_size: int = 224  # ignored for shapes (uses its rendered size)
     pca: int | None = None
     feature_cache: str | None = None
+    device: str = "cpu"  # the torch engine's and the image features' device
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """The fields of ``values`` that are TrainConfig fields (e.g. parsed arguments)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+
+# The reference overfit protocol (CS231n): 50 captions of 50 images, 50 epochs of batches of 25,
+# Adam 5e-3 decayed 0.995 per epoch, hidden 512, word vectors 256; its loss ends below 0.1.
+OVERFIT_PROTOCOL = {
+    "overfit": 50,
+    "epochs": 50,
+    "batch_size": 25,
+    "lr": 5e-3,
+    "lr_decay": 0.995,
+    "hidden": 512,
+    "wordvec": 256,
+}
+# What a resumed run may change; every other setting must be the checkpoint's (the run refuses
+# to resume otherwise, as the torch experiments do).
+RESUMABLE_CHANGES = (
+    "epochs",
+    "engine",
+    "device",
+    "beam",
+    "max_length",
+    "eval_images",
+    "feature_cache",
+)
+
+
+def training_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a ``TrainConfig`` as a dict that a resumed run must share with its
+    checkpoint."""
+    return {k: v for k, v in values.items() if k not in RESUMABLE_CHANGES}

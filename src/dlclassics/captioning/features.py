@@ -39,6 +39,7 @@ class FeatureConfig:
     weights: str | None = "imagenet"  # "imagenet", a state_dict path, or None (random, tests)
     image_size: int = 224
     batch_size: int = 32
+    device: str = "cpu"  # where the backbone runs; not part of the cache key
 
 
 def default_cache_dir() -> Path:
@@ -95,7 +96,7 @@ def _compute_features(paths: Sequence[Path], config: FeatureConfig, desc: str) -
 
     from dlclassics.backbones import load_backbone
 
-    backbone = load_backbone(config.backbone, config.weights)
+    backbone = load_backbone(config.backbone, config.weights).to(config.device)
     chunks = []
     with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
         for start in range(0, len(paths), config.batch_size):
@@ -103,8 +104,8 @@ def _compute_features(paths: Sequence[Path], config: FeatureConfig, desc: str) -
                 load_image_tensor(p, config.image_size)
                 for p in paths[start : start + config.batch_size]
             ]
-            images = torch.stack(batch)  # (B, 3, S, S) in [0, 1]
-            chunks.append(backbone(backbone.preprocessing.normalize(images)).numpy())
+            images = torch.stack(batch).to(config.device)  # (B, 3, S, S) in [0, 1]
+            chunks.append(backbone(backbone.preprocessing.normalize(images)).cpu().numpy())
             bar.update(len(batch))
     if not chunks:
         return np.zeros((0, backbone.feature_dim), dtype=np.float32)

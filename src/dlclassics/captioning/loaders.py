@@ -94,10 +94,14 @@ def load_caption_data(
 
 
 def feature_options(
-    backbone: str, image_size: int, pca_dim: int | None, cache_dir: str | None
+    backbone: str,
+    image_size: int,
+    pca_dim: int | None,
+    cache_dir: str | None,
+    device: str = "cpu",
 ) -> FolderOptions:
-    """FolderOptions from the command-line feature flags."""
-    features = FeatureConfig(backbone=backbone, image_size=image_size)
+    """FolderOptions from the command-line feature flags (features computed on ``device``)."""
+    features = FeatureConfig(backbone=backbone, image_size=image_size, device=device)
     return FolderOptions(
         features=features, pca_dim=pca_dim, cache_dir=Path(cache_dir) if cache_dir else None
     )

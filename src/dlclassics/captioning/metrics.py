@@ -1,12 +1,16 @@
 """Caption quality: corpus BLEU-1…4 and CIDEr-D (the COCO caption evaluation code), plus the
 reference assignment's unigram BLEU and an exact-match rate.
 
-- ``corpus_scores``: ``pycocoevalcap``'s pure-Python scorers (no Java): BLEU-n is corpus BLEU
-  with clipped n-gram counts against all references of an image and the brevity penalty from the
-  closest reference length (Papineni et al. 2002); CIDEr is CIDEr-D (Vedantam et al. 2015):
-  TF-IDF n-gram vectors (n = 1…4, document frequencies from the evaluated references), clipped
-  hypothesis counts, a Gaussian length penalty (sigma 6), averaged over n, × 10. Captions are
-  already lower-case word lists here, so the Java PTB tokenizer is not needed.
+- ``corpus_scores``: the COCO caption evaluation's BLEU and CIDEr-D, re-implemented here to give
+  the numbers of ``pycocoevalcap``'s ``Bleu(4)`` and ``Cider()`` scorers (a test checks them to
+  1e-6) without that 100 MB package. BLEU-n is corpus BLEU (Papineni et al. 2002) with clipped
+  n-gram counts against all references of an image and a brevity penalty from, per image, the
+  reference length closest to the hypothesis's (ties: the shorter). CIDEr is CIDEr-D (Vedantam
+  et al. 2015): TF-IDF n-gram vectors (n = 1…4, document frequencies from the references of the
+  whole evaluated corpus), clipped hypothesis weights, a Gaussian length penalty (sigma 6),
+  averaged over n and the references, × 10, then over images. Captions are already lower-case,
+  space-separated words here, so, as when calling the pycocoevalcap scorers directly, the Java
+  PTB tokenizer is not used: words are ``str.split()``.
 - ``unigram_bleu``: what the CS231n assignment reported, NLTK's ``sentence_bleu(weights=[1])``
   of one generated caption against one ground-truth caption: clipped unigram precision times the
   brevity penalty ``exp(1 - r/c)`` when the hypothesis is shorter (c < r). ``<UNK>`` is dropped
@@ -25,7 +29,7 @@ from dlclassics.captioning.vocab import UNK
 def corpus_scores(
     references: Sequence[Sequence[str]], hypotheses: Sequence[str]
 ) -> dict[str, float]:
-    """BLEU-1…4 and CIDEr of generated captions.
+    """BLEU-1…4 and CIDEr(-D) of generated captions, as the COCO caption evaluation computes them.
 
     Inputs:
     - references: I lists of reference captions (space-separated words), one list per image
@@ -33,18 +37,110 @@ def corpus_scores(
 
     Returns {"BLEU-1": ..., "BLEU-4": ..., "CIDEr": ...}.
     """
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} reference lists for {len(hypotheses)} hypotheses")
-    gts = {i: list(refs) for i, refs in enumerate(references)}
-    res = {i: [hyp] for i, hyp in enumerate(hypotheses)}
-    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
-    cider, _ = Cider().compute_score(gts, res)
-    scores = {f"BLEU-{n}": float(b) for n, b in enumerate(bleu, start=1)}
-    scores["CIDEr"] = float(cider)
+    if not hypotheses:
+        raise ValueError("no captions to score")
+    if any(len(refs) == 0 for refs in references):
+        raise ValueError("every image needs at least one reference caption")
+    scores = {f"BLEU-{n}": b for n, b in enumerate(corpus_bleu(references, hypotheses), start=1)}
+    scores["CIDEr"] = cider_d(references, hypotheses)
     return scores
+
+
+def _ngrams(sentence: str, n: int) -> Counter[tuple[str, ...]]:
+    """Counts of the 1- to n-grams of a sentence (split on whitespace)."""
+    words = sentence.split()
+    return Counter(
+        tuple(words[i : i + k]) for k in range(1, n + 1) for i in range(len(words) - k + 1)
+    )
+
+
+def corpus_bleu(
+    references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4
+) -> list[float]:
+    """Corpus BLEU-1…n: ``pycocoevalcap``'s ``BleuScorer.compute_score(option="closest")``.
+
+    Clipped n-gram matches and n-gram counts are summed over the corpus; BLEU-k is the geometric
+    mean of the first k precisions, each ``(matches + 1e-15) / (count + 1e-9)`` (so a precision of
+    0/0 is about 1e-6, not an error), times ``exp(1 - r/c)`` when the total hypothesis length c is
+    below the total effective reference length r. An image's effective reference length is the
+    reference length closest to its hypothesis's, the shorter one on a tie.
+    """
+    tiny, small = 1e-15, 1e-9
+    correct, guess = [0] * n, [0] * n
+    test_length = ref_length = 0
+    for refs, hypothesis in zip(references, hypotheses, strict=True):
+        max_counts: Counter[tuple[str, ...]] = Counter()
+        lengths = []
+        for ref in refs:
+            lengths.append(len(ref.split()))
+            max_counts |= _ngrams(ref, n)  # element-wise max over the references
+        counts = _ngrams(hypothesis, n)
+        length = len(hypothesis.split())
+        test_length += length
+        ref_length += min((abs(r - length), r) for r in lengths)[1]
+        for k in range(n):
+            guess[k] += max(0, length - k)
+        for gram, count in counts.items():
+            correct[len(gram) - 1] += min(max_counts[gram], count)
+    bleus = []
+    product = 1.0
+    for k in range(n):
+        product *= float(correct[k] + tiny) / (guess[k] + small)
+        bleus.append(product ** (1.0 / (k + 1)))
+    ratio = (test_length + tiny) / (ref_length + small)
+    if ratio < 1:
+        bleus = [b * math.exp(1 - 1 / ratio) for b in bleus]
+    return bleus
+
+
+def cider_d(
+    references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4, sigma: float = 6.0
+) -> float:
+    """CIDEr-D: ``pycocoevalcap``'s ``CiderScorer(n=4, sigma=6.0).compute_score()``.
+
+    For each n-gram g, idf(g) = log(I) - log(max(1, df(g))), with df(g) the number of images
+    whose references contain g and I the number of images. A sentence is a TF-IDF vector per n
+    (term counts × idf). An image scores, averaged over n = 1…4 and its references, the clipped
+    cosine ``Σ_g min(h_g, r_g) r_g / (|h| |r|)`` times ``exp(-δ² / 2σ²)``, × 10; the corpus score
+    is the mean over images. δ is the difference of the hypothesis's and the reference's lengths,
+    counted in bigrams as pycocoevalcap's code does (the same as in words, except for an empty
+    sentence, which scores 0 anyway).
+    """
+    cooked_refs = [[_ngrams(ref, n) for ref in refs] for refs in references]
+    document_frequency: Counter[tuple[str, ...]] = Counter()
+    for refs in cooked_refs:
+        document_frequency.update({gram for ref in refs for gram in ref})
+    log_images = math.log(float(len(cooked_refs)))
+
+    def vectors(counts: Counter[tuple[str, ...]]):
+        vec: list[dict[tuple[str, ...], float]] = [{} for _ in range(n)]
+        norm = [0.0] * n
+        for gram, term_freq in counts.items():
+            weight = float(term_freq) * (log_images - math.log(max(1.0, document_frequency[gram])))
+            vec[len(gram) - 1][gram] = weight
+            norm[len(gram) - 1] += weight**2
+        bigrams = sum(count for gram, count in counts.items() if len(gram) == 2)
+        return vec, [math.sqrt(x) for x in norm], bigrams
+
+    scores = []
+    for refs, hypothesis in zip(cooked_refs, hypotheses, strict=True):
+        vec_hyp, norm_hyp, length_hyp = vectors(_ngrams(hypothesis, n))
+        total = [0.0] * n
+        for ref in refs:
+            vec_ref, norm_ref, length_ref = vectors(ref)
+            penalty = math.exp(-(float(length_hyp - length_ref) ** 2) / (2 * sigma**2))
+            for k in range(n):
+                value = sum(
+                    min(weight, vec_ref[k].get(gram, 0.0)) * vec_ref[k].get(gram, 0.0)
+                    for gram, weight in vec_hyp[k].items()
+                )
+                if norm_hyp[k] != 0 and norm_ref[k] != 0:
+                    value /= norm_hyp[k] * norm_ref[k]
+                total[k] += value * penalty
+        scores.append(sum(total) / n / len(refs) * 10.0)
+    return float(sum(scores) / len(scores)) if scores else 0.0
 
 
 def unigram_bleu(reference: str, hypothesis: str) -> float:

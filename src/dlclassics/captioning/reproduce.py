@@ -16,6 +16,8 @@ from dlclassics.captioning.benchmark import (
 from dlclassics.captioning.config import ShapesConfig
 from dlclassics.captioning.loaders import default_shapes_dir
 from dlclassics.io import atomic_write_text
+from dlclassics.report.sections import Figure, PartResult
+from dlclassics.runtime import resolve_device
 
 QUICK_SHAPES = ShapesConfig(n_train=120, n_val=40, n_test=40)
 TINY_SHAPES = ShapesConfig(n_train=24, n_val=8, n_test=8, image_size=64)
@@ -31,7 +33,7 @@ def _settings(profile: str, shapes_dir: Path, out_dir: Path) -> tuple[BenchSetti
     return BenchSettings(), shapes_dir
 
 
-def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
+def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Run the captioning experiment; files go into ``out_dir``.
 
     tiny: 24/8/8 shapes images of 64 px in ``out_dir`` and an 8-caption overfit with a tiny
@@ -42,21 +44,20 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     full: the benchmark settings (``captioning.benchmark``): 2000/400/400 shapes images, the
     overfit demo, full training of both cells scored greedy and with beam 3, and one epoch of
     each engine per cell for the NumPy vs PyTorch time.
+    Image features are computed on the GPU when one is visible (``$DLC_DEVICE`` chooses).
 
     Returns:
-        ``data``: data set description (folder, image and caption counts, vocabulary size);
-        ``overfit`` / ``full``: per cell, ``final_loss``, ``last_epoch_mean_loss``,
-        ``mean_epoch_seconds`` and ``evaluation`` (split → decoding → BLEU-1…4, CIDEr,
-        unigram BLEU, exact match, images) — ``full`` only in full mode;
-        ``engine_seconds``: per cell, seconds per epoch of "numpy" and "torch" (full mode);
-        ``table``: the results as markdown (also written to ``table.md``);
-        ``images``: figure files relative to ``out_dir``: ``loss_overfit``/``loss_full`` and per
-        run (``overfit_rnn``, ``full_lstm``, ...) its ``loss``, ``samples_train`` and
-        ``samples_val``; ``tables``, ``figures``, ``summary`` for the report.
+        The summary line, the tables, the loss curves and sample grids (paths relative to
+        ``out_dir``), and as ``data``: ``data`` (data set description), ``overfit`` / ``full``
+        (per cell ``final_loss``, ``last_epoch_mean_loss``, ``mean_epoch_seconds`` and
+        ``evaluation``: split → decoding → BLEU-1…4, CIDEr, unigram BLEU, exact match,
+        images), ``engine_seconds`` (full), ``table`` (the markdown also in ``table.md``) and
+        ``images`` (figure files by run).
     """
     out_dir = Path(out_dir)
     settings, shapes_dir = _settings(profile, default_shapes_dir(Path(data_root)), out_dir)
-    settings = replace(settings, resume=True)  # an interrupted reproduce continues training
+    # an interrupted reproduce continues training
+    settings = replace(settings, resume=True, device=resolve_device())
     summary = run_benchmark(out_dir, shapes_dir, settings)
     table = format_table(summary)
     atomic_write_text(out_dir / "table.md", table + "\n")
@@ -64,34 +65,31 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     for stage in ("overfit", "full"):
         for cell, row in summary.get(stage, {}).items():
             images[f"{stage}_{cell}"] = row["figures"]
-    return {
-        **{k: v for k, v in summary.items() if k != "figures"},
-        "table": table,
-        "images": images,
-        **_report_parts(summary, images),
-    }
+    data = summary["data"]
+    return PartResult(
+        summary=f"Generated shapes data: {data['images']['train']} training images, "
+        f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features.",
+        tables=summary_tables(summary),
+        figures=_figures(images),
+        data={
+            **{k: v for k, v in summary.items() if k != "figures"},
+            "table": table,
+            "images": images,
+        },
+    )
 
 
-def _report_parts(summary: dict[str, Any], images: dict[str, Any]) -> dict[str, Any]:
-    """Tables, figures and a summary line for the report (see ``dlclassics.report.parts``)."""
-    tables = summary_tables(summary)
+def _figures(images: dict[str, Any]) -> list[Figure]:
+    """The loss curves, then each run's train and val sample grids."""
     figures = [
-        {"path": path, "caption": f"training loss, {name.removeprefix('loss_')} runs"}
+        Figure(Path(path), f"training loss, {name.removeprefix('loss_')} runs")
         for name, path in images.items()
         if name.startswith("loss_")
     ]
     for run, files in images.items():
         if isinstance(files, dict):
-            for key in ("samples_train", "samples_val"):
-                if key in files:
-                    split = key.removeprefix("samples_")
-                    figures.append(
-                        {"path": files[key], "caption": f"{run}: generated vs true, {split}"}
-                    )
-    data = summary["data"]
-    return {
-        "summary": f"Generated shapes data: {data['images']['train']} training images, "
-        f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features.",
-        "tables": tables,
-        "figures": figures,
-    }
+            for split in ("train", "val"):
+                if f"samples_{split}" in files:
+                    caption = f"{run}: generated vs true, {split}"
+                    figures.append(Figure(Path(files[f"samples_{split}"]), caption))
+    return figures

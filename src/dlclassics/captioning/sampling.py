@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from dlclassics.captioning.config import TrainConfig
+from dlclassics.captioning.dataset import CaptionData
 from dlclassics.captioning.figures import plot_samples
-from dlclassics.captioning.solver import load_checkpoint
+from dlclassics.captioning.model import CaptioningRNN
+from dlclassics.captioning.solver import Checkpoint, load_checkpoint
 from dlclassics.captioning.train import (
     build_model,
     evaluation_splits,
@@ -17,7 +20,40 @@ from dlclassics.captioning.train import (
     training_split,
 )
 from dlclassics.captioning.vocab import decode_captions
+from dlclassics.checkpoint import config_from
 from dlclassics.errors import DlcError
+from dlclassics.outputs import check_output_file
+
+
+def model_from_checkpoint(
+    saved: Checkpoint,
+    checkpoint_path: Path,
+    data_root: Path,
+    data_spec: str | None,
+    device: str = "cpu",
+) -> tuple[CaptioningRNN, TrainConfig, CaptionData]:
+    """The checkpoint's model, its settings, and the data set it was trained on (or
+    ``data_spec``), loaded with the same feature settings (features computed on ``device``).
+
+    Raises:
+        DlcError: the data set's vocabulary or the weights' shapes are not the checkpoint's.
+    """
+    config = config_from(TrainConfig, saved.config, checkpoint_path)
+    config = replace(config, data=data_spec or config.data, device=device)
+    data = load_data(config, data_root)
+    if data.idx_to_word != saved.labels:
+        raise DlcError(
+            f"{checkpoint_path}: its vocabulary differs from the data set {config.data!r}"
+        )
+    model = build_model(data, config)
+    for name, value in saved.params.items():
+        if value.shape != model.params[name].shape:
+            raise DlcError(
+                f"{checkpoint_path}: parameter {name} has shape {value.shape}, expected "
+                f"{model.params[name].shape}"
+            )
+        model.params[name] = value.astype(model.dtype)
+    return model, config, data
 
 
 def sample_from_checkpoint(
@@ -27,49 +63,29 @@ def sample_from_checkpoint(
     split_name: str,
     count: int,
     beam: int,
-    out_dir: Path | None,
+    out_dir: Path,
+    device: str = "cpu",
 ) -> tuple[list[dict[str, str]], Path]:
     """Caption the first ``count`` images of a split with the checkpoint's model.
 
-    The data set is the one the checkpoint was trained on (or ``data_spec``), loaded with the same
-    feature settings; its vocabulary must be the checkpoint's. Returns the rows
-    (image, generated, truth) and the path of the figure ``samples_<split>.png``.
+    Returns the rows (image, generated, truth) and the path of the figure
+    ``out_dir/samples_<split>.png``, whose folder is checked once the checkpoint is read and
+    before the data set is loaded.
     """
-    if count < 1 or beam < 1:
-        raise DlcError("--n and --beam must be at least 1")
-    checkpoint = load_checkpoint(checkpoint_path)
-    config = TrainConfig.from_dict(checkpoint.meta.get("train_config", {}))
-    if data_spec:
-        config.data = data_spec
-    data = load_data(config, data_root)
-    if data.word_to_idx != checkpoint.meta.get("word_to_idx"):
-        raise DlcError(
-            f"{checkpoint_path}: its vocabulary differs from the data set {config.data!r}"
-        )
-    model = build_model(data, config)
-    for name, value in checkpoint.params.items():
-        if value.shape != model.params[name].shape:
-            raise DlcError(
-                f"{checkpoint_path}: parameter {name} has shape {value.shape}, expected {model.params[name].shape}"
-            )
-        model.params[name] = value.astype(model.dtype)
+    saved = load_checkpoint(checkpoint_path)
+    figure = check_output_file(out_dir / f"samples_{split_name}.png")
+    model, config, data = model_from_checkpoint(
+        saved, checkpoint_path, data_root, data_spec, device
+    )
     splits = evaluation_splits(data, training_split(data, config))
     if split_name not in splits:
         raise DlcError(f"--split {split_name!r}: choose from {', '.join(splits)}")
     split = splits[split_name]
-    keep = np.arange(split.num_images) < count
-    split = split.subset_images(keep)
+    split = split.subset_images(np.arange(split.num_images) < count)
     generated = decode_captions(
         model.sample(split.features, config.max_length, beam), model.idx_to_word
     )
     rows = sample_rows(split, generated, model.idx_to_word)
-    out_dir = Path(checkpoint_path).parent if out_dir is None else out_dir
     decoding = "greedy" if beam == 1 else f"beam {beam}"
-    figure = plot_samples(
-        [r["image"] for r in rows],
-        [r["generated"] for r in rows],
-        [r["truth"] for r in rows],
-        out_dir / f"samples_{split_name}.png",
-        f"{config.cell.upper()}, {split_name} images ({decoding})",
-    )
-    return rows, figure
+    title = f"{config.cell.upper()}, {split_name} images ({decoding})"
+    return rows, plot_samples(rows, figure, title)

@@ -2,10 +2,13 @@
 
 ``run_training`` is what ``dlc caption train`` runs. Files written into the output folder:
 
-- ``checkpoint.npz``: weights, Adam state and history after every epoch (``--resume`` continues);
-- ``metrics.json``: the configuration, losses, seconds per epoch and, for every evaluated split
-  (train, val, val_unseen when present, test when present) and decoding (greedy, beam K),
-  BLEU-1…4, CIDEr, the assignment's unigram BLEU and the exact-match rate;
+- ``checkpoint.pt``: weights, Adam state and history after every epoch, in the one checkpoint
+  format (kind ``caption``); ``--resume`` continues it, with the same settings except those in
+  ``config.RESUMABLE_CHANGES`` (more epochs, another engine or device), else it refuses;
+- ``metrics.json``: the configuration, losses, one ``history`` row per epoch (``epoch``, ``lr``,
+  ``train_loss``, ``seconds``) and, for every evaluated split (train, val, val_unseen when
+  present, test when present) and decoding (greedy, beam K), BLEU-1…4, CIDEr, the assignment's
+  unigram BLEU and the exact-match rate (fractions);
 - ``loss.png``, ``samples_train.png``, ``samples_val.png``.
 """
 
@@ -17,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from dlclassics.captioning.config import TrainConfig
+from dlclassics.captioning.config import TrainConfig, training_settings
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
-from dlclassics.captioning.figures import plot_loss, plot_samples
+from dlclassics.captioning.figures import plot_samples
 from dlclassics.captioning.loaders import feature_options, load_caption_data
 from dlclassics.captioning.metrics import corpus_scores, exact_match_rate, mean_unigram_bleu
 from dlclassics.captioning.model import CaptioningRNN
@@ -31,14 +34,17 @@ from dlclassics.captioning.solver import (
 )
 from dlclassics.captioning.vocab import decode_captions
 from dlclassics.errors import DlcError
+from dlclassics.figures import plot_series
 from dlclassics.io import atomic_write_json
 
-CHECKPOINT_NAME = "checkpoint.npz"
-SAMPLES_IN_FIGURES = 8
+CHECKPOINT_NAME = "checkpoint.pt"
+SAMPLES_IN_FIGURES = 6  # two rows of three: captions stay readable at 100 % zoom
 
 
 def load_data(config: TrainConfig, data_root: Path) -> CaptionData:
-    options = feature_options(config.backbone, config.image_size, config.pca, config.feature_cache)
+    options = feature_options(
+        config.backbone, config.image_size, config.pca, config.feature_cache, config.device
+    )
     return load_caption_data(config.data, data_root, options)
 
 
@@ -144,7 +150,6 @@ def run_training(
     state = _train(model, train, data, config, out_dir / CHECKPOINT_NAME, resume)
     results, samples = _evaluate_splits(model, data, train, config)
     figures = _write_figures(state.loss_history, samples, config, out_dir)
-    last_epoch = state.loss_history[-max(1, len(state.loss_history) // max(1, state.epochs_done)) :]
     metrics = {
         "config": asdict(config),
         "data": data.description,
@@ -153,9 +158,9 @@ def run_training(
         "train_captions": int(train.captions.shape[0]),
         "train_images": train.num_images,
         "final_loss": state.loss_history[-1] if state.loss_history else None,
-        "last_epoch_mean_loss": float(np.mean(last_epoch)) if state.loss_history else None,
+        "last_epoch_mean_loss": state.history[-1]["train_loss"] if state.history else None,
         "epochs_done": state.epochs_done,
-        "epoch_seconds": state.epoch_seconds,
+        "history": state.history,
         "evaluation": results,
         "samples": samples,
         "figures": figures,
@@ -172,21 +177,33 @@ def _train(
     checkpoint_path: Path,
     resume: bool,
 ) -> TrainingState:
-    """Run the solver, continuing from ``checkpoint_path`` when ``resume`` and it exists."""
+    """Run the solver, continuing from ``checkpoint_path`` when ``resume`` and it exists (with
+    the same vocabulary and training settings: anything else is refused in one line)."""
     solver_config = SolverConfig(
-        config.epochs, config.batch_size, config.lr, config.lr_decay, config.engine, config.seed
+        config.epochs,
+        config.batch_size,
+        config.lr,
+        config.lr_decay,
+        config.engine,
+        config.seed,
+        config.device,
     )
-    meta = {
-        "train_config": asdict(config),
-        "word_to_idx": data.word_to_idx,
-        "data": data.description,
-    }
-    solver = CaptioningSolver(model, train, solver_config, checkpoint_path, meta)
+    fingerprint = {"data": data.description}
+    solver = CaptioningSolver(
+        model, train, solver_config, checkpoint_path, asdict(config), fingerprint
+    )
     if resume and checkpoint_path.is_file():
-        checkpoint = load_checkpoint(checkpoint_path)
-        if checkpoint.meta.get("word_to_idx") != data.word_to_idx:
+        saved = load_checkpoint(checkpoint_path)
+        if saved.labels != data.idx_to_word:
             raise DlcError(f"{checkpoint_path}: trained with a different vocabulary; cannot resume")
-        solver.resume_from(checkpoint)
+        before, now = training_settings(saved.config), training_settings(asdict(config))
+        changed = [key for key in now if before.get(key) != now[key]]
+        if changed:
+            raise DlcError(
+                f"{checkpoint_path}: written with other settings ({', '.join(changed)}); resume "
+                "with the same settings, or rerun without --resume (the run starts over)"
+            )
+        solver.resume_from(saved)
     return solver.train()
 
 
@@ -217,17 +234,12 @@ def _write_figures(
 ) -> dict[str, str]:
     """loss.png, samples_train.png and samples_val.png; returns name → file name."""
     label = f"{config.cell.upper()} ({config.engine})"
-    plot_loss({label: losses}, out_dir / "loss.png", f"Captioning training loss, {label}")
+    title = f"Captioning training loss, {label}"
+    plot_series({label: losses}, out_dir / "loss.png", title, ylabel="training loss", smooth=True)
     figures = {"loss": "loss.png"}
     for split_name in ("train", "val"):
-        rows = samples[split_name]
         name = f"samples_{split_name}.png"
-        plot_samples(
-            [r["image"] for r in rows],
-            [r["generated"] for r in rows],
-            [r["truth"] for r in rows],
-            out_dir / name,
-            f"{label}, {split_name} images (greedy)",
-        )
+        title = f"{label}, {split_name} images (greedy)"
+        plot_samples(samples[split_name], out_dir / name, title)
         figures[f"samples_{split_name}"] = name
     return figures

@@ -7,6 +7,11 @@ links, devices, pipes): a link could point outside the target and a later member
 through it, and a data set has no need for either. Files are then written by us, member by
 member, with default permissions, so nothing from the archive's metadata (owners, setuid bits,
 timestamps) is applied.
+
+Two limits keep an archive from costing more than the data set it should hold: ``select`` names
+the members to write (the others, e.g. files a data set's manifest does not list, are never
+extracted), and ``max_total_bytes`` refuses the archive before anything is written when the
+selected members' uncompressed sizes add up to more (the sizes are enforced while writing too).
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
-import shutil
 import stat
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 from tqdm import tqdm
 
+from dlclassics.data.manifest import human_bytes
 from dlclassics.errors import DlcError
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -36,29 +44,14 @@ class _Member:
     name: str
     target: Path
     is_dir: bool
+    size: int = 0
 
 
-def extract_archive(archive: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
-    """Unpack a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` ``archive`` into folder ``dest``.
-
-    Args:
-        archive: the archive file; its format is detected from its content, not its name.
-        dest: the target folder (created if needed).
-
-    Returns:
-        The files written, in archive order.
-
-    Raises:
-        DlcError: naming the archive and member when a member is unsafe (nothing is written
-            then), or when the archive is corrupt or of an unknown format.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def _archive_errors(archive: Path) -> Iterator[None]:
+    """Turn the many ways a damaged archive fails into one DlcError naming it."""
     try:
-        if zipfile.is_zipfile(archive):
-            return _extract_zip(archive, dest)
-        if tarfile.is_tarfile(archive):
-            return _extract_tar(archive, dest)
+        yield
     except (
         zipfile.BadZipFile,
         tarfile.TarError,
@@ -68,7 +61,80 @@ def extract_archive(archive: str | os.PathLike[str], dest: str | os.PathLike[str
         lzma.LZMAError,
     ) as exc:
         raise DlcError(f"{archive}: corrupt archive ({exc})") from exc
+
+
+def list_members(archive: str | os.PathLike[str]) -> list[str]:
+    """The names of the file members (not folders) of a zip or tar ``archive``, in order."""
+    archive = Path(archive)
+    with _archive_errors(archive):
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                return [info.filename for info in zf.infolist() if not info.is_dir()]
+        if tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tf:
+                return [info.name for info in tf.getmembers() if not info.isdir()]
     raise DlcError(f"{archive}: not a zip or tar archive")
+
+
+def extract_archive(
+    archive: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    select: Callable[[str], bool] | None = None,
+    max_total_bytes: int | None = None,
+) -> list[Path]:
+    """Unpack a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` ``archive`` into folder ``dest``.
+
+    Args:
+        archive: the archive file; its format is detected from its content, not its name.
+        dest: the target folder (created if needed).
+        select: which file members to write, by member name (default: all). Every member is
+            checked for safety all the same.
+        max_total_bytes: refuse the archive when the selected files add up to more bytes.
+
+    Returns:
+        The files written, in archive order.
+
+    Raises:
+        DlcError: naming the archive and member when a member is unsafe (nothing is written
+            then), when the selected files exceed ``max_total_bytes``, or when the archive is
+            corrupt or of an unknown format.
+    """
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    keep = select or (lambda name: True)
+    with _archive_errors(archive):
+        if zipfile.is_zipfile(archive):
+            return _extract_zip(archive, dest, keep, max_total_bytes)
+        if tarfile.is_tarfile(archive):
+            return _extract_tar(archive, dest, keep, max_total_bytes)
+    raise DlcError(f"{archive}: not a zip or tar archive")
+
+
+def _check_total(archive: Path, members: list[_Member], cap: int | None) -> int | None:
+    """Refuse ``archive`` when its files to write add up to more than ``cap`` bytes; return the
+    remaining budget (None: no cap)."""
+    if cap is None:
+        return None
+    total = sum(m.size for m in members if not m.is_dir)
+    if total > cap:
+        raise DlcError(
+            f"{archive}: refusing to unpack {human_bytes(total)} of files: more than the "
+            f"size cap of {human_bytes(cap)} for this data set"
+        )
+    return cap
+
+
+def _copy_capped(src: BinaryIO, out: BinaryIO, archive: Path, budget: list[int | None]) -> None:
+    """Copy ``src`` to ``out``; a DlcError once more than ``budget[0]`` bytes were written."""
+    while chunk := src.read(COPY_CHUNK_BYTES):
+        if budget[0] is not None:
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise DlcError(
+                    f"{archive}: refusing to unpack more: its members hold more bytes than "
+                    "they declare, beyond the size cap for this data set"
+                )
+        out.write(chunk)
 
 
 def _checked_target(archive: Path, dest: Path, name: str) -> Path:
@@ -94,7 +160,9 @@ def _refuse_link(archive: Path, name: str, kind: str, link_target: str) -> DlcEr
     )
 
 
-def _extract_zip(archive: Path, dest: Path) -> list[Path]:
+def _extract_zip(
+    archive: Path, dest: Path, keep: Callable[[str], bool], cap: int | None
+) -> list[Path]:
     with zipfile.ZipFile(archive) as zf:
         members = []
         for info in zf.infolist():
@@ -102,7 +170,9 @@ def _extract_zip(archive: Path, dest: Path) -> list[Path]:
             if stat.S_ISLNK(info.external_attr >> 16):
                 link_target = zf.read(info).decode("utf-8", errors="replace")
                 raise _refuse_link(archive, info.filename, "symbolic link", link_target)
-            members.append(_Member(info.filename, target, info.is_dir()))
+            if info.is_dir() or keep(info.filename):
+                members.append(_Member(info.filename, target, info.is_dir(), info.file_size))
+        budget = [_check_total(archive, members, cap)]
         written = []
         for member in tqdm(members, desc=f"unpacking {archive.name}", unit="file", disable=None):
             if member.is_dir:
@@ -111,14 +181,16 @@ def _extract_zip(archive: Path, dest: Path) -> list[Path]:
             member.target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with zf.open(member.name) as src, open(member.target, "wb") as out:
-                    shutil.copyfileobj(src, out, COPY_CHUNK_BYTES)
+                    _copy_capped(src, out, archive, budget)
             except RuntimeError as exc:  # encrypted members
                 raise DlcError(f"{archive}: cannot unpack member {member.name!r} ({exc})") from exc
             written.append(member.target)
         return written
 
 
-def _extract_tar(archive: Path, dest: Path) -> list[Path]:
+def _extract_tar(
+    archive: Path, dest: Path, keep: Callable[[str], bool], cap: int | None
+) -> list[Path]:
     with tarfile.open(archive) as tf:
         members = []
         for info in tf.getmembers():
@@ -132,7 +204,9 @@ def _extract_tar(archive: Path, dest: Path) -> list[Path]:
                     f"{archive}: refusing to unpack member {info.name!r}: "
                     "not a plain file or folder (device or pipe)"
                 )
-            members.append((info, _Member(info.name, target, info.isdir())))
+            if info.isdir() or keep(info.name):
+                members.append((info, _Member(info.name, target, info.isdir(), info.size)))
+        budget = [_check_total(archive, [m for _, m in members], cap)]
         written = []
         for info, member in tqdm(
             members, desc=f"unpacking {archive.name}", unit="file", disable=None
@@ -145,6 +219,6 @@ def _extract_tar(archive: Path, dest: Path) -> list[Path]:
             if src is None:
                 raise DlcError(f"{archive}: cannot read member {member.name!r}")
             with src, open(member.target, "wb") as out:
-                shutil.copyfileobj(src, out, COPY_CHUNK_BYTES)
+                _copy_capped(src, out, archive, budget)
             written.append(member.target)
         return written

@@ -3,7 +3,10 @@
 dlc data status [--data-root DIR] [--no-verify]
 dlc data fetch NAME... [--from PATH] [--mirror URL] [--force] [--data-root DIR]
 dlc data path NAME [--data-root DIR]
-dlc data manifest DIR [--name NAME] [--out FILE]
+dlc data manifest DIR [--name NAME] [-o FILE]
+
+Other commands fetch a missing data set themselves on first use (see
+:func:`dlclassics.data.registry.dataset_path`); ``dlc data path`` only locates one.
 """
 
 from __future__ import annotations
@@ -66,7 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_root_argument(fetch)
     fetch.set_defaults(func=run_fetch)
 
-    path = actions.add_parser("path", help="print the folder of a data set (for scripts)")
+    path = actions.add_parser(
+        "path",
+        help="print the folder of a data set (for scripts; never downloads)",
+        description="Print the folder of a data set under the data root; a data set that is not "
+        "there is an error (this command never downloads).",
+    )
     path.add_argument("name", metavar="NAME", choices=list(DATASETS), help=names_help)
     add_data_root_argument(path)
     path.set_defaults(func=run_path)
@@ -74,17 +82,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     manifest = actions.add_parser(
         "manifest",
         help="write a SHA-256 manifest of a folder (how the shipped manifests are made)",
+        description="Hash every non-hidden file under DIR and write the manifest as JSON.",
     )
-    manifest.add_argument("folder", metavar="DIR")
-    manifest.add_argument("--name", default=None, help="data set name (default: folder name)")
-    manifest.add_argument("--out", metavar="FILE", default=None, help="default: standard output")
+    manifest.add_argument(
+        "folder", metavar="DIR", help="folder to hash (hidden files and folders are left out)"
+    )
+    manifest.add_argument(
+        "--name", default=None, help="data set name recorded in it (default: DIR's name)"
+    )
+    manifest.add_argument(
+        "-o",
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="write the manifest to FILE; - or no -o: standard output",
+    )
     manifest.set_defaults(func=run_manifest)
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from dlclassics.data.manifest import list_files, verify_folder
+    from dlclassics.data.manifest import human_bytes, list_files, verify_folder
     from dlclassics.data.registry import DATASETS
     from dlclassics.data.root import resolve_data_root
+    from dlclassics.data.staging import find_staging
 
     root = resolve_data_root(args.data_root)
     rows = [("data set", "state", "files", "checksums", "location")]
@@ -111,7 +131,16 @@ def run_status(args: argparse.Namespace) -> int:
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
         print("  ".join([*cells, row[-1]]))
     if any(row[1] != "found" for row in rows[1:]):
-        print("fetch a data set with `dlc data fetch NAME` (or import one with --from PATH)")
+        print(
+            "fetch a data set with `dlc data fetch NAME` (or import one with --from PATH); "
+            "a command that needs a missing one fetches it itself unless DLC_OFFLINE=1"
+        )
+    for staging in find_staging(root):
+        if staging.stale:
+            state = f"stale ({staging.why}): the next `dlc data fetch` removes it"
+        else:
+            state = f"in progress ({staging.why})"
+        print(f"fetch leftover: {staging.path} ({human_bytes(staging.size)}), {state}")
     return 0
 
 
@@ -130,6 +159,7 @@ def _checksums(report: VerifyReport, spec: DatasetSpec, no_verify: bool) -> str:
 
 def run_fetch(args: argparse.Namespace) -> int:
     from dlclassics.data.fetch import fetch_dataset, import_dataset
+    from dlclassics.data.manifest import human_bytes
     from dlclassics.data.registry import get_dataset, resolve_mirror
     from dlclassics.data.root import resolve_data_root
 
@@ -141,11 +171,19 @@ def run_fetch(args: argparse.Namespace) -> int:
             outcome = import_dataset(spec, root, args.source, force=args.force)
         else:
             outcome = fetch_dataset(spec, root, mirror=mirror, force=args.force)
+        for staging in outcome.cleaned:
+            print(
+                f"removed {staging.path.name} ({human_bytes(staging.size)}), left by a fetch "
+                f"that was killed ({staging.why})"
+            )
         report = outcome.report
         if report.checked:
             verified = f"{report.checked} files match the manifest"
         else:
             verified = f"{report.unchecked} files present (no checksums known, not verified)"
+        if outcome.dropped:
+            shown = ", ".join(outcome.dropped[:3]) + (", ..." if len(outcome.dropped) > 3 else "")
+            verified += f", {len(outcome.dropped)} file(s) not in the manifest left out ({shown})"
         print(f"{name}: {outcome.action}, {verified}: {outcome.path}")
     return 0
 
@@ -153,17 +191,21 @@ def run_fetch(args: argparse.Namespace) -> int:
 def run_path(args: argparse.Namespace) -> int:
     from dlclassics.data.registry import dataset_path
 
-    print(dataset_path(args.name, args.data_root))
+    print(dataset_path(args.name, args.data_root, fetch_missing=False))
     return 0
 
 
 def run_manifest(args: argparse.Namespace) -> int:
     from dlclassics.data.manifest import build_manifest
     from dlclassics.io import atomic_write_text
+    from dlclassics.outputs import check_output_file
 
+    to_file = args.out not in (None, "-")
+    if to_file:
+        check_output_file(args.out)
     folder = Path(args.folder)
     manifest = build_manifest(args.name or folder.resolve().name, folder)
-    if args.out:
+    if to_file:
         atomic_write_text(args.out, manifest.dumps())
         print(f"{len(manifest.files)} files: {args.out}")
     else:

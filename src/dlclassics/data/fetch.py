@@ -4,6 +4,14 @@ verify it against its manifest, and move it into place with one rename.
 Everything is assembled in a hidden staging folder inside the data root
 (``<root>/.<folder>.fetch-XXXX``), so a failure at any point (network error, checksum mismatch,
 unsafe archive, Ctrl-C) leaves the data root as it was: no half-written data set, no stray files.
+A fetch that is killed outright leaves its staging folder behind; the next fetch into the same
+data root removes it (see :mod:`dlclassics.data.staging`).
+
+Only what the manifest lists is kept: an archive's other members are never extracted and a local
+folder's other files are not copied (the outcome counts them). Nothing larger than the
+manifest's size cap (:meth:`~dlclassics.data.manifest.Manifest.size_cap`) is downloaded,
+unpacked or copied (an archive that carries files the manifest leaves out may have its own cap,
+``ArchiveSource.max_bytes``), and ``--from DIR`` refuses links that lead outside DIR.
 """
 
 from __future__ import annotations
@@ -11,20 +19,22 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import posixpath
 import shutil
-import tempfile
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from dlclassics import __version__
-from dlclassics.data.archive import extract_archive
-from dlclassics.data.manifest import VerifyReport, list_files, verify_folder
+from dlclassics.data.archive import extract_archive, list_members
+from dlclassics.data.manifest import VerifyReport, human_bytes, list_files, verify_folder
 from dlclassics.data.registry import ArchiveSource, DatasetSpec, download_urls
+from dlclassics.data.staging import StagingFolder, make_staging, remove_stale_staging
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
 
@@ -36,12 +46,16 @@ DOWNLOAD_TIMEOUT_S = 60.0
 class FetchOutcome:
     """What a fetch did: where the data set is, and how its files compared with the manifest.
 
-    ``action`` is ``"downloaded"``, ``"imported"`` or ``"already present"``.
+    ``action`` is ``"downloaded"``, ``"imported"`` or ``"already present"``; ``dropped`` lists
+    the archive members or source files left out because the manifest does not list them;
+    ``cleaned`` the stale staging folders of killed fetches removed on the way.
     """
 
     path: Path
     action: str
     report: VerifyReport
+    dropped: list[str] = field(default_factory=list)
+    cleaned: list[StagingFolder] = field(default_factory=list)
 
 
 def download_file(
@@ -49,18 +63,21 @@ def download_file(
     dest: str | os.PathLike[str],
     expected_sha256: str | None = None,
     timeout: float = DOWNLOAD_TIMEOUT_S,
+    max_bytes: int | None = None,
 ) -> str:
     """Stream ``url`` to ``dest`` with a progress bar, hashing it on the way.
 
     The bytes go to a temporary file beside ``dest``, renamed onto ``dest`` only when the
-    download is complete and (if ``expected_sha256`` is given) its SHA-256 matches.
+    download is complete and (if ``expected_sha256`` is given) its SHA-256 matches. A download
+    announced or turning out larger than ``max_bytes`` is stopped and refused.
 
     Returns:
         The SHA-256 hex digest of the downloaded bytes.
 
     Raises:
-        DlcError: naming the URL on HTTP and network errors, a short download, or a checksum
-            mismatch (with both hashes); the temporary file is removed and ``dest`` untouched.
+        DlcError: naming the URL on HTTP and network errors, a short or oversized download, or
+            a checksum mismatch (with both hashes); the temporary file is removed and ``dest``
+            untouched.
     """
     dest = Path(dest)
     request = urllib.request.Request(url, headers={"User-Agent": f"dlclassics/{__version__}"})
@@ -68,6 +85,11 @@ def download_file(
         with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
             length = response.headers.get("Content-Length")
             expected_bytes = int(length) if length and length.isdigit() else None
+            if max_bytes is not None and expected_bytes is not None and expected_bytes > max_bytes:
+                raise DlcError(
+                    f"{url}: refusing to download {human_bytes(expected_bytes)}: more than its "
+                    f"size cap of {human_bytes(max_bytes)}"
+                )
             digest, received = hashlib.sha256(), 0
             with (
                 open(tmp, "wb") as out,
@@ -86,6 +108,11 @@ def download_file(
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if max_bytes is not None and received > max_bytes:
+                        raise DlcError(
+                            f"{url}: refusing to download more than its size cap of "
+                            f"{human_bytes(max_bytes)}; the download was discarded"
+                        )
             if expected_bytes is not None and received != expected_bytes:
                 raise DlcError(
                     f"{url}: download ended early ({received} of {expected_bytes} bytes)"
@@ -117,19 +144,24 @@ def fetch_dataset(
     unless ``force`` is set, in which case it is replaced once the new copy has been verified.
     """
 
-    def download_into(staging: Path) -> tuple[Path, str]:
+    manifest = spec.manifest
+
+    def download_into(staging: Path) -> tuple[Path, str, list[str]]:
         if isinstance(spec.source, ArchiveSource):
             [(url, file_name)] = download_urls(spec, mirror)
             archive = staging / file_name
-            download_file(url, archive)  # the archive's own hash is not known; its files' are
-            content = _unpack(spec, archive, staging / "unpacked", origin=url)
+            # the archive's own hash is not known; its files' are
+            download_file(url, archive, max_bytes=_archive_cap(spec))
+            content, dropped = _unpack(spec, archive, staging / "unpacked", origin=url)
             archive.unlink()
-            return content, url
+            return content, url, dropped
         content = staging / spec.folder
         urls = download_urls(spec, mirror)
         for url, rel in tqdm(urls, desc=f"fetching {spec.name}", unit="file", disable=None):
-            download_file(url, content / rel, spec.manifest.files[rel].sha256)
-        return content, mirror or spec.source.base_url
+            entry = manifest.files[rel]
+            cap = entry.size if entry.size is not None else manifest.size_cap()
+            download_file(url, content / rel, entry.sha256, max_bytes=cap)
+        return content, mirror or spec.source.base_url, []
 
     return _install(spec, Path(data_root), download_into, force=force, action="downloaded")
 
@@ -150,9 +182,16 @@ def import_dataset(
     if not source.exists():
         raise DlcError(f"{source}: no such file or folder")
 
-    def copy_into(staging: Path) -> tuple[Path, str]:
+    def copy_into(staging: Path) -> tuple[Path, str, list[str]]:
         if source.is_file():
-            return _unpack(spec, source, staging / "unpacked", origin=str(source)), str(source)
+            size, cap = source.stat().st_size, _archive_cap(spec)
+            if size > cap:
+                raise DlcError(
+                    f"{source}: refusing an archive of {human_bytes(size)}: more than the size "
+                    f"cap of {human_bytes(cap)} for the {spec.name} data set"
+                )
+            content, dropped = _unpack(spec, source, staging / "unpacked", origin=str(source))
+            return content, str(source), dropped
         origin = _find_content(spec, source)
         if origin is None:
             raise DlcError(
@@ -160,8 +199,8 @@ def import_dataset(
                 f"(expected {', '.join(spec.layout)} in it or in {source / spec.folder})"
             )
         content = staging / spec.folder
-        _copy_tree(origin, content)
-        return content, str(origin)
+        dropped = _copy_tree(spec, origin, content)
+        return content, str(origin), dropped
 
     return _install(spec, Path(data_root), copy_into, force=force, action="imported")
 
@@ -169,30 +208,26 @@ def import_dataset(
 def _install(
     spec: DatasetSpec,
     data_root: Path,
-    fill: Callable[[Path], tuple[Path, str]],
+    fill: Callable[[Path], tuple[Path, str, list[str]]],
     force: bool,
     action: str,
 ) -> FetchOutcome:
-    """Run ``fill(staging) -> (content folder, origin)`` in a staging folder, verify, move in."""
+    """Run ``fill(staging) -> (content folder, origin, dropped)`` in a staging folder, verify,
+    move in."""
     target = spec.path_under(data_root)
+    cleaned = remove_stale_staging(data_root)
     if not force and (target.exists() or target.is_symlink()):
-        report = verify_folder(target, spec.manifest)
-        if not report.ok:
-            raise DlcError(
-                f"{target} already exists but {report.summary()}: "
-                f"re-run `dlc data fetch {spec.name}` with --force to replace it"
-            )
-        return FetchOutcome(target, "already present", report)
+        return _already_present(spec, target, cleaned)
     try:
         data_root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.fetch-", dir=data_root))
+        staging = make_staging(data_root, spec.folder)
     except OSError as exc:
         raise DlcError(
-            f"{data_root}: cannot write the data set there ({exc.strerror}); "
+            f"{data_root}: cannot write the data set there ({exc.strerror or exc}); "
             "choose another folder with --data-root DIR"
         ) from exc
     try:
-        content, origin = fill(staging)
+        content, origin, dropped = fill(staging)
         report = verify_folder(content, spec.manifest)
         if report.missing:
             raise DlcError(f"{origin}: incomplete {spec.name} data set: {report.summary()}")
@@ -202,12 +237,31 @@ def _install(
                 f"{origin}: {rel} differs from the {spec.name} manifest: expected sha256 "
                 f"{expected}, got {actual} ({len(report.mismatched)} file(s) differ)"
             )
-        _move_into_place(content, target, staging)
+        try:
+            if not force and (target.exists() or target.is_symlink()):
+                raise FileExistsError(target)
+            _move_into_place(content, target, staging)
+        except OSError:
+            if force or not target.exists():
+                raise
+            # another process (e.g. another torchrun rank) put it there meanwhile: keep theirs
+            return _already_present(spec, target, cleaned)
     except OSError as exc:
         raise DlcError(f"fetching {spec.name} into {data_root} failed: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return FetchOutcome(target, action, report)
+    return FetchOutcome(target, action, report, dropped=dropped, cleaned=cleaned)
+
+
+def _already_present(spec: DatasetSpec, target: Path, cleaned: list[StagingFolder]) -> FetchOutcome:
+    """The outcome for a copy already in place: fine if it matches the manifest, else an error."""
+    report = verify_folder(target, spec.manifest)
+    if not report.ok:
+        raise DlcError(
+            f"{target} already exists but {report.summary()}: "
+            f"re-run `dlc data fetch {spec.name}` with --force to replace it"
+        )
+    return FetchOutcome(target, "already present", report, cleaned=cleaned)
 
 
 def _move_into_place(content: Path, target: Path, staging: Path) -> None:
@@ -224,16 +278,54 @@ def _move_into_place(content: Path, target: Path, staging: Path) -> None:
         os.replace(content, target)
 
 
-def _unpack(spec: DatasetSpec, archive: Path, unpacked: Path, origin: str) -> Path:
-    """Extract ``archive`` safely and return the folder inside it that holds the data set."""
-    extract_archive(archive, unpacked)
+def _archive_cap(spec: DatasetSpec) -> int:
+    """The most bytes an archive of ``spec`` may have: its source's own cap, else the manifest's."""
+    own = spec.source.max_bytes if isinstance(spec.source, ArchiveSource) else None
+    return own or spec.manifest.size_cap()
+
+
+def _unpack(
+    spec: DatasetSpec, archive: Path, unpacked: Path, origin: str
+) -> tuple[Path, list[str]]:
+    """Extract the manifest's files from ``archive`` safely; return the folder inside it that
+    holds the data set and the names of the members left out."""
+    names = list_members(archive)
+    keep = _manifest_selector(spec, names)
+    extract_archive(archive, unpacked, select=keep, max_total_bytes=spec.manifest.size_cap())
     content = _find_content(spec, unpacked)
     if content is None:
         raise DlcError(
             f"{origin}: the archive does not hold the {spec.name} data set "
             f"(no {spec.folder}/ with {', '.join(spec.layout)})"
         )
-    return content
+    return content, [name for name in names if not keep(name)]
+
+
+def _manifest_selector(spec: DatasetSpec, names: list[str]) -> Callable[[str], bool]:
+    """Which archive members to extract: those that are manifest files under the one folder
+    prefix (e.g. ``hymenoptera_data/``) that holds most of them; every member when the
+    manifest lists no files."""
+    wanted = set(spec.manifest.files)
+    if not wanted:
+        return lambda name: True
+    votes: dict[str, int] = {}
+    for name in names:
+        parts = posixpath.normpath(name).split("/")
+        for k in range(len(parts)):
+            if "/".join(parts[k:]) in wanted:
+                prefix = "/".join(parts[:k])
+                votes[prefix] = votes.get(prefix, 0) + 1
+    if not votes:
+        return lambda name: False
+    best = max(votes, key=lambda p: (votes[p], -len(p)))
+    start = len(best) + 1 if best else 0
+
+    def keep(name: str) -> bool:
+        normal = posixpath.normpath(name)
+        inside = not best or normal.startswith(best + "/")
+        return inside and normal[start:] in wanted
+
+    return keep
 
 
 def _find_content(spec: DatasetSpec, folder: Path) -> Path | None:
@@ -248,14 +340,50 @@ def _find_content(spec: DatasetSpec, folder: Path) -> Path | None:
     return next((c for c in candidates if c.is_dir() and not spec.missing_layout(c)), None)
 
 
-def _copy_tree(origin: Path, content: Path) -> None:
-    """Copy every non-hidden file under ``origin`` to ``content``, with a progress bar by bytes."""
-    files = list_files(origin)
-    total = sum((origin / rel).stat().st_size for rel in files)
+def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
+    """Copy the manifest's files (every non-hidden file when it lists none) from ``origin`` to
+    ``content`` with a progress bar by bytes; return the files of ``origin`` left out.
+
+    A file reached through a link that leads outside ``origin`` (``train.txt -> /etc/passwd``,
+    or a linked folder) is refused, as is anything but a regular file, and so is a total above
+    the manifest's size cap.
+    """
+    manifest = spec.manifest
+    present = list_files(origin)
+    if manifest.files:
+        files = [rel for rel in sorted(manifest.files) if os.path.lexists(origin / rel)]
+        dropped = sorted(set(present) - set(manifest.files))
+    else:
+        files, dropped = present, []
+    inside = origin.resolve()
+    total = 0
+    for rel in files:
+        source = origin / rel
+        real = source.resolve()
+        if not real.is_relative_to(inside):
+            raise DlcError(
+                f"{source}: refusing to copy a link that leads outside {origin} (to {real})"
+            )
+        if not real.exists():
+            continue  # a dangling link: verification reports the file as missing
+        info = real.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise DlcError(f"{source}: refusing to copy it: not a regular file")
+        total += info.st_size
+    cap = manifest.size_cap()
+    if total > cap:
+        raise DlcError(
+            f"{origin}: refusing to copy {human_bytes(total)}: more than the size cap of "
+            f"{human_bytes(cap)} for the {spec.name} data set"
+        )
     with tqdm(
         total=total, desc=f"copying {origin.name}", unit="B", unit_scale=True, disable=None
     ) as bar:
         for rel in files:
+            real = (origin / rel).resolve()
+            if not real.exists():
+                continue
             (content / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(origin / rel, content / rel)
-            bar.update((origin / rel).stat().st_size)
+            shutil.copyfile(real, content / rel)
+            bar.update(real.stat().st_size)
+    return dropped

@@ -8,6 +8,8 @@ composited onto white rather than dropped, so transparent regions do not turn bl
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,8 +44,18 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
+def load_rgb(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Image:
     """Load ``path`` fully as an RGB PIL image, honouring EXIF orientation.
+
+    Args:
+        min_side: shrink a large image while decoding, by the largest integer factor that keeps
+            its shorter side at least ``min_side`` pixels (None: full size). A JPEG is decoded at
+            1/2, 1/4 or 1/8 scale (``Image.draft``); other formats are reduced right after
+            decoding, before any full-size conversion, so a 12 000 x 12 000 PNG costs one decoded
+            copy, not five.
+
+    Images between PIL's ``Image.MAX_IMAGE_PIXELS`` and twice that load without PIL's warning
+    (it would print beside our one-line messages); larger ones are refused.
 
     Raises:
         DlcError: ``<path>: <problem>`` when the file is missing, unreadable, not an image,
@@ -55,9 +67,16 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
     if not p.is_file():
         raise DlcError(f"{p}: not a file")
     try:
-        with Image.open(p) as img:
-            img.load()  # decode now, so truncated files fail here and not deep in a DataLoader
-            oriented = ImageOps.exif_transpose(img) or img
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                factor = _shrink_factor(img.size, min_side)
+                if factor > 1:
+                    img.draft(None, (img.width // factor, img.height // factor))  # JPEG only
+                img.load()  # decode now, so truncated files fail here and not deep in a DataLoader
+                image = _shrink(img, min_side)
+                ImageOps.exif_transpose(image, in_place=True)
+                rgb = to_rgb(image)
     except PermissionError as exc:
         raise DlcError(f"{p}: cannot read ({exc.strerror or 'permission denied'})") from exc
     except UnidentifiedImageError as exc:
@@ -66,7 +85,28 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
         raise DlcError(f"{p}: image too large to decode safely ({_first_line(exc)})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DlcError(f"{p}: corrupt or truncated image ({_first_line(exc)})") from exc
-    return to_rgb(oriented).copy()
+    return rgb.copy() if rgb is img else rgb  # a plain image, detached from the closed file
+
+
+def _shrink_factor(size: tuple[int, int], min_side: int | None) -> int:
+    """The integer factor that takes the shorter side of ``size`` down towards ``min_side``."""
+    return max(1, min(size) // min_side) if min_side else 1
+
+
+def _shrink(image: Image.Image, min_side: int | None) -> Image.Image:
+    """``image`` reduced by ``_shrink_factor`` (box average), or ``image`` when no reduction is due.
+
+    Palette and 1-bit images, which ``Image.reduce`` cannot average, and colour-keyed
+    transparency, which averaging would blur, are converted to RGB first.
+    """
+    factor = _shrink_factor(image.size, min_side)
+    if factor == 1:
+        return image
+    if image.mode in ("1", "P") or "transparency" in image.info:
+        image = to_rgb(image)
+    elif image.mode in SIXTEEN_BIT_MODES:
+        image = image.convert("I")  # 32-bit integers: reduce averages them, to_rgb maps them
+    return image.reduce(factor)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -88,9 +128,14 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def expand_image_args(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Expand command-line arguments that are image files or folders of images into files."""
+    """Expand command-line arguments into image files: files as given, folders into the image
+    files below them (sorted), and ``-`` into the paths read from standard input, one a line."""
     files: list[Path] = []
     for raw in paths:
+        if os.fspath(raw) == "-":
+            lines = [line.strip() for line in sys.stdin]
+            files.extend(expand_image_args(line for line in lines if line and line != "-"))
+            continue
         p = Path(raw)
         if p.is_dir():
             files.extend(sorted(q for q in p.rglob("*") if q.is_file() and is_image_file(q)))

@@ -3,7 +3,7 @@
 A manifest is a JSON file ``{"dataset": NAME, "files": {RELATIVE/PATH: {"size": N, "sha256": H}}}``
 with paths relative to the data set's folder, written with ``/`` on every platform. ``size`` and
 ``sha256`` are ``null`` where they are not known (a data set we describe but have never seen);
-such files are checked for presence only.
+such files are checked for presence only, and an optional top-level ``"note"`` says why.
 """
 
 from __future__ import annotations
@@ -20,6 +20,20 @@ from tqdm import tqdm
 from dlclassics.errors import DlcError
 
 HASH_CHUNK_BYTES = 1 << 20
+CAP_SLACK_BYTES = 64 * 1000**2  # covers an archive's own overhead on a small data set
+FALLBACK_CAP_BYTES = 8 * 1000**3  # the cap where the manifest does not record the sizes
+
+
+def human_bytes(n: int) -> str:
+    """``1234567`` → ``1.2 MB`` (decimal units, like ``ls -h --si``)."""
+    if n < 1000:
+        return f"{n} B"
+    size, unit = n / 1000, "kB"
+    for bigger in ("MB", "GB", "TB"):
+        if size < 1000:
+            break
+        size, unit = size / 1000, bigger
+    return f"{size:.1f} {unit}"
 
 
 @dataclass(frozen=True)
@@ -36,15 +50,30 @@ class Manifest:
 
     dataset: str
     files: dict[str, ManifestEntry]
+    note: str | None = None  # e.g. why sizes and digests are unknown
 
     @property
     def has_checksums(self) -> bool:
         """True when every file's SHA-256 is known, so the whole data set can be verified."""
         return bool(self.files) and all(entry.sha256 for entry in self.files.values())
 
+    @property
+    def total_size(self) -> int | None:
+        """The bytes of all files, or None when the manifest does not record every size."""
+        sizes = [entry.size for entry in self.files.values()]
+        if not sizes or any(size is None for size in sizes):
+            return None
+        return sum(sizes)  # type: ignore[arg-type]
+
+    def size_cap(self) -> int:
+        """The most bytes a fetch of this data set may download, unpack or copy."""
+        total = self.total_size
+        return FALLBACK_CAP_BYTES if total is None else 2 * total + CAP_SLACK_BYTES
+
     def to_json(self) -> dict:
         return {
             "dataset": self.dataset,
+            **({"note": self.note} if self.note else {}),
             "files": {
                 path: {"size": entry.size, "sha256": entry.sha256}
                 for path, entry in sorted(self.files.items())
@@ -58,7 +87,10 @@ class Manifest:
             for path, entry in self.to_json()["files"].items()
         ]
         body = ",\n".join(lines)
-        return f'{{\n  "dataset": {json.dumps(self.dataset)},\n  "files": {{\n{body}\n  }}\n}}\n'
+        note = f'  "note": {json.dumps(self.note)},\n' if self.note else ""
+        return (
+            f'{{\n  "dataset": {json.dumps(self.dataset)},\n{note}  "files": {{\n{body}\n  }}\n}}\n'
+        )
 
     @classmethod
     def from_json(cls, obj: dict, origin: str) -> Manifest:
@@ -68,7 +100,10 @@ class Manifest:
                 str(path): ManifestEntry(size=entry["size"], sha256=entry["sha256"])
                 for path, entry in obj["files"].items()
             }
-            return cls(dataset=str(obj["dataset"]), files=files)
+            note = obj.get("note")
+            return cls(
+                dataset=str(obj["dataset"]), files=files, note=None if note is None else str(note)
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise DlcError(f"{origin}: not a dlclassics manifest (missing {exc})") from exc
 

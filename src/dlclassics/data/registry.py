@@ -2,8 +2,13 @@
 
 Other parts locate their data with :func:`dataset_path`::
 
-    root = dataset_path("yelp", args.data_root)     # <data root>/yelp, or a DlcError saying
-    train = root / "train.txt"                      # how to fetch it
+    root = dataset_path("yelp", args.data_root)     # <data root>/yelp, downloaded first if it
+    train = root / "train.txt"                      # is missing (unless $DLC_OFFLINE is set)
+
+It is the one place every command finds its data set, so it is where a missing public data set is
+fetched on first use: it says so in one line on standard error and downloads it with
+:func:`dlclassics.data.fetch.fetch_dataset` (the same hash checks, size cap and progress bar as
+``dlc data fetch``). With ``DLC_OFFLINE=1`` a missing data set is a one-line error instead.
 
 Sources are public. A data set comes either file by file (:class:`FileSource`: every file of the
 manifest from ``base_url + relative path``) or as one archive (:class:`ArchiveSource`) whose
@@ -19,12 +24,13 @@ import functools
 import importlib.resources
 import os
 import posixpath
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlclassics.data.root import resolve_data_root
+from dlclassics.data.root import OFFLINE_ENV_VAR, offline, resolve_data_root
 from dlclassics.errors import DlcError
 
 if TYPE_CHECKING:  # the manifest module pulls in tqdm; `dlc --help` does not need it
@@ -46,10 +52,15 @@ class FileSource:
 
 @dataclass(frozen=True)
 class ArchiveSource:
-    """One zip or tar archive that unpacks to ``top_folder/`` holding the data set's files."""
+    """One zip or tar archive that unpacks to ``top_folder/`` holding the data set's files.
+
+    ``max_bytes`` caps the archive's own size where it carries large files the manifest leaves
+    out (they are never extracted); by default the manifest's size cap applies to it too.
+    """
 
     url: str
     top_folder: str
+    max_bytes: int | None = None
 
     @property
     def file_name(self) -> str:
@@ -135,8 +146,11 @@ DATASETS: dict[str, DatasetSpec] = {
                 "val2014_urls.txt",
             ),
             source=ArchiveSource(
-                url="http://cs231n.stanford.edu/coco_captioning.zip",
+                url="https://cs231n.stanford.edu/coco_captioning.zip",
                 top_folder="coco_captioning",
+                # it also carries the 4096-d fc7 features (train/val2014_vgg16_fc7.h5), which
+                # the manifest leaves out
+                max_bytes=8 * 1000**3,
             ),
         ),
     )
@@ -162,27 +176,68 @@ def get_dataset(name: str) -> DatasetSpec:
         raise DlcError(f"unknown data set {name!r}: known data sets are {known}") from None
 
 
-def dataset_path(name: str, data_root: str | os.PathLike[str] | None = None) -> Path:
+def dataset_path(
+    name: str,
+    data_root: str | os.PathLike[str] | None = None,
+    fetch_missing: bool = True,
+    mirror: str | None = None,
+) -> Path:
     """Locate data set ``name`` under ``data_root`` (default: :func:`resolve_data_root`).
 
-    Only the layout is checked (fast); ``dlc data status`` verifies checksums.
+    Only the layout is checked (fast); ``dlc data status`` verifies checksums. When the data
+    set's folder is absent and ``fetch_missing`` is set, it is downloaded first (from ``mirror``,
+    else ``$DLC_DATA_MIRROR``, else its public source), unless ``$DLC_OFFLINE`` says not to. A
+    folder that exists but is incomplete is never touched.
 
     Returns:
         ``<data root>/<folder>``, e.g. ``~/.cache/dlclassics/data/yelp``.
 
     Raises:
-        DlcError: when the data set's folder or one of its layout paths is missing.
+        DlcError: when the data set is missing and may not be fetched (``fetch_missing`` off,
+            ``DLC_OFFLINE=1``, or an incomplete folder in the way), when the download fails, or
+            when ``$DLC_OFFLINE`` has a value that is not a yes or a no.
     """
     spec = get_dataset(name)
     root = resolve_data_root(data_root)
     folder = spec.path_under(root)
     missing = spec.missing_layout(folder)
-    if missing:
+    if not missing:
+        return folder
+    where = (
+        "point --data-root / $DLC_DATA at a folder holding it"
+        if data_root is None
+        else "point --data-root at a folder holding it"
+    )
+    not_found = f"data set {name!r} not found under {root} (no {folder / missing[0]})"
+    if folder.exists() or folder.is_symlink():
         raise DlcError(
-            f"data set {name!r} not found under {root} (no {folder / missing[0]}): "
-            f"run `dlc data fetch {name}`, or point --data-root / $DLC_DATA at a folder holding it"
+            f"{not_found}: {folder} is incomplete; run `dlc data fetch {name} --force` to "
+            f"replace it, or {where}"
         )
-    return folder
+    if not fetch_missing:
+        raise DlcError(f"{not_found}: run `dlc data fetch {name}`, or {where}")
+    if offline():
+        raise DlcError(
+            f"{not_found} and downloads are off ({OFFLINE_ENV_VAR}="
+            f"{os.environ.get(OFFLINE_ENV_VAR, '')}): run `dlc data fetch {name}` where you are "
+            f"online, or {where}"
+        )
+    from dlclassics.data.fetch import fetch_dataset  # tqdm and urllib only when needed
+
+    mirror = resolve_mirror(mirror)
+    print(
+        f"{name}: not in {root}; downloading it{f' from {mirror}' if mirror else ''} "
+        f"(set {OFFLINE_ENV_VAR}=1 to refuse) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        return fetch_dataset(spec, root, mirror=mirror).path
+    except DlcError as exc:
+        raise DlcError(
+            f"{not_found} and downloading it failed: {exc} (fetch it where you are online, or "
+            f"import a copy with `dlc data fetch {name} --from PATH`)"
+        ) from exc
 
 
 def resolve_mirror(cli_value: str | None = None) -> str | None:

@@ -1,4 +1,5 @@
-"""Where data sets live: ``--data-root``, else ``$DLC_DATA``, else a per-user cache folder."""
+"""Where data sets live (``--data-root``, else ``$DLC_DATA``, else a per-user cache folder), and
+whether dlclassics may download anything (``$DLC_OFFLINE``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,30 @@ import argparse
 import os
 from pathlib import Path
 
+from dlclassics.errors import DlcError
+
 DATA_ENV_VAR = "DLC_DATA"
+OFFLINE_ENV_VAR = "DLC_OFFLINE"
+_OFFLINE_TRUE = ("1", "true", "yes", "on")
+_OFFLINE_FALSE = ("", "0", "false", "no", "off")
+
+
+def offline() -> bool:
+    """True when ``$DLC_OFFLINE`` forbids the downloads a command would make on its own (a
+    missing data set, pretrained weights); unset means online. ``dlc data fetch`` is an explicit
+    request and downloads either way.
+
+    The value is checked each time it is read: ``1``/``true``/``yes``/``on`` and
+    ``0``/``false``/``no``/``off`` (any case, or empty) are accepted, anything else is a
+    DlcError. Other modules (e.g. ``backbones``) should call this rather than read the variable.
+    """
+    raw = os.environ.get(OFFLINE_ENV_VAR, "")
+    value = raw.strip().lower()
+    if value in _OFFLINE_TRUE:
+        return True
+    if value in _OFFLINE_FALSE:
+        return False
+    raise DlcError(f"{OFFLINE_ENV_VAR}={raw!r}: expected 1 or 0 (also true/false, yes/no, on/off)")
 
 
 def user_cache_dir() -> Path:

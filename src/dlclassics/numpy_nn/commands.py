@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dlclassics.errors import DlcError
+from dlclassics.options import nonnegative_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,38 +20,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "gradient); exits 1 if any relative error exceeds 1e-7."
         ),
     )
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the random inputs")
     parser.add_argument(
-        "--seed", type=_seed, default=0, help="seed of the random inputs (default 0)"
-    )
-    parser.add_argument(
-        "--json", type=Path, metavar="PATH", help="also write the table as JSON to PATH"
+        "-o",
+        "--out",
+        "--json",
+        dest="out",
+        type=Path,
+        metavar="FILE",
+        help="also write the table as JSON to FILE",
     )
     parser.set_defaults(func=gradcheck_command)
-
-
-def _seed(text: str) -> int:
-    """argparse type: a non-negative integer (what NumPy's random generator accepts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
 
 
 def gradcheck_command(args: argparse.Namespace) -> int:
     from dlclassics.io import atomic_write_json
     from dlclassics.numpy_nn.gradchecks import format_gradcheck_table, gradcheck_report
+    from dlclassics.outputs import check_output_file
 
+    if args.out is not None:
+        check_output_file(args.out)
     report = gradcheck_report(args.seed)
     print(format_gradcheck_table(report["rows"]))
-    if args.json is not None:
+    if args.out is not None:
         try:
-            atomic_write_json(args.json, report)
+            atomic_write_json(args.out, report)
         except OSError as exc:
             raise DlcError(
-                f"{args.json}: cannot write the gradcheck table ({exc.strerror})"
+                f"{args.out}: cannot write the gradcheck table ({exc.strerror})"
             ) from exc
     failed = [row for row in report["rows"] if not row["passed"]]
     total = len(report["rows"])

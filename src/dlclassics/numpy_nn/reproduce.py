@@ -3,25 +3,35 @@ derivations they verify."""
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 from dlclassics.io import atomic_write_json
 from dlclassics.numpy_nn.gradchecks import gradcheck_report
+from dlclassics.report.sections import PartResult, Table
 
 GRADCHECK_SEED = 0
-DERIVATIONS = Path(__file__).resolve().parents[3] / "docs" / "derivations.md"
 
 
-def run_part(out_dir: Path, data_root: Path, profile: str) -> dict:
+def derivations_text() -> str:
+    """The hand derivations of the recurrent layers' gradients (Markdown with TeX maths), shipped
+    inside the package as ``dlclassics/report/derivations.md``."""
+    resource = importlib.resources.files("dlclassics") / "report" / "derivations.md"
+    return resource.read_text(encoding="utf-8")
+
+
+def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Run ``dlc gradcheck`` (seed 0) and write ``gradcheck.json`` into ``out_dir``.
 
     The checks take about a second, so every profile runs the same checks, and ``data_root`` is
     unused (the inputs are random).
 
-    Returns the report dict (``tables``, ``summary``, ``markdown`` = docs/derivations.md when the
-    source tree is present) plus ``all_passed``, ``max_rel_error``, ``seed``, ``tolerance`` and
-    ``rows`` (one per (layer, gradient): ``layer``, ``gradient``, ``shape``, ``rel_error``,
-    ``max_elementwise_rel_error``, ``passed``).
+    Returns:
+        The summary, one table row per (layer, gradient), the derivations as ``markdown`` (see
+        :func:`derivations_text`), and as ``data`` the gradcheck report: ``all_passed``,
+        ``max_rel_error``, ``seed``, ``tolerance`` and ``rows`` (one per (layer, gradient):
+        ``layer``, ``gradient``, ``shape``, ``rel_error``, ``max_elementwise_rel_error``,
+        ``passed``).
     """
     del data_root, profile  # same checks either way; see the docstring
     report = gradcheck_report(GRADCHECK_SEED)
@@ -31,20 +41,16 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict:
         for r in report["rows"]
     ]
     passed = sum(r["passed"] for r in report["rows"])
-    table = {
-        "title": f"dlc gradcheck (float64, seed {report['seed']}): analytic vs numerical gradients",
-        "columns": ["layer", "gradient", "shape", "relative error", "≤ 1e-7"],
-        "rows": rows,
-        "note": "relative error = ||analytic − numerical|| / (||analytic|| + ||numerical||)",
-    }
-    if DERIVATIONS.is_file():
-        derivations = DERIVATIONS.read_text(encoding="utf-8")
-    else:  # installed from a wheel: the docs folder is not part of the package
-        derivations = "The derivations are in `docs/derivations.md` of the source tree."
-    return {
-        **report,
-        "summary": f"{passed} of {len(rows)} gradients agree with centred differences "
+    table = Table(
+        f"dlc gradcheck (float64, seed {report['seed']}): analytic vs numerical gradients",
+        ["layer", "gradient", "shape", "relative error", "≤ 1e-7"],
+        rows,
+        "relative error = ||analytic − numerical|| / (||analytic|| + ||numerical||)",
+    )
+    return PartResult(
+        summary=f"{passed} of {len(rows)} gradients agree with centred differences "
         f"(largest relative error {report['max_rel_error']:.1e}).",
-        "tables": [table],
-        "markdown": derivations,
-    }
+        tables=[table],
+        markdown=derivations_text(),
+        data=report,
+    )

@@ -1,9 +1,8 @@
 """Turn each part's stored record into a report ``Section``.
 
-A part's ``run_part`` returns ``{"tables": [...], "figures": [...], "notes": [...], ...}``:
-tables as ``{"title", "columns", "rows", "note"?}``, figures as ``{"path", "caption"}`` with paths
-relative to the part's folder, and optionally ``"summary"`` and ``"markdown"``. Everything else in
-the dict is kept in ``part.json`` for scripts.
+A part's ``run_part`` returns a ``PartResult``; ``part.json`` keeps it as plain data
+(``PartResult.to_record``): tables as ``{"title", "columns", "rows", "note"}``, figures as
+``{"path", "caption"}`` with paths relative to the part's folder.
 """
 
 from __future__ import annotations

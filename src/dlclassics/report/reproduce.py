@@ -35,7 +35,7 @@ RECORD_NAME = "part.json"
 class Part:
     key: str
     title: str
-    module: str  # provides run_part(out_dir, data_root, profile) -> dict
+    module: str  # provides run_part(out_dir, data_root, profile) -> PartResult
 
 
 PARTS: dict[str, Part] = {
@@ -82,7 +82,8 @@ def run_one_part(part: Part, part_dir: Path, data_root: Path, profile: str) -> d
     atomic_write_json(part_dir / RECORD_NAME, record)
     try:
         run_part = importlib.import_module(part.module).run_part
-        record["result"] = run_part(out_dir=part_dir, data_root=data_root, profile=profile)
+        result = run_part(out_dir=part_dir, data_root=data_root, profile=profile)
+        record["result"] = result.to_record()
         record["status"] = "ok"
     except Exception as exc:  # a failed part is reported in its section; the others still run
         record["status"] = "failed"

@@ -1,14 +1,17 @@
 """What a report is made of: sections holding tables, figures and notes.
 
-A part of ``dlc reproduce`` returns a plain dict; the part's section builder (``report.parts``)
-turns it into a ``Section``; the HTML and Markdown writers render sections without knowing which
+A part of ``dlc reproduce`` returns a ``PartResult``, stored in the part's ``part.json``; the
+section builder (``report.parts``) turns the stored record into a ``Section``; the HTML and Markdown writers render sections without knowing which
 experiment they came from.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from dlclassics.tables import markdown_table
 
 
 @dataclass
@@ -19,9 +22,7 @@ class Table:
     note: str = ""
 
     def to_markdown(self) -> str:
-        lines = [f"**{self.title}**", "", "| " + " | ".join(self.columns) + " |"]
-        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
-        lines += ["| " + " | ".join(format_cell(v) for v in row) + " |" for row in self.rows]
+        lines = [f"**{self.title}**", "", markdown_table(self.columns, self.rows)]
         if self.note:
             lines += ["", f"_{self.note}_"]
         return "\n".join(lines)
@@ -49,14 +50,26 @@ class Section:
     markdown: str = ""  # extra prose, rendered with maths (the derivations)
 
 
-def format_cell(value: object) -> str:
-    """Numbers to fixed precision, everything else as text."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "–"
-        return f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}"  # BLEU 0.534, acc 97.39
-    if value is None:
-        return "–"
-    return str(value)
+@dataclass
+class PartResult:
+    """What one part of ``dlc reproduce`` (``<experiment>.reproduce.run_part``) gives the report.
+
+    Attributes:
+        summary: one paragraph above the tables.
+        tables: the part's tables (numbers as shown: accuracies in %).
+        figures: figures with paths relative to the part's folder.
+        notes: sentences under the tables.
+        markdown: extra prose rendered with maths (the derivations).
+        data: everything else worth keeping in ``part.json`` for scripts (plain data).
+    """
+
+    summary: str = ""
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    markdown: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain data for ``part.json`` (figure paths as strings)."""
+        return asdict(self)

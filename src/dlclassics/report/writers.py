@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dlclassics.io import atomic_write_text
 from dlclassics.report.maths import markdown_to_html
-from dlclassics.report.sections import Section, Table, format_cell
+from dlclassics.report.sections import Section, Table
+from dlclassics.tables import format_cell
 
 STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 0 auto;

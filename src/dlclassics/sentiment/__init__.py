@@ -1,6 +1,8 @@
-"""Sentence sentiment: five reference classifiers, two stronger ones, and their CLI.
+"""Sentence sentiment: five reference classifiers, three stronger ones, and their CLI.
 
-Reading files (``text``), the vocabulary (``vocab``), GloVe vectors (``glove``), turning sentences
-into tensors (``batches``), the models (``models``, ``minilm``), one training loop (``train``),
-one run end to end (``experiment``), prediction (``predict``) and figures (``figures``).
+``config`` (the one ``SentimentConfig``, presets), ``text`` (the one sentence reader), ``vocab``,
+``glove``, ``batches`` (sentences → tensors), ``models`` and ``minilm`` (the networks),
+``classifier`` (a model with its inputs, from a checkpoint, scored), ``run`` (one run on the shared
+loop of ``dlclassics.training``), ``predict``, ``ensemble``, ``reproduce`` (compare and the report
+part) and ``commands`` (the CLI).
 """

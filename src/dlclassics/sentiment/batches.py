@@ -2,7 +2,8 @@
 
 Every collate function returns ``(inputs, labels)``: ``inputs`` is a dict of tensors passed to
 the model as keyword arguments (``model(**inputs)``), ``labels`` is (N,) float with 0/1 values
-(-1 for unlabelled sentences). So one training loop serves every model.
+(-1 for unlabelled sentences). So the one training loop (``dlclassics.training``) serves every
+model.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class SentenceDataset(Dataset):
 
     def __getitem__(self, i: int) -> Example:
         return self.examples[i], self.labels[i]
+
+
+def to_device(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    """A batch's model inputs on ``device``; ``lengths`` stays on the CPU, where
+    ``pack_padded_sequence`` wants it."""
+    return {k: v if k == "lengths" else v.to(device) for k, v in inputs.items()}
 
 
 def label_tensor(batch: Sequence[Example]) -> torch.Tensor:

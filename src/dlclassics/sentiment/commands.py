@@ -5,108 +5,141 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.sentiment.names import MODEL_NAMES, REFERENCE_MODELS
+from dlclassics.options import (
+    add_device_argument,
+    add_precision_argument,
+    add_threads_argument,
+    dropout_rate,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE
+
+if TYPE_CHECKING:  # torch stays unimported until a command runs: `dlc --help` stays fast
+    from dlclassics.sentiment.predict import Predictions
+
+PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
+RESUME_HELP = (
+    "continue from OUT/last.pt when it exists; every setting except "
+    + ", ".join(f"--{name}" for name in RESUMABLE)
+    + " and --device must be as before (a change is refused), and so must the training data"
+)
+LABELLED_RULE = (
+    "without --labelled or --unlabelled, a FILE is labelled when more than half of its "
+    "non-empty lines start with a 0 or 1 word and both labels occur; every line of a labelled "
+    "FILE must then carry a label (a line without one is a bad line, named by its number)"
+)
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
     """``--data DIR`` (a user's own train/dev[/test].txt folder), else the yelp data set."""
-    if args.data:
+    if getattr(args, "data", None):
         return Path(args.data)
     from dlclassics.data.registry import dataset_path
 
     return dataset_path("yelp", args.data_root)
 
 
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: str | None) -> None:
+    """What ``train`` and ``compare`` share: data, seed, GloVe, resume, device, threads, out."""
     parser.add_argument(
         "--data",
         metavar="DIR",
-        help="folder with labelled train.txt and dev.txt (and test.txt); default: the yelp data set",
+        default=PRESET,
+        help="folder with labelled train.txt and dev.txt (and test.txt) (default: the yelp "
+        "data set)",
     )
     add_data_root_argument(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     parser.add_argument(
-        "--glove", metavar="PATH", help="GloVe text file (default: packaged 50-d GloVe 6B)"
+        "--glove",
+        metavar="PATH",
+        default=PRESET,
+        help="GloVe text file (default: the packaged 50-d GloVe 6B vectors)",
     )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from OUT/last.pt when it exists"
+    parser.add_argument("--resume", action="store_true", help=RESUME_HELP)
+    add_device_argument(parser)
+    add_precision_argument(parser)
+    add_threads_argument(parser, "default: 1 for the word models, all for minilm")
+    parser.add_argument("-o", "--out", metavar="DIR", default=default_out or PRESET, help=out)
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train one model, keep the best dev checkpoint",
+        description="Train one model; unset options take the model's preset. On a GPU, "
+        "--precision auto runs minilm in bf16 and the (small, launch-bound) word models in fp32.",
     )
-
-
-def train_command(args: argparse.Namespace) -> int:
-    from dlclassics import distributed
-    from dlclassics.sentiment.experiment import RunOptions, run_experiment
-
-    out = Path(args.out or f"runs/sentiment/{args.model}")
-    options = RunOptions(
-        model=args.model,
-        data_dir=_data_dir(args),
-        out_dir=out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        dropout=args.dropout,
-        hidden_size=args.hidden_size,
-        patience=args.patience,
-        seed=args.seed,
-        glove=Path(args.glove) if args.glove else None,
-        min_count=args.min_count,
-        skip_bad_lines=args.skip_bad_lines,
-        resume=args.resume,
-        train_limit=args.train_limit,
-        threads=args.threads,
+    train.add_argument("--model", required=True, choices=MODEL_NAMES, help="the classifier")
+    tunable = [
+        ("--epochs", positive_int, "most passes over the training sentences"),
+        ("--batch-size", positive_int, "sentences per step, over all processes"),
+        ("--lr", positive_float, "AdamW learning rate"),
+        ("--weight-decay", nonnegative_float, "AdamW decoupled weight decay"),
+        ("--dropout", dropout_rate, "dropout probability"),
+        ("--hidden-size", positive_int, "RNN/LSTM state size (cnn: filters per width)"),
+        ("--patience", positive_int, "epochs without a better dev accuracy before stopping"),
+    ]
+    for flag, kind, text in tunable:
+        train.add_argument(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
+    train.add_argument(
+        "--min-count", type=positive_int, default=1, help="rarer train words → <unk>"
     )
-    try:
-        run_experiment(options)
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() == 0:
-        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
-    return 0
+    train.add_argument(
+        "--train-limit",
+        type=positive_int,
+        metavar="N",
+        default=PRESET,
+        help="train on a seeded random N of the training sentences (default: all)",
+    )
+    train.add_argument(
+        "--skip-bad-lines", action="store_true", help="skip and count bad lines in the data"
+    )
+    _add_run_arguments(train, "output folder (default: runs/sentiment/MODEL)", None)
+    train.set_defaults(func=train_command)
 
 
-def predict_command(args: argparse.Namespace) -> int:
-    from dlclassics.sentiment.predict import predict_file
-
-    result = predict_file(args.checkpoint, args.input, args.out, args.proba, args.skip_bad_lines)
-    if args.out is None:
-        sys.stdout.write("".join(line + "\n" for line in result.lines))
-    else:
-        print(f"wrote {len(result.lines)} lines to {args.out}", file=sys.stderr)
-    if result.skipped:
-        print(
-            f"{args.input}: skipped {result.skipped} bad lines (empty output lines)",
-            file=sys.stderr,
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="label every line of sentence files with a checkpoint (or an ensemble of several)",
+        description="Write one label (or P(positive)) per input line, in order; accuracies "
+        f"of labelled input go to standard error. Labelled input: {LABELLED_RULE}.",
+    )
+    predict.add_argument(
+        "files", nargs="*", metavar="FILE", help="one sentence a line; - reads standard input"
+    )
+    predict.add_argument(
+        "--input", action="append", metavar="FILE", help="the same as a FILE (repeatable)"
+    )
+    predict.add_argument(
+        "--checkpoint",
+        required=True,
+        nargs="+",
+        action="extend",
+        metavar="CKPT",
+        help="a best.pt; several → their mean P(positive) decides (an ensemble); files named "
+        "after the checkpoints are the inputs",
+    )
+    labelled = predict.add_mutually_exclusive_group()
+    for flag, value, text in (("--labelled", True, "each line starts with its 0/1 label"),
+                              ("--unlabelled", False, "a leading 0 or 1 is a word")):  # fmt: skip
+        labelled.add_argument(
+            flag, dest="labelled", action="store_const", const=value, default=PRESET, help=text
         )
-    for checkpoint, accuracy in zip(args.checkpoint, result.member_accuracies, strict=False):
-        print(f"{checkpoint}: accuracy {accuracy:.2f} % on its own", file=sys.stderr)
-    if result.accuracy is not None:
-        name = "ensemble accuracy" if len(args.checkpoint) > 1 else "accuracy"
-        print(f"{name}: {result.accuracy:.2f} %", file=sys.stderr)
-    return 0
-
-
-def compare_command(args: argparse.Namespace) -> int:
-    from dlclassics import distributed
-    from dlclassics.io import atomic_write_json, atomic_write_text
-    from dlclassics.sentiment.compare import format_table, run_comparison
-
-    out = Path(args.out)
-    glove = Path(args.glove) if args.glove else None
-    try:
-        rows = run_comparison(args.models, _data_dir(args), out, args.seed, glove, args.resume)
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() != 0:
-        return 0
-    table = format_table(rows)
-    atomic_write_json(out / "compare.json", rows)
-    atomic_write_text(out / "compare.md", table + "\n")
-    print(table)
-    return 0
+    predict.add_argument("--proba", action="store_true", help="write P(positive), not 0/1")
+    predict.add_argument("--skip-bad-lines", action="store_true", help="leave bad lines empty")
+    predict.add_argument(
+        "-o", "--out", metavar="FILE", default=PRESET, help="output file (default: standard output)"
+    )
+    add_device_argument(predict)
+    predict.set_defaults(func=predict_command)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,48 +148,127 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sentiment", help="sentence sentiment classifiers (bag of words … MiniLM)"
     )
     commands = sentiment.add_subparsers(dest="sentiment_command", metavar="COMMAND", required=True)
-
-    train = commands.add_parser("train", help="train one model, keep the best dev checkpoint")
-    train.add_argument("--model", required=True, choices=MODEL_NAMES)
-    train.add_argument("--epochs", type=int, help="most epochs (default: the model's preset)")
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--weight-decay", type=float)
-    train.add_argument("--dropout", type=float)
-    train.add_argument("--hidden-size", type=int, help="RNN/LSTM state size")
-    train.add_argument(
-        "--patience", type=int, help="epochs without dev improvement before stopping"
+    _add_train(commands)
+    _add_predict(commands)
+    compare = commands.add_parser(
+        "compare", help="train several models with their presets, table vs the reference"
     )
-    train.add_argument("--min-count", type=int, default=1, help="rarer train words → <unk>")
-    train.add_argument(
-        "--train-limit", type=int, metavar="N", help="train on a random N train lines"
+    compare.add_argument(
+        "--models", nargs="+", default=list(REFERENCE_MODELS), choices=MODEL_NAMES, help="models"
     )
-    train.add_argument(
-        "--threads", type=int, help="CPU threads (default: 1, minilm: all; see README)"
-    )
-    train.add_argument("--out", metavar="DIR", help="output folder (default: runs/sentiment/MODEL)")
-    train.add_argument("--skip-bad-lines", action="store_true", help="skip and count bad lines")
-    _add_data_arguments(train)
-    train.set_defaults(func=train_command)
-
-    predict = commands.add_parser(
-        "predict", help="label every line of a file with a checkpoint (or an ensemble of several)"
-    )
-    predict.add_argument(
-        "--checkpoint",
-        required=True,
-        nargs="+",
-        metavar="CKPT",
-        help="a best.pt; several → their mean P(positive) decides (an ensemble)",
-    )
-    predict.add_argument("--input", required=True, metavar="FILE", help="one sentence a line")
-    predict.add_argument("--out", metavar="FILE", help="output file (default: standard output)")
-    predict.add_argument("--proba", action="store_true", help="write P(positive), not 0/1")
-    predict.add_argument("--skip-bad-lines", action="store_true", help="leave bad lines empty")
-    predict.set_defaults(func=predict_command)
-
-    compare = commands.add_parser("compare", help="train the reference models, table vs reference")
-    compare.add_argument("--models", nargs="+", default=list(REFERENCE_MODELS), choices=MODEL_NAMES)
-    compare.add_argument("--out", metavar="DIR", default="runs/sentiment/compare")
-    _add_data_arguments(compare)
+    _add_run_arguments(compare, "output folder", "runs/sentiment/compare")
     compare.set_defaults(func=compare_command)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
+    from dlclassics.sentiment.config import preset
+    from dlclassics.sentiment.run import run
+
+    out = Path(getattr(args, "out", None) or f"runs/sentiment/{args.model}")
+    try:
+        run(preset(args.model, args), _data_dir(args), out, args.resume, args.device)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() == 0:
+        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
+    from dlclassics.io import atomic_write_json, atomic_write_text
+    from dlclassics.outputs import prepare_output_dir, release_output_dir
+    from dlclassics.sentiment.config import preset
+    from dlclassics.sentiment.reproduce import comparison_table, train_models
+    from dlclassics.tables import markdown_table
+
+    out, writer = Path(args.out), distributed.launched_rank() == 0
+    if writer:
+        prepare_output_dir(out)
+    configs = [preset(name, args) for name in args.models]
+    try:
+        rows = train_models(configs, _data_dir(args), out, args.resume, args.device)
+        if writer:
+            table = markdown_table(*comparison_table(rows))
+            atomic_write_json(out / "compare.json", rows)
+            atomic_write_text(out / "compare.md", table + "\n")
+            print(table)
+    finally:
+        distributed.shutdown()
+        if writer:
+            release_output_dir(out)
+    return 0
+
+
+def _is_checkpoint_file(path: str) -> bool:
+    """Whether ``path`` is a zip archive, as every ``torch.save`` file is (no text file is)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[str]]:
+    """The checkpoints and the input files.
+
+    ``--checkpoint A.pt B.pt text.txt`` gives all three to --checkpoint (argparse's ``+`` is
+    greedy), so when no input was named otherwise the trailing values that are not checkpoint
+    files become the inputs; the first value is always a checkpoint.
+    """
+    from dlclassics.errors import DlcError
+
+    if files:
+        return values, files
+    cut = len(values)
+    while cut > 1 and not _is_checkpoint_file(values[cut - 1]):
+        cut -= 1
+    if cut == len(values):
+        raise DlcError("no input: name the sentence FILEs (- for standard input) to label")
+    return values[:cut], values[cut:]
+
+
+def _report(source: str, prefix: str, checkpoints: list[str], result: Predictions) -> None:
+    """Skipped lines and accuracies of one input, on standard error (stdout holds the labels)."""
+    if result.skipped:
+        print(f"{source}: skipped {result.skipped} bad lines (empty output lines)", file=sys.stderr)
+    for checkpoint, accuracy in zip(checkpoints, result.member_accuracies, strict=False):
+        print(f"{prefix}{checkpoint}: accuracy {100 * accuracy:.2f} % on its own", file=sys.stderr)
+    if result.accuracy is not None:
+        name = "ensemble accuracy" if len(checkpoints) > 1 else "accuracy"
+        print(f"{prefix}{name}: {100 * result.accuracy:.2f} %", file=sys.stderr)
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from dlclassics.io import atomic_write_text
+    from dlclassics.outputs import check_output_file
+    from dlclassics.runtime import resolve_device
+    from dlclassics.sentiment.classifier import load_classifier
+    from dlclassics.sentiment.predict import predict_sentences
+    from dlclassics.sentiment.text import read_sentences
+
+    checkpoints, inputs = split_inputs(args.checkpoint, [*(args.input or []), *args.files])
+    out = getattr(args, "out", None)
+    if out is not None:
+        check_output_file(out)  # before the work: a bad --out costs nothing
+    device = resolve_device(args.device)
+    classifiers = [load_classifier(path) for path in checkpoints]
+    labelled = getattr(args, "labelled", None)
+    lines: list[str] = []
+    for path in inputs:
+        sentences = read_sentences(path, labelled, args.skip_bad_lines)
+        result = predict_sentences(classifiers, sentences, args.proba, device)
+        lines += result.lines
+        prefix = f"{sentences.source}: " if len(inputs) > 1 else ""
+        if result.labelled and labelled is None:
+            note = "read as labelled (--unlabelled reads the leading 0/1 as words)"
+            print(f"{sentences.source}: {note}", file=sys.stderr)
+        _report(sentences.source, prefix, checkpoints, result)
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        print(f"wrote {len(lines)} lines to {out}", file=sys.stderr)
+    return 0

@@ -17,9 +17,10 @@ MOST_CANDIDATES = 12  # every subset is tried: 2^12 mean-and-compare passes stay
 
 
 def ensemble_accuracy(probabilities: Sequence[np.ndarray], labels: np.ndarray) -> float:
-    """Accuracy (%) of the mean of ``probabilities`` (each (N,) P(positive)) against ``labels`` (N,)."""
+    """Accuracy (a fraction) of the mean of ``probabilities`` (each (N,) P(positive)) against
+    ``labels`` (N,)."""
     mean = np.mean(np.stack(probabilities), axis=0)  # (M, N) -> (N,)
-    return 100 * float(((mean >= 0.5) == (labels == 1)).mean())
+    return float(((mean >= 0.5) == (labels == 1)).mean())
 
 
 def choose_members(
@@ -32,8 +33,8 @@ def choose_members(
         dev_labels: the dev labels (N,), 0/1.
 
     Returns:
-        The chosen names (in the mapping's order) and their ensemble's dev accuracy (%). Ties go
-        to the smaller ensemble, then to the earlier candidates.
+        The chosen names (in the mapping's order) and their ensemble's dev accuracy (a
+        fraction). Ties go to the smaller ensemble, then to the earlier candidates.
     """
     names = list(dev_probabilities)
     if not 2 <= len(names) <= MOST_CANDIDATES:

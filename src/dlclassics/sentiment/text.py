@@ -1,36 +1,53 @@
-"""Reading sentence files: one pre-tokenised sentence a line, optionally led by a ``0``/``1`` label.
+"""The one reader of line-oriented sentence input: training splits, predict files, standard input.
 
-A labelled line is ``<label> <token> <token> ...`` with label ``0`` (negative) or ``1``
-(positive). Bad lines (not UTF-8, empty, missing label, label without a sentence) raise a
-``DlcError`` naming ``file:line``, or are skipped and counted when ``skip_bad_lines`` is set.
+One pre-tokenised sentence a line, led by a ``0`` (negative) or ``1`` (positive) label in a
+labelled file: ``<label> <token> <token> ...``.
+
+- Universal newlines: ``\\n``, ``\\r\\n`` and a lone ``\\r`` each end a line (a file saved with
+  old Mac line endings is three sentences, not one); a final line ending adds no line.
+- A UTF-8 byte-order mark at the start is skipped.
+- Bad lines (not UTF-8, empty, no label in a labelled file, a label without a sentence) raise a
+  ``DlcError`` naming ``file:line``, or are skipped and counted with ``skip_bad_lines``.
+- ``-`` reads standard input.
+
+Labelled or not is the caller's choice (training splits are labelled; ``dlc sentiment predict
+--labelled / --unlabelled``). Left open (``labelled=None``), ``looks_labelled`` decides, by a rule
+that one line cannot flip: the file is labelled when MORE THAN HALF of its non-empty lines start
+with a ``0`` or ``1`` word AND both labels occur. So ``1 star , never again .`` among ordinary
+sentences (or alone) stays a sentence, and one label typo in a labelled file is reported as a bad
+line with its number instead of turning the whole file into unlabelled text.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dlclassics.errors import DlcError
 
 LABELS = ("0", "1")
+STDIN = "-"
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
 class SentenceFile:
-    """The readable lines of one file.
+    """The readable lines of one input.
 
     Attributes:
-        path: the file read.
-        sentences: one token list per kept line, in file order.
-        labels: one 0/1 label per sentence, or ``None`` for an unlabelled file.
+        source: the file read (``<stdin>`` for standard input).
+        sentences: one token list per kept line, in input order.
+        labels: one 0/1 label per sentence, or ``None`` for unlabelled input.
         line_numbers: the 1-based line each sentence came from.
-        total_lines: lines in the file, bad ones included.
+        total_lines: lines in the input, bad ones included.
         skipped: how many bad lines were skipped (0 unless ``skip_bad_lines``).
     """
 
-    path: Path
+    source: str
     sentences: list[list[str]]
     labels: list[int] | None
     line_numbers: list[int]
@@ -41,13 +58,36 @@ class SentenceFile:
         return len(self.sentences)
 
 
+def read_lines(path: str | os.PathLike[str]) -> tuple[str, list[bytes]]:
+    """The input's name and its lines as bytes, without line endings or byte-order mark."""
+    if str(path) == STDIN:
+        name, stream = "<stdin>", sys.stdin
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    else:
+        p, name = Path(path), str(path)
+        if not p.is_file():
+            raise DlcError(f"{p}: no such file")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise DlcError(f"{p}: cannot read ({exc.strerror})") from exc
+    return name, data.removeprefix(BOM).splitlines()  # bytes.splitlines: \n, \r\n and \r
+
+
+def looks_labelled(lines: Sequence[bytes]) -> bool:
+    """True when more than half of the non-empty ``lines`` start with a ``0`` or ``1`` word and
+    both labels occur (the rule in the module docstring)."""
+    firsts = [words[0] for words in (line.split(maxsplit=1) for line in lines) if words]
+    labels = [word for word in firsts if word in (b"0", b"1")]
+    return 2 * len(labels) > len(firsts) and set(labels) == {b"0", b"1"}
+
+
 def _parse_line(raw: bytes, labelled: bool) -> tuple[list[str], int | None]:
     """Split one raw line into tokens and label; raise ``ValueError(problem)`` when it is bad."""
     try:
-        text = raw.decode("utf-8")
+        tokens = raw.decode("utf-8").split()
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 (byte {exc.start})") from exc
-    tokens = text.split()
     if not tokens:
         raise ValueError("empty line")
     if not labelled:
@@ -59,56 +99,35 @@ def _parse_line(raw: bytes, labelled: bool) -> tuple[list[str], int | None]:
     return tokens[1:], int(tokens[0])
 
 
-def _raw_lines(path: Path) -> list[bytes]:
-    """The file's lines as bytes, without line endings (a final newline adds no line)."""
-    if not path.is_file():
-        raise DlcError(f"{path}: no such file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DlcError(f"{path}: cannot read ({exc.strerror})") from exc
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return [line.rstrip(b"\r") for line in lines]
-
-
-def looks_labelled(path: str | os.PathLike[str]) -> bool:
-    """True when every non-empty line starts with a ``0`` or ``1`` token (a labelled file)."""
-    first_tokens = [line.split(maxsplit=1)[:1] for line in _raw_lines(Path(path))]
-    present = [tokens[0] for tokens in first_tokens if tokens]
-    return bool(present) and all(token in (b"0", b"1") for token in present)
-
-
 def read_sentences(
-    path: str | os.PathLike[str], labelled: bool, skip_bad_lines: bool = False
+    path: str | os.PathLike[str], labelled: bool | None = True, skip_bad_lines: bool = False
 ) -> SentenceFile:
-    """Read a sentence file.
+    """Read a sentence file (or ``-``, standard input).
 
     Args:
-        path: the file, UTF-8, one sentence a line.
-        labelled: whether each line must start with a ``0``/``1`` label.
+        path: UTF-8, one sentence a line.
+        labelled: whether each line must start with a ``0``/``1`` label; ``None``: decide by
+            ``looks_labelled``.
         skip_bad_lines: skip bad lines and count them instead of raising.
-
-    Returns:
-        The sentences (and labels) in file order.
 
     Raises:
         DlcError: ``<file>:<line>: <problem>`` for the first bad line (unless skipping), or
             ``<file>: no sentences`` when nothing readable is left.
     """
-    p = Path(path)
+    name, raw_lines = read_lines(path)
+    if labelled is None:
+        labelled = looks_labelled(raw_lines)
     sentences: list[list[str]] = []
     labels: list[int] = []
     line_numbers: list[int] = []
-    raw_lines = _raw_lines(p)
     for number, raw in enumerate(raw_lines, start=1):
         try:
             tokens, label = _parse_line(raw, labelled)
         except ValueError as exc:
             if not skip_bad_lines:
-                hint = " (use --skip-bad-lines to skip such lines)"
-                raise DlcError(f"{p}:{number}: {exc}{hint}") from None
+                raise DlcError(
+                    f"{name}:{number}: {exc} (--skip-bad-lines skips such lines)"
+                ) from None
             continue
         sentences.append(tokens)
         line_numbers.append(number)
@@ -117,11 +136,10 @@ def read_sentences(
     skipped = len(raw_lines) - len(sentences)
     if not sentences:
         raise DlcError(
-            f"{p}: no sentences" + (f" ({skipped} bad lines skipped)" if skipped else "")
+            f"{name}: no sentences" + (f" ({skipped} bad lines skipped)" * bool(skipped))
         )
-    return SentenceFile(
-        p, sentences, labels if labelled else None, line_numbers, len(raw_lines), skipped
-    )
+    kept_labels = labels if labelled else None
+    return SentenceFile(name, sentences, kept_labels, line_numbers, len(raw_lines), skipped)
 
 
 def subsample(sentences: SentenceFile, n: int, seed: int) -> SentenceFile:

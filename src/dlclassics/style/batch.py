@@ -18,8 +18,10 @@ from dlclassics import distributed
 from dlclassics.data.images import list_images
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_write_json
+from dlclassics.outputs import prepare_output_dir
+from dlclassics.style.config import StyleConfig
 from dlclassics.style.features import frozen_backbone
-from dlclassics.style.run import StyleRunConfig, run_style_transfer
+from dlclassics.style.run import run_style_transfer
 
 
 def photo_folders(photos: list[Path], out: Path) -> dict[Path, Path]:
@@ -34,12 +36,14 @@ def photo_folders(photos: list[Path], out: Path) -> dict[Path, Path]:
     return folders
 
 
-def run_batch(template: StyleRunConfig, content_dir: Path) -> dict[str, Any]:
+def run_batch(template: StyleConfig, content_dir: Path) -> dict[str, Any]:
     """Style every image in ``content_dir`` with ``template``'s styles and settings.
 
     Args:
         template: the settings of every run; its ``content`` is ignored and ``out`` is the
             folder that receives one sub-folder per photo and the summary ``metrics.json``.
+            Under torchrun with GPUs each process paints on its own GPU (``template.device``
+            names the kind of device).
         content_dir: folder of content photos (images directly inside it).
 
     Returns:
@@ -52,13 +56,16 @@ def run_batch(template: StyleRunConfig, content_dir: Path) -> dict[str, Any]:
     if not photos:
         raise DlcError(f"{content_dir}: no images to style")
     folders = photo_folders(photos, template.out)
-    ctx = distributed.init("cpu")  # style transfer runs on the CPU
+    if distributed.launched_rank() == 0:
+        prepare_output_dir(template.out)  # before any work; it covers every photo's folder
+    ctx = distributed.init(template.device)
+    template = dataclasses.replace(template, device=ctx.device)  # cuda:<local rank> under torchrun
     started = time.perf_counter()
-    backbone = frozen_backbone(template.backbone, template.weights)
+    backbone = frozen_backbone(template.backbone, template.weights, template.device)
     rows = []
     for photo in distributed.shard(photos, ctx):
         config = dataclasses.replace(template, content=photo, out=folders[photo])
-        metrics = run_style_transfer(config, backbone, progress=ctx.is_main)
+        metrics = run_style_transfer(config, backbone, progress=ctx.is_main, prepare=False)
         rows.append(
             {
                 "content": str(photo),

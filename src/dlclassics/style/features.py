@@ -19,8 +19,11 @@ from dlclassics.errors import DlcError
 from dlclassics.style.losses import gram_matrix
 
 
-def frozen_backbone(name: str, weights: str | Path | None = "imagenet") -> Backbone:
-    """``load_backbone`` prepared for optimising pixels through it, computing the same features.
+def frozen_backbone(
+    name: str, weights: str | Path | None = "imagenet", device: str = "cpu"
+) -> Backbone:
+    """``load_backbone`` on ``device``, prepared for optimising pixels through it, computing the
+    same features.
 
     Eval mode (BatchNorm uses its running statistics), no parameter gradients (only the pixels are
     optimised, so autograd skips every weight gradient), BatchNorm folded into the convolution
@@ -31,7 +34,7 @@ def frozen_backbone(name: str, weights: str | Path | None = "imagenet") -> Backb
     for parameter in backbone.parameters():
         parameter.requires_grad_(False)
     fold_batchnorm(backbone)
-    return backbone.eval().to(memory_format=torch.channels_last)
+    return backbone.eval().to(device=device, memory_format=torch.channels_last)
 
 
 @torch.no_grad()
@@ -77,21 +80,23 @@ class StyleFeatureExtractor:
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
 
-    def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """(1, 3, H, W) pixels in [0, 1] → (content features (1, C, h, w), [Gram (1, C_l, C_l)])."""
+    def features(self, pixels: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """(1, 3, H, W) pixels in [0, 1] → the named layers' features, normalised the way the
+        backbone's weights expect, in channels-last memory."""
         normalised = self.backbone.preprocessing.normalize(pixels)
         normalised = normalised.contiguous(memory_format=torch.channels_last)
-        names = list(dict.fromkeys((self.content_layer, *self.style_layers)))
-        features = self.backbone.intermediate(normalised, names)
+        return self.backbone.intermediate(normalised, list(dict.fromkeys(names)))
+
+    def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(1, 3, H, W) pixels in [0, 1] → (content features (1, C, h, w), [Gram (1, C_l, C_l)])."""
+        features = self.features(pixels, (self.content_layer, *self.style_layers))
         grams = [gram_matrix(features[name]) for name in self.style_layers]
         return features[self.content_layer], grams
 
     @torch.no_grad()
     def content_target(self, content_pixels: torch.Tensor) -> torch.Tensor:
         """P: the content image's features at the content layer, (1, C, h, w), computed once."""
-        normalised = self.backbone.preprocessing.normalize(content_pixels)
-        normalised = normalised.contiguous(memory_format=torch.channels_last)
-        return self.backbone.intermediate(normalised, [self.content_layer])[self.content_layer]
+        return self.features(content_pixels, [self.content_layer])[self.content_layer]
 
     @torch.no_grad()
     def style_targets(
@@ -117,9 +122,7 @@ class StyleFeatureExtractor:
         total = float(sum(blend))
         blended: list[torch.Tensor] | None = None
         for pixels, weight in zip(style_pixels, blend, strict=True):
-            normalised = self.backbone.preprocessing.normalize(pixels)
-            normalised = normalised.contiguous(memory_format=torch.channels_last)
-            features = self.backbone.intermediate(normalised, list(self.style_layers))
+            features = self.features(pixels, self.style_layers)
             grams = [gram_matrix(features[name]) * (weight / total) for name in self.style_layers]
             blended = (
                 grams if blended is None else [a + g for a, g in zip(blended, grams, strict=True)]

@@ -2,6 +2,10 @@
 
 Every PIL mode is accepted (``load_rgb`` converts grayscale, palette, alpha and CMYK to RGB). The
 image is resized so that its shorter side is ``size`` pixels, keeping the aspect ratio.
+
+Pictures more elongated than ``MAX_ASPECT``:1 are refused, and so is a working image whose longer
+side would exceed ``MAX_SIDE`` pixels: a 5000 x 1 strip at ``--size 64`` would otherwise become a
+64 x 320 000 image whose features do not fit in memory.
 """
 
 from __future__ import annotations
@@ -16,16 +20,34 @@ from PIL import Image
 from dlclassics.data.images import load_rgb
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
+from dlclassics.style.config import MAX_ASPECT, MAX_SIDE
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP"}
 
 
-def resize_shorter_side(image: Image.Image, size: int) -> Image.Image:
-    """Scale ``image`` so that min(width, height) == size (aspect ratio kept, at least 1 px)."""
-    width, height = image.size
+def working_size(
+    path: str | os.PathLike[str], width: int, height: int, size: int
+) -> tuple[int, int]:
+    """(width, height) with the shorter side ``size`` and the aspect ratio kept.
+
+    Raises:
+        DlcError: the picture is more elongated than ``MAX_ASPECT``:1, or the result's longer
+            side would exceed ``MAX_SIDE``.
+    """
+    ratio = max(width, height) / min(width, height)
+    if ratio > MAX_ASPECT:
+        raise DlcError(
+            f"{path}: {width}x{height} pixels, an aspect ratio of {ratio:.0f}:1; style transfer "
+            f"takes pictures up to {MAX_ASPECT}:1 (crop it first)"
+        )
     scale = size / min(width, height)
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return image.resize(new_size, Image.Resampling.LANCZOS)
+    if max(new_size) > MAX_SIDE:
+        raise DlcError(
+            f"{path}: at {size} px on the shorter side it would be {new_size[0]}x{new_size[1]} "
+            f"pixels; the longer side is capped at {MAX_SIDE} (use a smaller --size/--style-size)"
+        )
+    return new_size
 
 
 def pil_to_pixels(image: Image.Image) -> torch.Tensor:
@@ -45,11 +67,14 @@ def load_pixels(path: str | os.PathLike[str], size: int) -> torch.Tensor:
     """Read any image file and return (1, 3, H, W) pixels in [0, 1] with shorter side ``size``.
 
     Raises:
-        DlcError: the file is missing, not an image or corrupt (one line naming it).
+        DlcError: the file is missing, not an image, corrupt or too elongated (one line naming
+            it).
     """
     if size < 8:
         raise DlcError(f"image size must be at least 8 pixels, got {size}")
-    return pil_to_pixels(resize_shorter_side(load_rgb(path), size))
+    image = load_rgb(path)
+    new_size = working_size(path, *image.size, size)
+    return pil_to_pixels(image.resize(new_size, Image.Resampling.LANCZOS))
 
 
 def save_pixels(pixels: torch.Tensor, path: str | os.PathLike[str]) -> Path:

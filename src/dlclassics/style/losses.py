@@ -1,4 +1,4 @@
-"""The three style-transfer losses, exactly as SPEC.md defines them (sums, not means).
+"""The three style-transfer losses, exactly as the write-up defines them (sums, not means).
 
 F: features of the generated image at the content layer, P: the content image's features there;
 G^l, A^l: Gram matrices of the generated and style images' features at style layer l.

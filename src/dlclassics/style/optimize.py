@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -27,7 +28,7 @@ LOSS_TERMS = ("total", "content", "style", "tv")
 
 @dataclass(frozen=True)
 class LossWeights:
-    """wc, ws_l (one per style layer) and wtv of SPEC.md's losses."""
+    """wc, ws_l (one per style layer) and wtv of the reference write-up's losses."""
 
     content: float
     style: tuple[float, ...]
@@ -77,12 +78,13 @@ class LossHistory:
 
 
 def initial_image(content_pixels: torch.Tensor, init: str, seed: int) -> torch.Tensor:
-    """The starting image, (1, 3, H, W) in [0, 1]: a copy of the content photo or uniform noise."""
+    """The starting image, (1, 3, H, W) in [0, 1] on the content's device: a copy of the content
+    photo or uniform noise (drawn on the CPU, so a seed gives the same start on every device)."""
     if init == "content":
         return content_pixels.clone()
     if init == "noise":
         generator = torch.Generator().manual_seed(seed)
-        return torch.rand(content_pixels.shape, generator=generator)
+        return torch.rand(content_pixels.shape, generator=generator).to(content_pixels.device)
     raise DlcError(f"unknown --init {init!r}; choose content or noise")
 
 
@@ -105,6 +107,51 @@ def total_loss(
     return total, values
 
 
+def check_finite(values: dict[str, float], iteration: int) -> None:
+    """Stop at a NaN or infinite loss (weights or learning rate too large)."""
+    if not math.isfinite(values["total"]):
+        raise DlcError(
+            f"style loss became {values['total']} at iteration {iteration}: "
+            "lower the learning rate or the loss weights"
+        )
+
+
+def check_moved(before: torch.Tensor, pixels: torch.Tensor, step: int, loss: float) -> None:
+    """Refuse an Adam step that left the image unchanged although the loss has a gradient.
+
+    That happens when the loss weights are so large that Adam's squared gradients overflow
+    float32 (every update is then m / sqrt(inf) = 0): the run would otherwise "finish" and
+    return its starting image. (L-BFGS is not checked: it rightly stands still once converged.)
+    """
+    if pixels.grad is None or not torch.equal(before, pixels):
+        return
+    if pixels.grad.abs().max().item() > 0:
+        raise DlcError(
+            f"iteration {step}: the optimiser step left the image unchanged (loss {loss:.3g}): "
+            "the loss weights overflow float32 arithmetic; lower --style-weight, --style-scale, "
+            "--content-weight or --tv-weight"
+        )
+
+
+def take_step(
+    optimizer: PixelAdam | torch.optim.LBFGS,
+    closure: Callable[[], torch.Tensor],
+    pixels: torch.Tensor,
+    evaluations: list[dict[str, float]],
+    step: int,
+) -> dict[str, float]:
+    """One optimiser step, then clamp the pixels to [0, 1]; the loss terms at the step's start."""
+    first_evaluation = len(evaluations)
+    before = pixels.detach().clone() if isinstance(optimizer, PixelAdam) else None
+    optimizer.step(closure)
+    with torch.no_grad():
+        pixels.clamp_(0.0, 1.0)
+    values = evaluations[first_evaluation]  # L-BFGS's line search may evaluate several times
+    if before is not None:
+        check_moved(before, pixels, step, values["total"])
+    return values
+
+
 def optimise_pixels(
     extractor: StyleFeatureExtractor,
     content_pixels: torch.Tensor,
@@ -114,10 +161,10 @@ def optimise_pixels(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[torch.Tensor, LossHistory]:
-    """Run the style-transfer optimisation.
+    """Run the style-transfer optimisation on the device of ``content_pixels``.
 
     Args:
-        extractor: the frozen feature extractor.
+        extractor: the frozen feature extractor (on the same device).
         content_pixels: (1, 3, H, W) content photo in [0, 1]; the result has the same size.
         style_targets: blended Gram matrices, one (1, C_l, C_l) per style layer.
         weights: loss weights (one style weight per style layer).
@@ -129,7 +176,8 @@ def optimise_pixels(
         (the final image (1, 3, H, W) in [0, 1], the loss history).
 
     Raises:
-        DlcError: the loss became NaN or infinite (weights or learning rate too large).
+        DlcError: the loss became NaN or infinite, or a step could not change the image
+            (weights or learning rate too large).
     """
     if len(weights.style) != len(extractor.style_layers):
         raise DlcError(
@@ -138,41 +186,29 @@ def optimise_pixels(
     content_target = extractor.content_target(content_pixels)
     pixels = initial_image(content_pixels, config.init, seed).requires_grad_(True)
     optimizer = make_optimizer(pixels, config)
-    history = LossHistory()
-    decay_step = int(config.decay_at * config.iterations)
     evaluations: list[dict[str, float]] = []  # every loss evaluation, in order
+    history, start = LossHistory(), time.perf_counter()
 
     def closure() -> torch.Tensor:
         """Loss and pixel gradient; L-BFGS's line search may call it several times a step."""
         pixels.grad = None
         loss, values = total_loss(pixels, extractor, content_target, style_targets, weights)
-        if not math.isfinite(values["total"]):
-            raise DlcError(
-                f"style loss became {values['total']} at iteration {len(history.total)}: "
-                "lower the learning rate or the loss weights"
-            )
+        check_finite(values, len(history.total))
         loss.backward()
         evaluations.append(values)
         return loss
 
-    start = time.perf_counter()
     bar = tqdm(range(config.iterations), desc="style", disable=None if progress else True)
     for step in bar:
-        if isinstance(optimizer, PixelAdam) and step == decay_step:
+        if isinstance(optimizer, PixelAdam) and step == int(config.decay_at * config.iterations):
             optimizer.lr = config.lr_decayed
-        first_evaluation, step_start = len(evaluations), time.perf_counter() - start
-        optimizer.step(closure)
-        with torch.no_grad():
-            pixels.clamp_(0.0, 1.0)
-        values = evaluations[first_evaluation]  # the loss at the start of this step
+        step_start = time.perf_counter() - start
+        values = take_step(optimizer, closure, pixels, evaluations, step)
         history.append(values, step_start)
-        bar.set_postfix(
-            content=f"{values['content']:.3g}",
-            style=f"{values['style']:.3g}",
-            tv=f"{values['tv']:.3g}",
-        )
+        bar.set_postfix({term: f"{values[term]:.3g}" for term in ("content", "style", "tv")})
     with torch.no_grad():  # the loss of the final image, so the history has iterations + 1 points
         _, values = total_loss(pixels, extractor, content_target, style_targets, weights)
+    check_finite(values, config.iterations)
     history.append(values, time.perf_counter() - start)
     return pixels.detach(), history
 

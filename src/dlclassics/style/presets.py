@@ -19,7 +19,7 @@ Adam learning rates are in [0, 1] pixel units (the optimised image is clamped to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dlclassics.errors import DlcError
 
@@ -124,16 +124,11 @@ REFERENCE_ITERATIONS = 200
 
 
 def _squeezenet(content_weight: float, style_weights: tuple[float, ...], tv: float) -> LayerPreset:
-    base = PRESETS["squeezenet1_1"]
-    return LayerPreset(
-        base.backbone,
-        base.content_layer,
-        content_weight,
-        base.style_layers,
-        style_weights,
-        tv,
-        base.lr,
-        base.lr_decayed,
+    return replace(
+        PRESETS["squeezenet1_1"],
+        content_weight=content_weight,
+        style_weights=style_weights,
+        tv_weight=tv,
     )
 
 

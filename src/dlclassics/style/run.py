@@ -12,63 +12,33 @@ Outputs (all written atomically) go into one folder:
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from dlclassics.backbones import DEFAULT_BACKBONE, Backbone
+import torch
+
+from dlclassics.backbones import Backbone
 from dlclassics.errors import DlcError
+from dlclassics.figures import plot_image_grid, plot_series
 from dlclassics.io import atomic_write_json
+from dlclassics.outputs import check_output_file, prepare_output_dir
+from dlclassics.style.config import StyleConfig
 from dlclassics.style.features import StyleFeatureExtractor, frozen_backbone
-from dlclassics.style.images import SAVE_FORMATS, load_pixels, save_pixels
-from dlclassics.style.optimize import LossWeights, OptimConfig, optimise_pixels
-from dlclassics.style.plots import plot_loss_history, save_panel
-from dlclassics.style.presets import preset_for
+from dlclassics.style.images import SAVE_FORMATS, load_pixels, pixels_to_pil, save_pixels
+from dlclassics.style.optimize import (
+    LOSS_TERMS,
+    LossHistory,
+    LossWeights,
+    OptimConfig,
+    optimise_pixels,
+)
+from dlclassics.style.presets import LayerPreset, preset_for
 
 RESULT_NAME = "result.png"
-
-
-@dataclass(frozen=True)
-class StyleRunConfig:
-    """Everything a run needs; ``None`` fields take the backbone preset's value.
-
-    Attributes:
-        content: the content photo.
-        styles: one or more style pictures.
-        out: output folder, or an image file path (its folder then holds the other outputs).
-        size: shorter side of the generated image in pixels.
-        style_size: shorter side the style pictures are resized to (default: ``size``).
-        blend: one weight per style picture (normalised to sum 1; default: equal).
-        backbone: registry name of the feature network.
-        weights: "imagenet", a local state_dict path, or None (random; tests only).
-        content_layer, style_layers: layer names (default: the preset's).
-        content_weight, style_weights, tv_weight: loss weights (default: the preset's).
-        style_scale: multiplies every style weight (a quick "more / less style" knob).
-        iterations, optimizer, init, lr, lr_decayed: see ``OptimConfig``.
-        seed: seeds the noise initialisation.
-    """
-
-    content: Path
-    styles: tuple[Path, ...]
-    out: Path
-    size: int = 256
-    style_size: int | None = None
-    blend: tuple[float, ...] | None = None
-    backbone: str = DEFAULT_BACKBONE
-    weights: str | None = "imagenet"
-    content_layer: str | None = None
-    style_layers: tuple[str, ...] | None = None
-    content_weight: float | None = None
-    style_weights: tuple[float, ...] | None = None
-    tv_weight: float | None = None
-    style_scale: float = 1.0
-    iterations: int = 200
-    optimizer: str = "adam"
-    init: str = "content"
-    lr: float | None = None
-    lr_decayed: float | None = None
-    seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)  # recorded in metrics.json as is
+# the StyleConfig fields a backbone's preset fills when they are not given
+PRESET_FIELDS = tuple(f.name for f in fields(LayerPreset) if f.name != "backbone")
+NOT_SETTINGS = ("content", "styles", "out", "extra")  # recorded elsewhere in metrics.json
 
 
 def output_paths(out: Path) -> tuple[Path, Path]:
@@ -81,76 +51,80 @@ def output_paths(out: Path) -> tuple[Path, Path]:
     return out / RESULT_NAME, out
 
 
+def prepare_output(out: Path) -> None:
+    """Check before the work that ``out`` can be written: a folder is created and locked; for an
+    image path only its folder is checked (it may be any folder, e.g. the user's photos)."""
+    if out.suffix.lower() in SAVE_FORMATS:
+        check_output_file(out)
+    else:
+        prepare_output_dir(out)
+
+
 def resolve_settings(
-    config: StyleRunConfig,
+    config: StyleConfig,
 ) -> tuple[str, tuple[str, ...], LossWeights, OptimConfig]:
-    """Fill the unset fields from the preset: (content layer, style layers, weights, optimiser)."""
-    explicit = (
-        config.content_layer,
-        config.style_layers,
-        config.content_weight,
-        config.style_weights,
-        config.tv_weight,
-        config.lr,
-        config.lr_decayed,
-    )
-    preset = preset_for(config.backbone) if None in explicit else None
-
-    def pick(value: Any, preset_field: str) -> Any:
-        return value if value is not None else getattr(preset, preset_field)
-
-    style_layers = tuple(pick(config.style_layers, "style_layers"))
-    if config.style_weights is None and style_layers != preset.style_layers:
-        raise DlcError("--style-layers differ from the preset's: give one --style-weight per layer")
-    style_weights = tuple(pick(config.style_weights, "style_weights"))
-    if len(style_weights) != len(style_layers):
+    """Fill the unset fields from the backbone's preset: (content layer, style layers, weights,
+    optimiser settings)."""
+    unset = [name for name in PRESET_FIELDS if getattr(config, name) is None]
+    if unset:
+        preset = preset_for(config.backbone)
+        if "style_weights" in unset and config.style_layers not in (None, preset.style_layers):
+            raise DlcError(
+                "--style-layers differ from the preset's: give one --style-weight per layer"
+            )
+        config = replace(config, **{name: getattr(preset, name) for name in unset})
+    if len(config.style_weights) != len(config.style_layers):
         raise DlcError(
-            f"{len(style_layers)} style layers ({', '.join(style_layers)}) but "
-            f"{len(style_weights)} style weights"
+            f"{len(config.style_layers)} style layers ({', '.join(config.style_layers)}) but "
+            f"{len(config.style_weights)} style weights"
         )
-    weights = LossWeights(
-        content=pick(config.content_weight, "content_weight"),
-        style=tuple(w * config.style_scale for w in style_weights),
-        tv=pick(config.tv_weight, "tv_weight"),
-    )
+    style = tuple(w * config.style_scale for w in config.style_weights)
+    weights = LossWeights(config.content_weight, style, config.tv_weight)
     optim = OptimConfig(
-        iterations=config.iterations,
-        optimizer=config.optimizer,
-        lr=pick(config.lr, "lr"),
-        lr_decayed=pick(config.lr_decayed, "lr_decayed"),
-        init=config.init,
+        config.iterations, config.optimizer, config.lr, config.lr_decayed, init=config.init
     )
-    return pick(config.content_layer, "content_layer"), style_layers, weights, optim
+    return config.content_layer, config.style_layers, weights, optim
+
+
+def read_pictures(config: StyleConfig) -> tuple[torch.Tensor, list[torch.Tensor], list[float]]:
+    """The content (1, 3, H, W) and style (1, 3, H_k, W_k) pixels on ``config.device``, and the
+    blend weights; every file is read before the (slower) backbone, so a bad one fails at once."""
+    if not config.styles:
+        raise DlcError("give at least one style image")
+    blend = list(config.blend or [1.0] * len(config.styles))
+    if len(blend) != len(config.styles):
+        raise DlcError(f"{len(config.styles)} style images but {len(blend)} --style-blend weights")
+    content = load_pixels(config.content, config.size).to(config.device)
+    styles = [
+        load_pixels(p, config.style_size or config.size).to(config.device) for p in config.styles
+    ]
+    return content, styles, blend
 
 
 def run_style_transfer(
-    config: StyleRunConfig, backbone: Backbone | None = None, progress: bool = True
+    config: StyleConfig,
+    backbone: Backbone | None = None,
+    progress: bool = True,
+    prepare: bool = True,
 ) -> dict[str, Any]:
     """Run style transfer and write the image, ``loss.png``, ``panel.png`` and ``metrics.json``.
 
     Args:
         config: the run's settings.
-        backbone: an already loaded frozen backbone of ``config.backbone`` (saves reloading it
-            across runs); loaded here when None.
+        backbone: an already loaded frozen backbone of ``config.backbone`` on ``config.device``
+            (saves reloading it across runs); loaded here when None.
         progress: show the progress bar.
+        prepare: check (and lock) ``config.out`` once the pictures are read; False when the
+            caller prepared a folder above it (``--batch-dir``, the reference pairs).
 
     Returns:
         The metrics written to ``metrics.json``.
     """
-    if config.iterations < 1:
-        raise DlcError(f"--iters must be at least 1, got {config.iterations}")
-    if not config.styles:
-        raise DlcError("give at least one style image")
-    blend = config.blend or tuple(1.0 for _ in config.styles)
-    if len(blend) != len(config.styles):
-        raise DlcError(f"{len(config.styles)} style images but {len(blend)} --style-blend weights")
-    image_path, folder = output_paths(config.out)
     content_layer, style_layers, weights, optim = resolve_settings(config)
-
-    # read every picture before the (slower) backbone, so a bad file fails at once
-    content = load_pixels(config.content, config.size)
-    styles = [load_pixels(p, config.style_size or config.size) for p in config.styles]
-    backbone = backbone or frozen_backbone(config.backbone, config.weights)
+    content, styles, blend = read_pictures(config)
+    if prepare:
+        prepare_output(config.out)
+    backbone = backbone or frozen_backbone(config.backbone, config.weights, config.device)
     extractor = StyleFeatureExtractor(backbone, content_layer, style_layers)
 
     start = time.perf_counter()
@@ -160,49 +134,56 @@ def run_style_transfer(
     )
     seconds = time.perf_counter() - start
 
+    settings = {
+        **{k: v for k, v in asdict(config).items() if k not in NOT_SETTINGS},
+        "blend": blend,
+        "content_layer": content_layer,
+        "style_layers": list(style_layers),
+        "loss_weights": asdict(weights),
+        "optimizer": asdict(optim),
+        **config.extra,
+    }
+    return write_outputs(config, (content, styles, result), history, seconds, settings)
+
+
+def write_outputs(
+    config: StyleConfig,
+    images: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor],
+    history: LossHistory,
+    seconds: float,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the image, the two figures and ``metrics.json``; returns the metrics.
+
+    ``images``: content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W).
+    """
+    content, styles, result = images
+    image_path, folder = output_paths(config.out)
     save_pixels(result, image_path)
     title = f"{config.content.name} in the style of {' + '.join(p.name for p in config.styles)}"
-    plot_loss_history(history, folder / "loss.png", title)
-    save_panel(content, styles, result, folder / "panel.png", [p.stem for p in config.styles])
+    terms = {term: getattr(history, term) for term in LOSS_TERMS}
+    plot_series(terms, folder / "loss.png", title, ylabel="loss (weighted)")
+    panels = [content, *styles, result]
+    plot_image_grid(
+        [pixels_to_pil(p) for p in panels],
+        ["content", *(p.stem for p in config.styles), "result"],
+        folder / "panel.png",
+        title,
+        columns=len(panels),
+        width_ratios=[p.shape[-1] / p.shape[-2] for p in panels],  # width / height
+    )
     metrics = {
         "content": str(config.content),
         "styles": [str(p) for p in config.styles],
-        "files": {
-            "image": _relative(image_path, folder),
-            "loss_curve": "loss.png",
-            "panel": "panel.png",
-        },
+        "files": {"image": image_path.name, "loss_curve": "loss.png", "panel": "panel.png"},
         "image_size": list(result.shape[-2:]),  # [H, W]
-        "losses_first": {
-            term: getattr(history, term)[0] for term in ("total", "content", "style", "tv")
-        },
-        "losses_last": {
-            term: getattr(history, term)[-1] for term in ("total", "content", "style", "tv")
-        },
+        "losses_first": {term: values[0] for term, values in terms.items()},
+        "losses_last": {term: values[-1] for term, values in terms.items()},
         "style_reduction": history.style[0] / max(history.style[-1], 1e-30),
         "seconds": seconds,
-        "iterations_per_second": optim.iterations / seconds,
-        "settings": {
-            **{
-                k: v
-                for k, v in asdict(config).items()
-                if k not in ("content", "styles", "out", "extra")
-            },
-            "blend": list(blend),
-            "content_layer": content_layer,
-            "style_layers": list(style_layers),
-            "loss_weights": asdict(weights),
-            "optimizer": asdict(optim),
-            **config.extra,
-        },
+        "iterations_per_second": (len(history.total) - 1) / seconds,
+        "settings": settings,
         "history": history.as_dict(),
     }
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
-
-
-def _relative(path: Path, folder: Path) -> str:
-    try:
-        return str(path.relative_to(folder))
-    except ValueError:
-        return str(path)

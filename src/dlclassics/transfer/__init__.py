@@ -1,7 +1,7 @@
 """Transfer learning: adapt an ImageNet backbone to an image folder, fine-tuned or frozen.
 
-Files, one concern each: ``config`` (recipes), ``data`` (folder scan), ``transforms``, ``model``
-(backbone + new head, ImageNet class mapping), ``features`` (frozen-backbone feature cache),
-``train`` (the epoch loop), ``evaluate``, ``plots``, ``experiment`` (one run end to end),
-``predict``, ``commands`` (the CLI) and ``reproduce``.
+Files, one concern each: ``commands`` (the CLI), ``config`` (the run's settings and the recipes),
+``data`` (folder scan), ``transforms``, ``model`` (backbone + new head, the ImageNet class
+mapping, scoring), ``features`` (the frozen-backbone feature cache), ``run`` (one run end to end,
+on the shared training loop), ``figures`` (the predictions grid), ``predict`` and ``reproduce``.
 """

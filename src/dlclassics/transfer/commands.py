@@ -1,153 +1,233 @@
-"""``dlc transfer``: train on an image folder; ``dlc transfer predict``: classify images."""
+"""``dlc transfer train``: adapt a backbone to an image folder; ``dlc transfer predict``: classify
+images with the result. ``dlc transfer --data …`` (no action) is ``train``, as before."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.transfer.config import HEAD_INITS, MODES, PROTOCOLS, SCHEDULES, recipe
+from dlclassics.options import (
+    add_device_argument,
+    add_out_argument,
+    add_precision_argument,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from dlclassics.transfer.config import BACKBONES, HEAD_INITS, MODES, PROTOCOLS, SCHEDULES
 
-# command-line flag → TrainConfig field; None leaves the protocol's default
-OVERRIDES = {
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "schedule": "schedule",
-    "head_init": "head_init",
-    "views": "cached_views",
-    "tta": "flip_tta",
-    "train_per_class": "train_images_per_class",
-}
+DESCRIPTION = (
+    "Adapt an ImageNet backbone to an ImageFolder-style folder (train/<class>/…, val/<class>/…). "
+    "Reports val accuracy with a new random head, zero-shot accuracy from ImageNet classes named "
+    "like the class folders, per-epoch curves, best and final-epoch val accuracy; writes "
+    "metrics.json, figures and checkpoints to --out."
+)
+
+
+class _AnyName(dict):
+    """The actions' parsers by name, as argparse's choices check sees them: every name passes,
+    so that ``TransferActions`` can say what is wrong, with a hint argparse cannot give."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+class TransferActions(argparse._SubParsersAction):
+    """``train``/``predict``, with a hint instead of "invalid choice" for ``dlc transfer DIR``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = _AnyName()
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        self.choices[name] = parser = super().add_parser(name, **kwargs)
+        return parser
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        if values[0] not in self._name_parser_map:
+            raise argparse.ArgumentError(
+                self,
+                f"{values[0]!r} is not an action (train, predict); to train on a folder, "
+                f"did you mean `dlc transfer train --data {values[0]}`?",
+            )
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``dlc transfer train`` (also accepted by bare ``dlc transfer``). Options
+    named after ``TrainConfig`` fields replace the protocol's value when given."""
+    parser.add_argument(
+        "--data", metavar="DIR", help="image folder (none: the hymenoptera data set)"
+    )
+    add_data_root_argument(parser)
+    parser.add_argument(
+        "--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone"
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="NAME_OR_PATH",
+        default="imagenet",
+        help="backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
+        "(DEFAULT, IMAGENET1K_V1), or a local state_dict file",
+    )
+    parser.add_argument(
+        "--mode", choices=[*MODES, "both"], default="both", help="train the whole model or the head"
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="improved",
+        help="improved (our measured recipe) or reference (the PyTorch tutorial's)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a few-minute profile (tests, demos)")
+    given = "(none: the protocol's)"
+    parser.add_argument("--epochs", type=positive_int, help=f"training epochs {given}")
+    parser.add_argument("--batch-size", type=positive_int, help=f"global batch size {given}")
+    parser.add_argument("--lr", type=positive_float, help=f"learning rate of the new head {given}")
+    parser.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule {given}")
+    parser.add_argument("--head-init", choices=HEAD_INITS, help=f"new head's start {given}")
+    parser.add_argument(
+        "--views",
+        dest="cached_views",
+        type=nonnegative_int,
+        metavar="N",
+        help=f"freeze mode: cached augmented views per training image, 0: recompute every "
+        f"epoch {given}",
+    )
+    parser.add_argument(
+        "--tta",
+        dest="flip_tta",
+        action=argparse.BooleanOptionalAction,
+        help=f"flip test-time augmentation {given}",
+    )
+    parser.add_argument(
+        "--train-per-class",
+        dest="train_images_per_class",
+        type=positive_int,
+        metavar="N",
+        help="use N train images per class (none: all, or the profile's)",
+    )
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    add_out_argument(parser, "runs/transfer", "output folder")
+    parser.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="feature cache (none: OUT/feature_cache)"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
+    add_device_argument(parser)
+    add_precision_argument(parser)
+    parser.set_defaults(func=train_command)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "transfer",
         help="fine-tune or freeze an ImageNet backbone on an image folder",
-        description=(
-            "Adapt an ImageNet backbone to an ImageFolder-style folder (train/<class>/…, "
-            "val/<class>/…). Reports val accuracy with a new random head, zero-shot accuracy "
-            "from ImageNet classes named like the class folders, per-epoch curves, best and "
-            "final-epoch val accuracy; writes metrics.json, figures and checkpoints to --out."
-        ),
+        description=DESCRIPTION + " Without an action, the options are train's.",
     )
-    parser.add_argument("--data", metavar="DIR", help="image folder (default: hymenoptera_data)")
-    add_data_root_argument(parser)
-    parser.add_argument(
-        "--backbone", default=None, help="registered backbone name (default: efficientnet_lite0)"
+    add_train_arguments(parser)
+    actions = parser.add_subparsers(
+        dest="transfer_command", metavar="{train,predict}", action=TransferActions
     )
-    parser.add_argument("--weights", metavar="PATH", help="local state_dict for the backbone")
-    parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
-    parser.add_argument(
-        "--protocol",
-        choices=PROTOCOLS,
-        default="improved",
-        help="improved (default, our measured recipe) or reference (the PyTorch tutorial's)",
-    )
-    parser.add_argument("--quick", action="store_true", help="a few-minute profile (tests, demos)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float, help="learning rate of the new head")
-    parser.add_argument("--schedule", choices=SCHEDULES)
-    parser.add_argument("--head-init", choices=HEAD_INITS)
-    parser.add_argument(
-        "--views",
-        type=int,
-        help="freeze mode: cached augmented views per training image (0: recompute every epoch)",
-    )
-    parser.add_argument(
-        "--tta", action=argparse.BooleanOptionalAction, help="flip test-time augmentation"
-    )
-    parser.add_argument(
-        "--train-per-class", type=int, metavar="N", help="use N train images per class"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", metavar="DIR", default="runs/transfer")
-    parser.add_argument(
-        "--cache-dir", metavar="DIR", help="feature cache (default: OUT/feature_cache)"
-    )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
-    parser.set_defaults(func=run_command)
-
-    sub = parser.add_subparsers(dest="transfer_command", metavar="{predict}")
-    predict = sub.add_parser("predict", help="classify images with a trained checkpoint")
+    train = actions.add_parser("train", help="train on an image folder", description=DESCRIPTION)
+    add_train_arguments(train)
+    predict = actions.add_parser("predict", help="classify images with a trained checkpoint")
     predict.add_argument("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
-    predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
+    predict.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE_OR_DIR",
+        help="images, folders of images, or - to read image paths from standard input",
+    )
+    predict.add_argument(
+        "-o", "--out", metavar="FILE", help="write the TSV here (none: standard output)"
+    )
+    add_device_argument(predict)
     predict.set_defaults(func=predict_command)
 
 
-def run_command(args: argparse.Namespace) -> int:
-    from dlclassics import distributed
-    from dlclassics.backbones import DEFAULT_BACKBONE
-    from dlclassics.data.registry import dataset_path
-    from dlclassics.errors import DlcError
-    from dlclassics.transfer.experiment import ExperimentConfig, run_experiment
+def train_command(args: argparse.Namespace) -> int:
+    from dataclasses import replace
 
-    for name in ("epochs", "batch_size", "views", "train_per_class"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "views" else 1):
-            raise DlcError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    data_dir = Path(args.data) if args.data else dataset_path("hymenoptera", args.data_root)
+    from dlclassics import distributed
+    from dlclassics.backbones import load_state_dict_file, resolve_weights
+    from dlclassics.data.registry import dataset_path
+    from dlclassics.options import apply_overrides, config_from_args
+    from dlclassics.outputs import prepare_output_dir
+    from dlclassics.runtime import resolve_device
+    from dlclassics.transfer.config import TransferConfig, recipe
+    from dlclassics.transfer.run import run_experiment
+
     modes = MODES if args.mode == "both" else (args.mode,)
-    overrides = {
-        field: getattr(args, flag)
-        for flag, field in OVERRIDES.items()
-        if getattr(args, flag) is not None
-    }
-    train = {mode: replace(recipe(args.protocol, mode, args.quick), **overrides) for mode in modes}
-    if "finetune" in train:
+    train = {mode: apply_overrides(recipe(args.protocol, mode, args.quick), args) for mode in modes}
+    if "finetune" in train:  # a backbone that trains cannot be cached, whatever --views says
         train["finetune"] = replace(train["finetune"], cached_views=0)
-    exp = ExperimentConfig(
-        data_dir=data_dir,
+    config = config_from_args(
+        TransferConfig,
+        args,
+        data_dir=Path(args.data) if args.data else dataset_path("hymenoptera", args.data_root),
         out_dir=Path(args.out),
         train=train,
-        backbone=args.backbone or DEFAULT_BACKBONE,
-        weights=args.weights or "imagenet",
-        protocol=args.protocol,
-        seed=args.seed,
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        resume=args.resume,
+        device=resolve_device(args.device),
     )
+    # before any work, so that a bad --weights or --out costs nothing
+    if isinstance(resolve_weights(config.backbone, config.weights), Path):
+        load_state_dict_file(config.weights)
+    if distributed.launched_rank() == 0:
+        prepare_output_dir(config.out_dir)
+        if config.cache_dir is not None:
+            prepare_output_dir(config.cache_dir, lock=False)
     try:
-        summary = run_experiment(exp)
+        summary = run_experiment(config)
     finally:
         distributed.shutdown()
     if distributed.launched_rank() == 0:
         print_summary(summary)
-        print(f"wrote {exp.out_dir / 'metrics.json'}")
+        print(f"wrote {config.out_dir / 'metrics.json'}")
     return 0
 
 
 def print_summary(summary: dict) -> None:
     """A markdown table of the val accuracies of every mode."""
+    from dlclassics.tables import markdown_table, percent
 
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:.2f} %"
-
-    print("\n| mode | random head | zero-shot | best val (epoch) | final val |")
-    print("|---|---|---|---|---|")
-    for mode, m in summary["modes"].items():
-        print(
-            f"| {mode} | {pct(m['random_head_val_acc'])} | {pct(m['zero_shot_val_acc'])} | "
-            f"{pct(m['best_val_acc'])} ({m['best_epoch']}) | {pct(m['final_val_acc'])} |"
-        )
+    rows = [
+        [
+            mode,
+            percent(m["random_head_val_acc"]),
+            percent(m["zero_shot_val_acc"]),
+            f"{100 * m['best_val_acc']:.2f} ({m['best_epoch']})",
+            percent(m["final_val_acc"]),
+        ]
+        for mode, m in summary["modes"].items()
+    ]
+    columns = ["mode", "random head %", "zero-shot %", "best val % (epoch)", "final val %"]
+    print("\n" + markdown_table(columns, rows))
     print(f"\nnote: {summary['selection_note']}")
 
 
 def predict_command(args: argparse.Namespace) -> int:
     from dlclassics.data.images import expand_image_args
     from dlclassics.errors import DlcError
+    from dlclassics.io import atomic_write_text
+    from dlclassics.outputs import check_output_file
+    from dlclassics.runtime import resolve_device
     from dlclassics.transfer.predict import load_classifier, predict_files
 
-    classifier = load_classifier(args.checkpoint)
+    if args.out:
+        check_output_file(args.out)
+    classifier = load_classifier(args.checkpoint, resolve_device(args.device))
     paths = expand_image_args(args.images)
     if not paths:
-        raise DlcError(f"{args.images[0]}: no image files found")
+        raise DlcError(f"{' '.join(args.images)}: no image files found")
     results = predict_files(classifier, paths)
     if not results:
         raise DlcError("none of the given images could be read")
-    for path, name, probability in results:
-        print(f"{path}\t{name}\t{probability:.4f}")
+    lines = "".join(f"{path}\t{name}\t{probability:.4f}\n" for path, name, probability in results)
+    if args.out:
+        atomic_write_text(args.out, lines)
+        print(f"wrote {args.out}")
+    else:
+        print(lines, end="")
     return 0

@@ -1,19 +1,25 @@
-"""Training recipes: the reference protocol (PyTorch tutorial) and our improved one, per mode.
+"""The settings of a transfer run: one ``TransferConfig``, with a ``TrainConfig`` per mode.
 
-A ``TrainConfig`` says how ONE mode trains (finetune or freeze); ``recipe(protocol, mode, quick)``
-gives the defaults and the command line overrides single fields. Everything here is plain data, so
-it goes into ``metrics.json`` and checkpoints as-is.
+``recipe(protocol, mode, quick)`` gives a mode's defaults (the reference protocol is the PyTorch
+tutorial's, the improved one our measured recipe); the command line replaces single fields with
+``options.apply_overrides`` (its flags are named after the fields). Everything here is plain
+data, so it goes into ``metrics.json`` and checkpoints as-is. This module imports no torch:
+``dlc --help`` builds its parser from it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 MODES = ("finetune", "freeze")
 PROTOCOLS = ("improved", "reference")
 HEAD_INITS = ("random", "imagenet")
 SCHEDULES = ("step", "cosine")
+# backbones.available_backbones(), the default first, named here without importing torch (so
+# that ``dlc --help`` stays fast); tests/test_backbones.py keeps the two lists equal
+BACKBONES = ("efficientnet_lite0", "resnet18", "vgg19", "squeezenet1_1")
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,7 @@ class TrainConfig:
     train_images_per_class: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return asdict(self)
 
 
 # The PyTorch transfer-learning tutorial, exactly: SGD(momentum 0.9, lr 1e-3), StepLR(7, 0.1),
@@ -105,5 +106,39 @@ def recipe(protocol: str, mode: str, quick: bool = False) -> TrainConfig:
         raise ValueError(f"unknown protocol/mode {protocol!r}/{mode!r}")
     base = REFERENCE if protocol == "reference" else IMPROVED[mode]
     if mode == "finetune":
-        base = replace(base, cached_views=0)
+        base = replace(base, cached_views=0)  # a backbone that trains cannot be cached
     return replace(base, **QUICK[mode]) if quick else base
+
+
+@dataclass
+class TransferConfig:
+    """One ``dlc transfer`` run.
+
+    Attributes:
+        data_dir: ImageFolder-style folder (``train/<class>/``, ``val/<class>/``).
+        out_dir: outputs go to ``out_dir/metrics.json`` and ``out_dir/<mode>/``.
+        train: the ``TrainConfig`` of every mode to run, in order.
+        backbone: a registered backbone name (``backbones.available_backbones``).
+        weights: "imagenet", a torchvision weight name, or a local state_dict path.
+        protocol: the recipe the train configs came from (recorded in metrics).
+        cache_dir: feature cache folder (default ``out_dir/feature_cache``).
+        resume: continue each mode from ``out_dir/<mode>/last.pt`` when it exists.
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (``runtime.resolve_device``).
+        precision: autocast on a GPU (``runtime.autocast``); the CPU runs fp32.
+    """
+
+    data_dir: Path
+    out_dir: Path
+    train: dict[str, TrainConfig] = field(default_factory=dict)
+    backbone: str = BACKBONES[0]
+    weights: str = "imagenet"
+    protocol: str = "improved"
+    seed: int = 0
+    cache_dir: Path | None = None
+    resume: bool = False
+    device: str = "cpu"
+    precision: str = "auto"
+
+    @property
+    def feature_cache_dir(self) -> Path:
+        return self.cache_dir or self.out_dir / "feature_cache"

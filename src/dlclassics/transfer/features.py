@@ -24,12 +24,14 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from dlclassics.backbones import Backbone
+from dlclassics.checkpoint import read_torch_file
 from dlclassics.distributed import (
     SINGLE_PROCESS,
     DistContext,
@@ -37,7 +39,8 @@ from dlclassics.distributed import (
     gather_objects,
     unshard_rows,
 )
-from dlclassics.io import torch_load_checkpoint, torch_save_atomic
+from dlclassics.errors import DlcError
+from dlclassics.io import torch_save_atomic
 from dlclassics.transfer import transforms
 from dlclassics.transfer.data import LabelledImages, fingerprint
 
@@ -62,50 +65,59 @@ class FeatureCache:
     folder: Path
     compute_seconds: float
 
+    def describe(self) -> dict[str, Any]:
+        """Where the cache is, its size and what computing it cost (for ``metrics.json``)."""
+        return {
+            "folder": self.folder,
+            "train_views": int(self.train.shape[0]),
+            "val_views": int(self.val.shape[1]),
+            "compute_seconds": self.compute_seconds,
+        }
+
 
 def extract_features(
     backbone: Backbone,
     dataset: Dataset,
     batch_size: int = 32,
-    rank: int = 0,
-    world_size: int = 1,
+    ctx: DistContext = SINGLE_PROCESS,
     desc: str = "features",
 ) -> torch.Tensor:
-    """Backbone features of every ``world_size``-th item of ``dataset``, starting at ``rank``.
+    """Backbone features of every ``ctx.world_size``-th item of ``dataset``, from ``ctx.rank``.
 
     Args:
         dataset: yields ``(image, label)``; image (3, H, W) or several views (V, 3, H, W).
-        rank, world_size: the shard to compute (the whole set by default); a distributed run
-            gathers the shards of all ranks.
+        ctx: the shard to compute (the whole set in one process) and the device the backbone
+            is on; a distributed run gathers the shards of all ranks.
 
     Returns:
-        (N_shard, D), or (N_shard, V, D) for multi-view items.
+        (N_shard, D), or (N_shard, V, D) for multi-view items, on the CPU.
     """
-    shard = Subset(dataset, range(rank, len(dataset), world_size))
+    shard = Subset(dataset, range(ctx.rank, len(dataset), ctx.world_size))
     loader = DataLoader(shard, batch_size=batch_size, shuffle=False)
     outputs = []
     backbone.eval()
     with torch.no_grad():
         for images, _ in tqdm(loader, desc=desc, disable=None, leave=False):
+            images = images.to(ctx.device)
             if images.dim() == 5:  # (B, V, 3, H, W): several views per image
                 b, v = images.shape[:2]
-                outputs.append(backbone(images.flatten(0, 1)).view(b, v, -1))  # (B, V, D)
+                outputs.append(backbone(images.flatten(0, 1)).view(b, v, -1).cpu())  # (B, V, D)
             else:
-                outputs.append(backbone(images))  # (B, D)
+                outputs.append(backbone(images).cpu())  # (B, D)
     return torch.cat(outputs)
 
 
 def cache_folder(
     cache_dir: Path,
     backbone: Backbone,
-    weights_id: str,
+    weights_key: str,
     samples: list[tuple[Path, int]],
 ) -> Path:
     """``<cache_dir>/<backbone>-<key>``; the key hashes weights, transforms and the image files."""
     key_text = "|".join(
         [
             backbone.name,
-            weights_id,
+            weights_key,
             transforms.describe(backbone.preprocessing),
             fingerprint(samples),
         ]
@@ -121,8 +133,10 @@ def _cached(path: Path, compute, ctx: DistContext = SINGLE_PROCESS) -> tuple[tor
     read to the others (no shared file system needed); ``compute`` runs on every rank.
     """
     if broadcast_object(path.is_file() if ctx.is_main else None, ctx):
-        stored = torch_load_checkpoint(path)["features"] if ctx.is_main else None
-        return broadcast_object(stored, ctx), 0.0
+        stored = read_torch_file(path) if ctx.is_main else {"features": None}
+        if not isinstance(stored, dict) or "features" not in stored:
+            raise DlcError(f"{path}: not a feature-cache file; delete it to recompute it")
+        return broadcast_object(stored["features"], ctx), 0.0
     start = time.perf_counter()
     features = compute()
     if ctx.is_main:
@@ -132,7 +146,7 @@ def _cached(path: Path, compute, ctx: DistContext = SINGLE_PROCESS) -> tuple[tor
 
 def build_feature_cache(
     backbone: Backbone,
-    weights_id: str,
+    weights_key: str,
     train_samples: list[tuple[Path, int]],
     val_samples: list[tuple[Path, int]],
     views: int,
@@ -145,20 +159,20 @@ def build_feature_cache(
     """Load or compute ``views`` augmented views of the training set and the val crops.
 
     Args:
-        weights_id: names the backbone weights ("imagenet" or a hash of the weights file).
+        weights_key: names the backbone weights (``backbones.weights_key``).
         views: augmented views per training image (0: val crops only); view v uses seed
             ``seed * 1000 + v``.
         flip_tta: also store the mirror images of the val centre crops.
         ctx: with several processes each rank computes every K-th image's features and the
-            shards are gathered, so every rank ends with the same whole cache.
+            shards are gathered, so every rank ends with the same whole cache (on the CPU).
     """
     pre = backbone.preprocessing
-    folder = cache_folder(cache_dir, backbone, weights_id, train_samples + val_samples)
+    folder = cache_folder(cache_dir, backbone, weights_key, train_samples + val_samples)
     seconds = 0.0
 
     def compute(dataset: Dataset, desc: str):
         def this_rank_then_gather() -> torch.Tensor:
-            mine = extract_features(backbone, dataset, batch_size, ctx.rank, ctx.world_size, desc)
+            mine = extract_features(backbone, dataset, batch_size, ctx, desc)
             return unshard_rows(gather_objects(mine, ctx))  # (N, ...) in data-set order
 
         return this_rank_then_gather

@@ -1,4 +1,5 @@
-"""The transfer model: a pretrained backbone plus a new linear head, and the ImageNet class mapping.
+"""The transfer model: a pretrained backbone plus a new linear head, the ImageNet class mapping,
+and how the model is scored (the loss of a training batch, the evaluation of a split).
 
 When every class folder names an ImageNet category (``ants`` → ``ant``, index 310; ``bees`` →
 ``bee``, 309), the backbone's own ImageNet classifier already separates them: its rows for those
@@ -8,9 +9,13 @@ categories give a zero-shot classifier, and they are the natural starting point 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from dlclassics.backbones import Backbone, imagenet_categories
+from dlclassics.training import EvalResult
 
 
 def _name_forms(name: str) -> list[str]:
@@ -120,3 +125,39 @@ class ViewAverage(nn.Module):
         n, v = views.shape[:2]
         logits = self.model(views.flatten(0, 1))  # (N*V, C)
         return logits.view(n, v, -1).mean(dim=1)  # (N, C)
+
+
+def classify_batch(
+    model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], device: str
+) -> tuple[torch.Tensor, int, int]:
+    """Cross-entropy of one training batch of ``(inputs (B, ...), labels (B,))`` moved to
+    ``device``: (mean loss, correct count, B) as ``training.Task.batch_loss`` wants them."""
+    inputs, labels = (tensor.to(device) for tensor in batch)
+    logits = model(inputs)  # (B, C)
+    loss = F.cross_entropy(logits, labels)
+    return loss, int((logits.argmax(dim=1) == labels).sum()), len(labels)
+
+
+def evaluate_logits(logits: torch.Tensor, labels: torch.Tensor) -> EvalResult:
+    """Logits (N, C) and labels (N,) → loss, accuracy and probabilities (on the CPU)."""
+    loss = F.cross_entropy(logits.float(), labels).item()
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
+    return EvalResult(loss, accuracy, logits.float().softmax(dim=1).cpu(), labels.cpu())
+
+
+def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
+    """Run ``model`` (inputs → logits (B, C)) over ``loader`` of ``(inputs, labels)`` batches."""
+    was_training = model.training
+    model.eval()
+    all_logits, all_labels = [], []
+    with torch.no_grad():
+        for inputs, labels in tqdm(loader, desc="evaluate", disable=None, leave=False):
+            all_logits.append(model(inputs.to(device)))
+            all_labels.append(labels.to(device))
+    model.train(was_training)
+    return evaluate_logits(torch.cat(all_logits), torch.cat(all_labels))
+
+
+def count_correct(result: EvalResult) -> int:
+    """How many of the evaluated items were classified right."""
+    return int((result.predictions == result.labels).sum())

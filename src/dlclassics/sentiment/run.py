@@ -1,0 +1,307 @@
+"""One sentiment run end to end: read the data, build vocabulary and model, train with the shared
+loop (``dlclassics.training``), score the best epoch on every split, write the files.
+
+Files written to ``out_dir``: ``best.pt`` / ``last.pt`` (checkpoints of kind ``sentiment``: the
+model+training config, the vocabulary as labels, a fingerprint of the training data),
+``metrics.json`` (accuracies as fractions), ``curves.png`` (loss and accuracy per epoch) and
+``confusion.png`` (on test, else dev).
+
+Under ``torchrun`` every process runs this same function (see ``dlclassics.distributed``): each
+trains and evaluates its share, all compute the same metrics, and rank 0 writes the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dlclassics import distributed
+from dlclassics.checkpoint import load_checkpoint, load_weights
+from dlclassics.distributed import DistContext
+from dlclassics.errors import DlcError
+from dlclassics.figures import confusion_matrix, plot_confusion, plot_curves
+from dlclassics.io import atomic_write_json
+from dlclassics.outputs import prepare_output_dir, release_output_dir
+from dlclassics.runtime import resolve_device, seed_everything, torch_threads
+from dlclassics.sentiment.batches import SentenceDataset, make_loader, to_device
+from dlclassics.sentiment.classifier import (
+    EVAL_BATCH,
+    KIND,
+    Classifier,
+    build_classifier,
+    evaluate,
+    threads_for,
+)
+from dlclassics.sentiment.config import GLOVE_MODELS, REFERENCE_ACCURACY, SentimentConfig
+from dlclassics.sentiment.glove import glove_matrix, glove_wanted_words, load_glove
+from dlclassics.sentiment.text import SentenceFile, read_sentences, subsample
+from dlclassics.sentiment.vocab import Vocabulary
+from dlclassics.training import (
+    BEST_CHECKPOINT,
+    Checkpoints,
+    EvalResult,
+    LoopConfig,
+    LoopState,
+    Task,
+    train,
+)
+
+SPLITS = ("train", "dev", "test")
+CLASSES = ("negative", "positive")
+FILES = {"curves": "curves.png", "confusion": "confusion.png", "checkpoint": BEST_CHECKPOINT}
+
+
+def read_splits(data_dir: Path, config: SentimentConfig) -> dict[str, SentenceFile]:
+    """``train`` and ``dev`` (required) and ``test`` (when present) from ``data_dir``, the
+    training sentences cut to ``config.train_limit``."""
+    splits = {}
+    for split in SPLITS:
+        path = data_dir / f"{split}.txt"
+        if split == "test" and not path.exists():
+            continue
+        splits[split] = read_sentences(path, True, config.skip_bad_lines)
+        if splits[split].skipped:
+            print(f"{path}: skipped {splits[split].skipped} bad lines")
+    if config.train_limit:
+        splits["train"] = subsample(splits["train"], config.train_limit, config.seed)
+    return splits
+
+
+def data_fingerprint(splits: dict[str, SentenceFile]) -> dict[str, Any]:
+    """What names the training data in a checkpoint: a resumed run must train on the same."""
+    digest = hashlib.sha256()
+    for split in ("train", "dev"):
+        for label, tokens in zip(splits[split].labels or [], splits[split].sentences, strict=True):
+            digest.update(f"{label} {' '.join(tokens)}\n".encode())
+    sentences = {split: len(splits[split]) for split in ("train", "dev")}
+    return {"sentences": sentences, "sha256": digest.hexdigest()}
+
+
+def build(config: SentimentConfig, train_file: SentenceFile) -> tuple[Classifier, dict[str, Any]]:
+    """Vocabulary, GloVe start and model for ``config`` (``vocab_size`` and ``embed_dim`` filled
+    in from the data and GloVe), and what to report about GloVe (``{"glove": ...}`` or ``{}``)."""
+    vocab = None
+    if config.model != "minilm":  # minilm brings its own tokenizer and sub-word vocabulary
+        vocab = Vocabulary.build(train_file.sentences, config.min_count)
+        config = replace(config, vocab_size=len(vocab))
+    init, extra = None, {}
+    if config.model in GLOVE_MODELS:
+        glove = load_glove(config.glove, glove_wanted_words(vocab))
+        init, coverage = glove_matrix(vocab, glove, config.seed)
+        config = replace(config, embed_dim=glove.dim)
+        extra["glove"] = {"source": glove.source, "dim": glove.dim, **coverage}
+        print(
+            f"GloVe ({glove.source}, {glove.dim}-d): {coverage['words_found']} of "
+            f"{coverage['words_total']} vocabulary words found "
+            f"({100 * coverage['word_coverage']:.1f} % coverage)"
+        )
+    seed_everything(config.seed)  # same seed → same initial weights
+    return build_classifier(config, vocab, init), extra
+
+
+def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: int) -> Any:
+    """Constant rate, or linear warm-up then linear decay over ``steps`` optimiser steps."""
+    if config.warmup_fraction <= 0:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    warmup = max(1, round(config.warmup_fraction * steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_classifier(
+    classifier: Classifier,
+    datasets: dict[str, SentenceDataset],
+    checkpoints: Checkpoints,
+    device: str,
+    ctx: DistContext,
+) -> LoopState:
+    """AdamW on the mean binary cross-entropy of each batch, the schedule stepped every batch,
+    early stopping on dev accuracy: the shared loop with the sentiment loss and evaluation."""
+    config, model = classifier.config, classifier.model
+    rank_batch = distributed.per_rank_batch_size(config.batch_size, ctx)
+    loader = make_loader(datasets["train"], classifier.collate, rank_batch, True, config.seed, ctx)
+    dev = make_loader(datasets["dev"], classifier.collate, EVAL_BATCH, False, ctx=ctx)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = schedule(optimizer, config, config.epochs * len(loader))
+    precision = config.autocast_precision()
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+
+    def batch_loss(model: nn.Module, batch: Any) -> tuple[torch.Tensor, int, int]:
+        inputs, labels = batch
+        labels = labels.to(device)
+        logits = model(**to_device(inputs, device)).float()  # (N,), float32 under autocast too
+        correct = int(((logits >= 0) == (labels >= 0.5)).sum())
+        return loss_fn(logits, labels) / len(labels), correct, len(labels)
+
+    task = Task(batch_loss, lambda model: evaluate(model, dev, device, ctx, precision))
+    loop = LoopConfig(
+        epochs=config.epochs,
+        eval_split="dev",
+        patience=config.patience,
+        max_grad_norm=config.max_grad_norm,
+        schedule_per_step=True,
+        precision=precision,
+        desc=config.model,
+    )
+    return train(model, loader, optimizer, scheduler, task, loop, checkpoints, device, ctx)
+
+
+def evaluate_best(
+    classifier: Classifier,
+    datasets: dict[str, SentenceDataset],
+    out_dir: Path,
+    device: str,
+    ctx: DistContext,
+) -> dict[str, EvalResult]:
+    """The best epoch's weights (rank 0 reads ``best.pt`` and sends them: no shared file system
+    needed) scored on train and test; on dev too only when there is no test set (dev was scored
+    with these weights during training)."""
+    path = out_dir / BEST_CHECKPOINT
+    best = load_checkpoint(path, KIND)["model"] if ctx.is_main else None
+    load_weights(classifier.model, distributed.broadcast_object(best, ctx), path)
+    precision = classifier.config.autocast_precision()
+    return {
+        name: evaluate(
+            classifier.model,
+            make_loader(data, classifier.collate, EVAL_BATCH, False, ctx=ctx),
+            device,
+            ctx,
+            precision,
+        )
+        for name, data in datasets.items()
+        if name != "dev" or "test" not in datasets
+    }
+
+
+def run(
+    config: SentimentConfig,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    resume: bool = False,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """Train ``config.model`` on ``data_dir`` and write its outputs to ``out_dir``.
+
+    Args:
+        resume: continue from ``out_dir/last.pt`` when it exists (refused when any setting but
+            ``config.RESUMABLE``, or the training data, changed).
+        device: ``--device`` (``runtime.resolve_device``); under torchrun each process takes
+            the GPU of its local rank.
+
+    Returns:
+        The metrics also written to ``metrics.json`` (see ``metrics``).
+    """
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if not data_dir.is_dir():  # before the output folder is made
+        raise DlcError(f"{data_dir}: no such data folder")
+    writer = distributed.launched_rank() == 0
+    if writer:  # before any work: a bad --out costs nothing
+        prepare_output_dir(out_dir)
+    try:
+        ctx = distributed.init(resolve_device(device))
+        with torch_threads(threads_for(config)):
+            result = train_and_score(config, data_dir, out_dir, resume, ctx)
+        if ctx.is_main:  # every rank holds the same metrics; one writes them
+            write_outputs(result, out_dir)
+        distributed.barrier(ctx)  # the job ends when the files are complete
+    finally:
+        if writer:
+            release_output_dir(out_dir)
+    return result
+
+
+def train_and_score(
+    config: SentimentConfig, data_dir: Path, out_dir: Path, resume: bool, ctx: DistContext
+) -> dict[str, Any]:
+    """Read, build, train (checkpoints in ``out_dir``) and score the best epoch; the metrics."""
+    times = [time.perf_counter()]
+    splits = read_splits(data_dir, config)
+    classifier, extra = build(config, splits["train"])
+    classifier.model.to(ctx.device)
+    datasets = {name: classifier.dataset(f.sentences, f.labels) for name, f in splits.items()}
+    words = classifier.vocab.words if classifier.vocab is not None else []
+    saved = classifier.config.checkpoint_config()
+    fingerprint = data_fingerprint(splits)
+    checkpoints = Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
+    times.append(time.perf_counter())
+    state = train_classifier(classifier, datasets, checkpoints, ctx.device, ctx)
+    times.append(time.perf_counter())
+    evaluations = evaluate_best(classifier, datasets, out_dir, ctx.device, ctx)
+    times.append(time.perf_counter())
+    result = metrics(classifier.config, splits, evaluations, state, times, ctx)
+    return {**result, "data": str(data_dir), **extra}
+
+
+def metrics(
+    config: SentimentConfig,
+    splits: dict[str, SentenceFile],
+    evaluations: dict[str, EvalResult],
+    state: LoopState,
+    times: list[float],
+    ctx: DistContext,
+) -> dict[str, Any]:
+    """The run's ``metrics.json``: ``model``, ``config``, ``sentences`` and ``skipped_lines`` per
+    split, ``accuracy`` (fractions) and ``loss`` per split, ``best_epoch``, ``stopped_early``,
+    ``history`` (rows of ``training.LoopState``), ``reference`` (fractions, reference models
+    only), ``confusion_matrix`` with its split, ``seconds`` (load / train / evaluate / total,
+    per epoch), ``threads``, ``processes``, ``device``, ``files``."""
+    best_row = state.history[state.best_epoch - 1]
+    accuracy = {name: e.accuracy for name, e in evaluations.items()}
+    loss = {name: e.loss for name, e in evaluations.items()}
+    accuracy.setdefault("dev", best_row["dev_acc"])
+    loss.setdefault("dev", best_row["dev_loss"])
+    shown = "test" if "test" in evaluations else "dev"
+    matrix = confusion_matrix(
+        evaluations[shown].labels.numpy(), evaluations[shown].predictions.numpy(), len(CLASSES)
+    )
+    return {
+        "model": config.model,
+        "config": asdict(config),
+        "sentences": {name: len(f) for name, f in splits.items()},
+        "skipped_lines": {name: f.skipped for name, f in splits.items()},
+        "accuracy": {name: accuracy[name] for name in splits},
+        "loss": {name: loss[name] for name in splits},
+        "best_epoch": state.best_epoch,
+        "stopped_early": state.stopped_early,
+        "history": state.history,
+        "reference": REFERENCE_ACCURACY.get(config.model),
+        "confusion_matrix": {"split": shown, "rows_true_cols_predicted": matrix},
+        "seconds": {
+            "load": times[1] - times[0],
+            "train": times[2] - times[1],
+            "evaluate": times[3] - times[2],
+            "total": times[3] - times[0],
+            "per_epoch": [row["seconds"] for row in state.history],
+            "cpu_per_epoch": [row["cpu_seconds"] for row in state.history],
+        },
+        "threads": torch.get_num_threads(),
+        "processes": ctx.world_size,
+        "device": ctx.device,
+        "files": FILES,
+    }
+
+
+def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
+    """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %."""
+    name = result["model"]
+    plot_curves(
+        result["history"], out_dir / FILES["curves"], f"{name}: training curves", ("train", "dev")
+    )
+    matrix = result["confusion_matrix"]
+    title = f"{name} on {matrix['split']}"
+    plot_confusion(matrix["rows_true_cols_predicted"], CLASSES, out_dir / FILES["confusion"], title)
+    atomic_write_json(out_dir / "metrics.json", result)
+    accuracies = " / ".join(f"{split} {100 * a:.2f} %" for split, a in result["accuracy"].items())
+    print(f"{name}: best epoch {result['best_epoch']}: {accuracies}")

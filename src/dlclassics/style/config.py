@@ -1,0 +1,71 @@
+"""The settings of one style-transfer run, filled straight from ``dlc style``'s arguments.
+
+Kept free of torch imports: the ``dlc`` parser reads the defaults when it is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# backbones.DEFAULT_BACKBONE, spelled out here so that building the parser does not import torch
+DEFAULT_BACKBONE = "efficientnet_lite0"
+SEQUENCE_FIELDS = ("styles", "blend", "style_layers", "style_weights")
+# The working image: pictures more elongated than MAX_ASPECT:1 are refused, and so is a size
+# that would make the longer side exceed MAX_SIDE pixels (style.images.working_size).
+MAX_ASPECT = 10
+MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Everything a run needs; the ``None`` fields take the backbone preset's value.
+
+    Attributes:
+        content: the content photo.
+        styles: one or more style pictures.
+        out: output folder, or an image file path (its folder then holds the other outputs).
+        size: shorter side of the generated image in pixels.
+        style_size: shorter side the style pictures are resized to (default: ``size``).
+        blend: one weight per style picture (normalised to sum 1; default: equal).
+        backbone: registry name of the feature network.
+        weights: "imagenet", a local state_dict path, or None (random; tests only).
+        content_layer, style_layers: layer names (default: the preset's).
+        content_weight, style_weights, tv_weight: loss weights (default: the preset's).
+        style_scale: multiplies every style weight (a quick "more / less style" knob).
+        iterations, optimizer, init, lr, lr_decayed: see ``optimize.OptimConfig``.
+        seed: seeds the noise initialisation.
+        device: where the backbone and the pixels live (``runtime.resolve_device``).
+        extra: recorded in metrics.json as is (e.g. the reference pair's name).
+    """
+
+    content: Path = Path("content.jpg")
+    styles: tuple[Path, ...] = ()
+    out: Path = Path("runs/style")
+    size: int = 256
+    style_size: int | None = None
+    blend: tuple[float, ...] | None = None
+    backbone: str = DEFAULT_BACKBONE
+    weights: str | None = "imagenet"
+    content_layer: str | None = None
+    style_layers: tuple[str, ...] | None = None
+    content_weight: float | None = None
+    style_weights: tuple[float, ...] | None = None
+    tv_weight: float | None = None
+    style_scale: float = 1.0
+    iterations: int = 200
+    optimizer: str = "adam"
+    init: str = "content"
+    lr: float | None = None
+    lr_decayed: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # argparse gives lists; as tuples they compare equal to the presets' layer tuples
+        for name in SEQUENCE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
