@@ -1,4 +1,4 @@
-"""Captioning benchmark on the generated shapes data (see ``dlclassics.captioning.benchmark``).
+"""Captioning benchmark on the generated shapes data (see ``dlclassics.captioning.reproduce``).
 
     python benchmarks/caption_bench.py                 # everything: overfit, full, engine timing
     python benchmarks/caption_bench.py --stages overfit
@@ -29,8 +29,8 @@ import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from dlclassics.captioning.benchmark import BenchSettings, format_table, run_benchmark  # noqa: E402
-from dlclassics.captioning.loaders import default_shapes_dir  # noqa: E402
+from dlclassics.captioning.reproduce import BenchSettings, format_table, run_benchmark  # noqa: E402
+from dlclassics.captioning.shapes import default_shapes_dir  # noqa: E402
 from dlclassics.data.root import resolve_data_root  # noqa: E402
 from dlclassics.io import atomic_write_bytes, atomic_write_json  # noqa: E402
 from dlclassics.runtime import resolve_device  # noqa: E402

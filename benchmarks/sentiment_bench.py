@@ -106,7 +106,7 @@ def minilm_speed(checkpoint: Path, test_file: Path, row: dict[str, Any]) -> dict
     were trained on)."""
     import torch
 
-    from dlclassics.sentiment.batches import make_loader
+    from dlclassics.sentiment.classifier import make_loader
 
     torch.set_num_threads(row["threads"])  # as many threads as the training run used
     classifier = load_classifier(checkpoint)

@@ -161,6 +161,23 @@ def test_malformed_captions_file(tmp_path: Path, text: str, message: str) -> Non
         load_caption_folder(folder, options(tmp_path))
 
 
+def test_csv_unterminated_quote_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    # the quote opened on line 3 would swallow the rows after it into one caption
+    captions = 'image,caption\na.png,a red car\nb.png,"a blue car\nc.png,two cars\nd.png,a cup\n'
+    folder = make_caption_folder(
+        tmp_path / "mine", captions, ("a.png", "b.png", "c.png", "d.png"), "captions.csv"
+    )
+    with pytest.raises(DlcError, match=r"captions\.csv:3: malformed CSV \(a quote opened here"):
+        load_caption_folder(folder, options(tmp_path))
+
+
+def test_csv_error_names_the_line_after_a_multi_line_caption(tmp_path: Path) -> None:
+    captions = 'image,caption\na.png,"a red\nshiny\ncar"\nb.png,a car,extra\n'
+    folder = make_caption_folder(tmp_path / "mine", captions, ("a.png", "b.png"), "captions.csv")
+    with pytest.raises(DlcError, match=r"captions\.csv:5: expected 2 fields"):
+        load_caption_folder(folder, options(tmp_path))
+
+
 def test_features_are_cached_and_invalidated_by_changes(tmp_path: Path, monkeypatch) -> None:
     folder = make_caption_folder(tmp_path / "imgs", "", ("a.png", "b.png"))
     paths = [folder / "images" / "a.png", folder / "images" / "b.png"]

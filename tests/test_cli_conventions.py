@@ -20,7 +20,7 @@ def all_parsers() -> list[tuple[str, argparse.ArgumentParser]]:
         found.append((name, parser))
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
-                todo += [(f"{name} {sub}", child) for sub, child in action.choices.items()]
+                todo += [(f"{name} {sub}", child) for sub, child in action._name_parser_map.items()]
     return found
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlclassics.sentiment.batches import collate_bag, collate_padded
+from dlclassics.sentiment.classifier import collate_bag, collate_padded
 from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.models import (
     AverageClassifier,

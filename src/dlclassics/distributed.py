@@ -1,16 +1,11 @@
 """Several processes, one or many machines: ``torch.distributed`` as launched by ``torchrun``.
 
-``torchrun --nproc_per_node=K -m dlclassics.cli transfer ...`` starts K copies of the same
-command and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` in
-each. ``init()`` reads them (a plain ``dlc`` run is simply world size 1, so the training code has
-one path), picks the backend (NCCL on GPUs, Gloo on CPUs) and gives every rank the same view:
-
-- the global batch stays what the user asked for; each rank takes ``batch / world_size`` of it;
-- ``DistributedSampler`` deals a different shard to each rank, reshuffled every epoch;
-- training sums are reduced across ranks and evaluations cover the whole set (sharded and
-  gathered, or whole on every rank), so every rank reports the same metrics;
-- only rank 0 writes files, so there is one ``metrics.json`` and one checkpoint per run;
-- checkpoints hold the unwrapped model, so a run saved by K processes resumes in any number.
+``torchrun --nproc_per_node=K -m dlclassics.cli transfer ...`` starts K copies of the command with
+``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` set. ``init()`` reads
+them (a plain run is world size 1, so the training code has one path) and picks the backend
+(NCCL on GPUs, Gloo on CPUs). Each rank takes ``batch / world_size`` of the global batch, sums
+are reduced and evaluations cover the whole set, so every rank reports the same metrics; only
+rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -87,15 +82,9 @@ def init(device: str | None = None) -> DistContext:
 def wrap_model(
     model: torch.nn.Module, ctx: DistContext, find_unused_parameters: bool = False
 ) -> torch.nn.Module:
-    """``model`` inside ``DistributedDataParallel`` when there are several processes.
-
-    DDP broadcasts rank 0's weights at construction and averages the gradients of every
-    ``backward()`` over the ranks, so each rank's mean loss over its share of the batch gives
-    the gradient of the mean over the global batch. The wrapped model keeps the original in
-    ``.module``: evaluate and save that one. ``find_unused_parameters`` is for models with
-    trainable parameters that do not reach the loss (DDP would wait for their gradients);
-    it costs a walk over the autograd graph every step.
-    """
+    """``model`` in ``DistributedDataParallel`` when there are several processes: DDP averages
+    every ``backward()``'s gradients over the ranks, so each rank's mean loss over its share gives
+    the global batch's gradient. ``find_unused_parameters``: for parameters that miss the loss."""
     if not ctx.enabled:
         return model
     from torch.nn.parallel import DistributedDataParallel
@@ -112,10 +101,8 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def decorrelate_rng(ctx: DistContext) -> None:
-    """Give each rank > 0 its own random stream (dropout masks), derived from the current seed.
-
-    Rank 0 keeps its stream, so a single-process run is unchanged by this call.
-    """
+    """Give each rank > 0 its own random stream (dropout masks); rank 0 keeps its own, so a
+    single-process run is unchanged."""
     if ctx.rank > 0:
         torch.manual_seed(torch.initial_seed() + ctx.rank)
 
@@ -149,14 +136,8 @@ def shard(items: Sequence, ctx: DistContext) -> list:
 
 
 def unshard_rows(pieces: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Undo ``shard`` for tensors: ``pieces[r]`` holds rows r, r + K, r + 2K, … of the result.
-
-    Args:
-        pieces: one (N_r, ...) tensor per rank, in rank order (as from ``gather_objects``).
-
-    Returns:
-        (sum of N_r, ...) with the rows back in item order.
-    """
+    """Undo ``shard``: ``pieces[r]`` (N_r, ...), one per rank in rank order, holds rows r, r + K,
+    r + 2K, … of the result (sum of N_r, ...)."""
     rows = sum(len(piece) for piece in pieces)
     whole = pieces[0].new_empty((rows, *pieces[0].shape[1:]))
     for rank, piece in enumerate(pieces):

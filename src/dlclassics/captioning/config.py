@@ -1,10 +1,9 @@
-"""Configurations of the captioning commands, kept free of heavy imports so that building the
-``dlc`` argument parser (which reads their defaults) stays fast."""
+"""Settings of ``dlc caption``, free of heavy imports: building the ``dlc`` parser reads their
+defaults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,19 +19,19 @@ class ShapesConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A captioning run (the ``dlc caption train`` flags)."""
+    """A captioning run: the ``dlc caption train`` flags, also what the solver trains with."""
 
     data: str = "shapes"
     cell: str = "lstm"
-    engine: str = "numpy"
+    engine: str = "numpy"  # numpy: hand-derived gradients; torch: autograd on ``device``
     overfit: int | None = None  # train on N captions of N different images (the reference: 50)
     epochs: int = 10
     batch_size: int = 100
     lr: float = 5e-3
-    lr_decay: float = 0.995  # the reference's per-epoch decay
+    lr_decay: float = 0.995  # multiplied into the learning rate after every epoch (the reference)
     hidden: int = 512
     wordvec: int = 256
-    seed: int = 0
+    seed: int = 0  # of the weights and the batch order
     max_length: int = 30  # longest generated caption
     beam: int = 3  # evaluation decodes greedily and, when > 1, with this beam size
     eval_images: int = 1000  # at most this many images per evaluated split
@@ -44,30 +43,7 @@ class TrainConfig:
 
 
 # The reference overfit protocol (CS231n): 50 captions of 50 images, 50 epochs of batches of 25,
-# Adam 5e-3 decayed 0.995 per epoch, hidden 512, word vectors 256; its loss ends below 0.1.
-OVERFIT_PROTOCOL = {
-    "overfit": 50,
-    "epochs": 50,
-    "batch_size": 25,
-    "lr": 5e-3,
-    "lr_decay": 0.995,
-    "hidden": 512,
-    "wordvec": 256,
-}
-# What a resumed run may change; every other setting must be the checkpoint's (the run refuses
-# to resume otherwise, as the torch experiments do).
-RESUMABLE_CHANGES = (
-    "epochs",
-    "engine",
-    "device",
-    "beam",
-    "max_length",
-    "eval_images",
-    "feature_cache",
-)
-
-
-def training_settings(values: dict[str, Any]) -> dict[str, Any]:
-    """The settings of a ``TrainConfig`` as a dict that a resumed run must share with its
-    checkpoint."""
-    return {k: v for k, v in values.items() if k not in RESUMABLE_CHANGES}
+# Adam 5e-3 decayed 0.995 per epoch (the defaults), hidden 512, word vectors 256; loss < 0.1.
+OVERFIT_PROTOCOL = TrainConfig(overfit=50, epochs=50, batch_size=25, hidden=512, wordvec=256)
+# What a resumed run may change; it refuses any other change (as the torch experiments do).
+RESUMABLE = ("epochs", "engine", "device", "beam", "max_length", "eval_images", "feature_cache")

@@ -11,28 +11,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlclassics.captioning.vocab import NULL
-
 
 @dataclass
 class CaptionSplit:
-    """One split (train / val / test).
+    """One split (train / val / test) of C captions of I images."""
 
-    Attributes:
-        captions: (C, T) int32 encoded captions (``<START>`` … ``<END>``, ``<NULL>`` padding).
-        image_idxs: (C,) int64, the feature row of each caption's image.
-        features: (I, D) float32 image features.
-        images: I image paths or URLs, for figures.
-        references: I lists of reference captions (plain word strings) for BLEU/CIDEr.
-        unseen: (I,) bool, images showing an attribute combination absent from training
-            (shapes data set only; all False elsewhere).
-    """
-
-    captions: np.ndarray
-    image_idxs: np.ndarray
-    features: np.ndarray
-    images: list[str]
-    references: list[list[str]]
+    captions: np.ndarray  # (C, T) int32: <START> … <END>, <NULL> padding
+    image_idxs: np.ndarray  # (C,) int64: the feature row of each caption's image
+    features: np.ndarray  # (I, D) float32
+    images: list[str]  # I image paths or URLs, for figures
+    references: list[list[str]]  # I lists of reference captions (plain words) for BLEU/CIDEr
+    # (I,) bool: images showing an attribute combination absent from training (shapes only)
     unseen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
@@ -71,29 +60,16 @@ class CaptionSplit:
 
 @dataclass
 class CaptionData:
-    """A whole captioning data set: vocabulary plus named splits.
+    """A whole captioning data set: vocabulary plus named splits."""
 
-    Attributes:
-        word_to_idx: vocabulary (``<NULL>``=0, ``<START>``=1, ``<END>``=2, ``<UNK>``=3, words).
-        splits: "train", "val" and optionally "test".
-        description: where it came from, for metrics.json.
-    """
-
-    word_to_idx: dict[str, int]
-    splits: dict[str, CaptionSplit]
-    description: str
+    word_to_idx: dict[str, int]  # <NULL>=0, <START>=1, <END>=2, <UNK>=3, then the words
+    splits: dict[str, CaptionSplit]  # "train", "val" and optionally "test"
+    description: str  # where it came from, for metrics.json
 
     @property
     def idx_to_word(self) -> list[str]:
-        words = [""] * len(self.word_to_idx)
-        for word, index in self.word_to_idx.items():
-            words[index] = word
-        return words
+        return sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
 
     @property
     def feature_dim(self) -> int:
         return self.splits["train"].features.shape[1]
-
-    @property
-    def null_index(self) -> int:
-        return self.word_to_idx[NULL]

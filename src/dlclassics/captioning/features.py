@@ -1,19 +1,16 @@
 """Image features for captioning: pooled CNN features from the backbone registry, cached on disk.
 
-Each image is loaded as RGB, resized whole (no crop: a caption describes the whole picture) to
-``image_size`` × ``image_size``, scaled the way the backbone's weights expect and pushed through
-the backbone; its pooled vector is the feature (1280-d for the default ``efficientnet_lite0``).
+Each image is resized whole (no crop: a caption describes the whole picture) to ``image_size``
+square, scaled as the backbone's weights expect, and its pooled vector is the feature (1280-d
+for the default ``efficientnet_lite0``). The cache file's name hashes the backbone, weights,
+image size and every file's resolved path, size and modification time, so editing, adding or
+removing an image gives a new entry instead of stale features.
 
-The features of a list of images are cached in one ``.npy`` file whose name holds a hash of the
-backbone, its weights, the image size and every file's resolved path, size and modification
-time, so editing, adding or removing an image gives a new cache entry instead of stale features.
-
-Before training the features are centred: ``fit_pca`` reduces them like the reference (which used
-512-d PCA of VGG-16 fc7, i.e. centred features), ``fit_standardizer`` otherwise scales every
-dimension to zero mean and unit variance. Both are fitted on the training features only. Raw
-pooled features share a large common component (every image has it), which makes the initial
-hidden states of all images nearly alike; on the shapes overfit protocol the final training loss
-was 3.2 (RNN) / 2.0 (LSTM) with raw features and 0.013 / 0.022 with standardised ones.
+Before training the features are centred on the training images: ``fit_pca`` like the
+reference (512-d PCA of VGG-16 fc7), else ``fit_standardizer`` (zero mean, unit variance per
+dimension). Raw pooled features share a large common component, which makes the initial hidden
+states of all images nearly alike: on the shapes overfit protocol the final training loss was
+3.2 (RNN) / 2.0 (LSTM) with raw features and 0.013 / 0.022 with standardised ones.
 """
 
 from __future__ import annotations
@@ -42,11 +39,6 @@ class FeatureConfig:
     device: str = "cpu"  # where the backbone runs; not part of the cache key
 
 
-def default_cache_dir() -> Path:
-    """``<user cache>/dlclassics/caption_features`` (beside the default data root)."""
-    return user_cache_dir().parent / "caption_features"
-
-
 def cache_key(paths: Sequence[Path], config: FeatureConfig) -> str:
     """Hex digest identifying these files (path, size, mtime) under this feature configuration."""
     files = []
@@ -68,19 +60,12 @@ def extract_features(
     cache_dir: Path | None = None,
     desc: str = "image features",
 ) -> np.ndarray:
-    """Pooled backbone features of ``paths``, from the cache when present.
-
-    Inputs:
-    - paths: N image files (each must be readable; a broken one is a DlcError naming it)
-    - config: backbone, weights, image size, batch size
-    - cache_dir: where cache files live (default ``default_cache_dir()``)
-
-    Returns features: (N, feature_dim) float32.
-    """
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    cache_file = (
-        cache_dir / f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
-    )
+    """(N, feature_dim) float32 pooled backbone features of N image files (a broken one is a
+    DlcError naming it), from the cache (default ``<user cache>/dlclassics/caption_features``)
+    when present."""
+    cache_dir = user_cache_dir().parent / "caption_features" if cache_dir is None else cache_dir
+    name = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
+    cache_file = Path(cache_dir) / name
     if cache_file.is_file():
         features = np.load(cache_file)
         if features.shape[0] == len(paths):

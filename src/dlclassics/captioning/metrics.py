@@ -1,20 +1,10 @@
-"""Caption quality: corpus BLEU-1…4 and CIDEr-D (the COCO caption evaluation code), plus the
-reference assignment's unigram BLEU and an exact-match rate.
+"""Caption quality: corpus BLEU-1…4 and CIDEr-D as the COCO caption evaluation computes them,
+the reference assignment's unigram BLEU, and an exact-match rate.
 
-- ``corpus_scores``: the COCO caption evaluation's BLEU and CIDEr-D, re-implemented here to give
-  the numbers of ``pycocoevalcap``'s ``Bleu(4)`` and ``Cider()`` scorers (a test checks them to
-  1e-6) without that 100 MB package. BLEU-n is corpus BLEU (Papineni et al. 2002) with clipped
-  n-gram counts against all references of an image and a brevity penalty from, per image, the
-  reference length closest to the hypothesis's (ties: the shorter). CIDEr is CIDEr-D (Vedantam
-  et al. 2015): TF-IDF n-gram vectors (n = 1…4, document frequencies from the references of the
-  whole evaluated corpus), clipped hypothesis weights, a Gaussian length penalty (sigma 6),
-  averaged over n and the references, × 10, then over images. Captions are already lower-case,
-  space-separated words here, so, as when calling the pycocoevalcap scorers directly, the Java
-  PTB tokenizer is not used: words are ``str.split()``.
-- ``unigram_bleu``: what the CS231n assignment reported, NLTK's ``sentence_bleu(weights=[1])``
-  of one generated caption against one ground-truth caption: clipped unigram precision times the
-  brevity penalty ``exp(1 - r/c)`` when the hypothesis is shorter (c < r). ``<UNK>`` is dropped
-  from both, as there.
+``corpus_scores`` gives the numbers of ``pycocoevalcap``'s ``Bleu(4)`` and ``Cider()`` scorers
+(a test checks them to 1e-6) without that 100 MB package. Captions are already lower-case,
+space-separated words here, so, as when calling those scorers directly, the Java PTB tokenizer
+is not used: words are ``str.split()``.
 """
 
 from __future__ import annotations
@@ -29,14 +19,8 @@ from dlclassics.captioning.vocab import UNK
 def corpus_scores(
     references: Sequence[Sequence[str]], hypotheses: Sequence[str]
 ) -> dict[str, float]:
-    """BLEU-1…4 and CIDEr(-D) of generated captions, as the COCO caption evaluation computes them.
-
-    Inputs:
-    - references: I lists of reference captions (space-separated words), one list per image
-    - hypotheses: I generated captions
-
-    Returns {"BLEU-1": ..., "BLEU-4": ..., "CIDEr": ...}.
-    """
+    """{"BLEU-1": …, "BLEU-4": …, "CIDEr": …} of I generated captions (``hypotheses``) against
+    I lists of reference captions, one list per image."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} reference lists for {len(hypotheses)} hypotheses")
     if not hypotheses:
@@ -59,13 +43,14 @@ def _ngrams(sentence: str, n: int) -> Counter[tuple[str, ...]]:
 def corpus_bleu(
     references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4
 ) -> list[float]:
-    """Corpus BLEU-1…n: ``pycocoevalcap``'s ``BleuScorer.compute_score(option="closest")``.
+    """Corpus BLEU-1…n (Papineni et al. 2002): ``pycocoevalcap``'s
+    ``BleuScorer.compute_score(option="closest")``.
 
-    Clipped n-gram matches and n-gram counts are summed over the corpus; BLEU-k is the geometric
-    mean of the first k precisions, each ``(matches + 1e-15) / (count + 1e-9)`` (so a precision of
-    0/0 is about 1e-6, not an error), times ``exp(1 - r/c)`` when the total hypothesis length c is
-    below the total effective reference length r. An image's effective reference length is the
-    reference length closest to its hypothesis's, the shorter one on a tie.
+    Clipped n-gram matches (against all references of an image) and n-gram counts are summed
+    over the corpus; BLEU-k is the geometric mean of the first k precisions, each
+    ``(matches + 1e-15) / (count + 1e-9)`` (so 0/0 is about 1e-6, not an error), times
+    ``exp(1 - r/c)`` when the total hypothesis length c is below the total effective reference
+    length r: per image, the reference length closest to its hypothesis's (ties: the shorter).
     """
     tiny, small = 1e-15, 1e-9
     correct, guess = [0] * n, [0] * n
@@ -98,7 +83,7 @@ def corpus_bleu(
 def cider_d(
     references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4, sigma: float = 6.0
 ) -> float:
-    """CIDEr-D: ``pycocoevalcap``'s ``CiderScorer(n=4, sigma=6.0).compute_score()``.
+    """CIDEr-D (Vedantam et al. 2015): ``pycocoevalcap``'s ``CiderScorer(n=4, sigma=6.0)``.
 
     For each n-gram g, idf(g) = log(I) - log(max(1, df(g))), with df(g) the number of images
     whose references contain g and I the number of images. A sentence is a TF-IDF vector per n
@@ -144,7 +129,9 @@ def cider_d(
 
 
 def unigram_bleu(reference: str, hypothesis: str) -> float:
-    """Sentence BLEU with unigrams only, one reference (the CS231n ``BLEU_score``)."""
+    """The CS231n assignment's ``BLEU_score``: NLTK's ``sentence_bleu(weights=[1])`` of one caption
+    against one reference, i.e. clipped unigram precision times the brevity penalty
+    ``exp(1 - r/c)`` when the hypothesis is shorter (c < r); ``<UNK>`` is dropped from both."""
     ref = [w for w in reference.split() if w != UNK]
     hyp = [w for w in hypothesis.split() if w != UNK]
     if not hyp or not ref:

@@ -11,10 +11,8 @@ with ``captions_in = captions[:, :-1]`` and ``captions_out = captions[:, 1:]``; 
 targets (padding) give no loss. Test time (``sample``) starts from ``<START>`` and feeds each
 chosen word back in: greedily, or keeping the ``beam_size`` most likely partial captions.
 
-It is a drop-in for CS231n's ``classifiers/rnn.py`` (see ``docs/cs231n.md``): the same constructor,
-``loss`` and ``sample``; a vocabulary without ``<START>``/``<END>`` is fine for ``loss``; without
-``seed`` the weights come from NumPy's global generator in the CS231n order, so
-``np.random.seed(231)`` before building the model gives the assignment's weights.
+It is a drop-in for CS231n's ``classifiers/rnn.py`` (see ``docs/cs231n.md``): the same
+constructor, ``loss`` and ``sample``, and the same weights after ``np.random.seed(231)``.
 """
 
 from __future__ import annotations
@@ -55,58 +53,47 @@ def init_params(
 ) -> dict[str, np.ndarray]:
     """The reference's initialisation: small random embeddings, 1/sqrt(fan-in) weights, zero biases.
 
-    - seed None: NumPy's global generator (``np.random.randn``), drawing exactly as CS231n's
-      ``CaptioningRNN.__init__`` does: W_embed, W_proj, Wx, Wh, W_vocab in that order, so a
-      preceding ``np.random.seed(s)`` reproduces the assignment's weights (and advances the
-      global generator by the same amount);
-    - an integer seed: a private ``np.random.default_rng(seed)``, drawing W_proj, W_embed, Wx, Wh,
-      W_vocab (this package's order since its first release: the same seed keeps its weights).
-
     Returns W_proj (D, H), b_proj (H,), W_embed (V, W), Wx (W, gH), Wh (H, gH), b (gH,),
     W_vocab (H, V), b_vocab (V,), with g = 1 for the RNN and 4 for the LSTM (gates i, f, o, g).
+    seed None draws from NumPy's global generator exactly as CS231n's ``__init__`` does (W_embed,
+    W_proj, Wx, Wh, W_vocab), so ``np.random.seed(s)`` first gives the assignment's weights; an
+    integer seed draws from ``np.random.default_rng(seed)`` in this package's order since its
+    first release (W_proj first, then W_embed), so the same seed keeps its weights.
     """
-    gates = {"rnn": 1, "lstm": 4}[cell_type]
+    G = {"rnn": 1, "lstm": 4}[cell_type] * hidden_dim
+    shapes = {
+        "W_proj": (input_dim, hidden_dim),
+        "W_embed": (vocab_size, wordvec_dim),
+        "Wx": (wordvec_dim, G),
+        "Wh": (hidden_dim, G),
+        "W_vocab": (hidden_dim, vocab_size),
+    }
     if seed is None:
-        params = {
-            "W_embed": np.random.randn(vocab_size, wordvec_dim) / 100,
-            "W_proj": np.random.randn(input_dim, hidden_dim) / np.sqrt(input_dim),
-            "b_proj": np.zeros(hidden_dim),
-            "Wx": np.random.randn(wordvec_dim, gates * hidden_dim) / np.sqrt(wordvec_dim),
-            "Wh": np.random.randn(hidden_dim, gates * hidden_dim) / np.sqrt(hidden_dim),
-            "b": np.zeros(gates * hidden_dim),
-            "W_vocab": np.random.randn(hidden_dim, vocab_size) / np.sqrt(hidden_dim),
-            "b_vocab": np.zeros(vocab_size),
-        }
-        return {name: value.astype(dtype) for name, value in params.items()}
-    rng = np.random.default_rng(seed)
+        draw, order = lambda shape: np.random.randn(*shape), ["W_embed", "W_proj"]
+    else:
+        draw, order = np.random.default_rng(seed).standard_normal, ["W_proj", "W_embed"]
+    drawn = {name: draw(shapes[name]) for name in [*order, "Wx", "Wh", "W_vocab"]}
     params = {
-        "W_proj": rng.standard_normal((input_dim, hidden_dim)) / np.sqrt(input_dim),
+        "W_proj": drawn["W_proj"] / np.sqrt(input_dim),
         "b_proj": np.zeros(hidden_dim),
-        "W_embed": rng.standard_normal((vocab_size, wordvec_dim)) / 100,
-        "Wx": rng.standard_normal((wordvec_dim, gates * hidden_dim)) / np.sqrt(wordvec_dim),
-        "Wh": rng.standard_normal((hidden_dim, gates * hidden_dim)) / np.sqrt(hidden_dim),
-        "b": np.zeros(gates * hidden_dim),
-        "W_vocab": rng.standard_normal((hidden_dim, vocab_size)) / np.sqrt(hidden_dim),
+        "W_embed": drawn["W_embed"] / 100,
+        "Wx": drawn["Wx"] / np.sqrt(wordvec_dim),
+        "Wh": drawn["Wh"] / np.sqrt(hidden_dim),
+        "b": np.zeros(G),
+        "W_vocab": drawn["W_vocab"] / np.sqrt(hidden_dim),
         "b_vocab": np.zeros(vocab_size),
     }
     return {name: value.astype(dtype) for name, value in params.items()}
 
 
 class CaptioningRNN:
-    """Image features → caption, with a vanilla RNN or an LSTM (no regularisation).
+    """Image features (D,) → caption, with a vanilla RNN or an LSTM (no regularisation).
 
-    Args:
-        word_to_idx: vocabulary of V words, holding ``<NULL>``; ``sample`` also needs
-            ``<START>`` (and stops a caption at ``<END>`` when there is one). As in CS231n, V is
-            ``len(word_to_idx)``, whatever the indices.
-        input_dim: D, size of an image feature vector.
-        wordvec_dim: W, size of a word vector.
-        hidden_dim: H, size of the recurrent hidden state.
-        cell_type: "rnn" or "lstm".
-        dtype: np.float32 for training, np.float64 for gradient checks.
-        seed: None (default, CS231n's behaviour): draw the weights from NumPy's global generator
-            in CS231n's order; an integer: from a private generator seeded with it, reproducible
-            whatever the global state (what ``dlc caption train`` uses). See ``init_params``.
+    ``word_to_idx`` holds ``<NULL>``; ``sample`` also needs ``<START>`` (and stops at ``<END>``
+    when there is one); as in CS231n, V is ``len(word_to_idx)`` whatever the indices. W is the
+    word vector size, H the hidden size; dtype float32 trains, float64 checks gradients. seed:
+    None (CS231n's behaviour) or an integer, reproducible whatever the global state (what
+    ``dlc caption train`` uses); see ``init_params``.
     """
 
     def __init__(
@@ -138,21 +125,11 @@ class CaptioningRNN:
         """The ``<END>`` index, or -1 (matching no word) for a vocabulary without one."""
         return -1 if self._end is None else self._end
 
-    @property
-    def hidden_dim(self) -> int:
-        return self.params["Wh"].shape[0]
-
     def loss(
         self, features: np.ndarray, captions: np.ndarray
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """Training loss and its gradient with respect to every parameter.
-
-        Inputs:
-        - features: (N, D) image features
-        - captions: (N, T + 1) int word indices, ``<START>`` first; ``<NULL>`` pads the end
-
-        Returns (loss, grads) with grads[name] of params[name]'s shape.
-        """
+        """(loss, grads) of features (N, D) and captions (N, T + 1) (int word indices,
+        ``<START>`` first, ``<NULL>`` padding); grads[name] has params[name]'s shape."""
         p = self.params
         features = np.asarray(features, dtype=self.dtype)
         captions = np.asarray(captions)
@@ -175,11 +152,8 @@ class CaptioningRNN:
         return float(loss), grads
 
     def sequence_log_prob(self, features: np.ndarray, captions: np.ndarray) -> np.ndarray:
-        """log p(caption | image) of whole captions: summed word log-probabilities up to ``<END>``.
-
-        Inputs: features (N, D); captions (N, T + 1) starting with ``<START>``, ``<NULL>``-padded.
-        Returns (N,) float64.
-        """
+        """(N,) float64 log p(caption | image) of features (N, D) and captions (N, T + 1) as in
+        ``loss``: the summed word log-probabilities up to ``<END>``."""
         p = self.params
         features = np.asarray(features, dtype=self.dtype)
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
@@ -190,8 +164,6 @@ class CaptioningRNN:
         log_probs = log_softmax(h @ p["W_vocab"] + p["b_vocab"]).astype(np.float64)  # (N, T, V)
         picked = np.take_along_axis(log_probs, captions_out[..., None], axis=2)[..., 0]  # (N, T)
         return (picked * (captions_out != self._null)).sum(axis=1)
-
-    # ---- test time ----------------------------------------------------------------------------
 
     def _step_fn(self) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
         """One recurrent step ``(x, h, c) -> (next_h, next_c)``; c is unused by the RNN."""
@@ -208,16 +180,9 @@ class CaptioningRNN:
         return log_probs
 
     def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
-        """Generate captions for images.
-
-        Inputs:
-        - features: (N, D) image features
-        - max_length: most words generated (``<END>`` included)
-        - beam_size: 1 = greedy (the reference); K > 1 = beam search keeping K partial captions
-
-        Returns captions: (N, max_length) int word indices, without ``<START>``; after ``<END>``
-        the rest is ``<NULL>``.
-        """
+        """Captions (N, max_length) of features (N, D): word indices without ``<START>``, at most
+        ``max_length`` words (``<END>`` included), ``<NULL>`` after ``<END>``. beam_size 1 is
+        greedy (the reference); K > 1 is beam search keeping the K most likely partial captions."""
         if beam_size < 1:
             raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
         if self._start is None:

@@ -1,27 +1,158 @@
-"""Part 4 of ``dlc reproduce``: image captioning on the generated shapes data."""
+"""The captioning benchmark on the shapes data, and part 4 of ``dlc reproduce``.
+
+The benchmark (``run_benchmark``, also run by ``benchmarks/caption_bench.py``): the reference's
+overfit protocol, full training of RNN and LSTM scored greedy and with beam search (val, unseen
+combinations, test), and the time per epoch of the NumPy and PyTorch engines.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dlclassics.captioning.benchmark import (
-    OVERFIT,
-    BenchSettings,
-    format_table,
-    run_benchmark,
-    summary_tables,
-)
-from dlclassics.captioning.config import ShapesConfig
-from dlclassics.captioning.loaders import default_shapes_dir
-from dlclassics.io import atomic_write_text
-from dlclassics.report.sections import Figure, PartResult
+import numpy as np
+
+from dlclassics.captioning.config import OVERFIT_PROTOCOL, ShapesConfig, TrainConfig
+from dlclassics.captioning.dataset import CaptionData
+from dlclassics.captioning.features import FeatureConfig
+from dlclassics.captioning.folder import FolderOptions
+from dlclassics.captioning.shapes import default_shapes_dir, load_shapes, make_shapes
+from dlclassics.captioning.solver import CaptioningSolver, load_checkpoint
+from dlclassics.captioning.train import CHECKPOINT_NAME, build_model, run_training, training_split
+from dlclassics.figures import plot_series
+from dlclassics.io import atomic_write_json, atomic_write_text
+from dlclassics.report.sections import Figure, PartResult, Table
 from dlclassics.runtime import resolve_device
+
+CELLS = ("rnn", "lstm")
+BLEU = tuple(f"BLEU-{n}" for n in range(1, 5))
+
+# Full training on the whole shapes training split (sized for a shared 2-core CPU).
+FULL = TrainConfig(epochs=10, batch_size=100, lr=5e-3, lr_decay=0.9, hidden=512, wordvec=256)
+
+
+@dataclass
+class BenchSettings:
+    shapes: ShapesConfig = field(default_factory=ShapesConfig)
+    overfit: TrainConfig | None = OVERFIT_PROTOCOL
+    full: TrainConfig | None = FULL
+    timing: TrainConfig | None = FULL  # one epoch of each engine per cell at these settings
+    beam: int = 3
+    resume: bool = False  # continue each training run from its checkpoint
+    device: str = "cpu"  # where the image features are computed (the engines time on the CPU)
+
+
+def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float:
+    """Seconds for one training epoch of a fresh model with ``engine`` (on the CPU)."""
+    config = replace(config, epochs=1, engine=engine, device="cpu")
+    solver = CaptioningSolver(build_model(data, config), training_split(data, config), config)
+    started = time.perf_counter()
+    solver.train()
+    return time.perf_counter() - started
+
+
+def data_summary(data: CaptionData, shapes_dir: Path, settings: BenchSettings) -> dict[str, Any]:
+    """The data set's folder, settings, vocabulary and feature sizes, image and caption counts."""
+    return {
+        "folder": str(shapes_dir),
+        "config": settings.shapes.__dict__,
+        "vocab_size": len(data.word_to_idx),
+        "feature_dim": data.feature_dim,
+        "images": {name: split.num_images for name, split in data.splits.items()},
+        "captions": {name: int(split.captions.shape[0]) for name, split in data.splits.items()},
+        "val_unseen_images": int(data.splits["val"].unseen.sum()),
+    }
+
+
+def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> dict[str, Any]:
+    """Run the benchmark; every run's folder (metrics.json, figures) goes under ``out_dir``.
+
+    Returns {"data": ..., "overfit": {cell: row}, "full": {cell: row}, "engine_seconds":
+    {cell: {"numpy": s, "torch": s}}, "figures": {name: file relative to out_dir}}.
+    """
+    out_dir = Path(out_dir)
+    make_shapes(shapes_dir, settings.shapes)
+    data = load_shapes(shapes_dir, FolderOptions(FeatureConfig(device=settings.device)))
+    spec = f"shapes:{shapes_dir}"
+    summary: dict[str, Any] = {"data": data_summary(data, shapes_dir, settings), "figures": {}}
+    for stage, base in (("overfit", settings.overfit), ("full", settings.full)):
+        if base is None:
+            continue
+        histories, rows = {}, {}
+        for cell in CELLS:
+            run = out_dir / f"{stage}_{cell}"
+            config = replace(base, cell=cell, data=spec, beam=settings.beam)
+            m = run_training(config, run, shapes_dir.parent, settings.resume, data)
+            seconds = [row["seconds"] for row in m["history"]]
+            rows[cell] = {
+                "final_loss": m["final_loss"],
+                "last_epoch_mean_loss": m["last_epoch_mean_loss"],
+                "mean_epoch_seconds": float(np.mean(seconds)) if seconds else None,
+                "evaluation": m["evaluation"],
+                "figures": {k: f"{run.name}/{v}" for k, v in m["figures"].items()},
+            }
+            histories[cell.upper()] = load_checkpoint(run / CHECKPOINT_NAME).state.loss_history
+        summary[stage] = rows
+        name, title = f"loss_{stage}.png", f"Training loss, {stage} ({base.engine} engine)"
+        plot_series(histories, out_dir / name, title, ylabel="training loss", smooth=True)
+        summary["figures"][f"loss_{stage}"] = name
+    if settings.timing is not None:
+        summary["engine_seconds"] = {
+            cell: {
+                engine: time_one_epoch(data, replace(settings.timing, cell=cell), engine)
+                for engine in ("numpy", "torch")
+            }
+            for cell in CELLS
+        }
+    atomic_write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """The benchmark summary as report tables (BLEU and exact match are fractions)."""
+    tables = []
+    if "overfit" in summary:
+        val_scores = (*BLEU, "CIDEr")
+        rows = [
+            [cell.upper(), row["final_loss"], row["evaluation"]["train"]["greedy"]["exact match"]]
+            + [row["evaluation"]["val"]["greedy"][key] for key in val_scores]
+            for cell, row in summary["overfit"].items()
+        ]
+        columns = ["cell", "final loss", "train exact match", *(f"val {k}" for k in val_scores)]
+        title = "Overfitting a few training captions (the reference protocol)"
+        note = "reference: loss → ~0, train captions reproduced, val captions wrong"
+        tables.append(Table(title, columns, rows, note))
+    if "full" in summary:
+        scores = (*BLEU, "CIDEr", "unigram BLEU (assignment)", "exact match")
+        rows = [
+            [cell.upper(), split, decoding, *(by_key[key] for key in scores)]
+            for cell, row in summary["full"].items()
+            for split, by_decoding in row["evaluation"].items()
+            if split != "train"
+            for decoding, by_key in by_decoding.items()
+        ]
+        title = "Shapes benchmark: corpus BLEU and CIDEr against five references"
+        tables.append(Table(title, ["cell", "split", "decoding", *scores], rows))
+    if "engine_seconds" in summary:
+        rows = [
+            [cell.upper(), sec["numpy"], sec["torch"], sec["numpy"] / sec["torch"]]
+            for cell, sec in summary["engine_seconds"].items()
+        ]
+        title = "Seconds per training epoch, NumPy vs PyTorch engine"
+        tables.append(Table(title, ["cell", "NumPy", "PyTorch", "NumPy / PyTorch"], rows))
+    return tables
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Markdown tables of the benchmark summary."""
+    return "\n\n".join(table.to_markdown() for table in summary_tables(summary))
+
 
 QUICK_SHAPES = ShapesConfig(n_train=120, n_val=40, n_test=40)
 TINY_SHAPES = ShapesConfig(n_train=24, n_val=8, n_test=8, image_size=64)
-TINY_OVERFIT = replace(OVERFIT, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16)
+TINY_OVERFIT = replace(OVERFIT_PROTOCOL, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16)
 
 
 def _settings(profile: str, shapes_dir: Path, out_dir: Path) -> tuple[BenchSettings, Path]:
@@ -34,62 +165,41 @@ def _settings(profile: str, shapes_dir: Path, out_dir: Path) -> tuple[BenchSetti
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Run the captioning experiment; files go into ``out_dir``.
+    """Run the captioning experiment into ``out_dir``.
 
     tiny: 24/8/8 shapes images of 64 px in ``out_dir`` and an 8-caption overfit with a tiny
-    model (seconds; tests).
-    quick: a small shapes set (120/40/40 images, in ``<shapes dir>_quick``) and the reference's
-    overfit demo (50 captions, 50 epochs, batch 25, Adam 5e-3, hidden 512, word vectors 256) for
-    the RNN and the LSTM — about two minutes on 2 cores, most of it image features.
-    full: the benchmark settings (``captioning.benchmark``): 2000/400/400 shapes images, the
-    overfit demo, full training of both cells scored greedy and with beam 3, and one epoch of
-    each engine per cell for the NumPy vs PyTorch time.
-    Image features are computed on the GPU when one is visible (``$DLC_DEVICE`` chooses).
-
-    Returns:
-        The summary line, the tables, the loss curves and sample grids (paths relative to
-        ``out_dir``), and as ``data``: ``data`` (data set description), ``overfit`` / ``full``
-        (per cell ``final_loss``, ``last_epoch_mean_loss``, ``mean_epoch_seconds`` and
-        ``evaluation``: split → decoding → BLEU-1…4, CIDEr, unigram BLEU, exact match,
-        images), ``engine_seconds`` (full), ``table`` (the markdown also in ``table.md``) and
-        ``images`` (figure files by run).
+    model (seconds; tests). quick: 120/40/40 images (in ``<shapes dir>_quick``) and the reference
+    overfit protocol for the RNN and the LSTM (about two minutes on 2 cores, mostly image
+    features). full: ``BenchSettings()``. Image features are computed on the GPU when one is
+    visible (``$DLC_DEVICE`` chooses). Returns the summary line, the tables, the loss curves and
+    sample grids, and as ``data`` the benchmark summary (``run_benchmark``) with ``table`` (also
+    in ``table.md``) and ``images`` (figure files by run, relative to ``out_dir``).
     """
     out_dir = Path(out_dir)
     settings, shapes_dir = _settings(profile, default_shapes_dir(Path(data_root)), out_dir)
-    # an interrupted reproduce continues training
-    settings = replace(settings, resume=True, device=resolve_device())
+    settings = replace(settings, resume=True, device=resolve_device())  # an interrupted run resumes
     summary = run_benchmark(out_dir, shapes_dir, settings)
     table = format_table(summary)
     atomic_write_text(out_dir / "table.md", table + "\n")
-    images = dict(summary["figures"])
+    images = dict(summary["figures"])  # the loss curves, then each run's sample grids
+    figures = [
+        Figure(Path(p), f"training loss, {n.removeprefix('loss_')} runs") for n, p in images.items()
+    ]
     for stage in ("overfit", "full"):
         for cell, row in summary.get(stage, {}).items():
             images[f"{stage}_{cell}"] = row["figures"]
+            for split in ("train", "val"):
+                caption = f"{stage}_{cell}: generated vs true, {split}"
+                figures.append(Figure(Path(row["figures"][f"samples_{split}"]), caption))
     data = summary["data"]
     return PartResult(
         summary=f"Generated shapes data: {data['images']['train']} training images, "
         f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features.",
         tables=summary_tables(summary),
-        figures=_figures(images),
+        figures=figures,
         data={
             **{k: v for k, v in summary.items() if k != "figures"},
             "table": table,
             "images": images,
         },
     )
-
-
-def _figures(images: dict[str, Any]) -> list[Figure]:
-    """The loss curves, then each run's train and val sample grids."""
-    figures = [
-        Figure(Path(path), f"training loss, {name.removeprefix('loss_')} runs")
-        for name, path in images.items()
-        if name.startswith("loss_")
-    ]
-    for run, files in images.items():
-        if isinstance(files, dict):
-            for split in ("train", "val"):
-                if f"samples_{split}" in files:
-                    caption = f"{run}: generated vs true, {split}"
-                    figures.append(Figure(Path(files[f"samples_{split}"]), caption))
-    return figures

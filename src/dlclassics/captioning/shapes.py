@@ -1,17 +1,14 @@
 """A generated captioning benchmark: rendered scenes of one to three shapes, five captions each.
 
-Every scene is drawn with PIL from a per-image random generator seeded by ``(seed, split, index)``,
-so the same seed always writes byte-identical files. A scene holds one to three objects, each a
-shape (circle, square, triangle, diamond, star) in a colour (red, green, blue, yellow, purple,
-orange) and a size (small, large), at a position on the canvas, on one of several background
-styles (plain, gradient, noise, stripes) in muted light or dark tones. Five different captions per
-scene come from a small grammar that names the objects, their sizes, positions, spatial relations
-("to the left of", "above", ...), the object count and the background brightness.
+Every scene is drawn with PIL from a random generator seeded by ``(seed, split, index)``, so the
+same seed writes byte-identical files. A scene holds one to three objects (a shape of ``SHAPES``
+in a colour of ``COLOURS``, small or large, placed apart) on a plain, gradient, noise or striped
+background, light or dark. Its five different captions come from a small grammar naming the
+objects, their sizes, positions and spatial relations, the count and the background.
 
-Held-out combinations: some colour × shape pairs (``HELD_OUT_PAIRS``, one colour per shape) never
-appear in the training split. Validation and test scenes include them (about a third of those
-scenes, flagged ``unseen`` in ``meta.json``), which measures whether a model composes attributes
-it learned separately.
+Held-out combinations: the colour × shape pairs of ``HELD_OUT_PAIRS`` never appear in training;
+about a third of val and test scenes show one (flagged ``unseen`` in ``meta.json``), which
+measures whether a model composes attributes it learned separately.
 
 Layout written by :func:`make_shapes` (the folder+captions format that ``dlc caption train
 --data folder:DIR`` reads, one captions file per split)::
@@ -19,14 +16,23 @@ Layout written by :func:`make_shapes` (the folder+captions format that ``dlc cap
     DIR/images/{train,val,test}_00000.png
     DIR/captions_{train,val,test}.txt     # Flickr8k style: "<image>#<k>\\t<caption>"
     DIR/meta.json                         # seed, counts, held-out pairs, unseen images per split
+
+Default folder: ``<data root>/shapes`` if it exists or the data root is writable (mode bits
+included, so a read-only shared data root is left alone even for root), else
+``<user cache>/dlclassics/data/shapes``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import math
+import os
 import re
-from dataclasses import dataclass
+import stat
+import sys
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +40,9 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from dlclassics.captioning.config import ShapesConfig
+from dlclassics.captioning.dataset import CaptionData
+from dlclassics.captioning.folder import FolderOptions, load_caption_folder
+from dlclassics.data.root import user_cache_dir
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
@@ -76,11 +85,7 @@ class ShapeObject:
     def phrase(self, with_size: bool) -> str:
         """ "a large red circle" (with_size) or "a red circle"; "an" before a vowel."""
         words = [self.size, self.colour, self.shape] if with_size else [self.colour, self.shape]
-        return _article(words[0]) + " " + " ".join(words)
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
+        return ("an " if words[0][0] in "aeiou" else "a ") + " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,6 @@ class Scene:
     background_style: str
     background_tone: str  # "light" or "dark"
     background_rgb: tuple[int, int, int]
-
-
-# ---- scene sampling ---------------------------------------------------------------------------
 
 
 def _allowed_pairs(unseen: bool) -> list[tuple[str, str]]:
@@ -140,9 +142,6 @@ def _place(
         else:
             return None
     return objects
-
-
-# ---- rendering --------------------------------------------------------------------------------
 
 
 def _background(scene: Scene, size: int, rng: np.random.Generator) -> Image.Image:
@@ -197,9 +196,6 @@ def render_scene(
         else:
             draw.polygon(_polygon(obj, supersample), fill=fill)
     return big.resize((size, size), Image.BILINEAR)
-
-
-# ---- captions ---------------------------------------------------------------------------------
 
 
 def _location(obj: ShapeObject, size: int) -> str:
@@ -271,13 +267,6 @@ def scene_captions(scene: Scene, size: int, rng: np.random.Generator) -> list[st
     return [candidates[i] for i in sorted(picks)]
 
 
-# ---- the data set on disk ---------------------------------------------------------------------
-
-
-def _split_count(config: ShapesConfig, split: str) -> int:
-    return {"train": config.n_train, "val": config.n_val, "test": config.n_test}[split]
-
-
 def generate_example(
     config: ShapesConfig, split: str, index: int
 ) -> tuple[Image.Image, list[str], bool]:
@@ -298,12 +287,11 @@ def make_shapes(out_dir: str | Path, config: ShapesConfig) -> Path:
     are removed.
     """
     out = Path(out_dir)
-    if any(n < 1 for n in (config.n_train, config.n_val, config.n_test)):
-        raise DlcError("make-shapes: --n-train, --n-val and --n-test must be at least 1")
     meta_path = out / "meta.json"
-    wanted_meta = _meta(config, unseen={})
-    if meta_path.is_file() and _same_config(meta_path, wanted_meta):
-        return out
+    with contextlib.suppress(OSError, ValueError):
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        if (old.get("format_version"), old.get("config")) == (FORMAT_VERSION, asdict(config)):
+            return out
     meta_path.unlink(missing_ok=True)  # until regenerated, the folder is not complete
     (out / "images").mkdir(parents=True, exist_ok=True)
     written: set[str] = set()
@@ -312,7 +300,7 @@ def make_shapes(out_dir: str | Path, config: ShapesConfig) -> Path:
     with tqdm(total=total, desc="rendering shapes", unit="img", disable=None) as bar:
         for split in SPLITS:
             lines, unseen_names = [], []
-            for index in range(_split_count(config, split)):
+            for index in range(getattr(config, f"n_{split}")):
                 image, captions, unseen = generate_example(config, split, index)
                 name = f"{split}_{index:05d}.png"
                 _write_png(out / "images" / name, image)
@@ -326,7 +314,14 @@ def make_shapes(out_dir: str | Path, config: ShapesConfig) -> Path:
     for stale in (out / "images").iterdir():
         if GENERATED_NAME.match(stale.name) and stale.name not in written:
             stale.unlink()
-    atomic_write_json(meta_path, _meta(config, unseen_by_split))
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "generator": "dlc caption make-shapes",
+        "config": asdict(config),
+        "held_out_pairs": [list(p) for p in HELD_OUT_PAIRS],
+        "unseen": unseen_by_split,
+    }
+    atomic_write_json(meta_path, meta)
     return out
 
 
@@ -341,39 +336,8 @@ def _write_png(path: Path, image: Image.Image) -> None:
     atomic_write_bytes(path, data)
 
 
-def _meta(config: ShapesConfig, unseen: dict[str, list[str]]) -> dict:
-    return {
-        "format_version": FORMAT_VERSION,
-        "generator": "dlc caption make-shapes",
-        "config": {
-            "n_train": config.n_train,
-            "n_val": config.n_val,
-            "n_test": config.n_test,
-            "seed": config.seed,
-            "image_size": config.image_size,
-        },
-        "held_out_pairs": [list(p) for p in HELD_OUT_PAIRS],
-        "unseen": unseen,
-    }
-
-
-def _same_config(meta_path: Path, wanted: dict) -> bool:
-    import json
-
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (
-        meta.get("format_version") == wanted["format_version"]
-        and meta.get("config") == wanted["config"]
-    )
-
-
 def read_shapes_meta(folder: str | Path) -> dict:
     """``meta.json`` of a shapes folder, or a DlcError saying how to create it."""
-    import json
-
     path = Path(folder) / "meta.json"
     if not path.is_file():
         raise DlcError(f"{path}: not found; create the data set with `dlc caption make-shapes`")
@@ -381,3 +345,30 @@ def read_shapes_meta(folder: str | Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise DlcError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def default_shapes_dir(data_root: Path) -> Path:
+    """Where the shapes data set lives by default (module docstring)."""
+    root = Path(data_root)
+    writable = root.is_dir() and os.access(root, os.W_OK) and root.stat().st_mode & stat.S_IWUSR
+    return (
+        root / "shapes" if (root / "shapes").is_dir() or writable else user_cache_dir() / "shapes"
+    )
+
+
+def load_shapes(folder: Path, options: FolderOptions) -> CaptionData:
+    """The shapes data set (generated first if missing), with the ``unseen`` flags of its images."""
+    if not (folder / "meta.json").is_file():
+        print(
+            f"dlc: creating the shapes data set in {folder} (dlc caption make-shapes)",
+            file=sys.stderr,
+        )
+        make_shapes(folder, ShapesConfig())
+    meta = read_shapes_meta(folder)
+    features = replace(options.features, image_size=int(meta["config"]["image_size"]))
+    data = load_caption_folder(folder, replace(options, features=features, min_word_count=1))
+    for split_name, split in data.splits.items():
+        unseen = set(meta["unseen"].get(split_name, []))
+        split.unseen = np.array([Path(p).name in unseen for p in split.images], dtype=bool)
+    data.description = f"shapes benchmark from {folder}"
+    return data

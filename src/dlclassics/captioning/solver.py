@@ -1,21 +1,13 @@
-"""Training loop for the captioning model: Adam, per-epoch learning-rate decay, minibatches,
-loss history, checkpoints in the one checkpoint format, and resume.
+"""Training loop for the captioning model: Adam, per-epoch learning-rate decay, minibatches in
+an order seeded by (``seed``, epoch), loss history, checkpoints and resume.
 
-Two engines run the same update on the same parameters:
-
-- ``numpy``: ``CaptioningRNN.loss`` (hand-derived gradients) and ``numpy_nn.optim.adam``;
-- ``torch``: ``TorchCaptioningRNN`` (autograd) and ``torch.optim.Adam``, whose update is the
-  same bias-corrected formula with the same defaults, on any device.
-
-Both keep Adam's state as per-parameter first/second moments and a step count, which is what a
-checkpoint stores, so a run can resume on either engine. An epoch is one pass over the training
-captions in a seeded random order (``seed``, epoch number), so a resumed run sees the same
-minibatches an uninterrupted one would.
-
-Not ``dlclassics.training``'s loop (a NumPy model, its own Adam), but the same promises: a
-non-finite loss stops the run at once and NaN or infinite weights are never saved. Checkpoints
-are the one format (kind ``caption``): parameters as tensors, the vocabulary as ``labels``, the
-run's settings as ``config``, Adam's state and the loss history as ``loop``.
+Two engines run the same update on the same parameters: ``numpy`` (hand-derived gradients and
+``numpy_nn.optim.adam``) and ``torch`` (``TorchCaptioningRNN``'s autograd and
+``torch.optim.Adam``: the same formula and defaults, on any device). Both keep Adam's state as
+per-parameter moments and a step count, which a checkpoint stores (kind ``caption``, with the
+``TrainConfig`` as ``config`` and the vocabulary as ``labels``), so a run resumes on either
+engine with the batches an uninterrupted run would see. As in ``dlclassics.training``, a
+non-finite loss stops the run at once and NaN or infinite weights are never saved.
 """
 
 from __future__ import annotations
@@ -32,24 +24,13 @@ import torch
 from tqdm import tqdm
 
 from dlclassics import checkpoint
+from dlclassics.captioning.config import TrainConfig
 from dlclassics.captioning.dataset import CaptionSplit
 from dlclassics.captioning.model import PARAM_NAMES, CaptioningRNN
 from dlclassics.errors import DlcError
 from dlclassics.numpy_nn.optim import adam
 
-ENGINES = ("numpy", "torch")
 KIND = "caption"
-
-
-@dataclass
-class SolverConfig:
-    epochs: int = 10
-    batch_size: int = 100
-    learning_rate: float = 5e-3
-    lr_decay: float = 0.995  # multiplied into the learning rate after every epoch
-    engine: str = "numpy"
-    seed: int = 0
-    device: str = "cpu"  # the torch engine's device
 
 
 @dataclass
@@ -63,13 +44,8 @@ class AdamState:
 
 @dataclass
 class TrainingState:
-    """Everything a checkpoint holds besides the parameters and Adam's state.
-
-    Attributes:
-        loss_history: the training loss of every iteration.
-        history: one row per epoch: ``epoch``, ``lr``, ``train_loss`` (the epoch's mean),
-            ``seconds``.
-    """
+    """What a checkpoint holds besides parameters and Adam's state: the loss of every iteration
+    and one ``history`` row per epoch (``epoch``, ``lr``, ``train_loss`` (mean), ``seconds``)."""
 
     epochs_done: int = 0
     learning_rate: float = 5e-3
@@ -82,15 +58,14 @@ class NumpyEngine:
 
     def __init__(self, model: CaptioningRNN, learning_rate: float) -> None:
         self.model = model
-        self.configs: dict[str, dict[str, Any]] = {
-            n: {"learning_rate": learning_rate} for n in PARAM_NAMES
-        }
+        self.configs: dict[str, dict[str, Any]] = {n: {} for n in PARAM_NAMES}
+        self.set_learning_rate(learning_rate)
 
     def step(self, features: np.ndarray, captions: np.ndarray) -> float:
         loss, grads = self.model.loss(features, captions)
-        for name in PARAM_NAMES:
-            self.model.params[name], self.configs[name] = adam(
-                self.model.params[name], grads[name], self.configs[name]
+        for n in PARAM_NAMES:
+            self.model.params[n], self.configs[n] = adam(
+                self.model.params[n], grads[n], self.configs[n]
             )
         return loss
 
@@ -103,15 +78,13 @@ class NumpyEngine:
 
     def adam_state(self) -> AdamState:
         zeros = {n: np.zeros_like(self.model.params[n]) for n in PARAM_NAMES}
-        return AdamState(
-            m={n: self.configs[n].get("m", zeros[n]) for n in PARAM_NAMES},
-            v={n: self.configs[n].get("v", zeros[n]) for n in PARAM_NAMES},
-            t=int(self.configs[PARAM_NAMES[0]].get("t", 0)),
-        )
+        m = {n: self.configs[n].get("m", zeros[n]) for n in PARAM_NAMES}
+        v = {n: self.configs[n].get("v", zeros[n]) for n in PARAM_NAMES}
+        return AdamState(m, v, int(self.configs[PARAM_NAMES[0]].get("t", 0)))
 
     def load_adam_state(self, state: AdamState) -> None:
-        for name in PARAM_NAMES:
-            self.configs[name].update(m=state.m[name].copy(), v=state.v[name].copy(), t=state.t)
+        for n in PARAM_NAMES:
+            self.configs[n].update(m=state.m[n].copy(), v=state.v[n].copy(), t=state.t)
 
 
 class TorchEngine:
@@ -120,10 +93,10 @@ class TorchEngine:
     def __init__(self, model: CaptioningRNN, learning_rate: float, device: str = "cpu") -> None:
         from dlclassics.captioning.torch_model import TorchCaptioningRNN
 
-        self.model = model
-        self.device = device
-        null = model.word_to_idx["<NULL>"]
-        self.net = TorchCaptioningRNN(model.params, model.cell_type, null).to(device)
+        self.model, self.device = model, device
+        self.net = TorchCaptioningRNN(
+            model.params, model.cell_type, model.word_to_idx["<NULL>"]
+        ).to(device)
         self.optimizer = torch.optim.Adam(
             self.net.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8
         )
@@ -149,87 +122,51 @@ class TorchEngine:
 
     def adam_state(self) -> AdamState:
         m, v, t = {}, {}, 0
-        for name in PARAM_NAMES:
-            state = self.optimizer.state.get(getattr(self.net, name), {})
-            zeros = np.zeros_like(self.model.params[name])
-            m[name] = state["exp_avg"].cpu().numpy().copy() if state else zeros
-            v[name] = state["exp_avg_sq"].cpu().numpy().copy() if state else zeros
+        for n in PARAM_NAMES:
+            state = self.optimizer.state.get(getattr(self.net, n), {})
+            zeros = np.zeros_like(self.model.params[n])
+            m[n] = state["exp_avg"].cpu().numpy().copy() if state else zeros
+            v[n] = state["exp_avg_sq"].cpu().numpy().copy() if state else zeros
             t = int(state["step"]) if state else 0
         return AdamState(m, v, t)
 
     def load_adam_state(self, state: AdamState) -> None:
         with torch.no_grad():
-            for name in PARAM_NAMES:
-                getattr(self.net, name).copy_(torch.from_numpy(self.model.params[name]))
+            for n in PARAM_NAMES:
+                getattr(self.net, n).copy_(torch.from_numpy(self.model.params[n]))
         if state.t == 0:
             return
-        for name in PARAM_NAMES:
-            self.optimizer.state[getattr(self.net, name)] = {
+        for n in PARAM_NAMES:
+            self.optimizer.state[getattr(self.net, n)] = {
                 "step": torch.tensor(float(state.t)),  # on the CPU, as torch.optim.Adam keeps it
-                "exp_avg": torch.from_numpy(state.m[name].copy()).to(self.device),
-                "exp_avg_sq": torch.from_numpy(state.v[name].copy()).to(self.device),
+                "exp_avg": torch.from_numpy(state.m[n].copy()).to(self.device),
+                "exp_avg_sq": torch.from_numpy(state.v[n].copy()).to(self.device),
             }
-
-
-def make_engine(
-    name: str, model: CaptioningRNN, learning_rate: float, device: str = "cpu"
-) -> NumpyEngine | TorchEngine:
-    if name not in ENGINES:
-        raise DlcError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
-    if name == "numpy":
-        return NumpyEngine(model, learning_rate)
-    return TorchEngine(model, learning_rate, device)
-
-
-# ---- checkpoints ------------------------------------------------------------------------------
 
 
 @dataclass
 class Checkpoint:
-    """A caption checkpoint as read back: NumPy parameters, Adam state, training state, the
-    run's settings (a ``TrainConfig`` as a dict) and the vocabulary (index → word)."""
+    """A caption checkpoint as read back (``config``: a ``TrainConfig`` as a dict; ``labels``:
+    the vocabulary, index → word)."""
 
     params: dict[str, np.ndarray]
     adam: AdamState
     state: TrainingState
     config: dict[str, Any]
     labels: list[str]
+    path: Path
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    return {name: torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in PARAM_NAMES}
+    return {n: torch.from_numpy(np.ascontiguousarray(arrays[n])) for n in PARAM_NAMES}
 
 
 def _arrays(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    return {name: tensors[name].numpy() for name in PARAM_NAMES}
-
-
-def save_checkpoint(
-    path: Path,
-    model: CaptioningRNN,
-    adam_state: AdamState,
-    state: TrainingState,
-    config: dict[str, Any],
-    fingerprint: dict[str, Any] | None = None,
-) -> None:
-    """Write the model, its Adam state and the training state atomically (one checkpoint format)."""
-    loop = {
-        "adam": {"m": _tensors(adam_state.m), "v": _tensors(adam_state.v), "t": adam_state.t},
-        "state": asdict(state),
-    }
-    saved = checkpoint.make_checkpoint(
-        KIND, _tensors(model.params), config, model.idx_to_word, fingerprint, loop=loop
-    )
-    checkpoint.save_checkpoint(saved, path)
+    return {n: tensors[n].numpy() for n in PARAM_NAMES}
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by ``save_checkpoint``.
-
-    Raises:
-        DlcError: one line for a missing, damaged or foreign file, another experiment's
-            checkpoint, or a ``checkpoint.npz`` of dlclassics 0.1.
-    """
+    """Read a caption checkpoint; any problem with the file is one DlcError line."""
     path = Path(path)
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -249,53 +186,47 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             state=TrainingState(**saved["loop"]["state"]),
             config=dict(saved["config"]),
             labels=[str(word) for word in saved["labels"]],
+            path=path,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise DlcError(f"{path}: damaged caption checkpoint ({type(exc).__name__}: {exc})") from exc
 
 
-# ---- the loop ---------------------------------------------------------------------------------
+def load_params(model: CaptioningRNN, saved: Checkpoint) -> None:
+    """Copy the checkpoint's parameters into ``model`` (in its dtype); a shape differs: DlcError."""
+    for n in PARAM_NAMES:
+        if saved.params[n].shape != model.params[n].shape:
+            raise DlcError(
+                f"{saved.path}: parameter {n} has shape {saved.params[n].shape}, the model "
+                f"{model.params[n].shape}: not the same model"
+            )
+        model.params[n] = saved.params[n].astype(model.dtype)
 
 
 class CaptioningSolver:
-    """Trains ``model`` on a split's captions.
-
-    Args:
-        model: the NumPy model (its params are the starting point and receive the result).
-        train: the training split.
-        config: epochs, batch size, learning rate and decay, engine, seed, device.
-        checkpoint_path: where to save after every epoch (None: no checkpoints).
-        run_config: the run's settings stored in checkpoints (a ``TrainConfig`` as a dict).
-        fingerprint: plain data naming the training data, stored in checkpoints.
-    """
+    """Trains ``model`` (whose params are the start and receive the result) on a split's
+    captions; saves a checkpoint to ``checkpoint_path`` after every epoch unless it is None.
+    ``fingerprint``: plain data naming the training data, stored in checkpoints."""
 
     def __init__(
         self,
         model: CaptioningRNN,
         train: CaptionSplit,
-        config: SolverConfig,
+        config: TrainConfig,
         checkpoint_path: Path | None = None,
-        run_config: dict[str, Any] | None = None,
         fingerprint: dict[str, Any] | None = None,
     ) -> None:
-        self.model = model
-        self.train_split = train
-        self.config = config
-        self.checkpoint_path = checkpoint_path
-        self.run_config = {"solver": asdict(config)} if run_config is None else run_config
-        self.fingerprint = fingerprint or {}
-        self.state = TrainingState(learning_rate=config.learning_rate)
-        self.engine = make_engine(config.engine, model, config.learning_rate, config.device)
+        self.model, self.train_split, self.config = model, train, config
+        self.checkpoint_path, self.fingerprint = checkpoint_path, fingerprint or {}
+        self.state = TrainingState(learning_rate=config.lr)
+        if config.engine == "numpy":
+            self.engine: NumpyEngine | TorchEngine = NumpyEngine(model, config.lr)
+        else:
+            self.engine = TorchEngine(model, config.lr, config.device)
 
     def resume_from(self, saved: Checkpoint) -> None:
         """Continue from a checkpoint of the same model: weights, Adam state, history, epoch."""
-        for name in PARAM_NAMES:
-            if saved.params[name].shape != self.model.params[name].shape:
-                raise DlcError(
-                    f"checkpoint parameter {name} has shape {saved.params[name].shape}, "
-                    f"the model {self.model.params[name].shape}: not the same model"
-                )
-            self.model.params[name] = saved.params[name].astype(self.model.dtype)
+        load_params(self.model, saved)
         self.state = saved.state
         self.engine.load_adam_state(saved.adam)
         self.engine.set_learning_rate(self.state.learning_rate)
@@ -315,16 +246,26 @@ class CaptioningSolver:
             self.state.learning_rate *= self.config.lr_decay
             self.engine.set_learning_rate(self.state.learning_rate)
             if self.checkpoint_path is not None:
-                save_checkpoint(
-                    self.checkpoint_path,
-                    self.model,
-                    self.engine.adam_state(),
-                    self.state,
-                    self.run_config,
-                    self.fingerprint,
-                )
+                self.save(self.checkpoint_path)
         self.engine.sync_model()
         return self.state
+
+    def save(self, path: Path) -> None:
+        """Write the weights, Adam's state and the training state (atomically)."""
+        adam_state = self.engine.adam_state()
+        loop = {
+            "adam": {"m": _tensors(adam_state.m), "v": _tensors(adam_state.v), "t": adam_state.t},
+            "state": asdict(self.state),
+        }
+        saved = checkpoint.make_checkpoint(
+            KIND,
+            _tensors(self.model.params),
+            asdict(self.config),
+            self.model.idx_to_word,
+            self.fingerprint,
+            loop=loop,
+        )
+        checkpoint.save_checkpoint(saved, path)
 
     def train_epoch(self, epoch: int) -> list[float]:
         """One pass over the training captions in the epoch's seeded order; the batch losses."""
@@ -346,13 +287,12 @@ class CaptioningSolver:
         return losses
 
     def check_weights(self, epoch: int) -> None:
-        """Stop before saving when the epoch's last step left the weights unusable: NaN or
-        infinite, or giving a non-finite loss on the first batch (each step's loss is measured
-        before its update, so the last update is checked here)."""
-        for name in PARAM_NAMES:
-            if not np.isfinite(self.model.params[name]).all():
+        """Stop before saving when the epoch's last step (each loss is measured before its
+        update) left weights that are NaN or infinite or give a non-finite loss."""
+        for n in PARAM_NAMES:
+            if not np.isfinite(self.model.params[n]).all():
                 raise DlcError(
-                    f"epoch {epoch}: weight {name} became NaN or infinite; try a lower --lr"
+                    f"epoch {epoch}: weight {n} became NaN or infinite; try a lower --lr"
                 )
         rows = np.arange(min(self.config.batch_size, len(self.train_split.captions)))
         features = self.train_split.features[self.train_split.image_idxs[rows]]

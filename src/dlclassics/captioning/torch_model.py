@@ -29,8 +29,10 @@ class TorchCaptioningRNN(nn.Module):
         """Copies of the parameters as NumPy arrays, for checkpoints and NumPy sampling."""
         return {name: getattr(self, name).detach().cpu().numpy().copy() for name in PARAM_NAMES}
 
-    def hidden_states(self, features: torch.Tensor, captions_in: torch.Tensor) -> torch.Tensor:
-        """features (N, D), captions_in (N, T) → hidden states (N, T, H)."""
+    def forward(self, features: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
+        """Masked softmax loss of features (N, D) and int64 captions (N, T + 1) starting with
+        ``<START>``: summed over time and averaged over the batch, as in NumPy."""
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
         h = features @ self.W_proj + self.b_proj  # (N, H)
         x_proj = self.W_embed[captions_in] @ self.Wx + self.b  # (N, T, gH): all inputs at once
         c = torch.zeros_like(h)
@@ -44,19 +46,9 @@ class TorchCaptioningRNN(nn.Module):
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
             states.append(h)
-        return torch.stack(states, dim=1)  # T × (N, H) -> (N, T, H)
-
-    def forward(self, features: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
-        """Masked softmax loss, summed over time and averaged over the batch, as in NumPy.
-
-        Inputs: features (N, D); captions (N, T + 1) int64 starting with ``<START>``.
-        Returns the scalar loss.
-        """
-        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
-        scores = self.hidden_states(features, captions_in) @ self.W_vocab + self.b_vocab
-        V = scores.shape[-1]
+        scores = torch.stack(states, dim=1) @ self.W_vocab + self.b_vocab  # (N, T, V)
         losses = nn.functional.cross_entropy(
-            scores.reshape(-1, V),  # (N, T, V) -> (N*T, V)
+            scores.reshape(-1, scores.shape[-1]),  # (N*T, V)
             captions_out.reshape(-1),
             ignore_index=self.null_index,
             reduction="sum",

@@ -1,91 +1,103 @@
-"""One captioning experiment end to end: load data, train, evaluate, write metrics and figures.
+"""One captioning experiment end to end (``dlc caption train``), and captioning images with a
+trained checkpoint (``dlc caption sample``).
 
-``run_training`` is what ``dlc caption train`` runs. Files written into the output folder:
+``run_training`` writes into the output folder:
 
-- ``checkpoint.pt``: weights, Adam state and history after every epoch, in the one checkpoint
-  format (kind ``caption``); ``--resume`` continues it, with the same settings except those in
-  ``config.RESUMABLE_CHANGES`` (more epochs, another engine or device), else it refuses;
-- ``metrics.json``: the configuration, losses, one ``history`` row per epoch (``epoch``, ``lr``,
-  ``train_loss``, ``seconds``) and, for every evaluated split (train, val, val_unseen when
-  present, test when present) and decoding (greedy, beam K), BLEU-1…4, CIDEr, the assignment's
-  unigram BLEU and the exact-match rate (fractions);
+- ``checkpoint.pt`` after every epoch (the one checkpoint format, kind ``caption``); ``--resume``
+  continues it with the same settings except ``config.RESUMABLE`` ones, else it refuses;
+- ``metrics.json``: the configuration, losses, one ``history`` row per epoch and, for every
+  evaluated split (train, val, val_unseen and test when present) and decoding (greedy, beam K),
+  BLEU-1…4, CIDEr, the assignment's unigram BLEU and the exact-match rate (fractions);
 - ``loss.png``, ``samples_train.png``, ``samples_val.png``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import textwrap
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dlclassics.captioning.config import TrainConfig, training_settings
+from dlclassics.captioning.coco import load_coco
+from dlclassics.captioning.config import RESUMABLE, TrainConfig
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
-from dlclassics.captioning.figures import plot_samples
-from dlclassics.captioning.loaders import feature_options, load_caption_data
+from dlclassics.captioning.features import FeatureConfig
+from dlclassics.captioning.folder import FolderOptions, load_caption_folder
 from dlclassics.captioning.metrics import corpus_scores, exact_match_rate, mean_unigram_bleu
-from dlclassics.captioning.model import CaptioningRNN
-from dlclassics.captioning.solver import (
-    CaptioningSolver,
-    SolverConfig,
-    TrainingState,
-    load_checkpoint,
-)
+from dlclassics.captioning.model import CELL_TYPES, CaptioningRNN
+from dlclassics.captioning.shapes import default_shapes_dir, load_shapes
+from dlclassics.captioning.solver import CaptioningSolver, load_checkpoint, load_params
 from dlclassics.captioning.vocab import decode_captions
+from dlclassics.checkpoint import config_from
+from dlclassics.data.images import load_rgb
 from dlclassics.errors import DlcError
-from dlclassics.figures import plot_series
+from dlclassics.figures import plot_image_grid, plot_series
 from dlclassics.io import atomic_write_json
+from dlclassics.outputs import check_output_file
 
 CHECKPOINT_NAME = "checkpoint.pt"
 SAMPLES_IN_FIGURES = 6  # two rows of three: captions stay readable at 100 % zoom
+WRAP = 32  # characters per caption line in a sample figure: a 3.2-inch panel at 10 pt
 
 
 def load_data(config: TrainConfig, data_root: Path) -> CaptionData:
-    options = feature_options(
-        config.backbone, config.image_size, config.pca, config.feature_cache, config.device
-    )
-    return load_caption_data(config.data, data_root, options)
-
-
-def overfit_split(train: CaptionSplit, count: int, seed: int) -> CaptionSplit:
-    """``count`` captions of ``count`` different training images, chosen with ``seed``.
-
-    One caption per image makes "reproduce the training captions exactly" a well-posed goal.
-    """
-    rng = np.random.default_rng(seed)
-    images = rng.permutation(train.num_images)[:count]
-    first_caption = {}
-    for row, image in enumerate(train.image_idxs):
-        first_caption.setdefault(int(image), row)
-    if count > train.num_images:
-        raise DlcError(f"--overfit {count}: the training split has only {train.num_images} images")
-    return train.subset_captions(np.array([first_caption[int(i)] for i in images]))
+    """The data set ``config.data`` names: ``shapes[:DIR]`` (generated when absent),
+    ``coco[:DIR]`` (CS231n's files, default ``<data root>/coco_captioning``) or ``folder:DIR``
+    (images + a captions file, ``captioning.folder``)."""
+    kind, _, where = config.data.partition(":")
+    if kind not in ("shapes", "coco", "folder"):
+        raise DlcError(f"--data {config.data!r}: expected shapes[:DIR], coco[:DIR] or folder:DIR")
+    folder = Path(where).expanduser() if where else None
+    features = FeatureConfig(config.backbone, image_size=config.image_size, device=config.device)
+    cache = Path(config.feature_cache) if config.feature_cache else None
+    options = FolderOptions(features, pca_dim=config.pca, cache_dir=cache)
+    if kind == "shapes":
+        return load_shapes(folder or default_shapes_dir(data_root), options)
+    if kind == "coco":
+        return load_coco(folder or Path(data_root) / "coco_captioning")
+    if folder is None:
+        raise DlcError("--data folder:DIR needs the folder, e.g. folder:~/my_captions")
+    return load_caption_folder(folder, options)
 
 
 def training_split(data: CaptionData, config: TrainConfig) -> CaptionSplit:
-    train = data.splits["train"]
-    return overfit_split(train, config.overfit, config.seed) if config.overfit else train
+    """The training split, or with ``overfit`` N captions of N different training images (one
+    caption per image makes "reproduce the training captions exactly" a well-posed goal)."""
+    train, count = data.splits["train"], config.overfit
+    if not count:
+        return train
+    if count > train.num_images:
+        raise DlcError(f"--overfit {count}: the training split has only {train.num_images} images")
+    images = np.random.default_rng(config.seed).permutation(train.num_images)[:count]
+    first_caption = {}
+    for row, image in enumerate(train.image_idxs):
+        first_caption.setdefault(int(image), row)
+    return train.subset_captions(np.array([first_caption[int(i)] for i in images]))
 
 
 def build_model(data: CaptionData, config: TrainConfig) -> CaptioningRNN:
-    if config.cell not in ("rnn", "lstm"):
+    if config.cell not in CELL_TYPES:
         raise DlcError(f"--cell {config.cell!r}: expected rnn or lstm")
     return CaptioningRNN(
-        data.word_to_idx,
-        data.feature_dim,
-        config.wordvec,
-        config.hidden,
-        config.cell,
-        np.float32,
-        config.seed,
-    )
+        data.word_to_idx, data.feature_dim, config.wordvec, config.hidden, config.cell,
+        np.float32, config.seed,
+    )  # fmt: skip
+
+
+def caption_images(
+    model: CaptioningRNN, split: CaptionSplit, count: int, beam: int, max_length: int
+) -> tuple[CaptionSplit, list[str]]:
+    """The first ``count`` images of ``split`` and the model's captions of them."""
+    split = split.subset_images(np.arange(split.num_images) < count)
+    return split, decode_captions(model.sample(split.features, max_length, beam), model.idx_to_word)
 
 
 def split_candidates(split: CaptionSplit, idx_to_word: list[str]) -> list[list[str]]:
     """Each image's own encoded captions, decoded (what the model was trained to reproduce)."""
-    decoded = decode_captions(split.captions, idx_to_word)
     per_image: list[list[str]] = [[] for _ in range(split.num_images)]
+    decoded = decode_captions(split.captions, idx_to_word)
     for image, text in zip(split.image_idxs, decoded, strict=True):
         per_image[int(image)].append(text)
     return per_image
@@ -106,14 +118,10 @@ def sample_rows(
 def evaluate(
     model: CaptioningRNN, split: CaptionSplit, beam: int, max_length: int, max_images: int
 ) -> tuple[dict[str, float], list[str]]:
-    """Caption the first ``max_images`` images of ``split`` and score them.
-
-    Returns (scores, generated captions): BLEU-1…4, CIDEr, unigram BLEU (assignment), exact match
-    against the image's training captions, and the image count.
-    """
-    keep = np.arange(split.num_images) < max_images
-    split = split.subset_images(keep)
-    generated = decode_captions(model.sample(split.features, max_length, beam), model.idx_to_word)
+    """Caption the first ``max_images`` images of ``split``; returns (scores, the captions):
+    BLEU-1…4, CIDEr, unigram BLEU (assignment), exact match against the image's training
+    captions, and the image count."""
+    split, generated = caption_images(model, split, max_images, beam, max_length)
     scores = corpus_scores(split.references, generated)
     scores["unigram BLEU (assignment)"] = mean_unigram_bleu(split.references, generated)
     scores["exact match"] = exact_match_rate(split_candidates(split, model.idx_to_word), generated)
@@ -123,9 +131,10 @@ def evaluate(
 
 def evaluation_splits(data: CaptionData, train: CaptionSplit) -> dict[str, CaptionSplit]:
     """train (the one trained on), val, val_unseen (held-out combinations, if any), test."""
-    splits = {"train": train, "val": data.splits["val"]}
-    if data.splits["val"].unseen.any():
-        splits["val_unseen"] = data.splits["val"].subset_images(data.splits["val"].unseen)
+    val = data.splits["val"]
+    splits = {"train": train, "val": val}
+    if val.unseen.any():
+        splits["val_unseen"] = val.subset_images(val.unseen)
     if "test" in data.splits:
         splits["test"] = data.splits["test"]
     return splits
@@ -140,16 +149,30 @@ def run_training(
 ) -> dict[str, Any]:
     """Train and evaluate one model; write checkpoint, metrics.json and figures into ``out_dir``.
 
-    ``data`` may be passed to reuse a loaded data set across runs (benchmarks). Returns the
-    metrics dictionary that is also written to ``metrics.json``.
+    ``data``: a loaded data set to reuse across runs (benchmarks). Returns the metrics.
     """
-    out_dir = Path(out_dir)
+    out_dir, checkpoint_path = Path(out_dir), Path(out_dir) / CHECKPOINT_NAME
     data = load_data(config, data_root) if data is None else data
     train = training_split(data, config)
     model = build_model(data, config)
-    state = _train(model, train, data, config, out_dir / CHECKPOINT_NAME, resume)
+    solver = CaptioningSolver(model, train, config, checkpoint_path, {"data": data.description})
+    if resume and checkpoint_path.is_file():
+        saved = load_checkpoint(checkpoint_path)
+        if saved.labels != data.idx_to_word:
+            raise DlcError(f"{checkpoint_path}: trained with a different vocabulary; cannot resume")
+        changed = [
+            key
+            for key, value in asdict(config).items()
+            if key not in RESUMABLE and saved.config.get(key) != value
+        ]
+        if changed:
+            raise DlcError(
+                f"{checkpoint_path}: written with other settings ({', '.join(changed)}); resume "
+                "with the same settings, or rerun without --resume (the run starts over)"
+            )
+        solver.resume_from(saved)
+    state = solver.train()
     results, samples = _evaluate_splits(model, data, train, config)
-    figures = _write_figures(state.loss_history, samples, config, out_dir)
     metrics = {
         "config": asdict(config),
         "data": data.description,
@@ -163,48 +186,10 @@ def run_training(
         "history": state.history,
         "evaluation": results,
         "samples": samples,
-        "figures": figures,
+        "figures": _write_figures(state.loss_history, samples, config, out_dir),
     }
     atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics
-
-
-def _train(
-    model: CaptioningRNN,
-    train: CaptionSplit,
-    data: CaptionData,
-    config: TrainConfig,
-    checkpoint_path: Path,
-    resume: bool,
-) -> TrainingState:
-    """Run the solver, continuing from ``checkpoint_path`` when ``resume`` and it exists (with
-    the same vocabulary and training settings: anything else is refused in one line)."""
-    solver_config = SolverConfig(
-        config.epochs,
-        config.batch_size,
-        config.lr,
-        config.lr_decay,
-        config.engine,
-        config.seed,
-        config.device,
-    )
-    fingerprint = {"data": data.description}
-    solver = CaptioningSolver(
-        model, train, solver_config, checkpoint_path, asdict(config), fingerprint
-    )
-    if resume and checkpoint_path.is_file():
-        saved = load_checkpoint(checkpoint_path)
-        if saved.labels != data.idx_to_word:
-            raise DlcError(f"{checkpoint_path}: trained with a different vocabulary; cannot resume")
-        before, now = training_settings(saved.config), training_settings(asdict(config))
-        changed = [key for key in now if before.get(key) != now[key]]
-        if changed:
-            raise DlcError(
-                f"{checkpoint_path}: written with other settings ({', '.join(changed)}); resume "
-                "with the same settings, or rerun without --resume (the run starts over)"
-            )
-        solver.resume_from(saved)
-    return solver.train()
 
 
 def _evaluate_splits(
@@ -220,26 +205,74 @@ def _evaluate_splits(
             scores, generated = evaluate(model, split, beam, config.max_length, config.eval_images)
             results[split_name][decoding] = scores
             if decoding == "greedy" and split_name in ("train", "val"):
-                samples[split_name] = sample_rows(
-                    split, generated[:SAMPLES_IN_FIGURES], model.idx_to_word
-                )
+                shown = generated[:SAMPLES_IN_FIGURES]
+                samples[split_name] = sample_rows(split, shown, model.idx_to_word)
     return results, samples
 
 
 def _write_figures(
-    losses: list[float],
-    samples: dict[str, list[dict[str, str]]],
-    config: TrainConfig,
-    out_dir: Path,
+    losses: list[float], samples: dict[str, list[dict[str, str]]], config: TrainConfig, out: Path
 ) -> dict[str, str]:
     """loss.png, samples_train.png and samples_val.png; returns name → file name."""
     label = f"{config.cell.upper()} ({config.engine})"
     title = f"Captioning training loss, {label}"
-    plot_series({label: losses}, out_dir / "loss.png", title, ylabel="training loss", smooth=True)
-    figures = {"loss": "loss.png"}
+    plot_series({label: losses}, out / "loss.png", title, ylabel="training loss", smooth=True)
     for split_name in ("train", "val"):
-        name = f"samples_{split_name}.png"
         title = f"{label}, {split_name} images (greedy)"
-        plot_samples(samples[split_name], out_dir / name, title)
-        figures[f"samples_{split_name}"] = name
-    return figures
+        plot_samples(samples[split_name], out / f"samples_{split_name}.png", title)
+    return {"loss": "loss.png", **{f"samples_{s}": f"samples_{s}.png" for s in ("train", "val")}}
+
+
+def plot_samples(rows: list[dict[str, str]], path: Path, title: str) -> Path:
+    """A grid of images, each with its generated and one true caption (``rows``: ``{"image",
+    "generated", "truth"}``); an image that is not a readable local file (a COCO URL: runs never
+    download) is a grey panel captioned with its name."""
+    images, captions = [], []
+    for row in rows:
+        generated, truth = textwrap.fill(row["generated"], WRAP), textwrap.fill(row["truth"], WRAP)
+        caption = f"gen: {generated}\ngt: {truth}"
+        try:
+            images.append(load_rgb(row["image"]))
+        except DlcError:
+            images.append(np.full((8, 8, 3), 0.85))
+            caption = f"{Path(row['image']).name}\n{caption}"
+        captions.append(caption)
+    return plot_image_grid(images, captions, path, title, columns=3)
+
+
+def sample_from_checkpoint(
+    checkpoint_path: Path,
+    data_root: Path,
+    data_spec: str | None,
+    split_name: str,
+    count: int,
+    beam: int,
+    out_dir: Path,
+    device: str = "cpu",
+) -> tuple[list[dict[str, str]], Path]:
+    """Caption the first ``count`` images of a split with the checkpoint's model, on the data
+    set it was trained on (or ``data_spec``) with the same feature settings.
+
+    Returns the rows (image, generated, truth) and the figure ``out_dir/samples_<split>.png``,
+    whose folder is checked once the checkpoint is read and before the data set is loaded.
+    """
+    saved = load_checkpoint(checkpoint_path)
+    figure = check_output_file(out_dir / f"samples_{split_name}.png")
+    config = config_from(TrainConfig, saved.config, checkpoint_path)
+    config = replace(config, data=data_spec or config.data, device=device)
+    data = load_data(config, data_root)
+    if data.idx_to_word != saved.labels:
+        raise DlcError(
+            f"{checkpoint_path}: its vocabulary differs from the data set {config.data!r}"
+        )
+    model = build_model(data, config)
+    load_params(model, saved)
+    splits = evaluation_splits(data, training_split(data, config))
+    if split_name not in splits:
+        raise DlcError(f"--split {split_name!r}: choose from {', '.join(splits)}")
+    split, generated = caption_images(model, splits[split_name], count, beam, config.max_length)
+    rows = sample_rows(split, generated, model.idx_to_word)
+    decoding = "greedy" if beam == 1 else f"beam {beam}"
+    return rows, plot_samples(
+        rows, figure, f"{config.cell.upper()}, {split_name} images ({decoding})"
+    )

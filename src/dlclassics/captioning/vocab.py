@@ -36,15 +36,9 @@ def build_vocab(tokenized: Iterable[Sequence[str]], min_count: int = 1) -> dict[
 def encode_captions(
     tokenized: Sequence[Sequence[str]], word_to_idx: dict[str, int], max_words: int
 ) -> np.ndarray:
-    """Captions as padded index arrays ``<START> w1 ... wk <END> <NULL> ...``.
-
-    Inputs:
-    - tokenized: C captions, each a list of words (longer ones are cut to ``max_words``)
-    - word_to_idx: vocabulary; unknown words map to ``<UNK>``
-    - max_words: the most words kept per caption
-
-    Returns captions: (C, L + 2) int32, L = the longest caption's length, at most max_words.
-    """
+    """C tokenized captions as (C, L + 2) int32 rows ``<START> w1 ... wk <END> <NULL> ...``;
+    L is the longest caption's length, at most ``max_words`` (longer ones are cut); unknown
+    words are ``<UNK>``."""
     unk = word_to_idx[UNK]
     longest = min(max((len(words) for words in tokenized), default=0), max_words)
     out = np.full((len(tokenized), longest + 2), word_to_idx[NULL], dtype=np.int32)
@@ -56,10 +50,8 @@ def encode_captions(
 
 
 def decode_captions(captions: np.ndarray, idx_to_word: Sequence[str]) -> list[str]:
-    """Index arrays (N, T) → strings: the words up to the first ``<END>``, without specials.
-
-    ``<UNK>`` is kept (it is a word the model emitted); ``<START>``/``<NULL>`` are dropped.
-    """
+    """Index arrays (N, T) → strings: the words up to the first ``<END>``, without
+    ``<START>``/``<NULL>`` (``<UNK>`` is kept: it is a word the model emitted)."""
     decoded = []
     for row in np.atleast_2d(captions):
         words = []

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -39,12 +39,14 @@ COPY_CHUNK_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class _Member:
-    """One archive entry as we will write it: its name, target path, and whether it is a folder."""
+    """One archive entry as we will write it: the ZipInfo or TarInfo it is read from, its name
+    and size, the path it goes to, and whether it is a folder."""
 
+    info: Any
     name: str
     target: Path
     is_dir: bool
-    size: int = 0
+    size: int
 
 
 @contextmanager
@@ -82,143 +84,118 @@ def extract_archive(
     select: Callable[[str], bool] | None = None,
     max_total_bytes: int | None = None,
 ) -> list[Path]:
-    """Unpack a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` ``archive`` into folder ``dest``.
+    """Unpack a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` ``archive`` (format detected from its content)
+    into folder ``dest``; return the files written, in archive order.
 
-    Args:
-        archive: the archive file; its format is detected from its content, not its name.
-        dest: the target folder (created if needed).
-        select: which file members to write, by member name (default: all). Every member is
-            checked for safety all the same.
-        max_total_bytes: refuse the archive when the selected files add up to more bytes.
-
-    Returns:
-        The files written, in archive order.
-
-    Raises:
-        DlcError: naming the archive and member when a member is unsafe (nothing is written
-            then), when the selected files exceed ``max_total_bytes``, or when the archive is
-            corrupt or of an unknown format.
+    ``select`` picks the file members to write by name (default: all); every member is checked
+    for safety all the same. A DlcError names the archive and member when a member is unsafe
+    (nothing is written then), when the selected files exceed ``max_total_bytes``, or when the
+    archive is corrupt or of an unknown format.
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     keep = select or (lambda name: True)
     with _archive_errors(archive):
         if zipfile.is_zipfile(archive):
-            return _extract_zip(archive, dest, keep, max_total_bytes)
+            with zipfile.ZipFile(archive) as zf:
+                members = _zip_members(archive, dest, zf, keep)
+                return _write_members(archive, members, zf.open, max_total_bytes)
         if tarfile.is_tarfile(archive):
-            return _extract_tar(archive, dest, keep, max_total_bytes)
+            with tarfile.open(archive) as tf:
+                members = _tar_members(archive, dest, tf, keep)
+                return _write_members(archive, members, tf.extractfile, max_total_bytes)
     raise DlcError(f"{archive}: not a zip or tar archive")
 
 
-def _check_total(archive: Path, members: list[_Member], cap: int | None) -> int | None:
-    """Refuse ``archive`` when its files to write add up to more than ``cap`` bytes; return the
-    remaining budget (None: no cap)."""
-    if cap is None:
-        return None
-    total = sum(m.size for m in members if not m.is_dir)
-    if total > cap:
-        raise DlcError(
-            f"{archive}: refusing to unpack {human_bytes(total)} of files: more than the "
-            f"size cap of {human_bytes(cap)} for this data set"
-        )
-    return cap
-
-
-def _copy_capped(src: BinaryIO, out: BinaryIO, archive: Path, budget: list[int | None]) -> None:
-    """Copy ``src`` to ``out``; a DlcError once more than ``budget[0]`` bytes were written."""
-    while chunk := src.read(COPY_CHUNK_BYTES):
-        if budget[0] is not None:
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise DlcError(
-                    f"{archive}: refusing to unpack more: its members hold more bytes than "
-                    "they declare, beyond the size cap for this data set"
-                )
-        out.write(chunk)
+def _refuse(archive: Path, name: str, why: str) -> DlcError:
+    return DlcError(f"{archive}: refusing to unpack member {name!r}: {why}")
 
 
 def _checked_target(archive: Path, dest: Path, name: str) -> Path:
     """The path member ``name`` would be written to, or a DlcError if that is outside ``dest``."""
-    if (
-        PurePosixPath(name).is_absolute()
-        or PureWindowsPath(name).is_absolute()
-        or (PureWindowsPath(name).drive)
-    ):
-        raise DlcError(f"{archive}: refusing to unpack member {name!r}: absolute path")
+    windows = PureWindowsPath(name)
+    if PurePosixPath(name).is_absolute() or windows.is_absolute() or windows.drive:
+        raise _refuse(archive, name, "absolute path")
     target = (dest / name).resolve()
     if not target.is_relative_to(dest.resolve()):
-        raise DlcError(
-            f"{archive}: refusing to unpack member {name!r}: it would be written outside {dest}"
-        )
+        raise _refuse(archive, name, f"it would be written outside {dest}")
     return target
 
 
-def _refuse_link(archive: Path, name: str, kind: str, link_target: str) -> DlcError:
-    return DlcError(
-        f"{archive}: refusing to unpack member {name!r}: it is a {kind} to {link_target!r} "
-        "(data set archives may hold only files and folders)"
-    )
+def _link(archive: Path, name: str, kind: str, link_target: str) -> DlcError:
+    why = f"it is a {kind} to {link_target!r} (data set archives may hold only files and folders)"
+    return _refuse(archive, name, why)
 
 
-def _extract_zip(
-    archive: Path, dest: Path, keep: Callable[[str], bool], cap: int | None
+def _zip_members(
+    archive: Path, dest: Path, zf: zipfile.ZipFile, keep: Callable[[str], bool]
+) -> list[_Member]:
+    """Every member checked; the folders and the kept files returned."""
+    members = []
+    for info in zf.infolist():
+        target = _checked_target(archive, dest, info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            link_target = zf.read(info).decode("utf-8", errors="replace")
+            raise _link(archive, info.filename, "symbolic link", link_target)
+        if info.is_dir() or keep(info.filename):
+            members.append(_Member(info, info.filename, target, info.is_dir(), info.file_size))
+    return members
+
+
+def _tar_members(
+    archive: Path, dest: Path, tf: tarfile.TarFile, keep: Callable[[str], bool]
+) -> list[_Member]:
+    """Every member checked; the folders and the kept files returned."""
+    members = []
+    for info in tf.getmembers():
+        target = _checked_target(archive, dest, info.name)
+        if info.issym() or info.islnk():
+            kind = "symbolic link" if info.issym() else "hard link"
+            raise _link(archive, info.name, kind, info.linkname)
+        if not (info.isfile() or info.isdir()):
+            raise _refuse(archive, info.name, "not a plain file or folder (device or pipe)")
+        if info.isdir() or keep(info.name):
+            members.append(_Member(info, info.name, target, info.isdir(), info.size))
+    return members
+
+
+def _write_members(
+    archive: Path,
+    members: list[_Member],
+    open_member: Callable[[Any], BinaryIO | None],
+    cap: int | None,
 ) -> list[Path]:
-    with zipfile.ZipFile(archive) as zf:
-        members = []
-        for info in zf.infolist():
-            target = _checked_target(archive, dest, info.filename)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                link_target = zf.read(info).decode("utf-8", errors="replace")
-                raise _refuse_link(archive, info.filename, "symbolic link", link_target)
-            if info.is_dir() or keep(info.filename):
-                members.append(_Member(info.filename, target, info.is_dir(), info.file_size))
-        budget = [_check_total(archive, members, cap)]
-        written = []
-        for member in tqdm(members, desc=f"unpacking {archive.name}", unit="file", disable=None):
-            if member.is_dir:
-                member.target.mkdir(parents=True, exist_ok=True)
-                continue
-            member.target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(member.name) as src, open(member.target, "wb") as out:
-                    _copy_capped(src, out, archive, budget)
-            except RuntimeError as exc:  # encrypted members
-                raise DlcError(f"{archive}: cannot unpack member {member.name!r} ({exc})") from exc
-            written.append(member.target)
-        return written
+    """Create the folders and write the files of ``members``; the files written.
 
-
-def _extract_tar(
-    archive: Path, dest: Path, keep: Callable[[str], bool], cap: int | None
-) -> list[Path]:
-    with tarfile.open(archive) as tf:
-        members = []
-        for info in tf.getmembers():
-            target = _checked_target(archive, dest, info.name)
-            if info.issym():
-                raise _refuse_link(archive, info.name, "symbolic link", info.linkname)
-            if info.islnk():
-                raise _refuse_link(archive, info.name, "hard link", info.linkname)
-            if not (info.isfile() or info.isdir()):
-                raise DlcError(
-                    f"{archive}: refusing to unpack member {info.name!r}: "
-                    "not a plain file or folder (device or pipe)"
-                )
-            if info.isdir() or keep(info.name):
-                members.append((info, _Member(info.name, target, info.isdir(), info.size)))
-        budget = [_check_total(archive, [m for _, m in members], cap)]
-        written = []
-        for info, member in tqdm(
-            members, desc=f"unpacking {archive.name}", unit="file", disable=None
-        ):
-            if member.is_dir:
-                member.target.mkdir(parents=True, exist_ok=True)
-                continue
-            member.target.parent.mkdir(parents=True, exist_ok=True)
-            src = tf.extractfile(info)
-            if src is None:
-                raise DlcError(f"{archive}: cannot read member {member.name!r}")
-            with src, open(member.target, "wb") as out:
-                _copy_capped(src, out, archive, budget)
-            written.append(member.target)
-        return written
+    ``cap`` is checked against the declared sizes first, then against the bytes actually
+    written (a member may hold more than it declares).
+    """
+    total = sum(m.size for m in members if not m.is_dir)
+    if cap is not None and total > cap:
+        raise DlcError(
+            f"{archive}: refusing to unpack {human_bytes(total)} of files: more than the "
+            f"size cap of {human_bytes(cap)} for this data set"
+        )
+    budget, written = cap, []
+    for member in tqdm(members, desc=f"unpacking {archive.name}", unit="file", disable=None):
+        if member.is_dir:
+            member.target.mkdir(parents=True, exist_ok=True)
+            continue
+        member.target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            src = open_member(member.info)
+        except RuntimeError as exc:  # encrypted zip members
+            raise DlcError(f"{archive}: cannot unpack member {member.name!r} ({exc})") from exc
+        if src is None:
+            raise DlcError(f"{archive}: cannot read member {member.name!r}")
+        with src, open(member.target, "wb") as out:
+            while chunk := src.read(COPY_CHUNK_BYTES):
+                budget = None if budget is None else budget - len(chunk)
+                if budget is not None and budget < 0:
+                    raise DlcError(
+                        f"{archive}: refusing to unpack more: its members hold more bytes than "
+                        "they declare, beyond the size cap for this data set"
+                    )
+                out.write(chunk)
+        written.append(member.target)
+    return written

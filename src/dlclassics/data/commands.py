@@ -1,12 +1,6 @@
-"""``dlc data``: see which data sets are present and verified, fetch or import them, locate them.
-
-dlc data status [--data-root DIR] [--no-verify]
-dlc data fetch NAME... [--from PATH] [--mirror URL] [--force] [--data-root DIR]
-dlc data path NAME [--data-root DIR]
-dlc data manifest DIR [--name NAME] [-o FILE]
-
-Other commands fetch a missing data set themselves on first use (see
-:func:`dlclassics.data.registry.dataset_path`); ``dlc data path`` only locates one.
+"""``dlc data``: see which data sets are present and verified, fetch or import them, locate them,
+hash a folder into a manifest. Other commands fetch a missing data set themselves on first use
+(:func:`dlclassics.data.registry.dataset_path`); ``dlc data path`` only locates one.
 """
 
 from __future__ import annotations
@@ -53,14 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--from",
         dest="source",
         metavar="PATH",
-        default=None,
         help="import from this folder (the data set's folder or a data root holding it) or "
         "archive instead of downloading",
     )
     fetch.add_argument(
         "--mirror",
         metavar="URL",
-        default=None,
         help=f"download from this base URL instead of the public sources (default: "
         f"${MIRROR_ENV_VAR}); it serves archives at its top level (hymenoptera_data.zip) and "
         "per-file data sets in their folders (yelp/train.txt)",
@@ -84,19 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a SHA-256 manifest of a folder (how the shipped manifests are made)",
         description="Hash every non-hidden file under DIR and write the manifest as JSON.",
     )
-    manifest.add_argument(
-        "folder", metavar="DIR", help="folder to hash (hidden files and folders are left out)"
-    )
-    manifest.add_argument(
-        "--name", default=None, help="data set name recorded in it (default: DIR's name)"
-    )
-    manifest.add_argument(
-        "-o",
-        "--out",
-        metavar="FILE",
-        default=None,
-        help="write the manifest to FILE; - or no -o: standard output",
-    )
+    add = manifest.add_argument
+    add("folder", metavar="DIR", help="folder to hash (hidden files and folders are left out)")
+    add("--name", help="data set name recorded in it (default: DIR's name)")
+    out_help = "write the manifest to FILE; - or no -o: standard output"
+    add("-o", "--out", metavar="FILE", help=out_help)
     manifest.set_defaults(func=run_manifest)
 
 
@@ -113,18 +97,10 @@ def run_status(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             rows.append((spec.name, "missing", "-", "-", str(folder)))
             continue
-        missing_layout = spec.missing_layout(folder)
         report = verify_folder(folder, spec.manifest, check_hashes=not args.no_verify)
-        state = "incomplete" if missing_layout or report.missing else "found"
-        rows.append(
-            (
-                spec.name,
-                state,
-                str(len(list_files(folder))),
-                _checksums(report, spec, args.no_verify),
-                str(folder),
-            )
-        )
+        state = "incomplete" if spec.missing_layout(folder) or report.missing else "found"
+        checksums = _checksums(report, spec, args.no_verify)
+        rows.append((spec.name, state, str(len(list_files(folder))), checksums, str(folder)))
     print(f"data root: {root}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:

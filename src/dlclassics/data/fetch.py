@@ -40,6 +40,8 @@ from dlclassics.io import atomic_path
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 DOWNLOAD_TIMEOUT_S = 60.0
+# tqdm's options for a download: bytes in KiB/MiB, hidden when not a terminal, gone when done
+DOWNLOAD_BAR = dict(unit="B", unit_scale=True, unit_divisor=1024, disable=None, leave=False)
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,13 @@ def download_file(
     timeout: float = DOWNLOAD_TIMEOUT_S,
     max_bytes: int | None = None,
 ) -> str:
-    """Stream ``url`` to ``dest`` with a progress bar, hashing it on the way.
+    """Stream ``url`` to ``dest`` with a progress bar; return the SHA-256 of the bytes.
 
     The bytes go to a temporary file beside ``dest``, renamed onto ``dest`` only when the
     download is complete and (if ``expected_sha256`` is given) its SHA-256 matches. A download
-    announced or turning out larger than ``max_bytes`` is stopped and refused.
-
-    Returns:
-        The SHA-256 hex digest of the downloaded bytes.
-
-    Raises:
-        DlcError: naming the URL on HTTP and network errors, a short or oversized download, or
-            a checksum mismatch (with both hashes); the temporary file is removed and ``dest``
-            untouched.
+    announced or turning out larger than ``max_bytes`` is stopped. Network errors, a short or
+    oversized download and a checksum mismatch are a DlcError naming the URL; ``dest`` is then
+    untouched.
     """
     dest = Path(dest)
     request = urllib.request.Request(url, headers={"User-Agent": f"dlclassics/{__version__}"})
@@ -91,18 +87,8 @@ def download_file(
                     f"size cap of {human_bytes(max_bytes)}"
                 )
             digest, received = hashlib.sha256(), 0
-            with (
-                open(tmp, "wb") as out,
-                tqdm(
-                    total=expected_bytes,
-                    desc=dest.name,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    disable=None,
-                    leave=False,
-                ) as bar,
-            ):
+            bar = tqdm(total=expected_bytes, desc=dest.name, **DOWNLOAD_BAR)
+            with open(tmp, "wb") as out, bar:
                 while chunk := response.read(DOWNLOAD_CHUNK_BYTES):
                     out.write(chunk)
                     digest.update(chunk)
@@ -144,8 +130,6 @@ def fetch_dataset(
     unless ``force`` is set, in which case it is replaced once the new copy has been verified.
     """
 
-    manifest = spec.manifest
-
     def download_into(staging: Path) -> tuple[Path, str, list[str]]:
         if isinstance(spec.source, ArchiveSource):
             [(url, file_name)] = download_urls(spec, mirror)
@@ -158,8 +142,8 @@ def fetch_dataset(
         content = staging / spec.folder
         urls = download_urls(spec, mirror)
         for url, rel in tqdm(urls, desc=f"fetching {spec.name}", unit="file", disable=None):
-            entry = manifest.files[rel]
-            cap = entry.size if entry.size is not None else manifest.size_cap()
+            entry = spec.manifest.files[rel]
+            cap = entry.size if entry.size is not None else spec.manifest.size_cap()
             download_file(url, content / rel, entry.sha256, max_bytes=cap)
         return content, mirror or spec.source.base_url, []
 
@@ -355,8 +339,7 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
         dropped = sorted(set(present) - set(manifest.files))
     else:
         files, dropped = present, []
-    inside = origin.resolve()
-    total = 0
+    inside, sources, total = origin.resolve(), [], 0
     for rel in files:
         source = origin / rel
         real = source.resolve()
@@ -369,6 +352,7 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
         info = real.stat()
         if not stat.S_ISREG(info.st_mode):
             raise DlcError(f"{source}: refusing to copy it: not a regular file")
+        sources.append((rel, real, info.st_size))
         total += info.st_size
     cap = manifest.size_cap()
     if total > cap:
@@ -379,11 +363,8 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
     with tqdm(
         total=total, desc=f"copying {origin.name}", unit="B", unit_scale=True, disable=None
     ) as bar:
-        for rel in files:
-            real = (origin / rel).resolve()
-            if not real.exists():
-                continue
+        for rel, real, size in sources:
             (content / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(real, content / rel)
-            bar.update(real.stat().st_size)
+            bar.update(size)
     return dropped

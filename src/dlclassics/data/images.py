@@ -23,13 +23,9 @@ ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert a PIL image of any mode to 8-bit RGB.
-
-    Transparency, whether an alpha channel or a ``transparency`` entry (palette index or colour
-    key), is composited onto white. 16-bit grayscale maps full scale to full scale (65535 -> 255),
-    so a dark 16-bit image stays dark; 32-bit integer images (mode ``I``) are read the same way,
-    clipped to 0..65535.
-    """
+    """Convert a PIL image of any mode to 8-bit RGB. Transparency (alpha, palette index or colour
+    key) is composited onto white. 16-bit grayscale maps 65535 to 255, so a dark 16-bit image stays
+    dark; 32-bit integer images (mode ``I``) are read the same way, clipped to 0..65535."""
     if image.mode in SIXTEEN_BIT_MODES:
         import numpy as np
 
@@ -39,33 +35,23 @@ def to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode == "RGB":
-        return image
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def load_rgb(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Image:
-    """Load ``path`` fully as an RGB PIL image, honouring EXIF orientation.
+    """Load ``path`` fully as an RGB PIL image, honouring EXIF orientation; any problem is a
+    ``DlcError`` ``<path>: <problem>``.
 
-    Args:
-        min_side: shrink a large image while decoding, by the largest integer factor that keeps
-            its shorter side at least ``min_side`` pixels (None: full size). A JPEG is decoded at
-            1/2, 1/4 or 1/8 scale (``Image.draft``); other formats are reduced right after
-            decoding, before any full-size conversion, so a 12 000 x 12 000 PNG costs one decoded
-            copy, not five.
-
-    Images between PIL's ``Image.MAX_IMAGE_PIXELS`` and twice that load without PIL's warning
-    (it would print beside our one-line messages); larger ones are refused.
-
-    Raises:
-        DlcError: ``<path>: <problem>`` when the file is missing, unreadable, not an image,
-            truncated or corrupt, or too large to decode safely.
+    ``min_side`` shrinks a large image while decoding, by the largest integer factor that keeps
+    its shorter side at least ``min_side`` pixels: a JPEG decodes at 1/2, 1/4 or 1/8 scale
+    (``Image.draft``), other formats are reduced before any full-size conversion, so a
+    12 000 x 12 000 PNG costs one decoded copy, not five. Images between PIL's
+    ``MAX_IMAGE_PIXELS`` and twice that load without PIL's warning (it would print beside our
+    one-line messages); larger ones are refused.
     """
     p = Path(path)
-    if not p.exists():
-        raise DlcError(f"{p}: no such file")
     if not p.is_file():
-        raise DlcError(f"{p}: not a file")
+        raise DlcError(f"{p}: {'not a file' if p.exists() else 'no such file'}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -94,11 +80,8 @@ def _shrink_factor(size: tuple[int, int], min_side: int | None) -> int:
 
 
 def _shrink(image: Image.Image, min_side: int | None) -> Image.Image:
-    """``image`` reduced by ``_shrink_factor`` (box average), or ``image`` when no reduction is due.
-
-    Palette and 1-bit images, which ``Image.reduce`` cannot average, and colour-keyed
-    transparency, which averaging would blur, are converted to RGB first.
-    """
+    """``image`` reduced by ``_shrink_factor`` (box average). Palette and 1-bit images, which
+    ``Image.reduce`` cannot average, and colour keys, which averaging would blur, become RGB first."""
     factor = _shrink_factor(image.size, min_side)
     if factor == 1:
         return image
@@ -128,8 +111,8 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def expand_image_args(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Expand command-line arguments into image files: files as given, folders into the image
-    files below them (sorted), and ``-`` into the paths read from standard input, one a line."""
+    """Command-line arguments → image files: files as given, folders into the image files below
+    them (sorted), ``-`` into the paths read from standard input, one a line."""
     files: list[Path] = []
     for raw in paths:
         if os.fspath(raw) == "-":

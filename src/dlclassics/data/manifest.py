@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -70,50 +69,30 @@ class Manifest:
         total = self.total_size
         return FALLBACK_CAP_BYTES if total is None else 2 * total + CAP_SLACK_BYTES
 
-    def to_json(self) -> dict:
-        return {
-            "dataset": self.dataset,
-            **({"note": self.note} if self.note else {}),
-            "files": {
-                path: {"size": entry.size, "sha256": entry.sha256}
-                for path, entry in sorted(self.files.items())
-            },
-        }
-
     def dumps(self) -> str:
         """The JSON text, one file per line so that diffs of a manifest stay readable."""
-        lines = [
-            f"    {json.dumps(path)}: {json.dumps(entry)}"
-            for path, entry in self.to_json()["files"].items()
-        ]
-        body = ",\n".join(lines)
+        body = ",\n".join(
+            f"    {json.dumps(path)}: {json.dumps(asdict(entry))}"
+            for path, entry in sorted(self.files.items())
+        )
         note = f'  "note": {json.dumps(self.note)},\n' if self.note else ""
         return (
             f'{{\n  "dataset": {json.dumps(self.dataset)},\n{note}  "files": {{\n{body}\n  }}\n}}\n'
         )
 
     @classmethod
-    def from_json(cls, obj: dict, origin: str) -> Manifest:
-        """Parse the JSON form; ``origin`` names the file in error messages."""
-        try:
-            files = {
-                str(path): ManifestEntry(size=entry["size"], sha256=entry["sha256"])
-                for path, entry in obj["files"].items()
-            }
-            note = obj.get("note")
-            return cls(
-                dataset=str(obj["dataset"]), files=files, note=None if note is None else str(note)
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise DlcError(f"{origin}: not a dlclassics manifest (missing {exc})") from exc
-
-    @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Manifest:
         p = Path(path)
         try:
-            return cls.from_json(json.loads(p.read_text(encoding="utf-8")), origin=str(p))
+            obj = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise DlcError(f"{p}: cannot read manifest ({exc})") from exc
+        try:
+            files = {str(k): ManifestEntry(e["size"], e["sha256"]) for k, e in obj["files"].items()}
+            note = obj.get("note")
+            return cls(str(obj["dataset"]), files, None if note is None else str(note))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DlcError(f"{p}: not a dlclassics manifest (missing {exc})") from exc
 
 
 @dataclass
@@ -193,14 +172,9 @@ def verify_folder(
     """
     root = Path(folder)
     report = VerifyReport()
-    entries: Iterable[tuple[str, ManifestEntry]] = sorted(manifest.files.items())
+    entries = sorted(manifest.files.items())
     for rel, entry in tqdm(
-        entries,
-        total=len(manifest.files),
-        desc=f"verifying {manifest.dataset}",
-        unit="file",
-        disable=None,
-        leave=False,
+        entries, desc=f"verifying {manifest.dataset}", unit="file", disable=None, leave=False
     ):
         path = root / rel
         if not path.is_file():

@@ -1,21 +1,16 @@
 """The data sets dlclassics knows: folder under the data root, expected layout, manifest, sources.
 
-Other parts locate their data with :func:`dataset_path`::
+Every command finds its data set with :func:`dataset_path` (``dataset_path("yelp",
+args.data_root) / "train.txt"``), so that is where a missing public data set is fetched on first
+use: one line on standard error, then :func:`dlclassics.data.fetch.fetch_dataset` (the same hash
+checks, size cap and progress bar as ``dlc data fetch``). With ``DLC_OFFLINE=1`` a missing data
+set is a one-line error instead.
 
-    root = dataset_path("yelp", args.data_root)     # <data root>/yelp, downloaded first if it
-    train = root / "train.txt"                      # is missing (unless $DLC_OFFLINE is set)
-
-It is the one place every command finds its data set, so it is where a missing public data set is
-fetched on first use: it says so in one line on standard error and downloads it with
-:func:`dlclassics.data.fetch.fetch_dataset` (the same hash checks, size cap and progress bar as
-``dlc data fetch``). With ``DLC_OFFLINE=1`` a missing data set is a one-line error instead.
-
-Sources are public. A data set comes either file by file (:class:`FileSource`: every file of the
-manifest from ``base_url + relative path``) or as one archive (:class:`ArchiveSource`) whose
-extracted files are checked against the manifest. A mirror (``--mirror URL`` or
-``$DLC_DATA_MIRROR``) replaces every source: it serves archives at its top level
-(``<mirror>/hymenoptera_data.zip``) and per-file data sets in their data-root folders
-(``<mirror>/yelp/train.txt``), so a data root served over HTTP is a mirror for the latter.
+A data set comes either file by file (:class:`FileSource`) or as one archive
+(:class:`ArchiveSource`). A mirror (``--mirror URL`` or ``$DLC_DATA_MIRROR``) replaces every
+source: it serves archives at its top level (``<mirror>/hymenoptera_data.zip``) and per-file
+data sets in their data-root folders (``<mirror>/yelp/train.txt``), so a data root served over
+HTTP is a mirror for the latter.
 """
 
 from __future__ import annotations
@@ -70,16 +65,9 @@ class ArchiveSource:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A known data set.
-
-    Attributes:
-        name: what users type (``dlc data fetch NAME``).
-        folder: its folder under the data root.
-        description: one line for ``dlc data status``.
-        layout: paths relative to ``folder`` that must exist for the data set to count as present
-            (a trailing ``/`` marks a folder).
-        source: where to download it.
-    """
+    """A known data set: ``name`` (what users type), its ``folder`` under the data root, and the
+    ``layout``: paths relative to ``folder`` that must exist for it to count as present (a
+    trailing ``/`` marks a folder)."""
 
     name: str
     folder: str
@@ -182,20 +170,13 @@ def dataset_path(
     fetch_missing: bool = True,
     mirror: str | None = None,
 ) -> Path:
-    """Locate data set ``name`` under ``data_root`` (default: :func:`resolve_data_root`).
+    """``<data root>/<folder>`` of data set ``name`` (data root: :func:`resolve_data_root`).
 
     Only the layout is checked (fast); ``dlc data status`` verifies checksums. When the data
     set's folder is absent and ``fetch_missing`` is set, it is downloaded first (from ``mirror``,
     else ``$DLC_DATA_MIRROR``, else its public source), unless ``$DLC_OFFLINE`` says not to. A
-    folder that exists but is incomplete is never touched.
-
-    Returns:
-        ``<data root>/<folder>``, e.g. ``~/.cache/dlclassics/data/yelp``.
-
-    Raises:
-        DlcError: when the data set is missing and may not be fetched (``fetch_missing`` off,
-            ``DLC_OFFLINE=1``, or an incomplete folder in the way), when the download fails, or
-            when ``$DLC_OFFLINE`` has a value that is not a yes or a no.
+    folder that exists but is incomplete is never touched: that, a data set that may not be
+    fetched, and a failed download are a DlcError.
     """
     spec = get_dataset(name)
     root = resolve_data_root(data_root)
@@ -203,11 +184,8 @@ def dataset_path(
     missing = spec.missing_layout(folder)
     if not missing:
         return folder
-    where = (
-        "point --data-root / $DLC_DATA at a folder holding it"
-        if data_root is None
-        else "point --data-root at a folder holding it"
-    )
+    flags = "--data-root / $DLC_DATA" if data_root is None else "--data-root"
+    where = f"point {flags} at a folder holding it"
     not_found = f"data set {name!r} not found under {root} (no {folder / missing[0]})"
     if folder.exists() or folder.is_symlink():
         raise DlcError(
@@ -246,11 +224,8 @@ def resolve_mirror(cli_value: str | None = None) -> str | None:
 
 
 def download_urls(spec: DatasetSpec, mirror: str | None = None) -> list[tuple[str, str]]:
-    """The ``(url, relative path)`` pairs to download for ``spec``.
-
-    For an archive the single relative path is the archive's file name; for a per-file data set
-    there is one pair per manifest file.
-    """
+    """The ``(url, relative path)`` pairs to download for ``spec``: the archive and its file
+    name, or one pair per manifest file."""
     if isinstance(spec.source, ArchiveSource):
         name = spec.source.file_name
         url = _join(mirror, name) if mirror else spec.source.url

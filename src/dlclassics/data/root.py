@@ -16,20 +16,14 @@ _OFFLINE_FALSE = ("", "0", "false", "no", "off")
 
 
 def offline() -> bool:
-    """True when ``$DLC_OFFLINE`` forbids the downloads a command would make on its own (a
-    missing data set, pretrained weights); unset means online. ``dlc data fetch`` is an explicit
-    request and downloads either way.
-
-    The value is checked each time it is read: ``1``/``true``/``yes``/``on`` and
-    ``0``/``false``/``no``/``off`` (any case, or empty) are accepted, anything else is a
-    DlcError. Other modules (e.g. ``backbones``) should call this rather than read the variable.
-    """
+    """True when ``$DLC_OFFLINE`` (1/true/yes/on or 0/false/no/off, any case; unset or empty:
+    online; anything else: a DlcError) forbids the downloads a command would make on its own (a
+    missing data set, pretrained weights); ``dlc data fetch`` is an explicit request and
+    downloads either way. Other modules should call this rather than read the variable."""
     raw = os.environ.get(OFFLINE_ENV_VAR, "")
     value = raw.strip().lower()
-    if value in _OFFLINE_TRUE:
-        return True
-    if value in _OFFLINE_FALSE:
-        return False
+    if value in _OFFLINE_TRUE or value in _OFFLINE_FALSE:
+        return value in _OFFLINE_TRUE
     raise DlcError(f"{OFFLINE_ENV_VAR}={raw!r}: expected 1 or 0 (also true/false, yes/no, on/off)")
 
 

@@ -73,16 +73,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _read_owner(staging: Path) -> tuple[int | None, str | None]:
-    try:
-        fields = (staging / PID_FILE).read_text(encoding="utf-8").split()
-        return int(fields[0]), (fields[1] if len(fields) > 1 else None)
-    except (OSError, ValueError, IndexError):
-        return None, None
-
-
 def _describe(staging: Path, now: float) -> StagingFolder:
-    pid, host = _read_owner(staging)
+    try:  # the PID file holds "PID HOST"
+        fields = (staging / PID_FILE).read_text(encoding="utf-8").split()
+        pid, host = int(fields[0]), (fields[1] if len(fields) > 1 else None)
+    except (OSError, ValueError, IndexError):
+        pid, host = None, None
     try:
         age = now - staging.stat().st_mtime
     except OSError:

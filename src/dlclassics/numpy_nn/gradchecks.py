@@ -52,6 +52,16 @@ class LayerCheck:
     gradients: Callable[[], tuple[np.ndarray, ...]]
 
 
+def _check(layer: str, args: dict, forward: Callable, backward: Callable, dout) -> LayerCheck:
+    """L = sum(forward(**args)[0] * dout); the gradients are ``backward(dout, cache)``."""
+    return LayerCheck(
+        layer,
+        args,
+        lambda: float(np.sum(forward(**args)[0] * dout)),
+        lambda: backward(dout, forward(**args)[1]),
+    )
+
+
 def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     args = {
         "x": rng.standard_normal((s.N, 2, 3)),
@@ -59,12 +69,7 @@ def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
         "b": rng.standard_normal(s.M),
     }
     dout = rng.standard_normal((s.N, s.M))
-    return LayerCheck(
-        "affine",
-        args,
-        lambda: float(np.sum(layers.affine_forward(**args)[0] * dout)),
-        lambda: layers.affine_backward(dout, layers.affine_forward(**args)[1]),
-    )
+    return _check("affine", args, layers.affine_forward, layers.affine_backward, dout)
 
 
 def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int) -> dict:
@@ -77,33 +82,25 @@ def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int)
 
 
 def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    args = {
-        "x": rng.standard_normal((s.N, s.D)),
-        "prev_h": rng.standard_normal((s.N, s.H)),
-        **_recurrent_weights(rng, s, gates=1),
-    }
+    args = {"x": rng.standard_normal((s.N, s.D)), "prev_h": rng.standard_normal((s.N, s.H))}
+    args.update(_recurrent_weights(rng, s, gates=1))
     dnext_h = rng.standard_normal((s.N, s.H))
-    return LayerCheck(
-        "rnn_step",
-        args,
-        lambda: float(np.sum(rnn_layers.rnn_step_forward(**args)[0] * dnext_h)),
-        lambda: rnn_layers.rnn_step_backward(dnext_h, rnn_layers.rnn_step_forward(**args)[1]),
-    )
+    forward, backward = rnn_layers.rnn_step_forward, rnn_layers.rnn_step_backward
+    return _check("rnn_step", args, forward, backward, dnext_h)
+
+
+def _sequence(
+    rng: np.random.Generator, s: GradcheckShapes, layer: str, gates: int, forward, backward
+) -> LayerCheck:
+    """``rnn`` (1 gate) or ``lstm`` (4 gates) over T steps from h0; upstream dh is (N, T, H)."""
+    args = {"x": rng.standard_normal((s.N, s.T, s.D)), "h0": rng.standard_normal((s.N, s.H))}
+    args.update(_recurrent_weights(rng, s, gates))
+    dh = rng.standard_normal((s.N, s.T, s.H))
+    return _check(layer, args, forward, backward, dh)
 
 
 def _rnn(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    args = {
-        "x": rng.standard_normal((s.N, s.T, s.D)),
-        "h0": rng.standard_normal((s.N, s.H)),
-        **_recurrent_weights(rng, s, gates=1),
-    }
-    dh = rng.standard_normal((s.N, s.T, s.H))
-    return LayerCheck(
-        "rnn",
-        args,
-        lambda: float(np.sum(rnn_layers.rnn_forward(**args)[0] * dh)),
-        lambda: rnn_layers.rnn_backward(dh, rnn_layers.rnn_forward(**args)[1]),
-    )
+    return _sequence(rng, s, "rnn", 1, rnn_layers.rnn_forward, rnn_layers.rnn_backward)
 
 
 def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -131,18 +128,7 @@ def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
 
 
 def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    args = {
-        "x": rng.standard_normal((s.N, s.T, s.D)),
-        "h0": rng.standard_normal((s.N, s.H)),
-        **_recurrent_weights(rng, s, gates=4),
-    }
-    dh = rng.standard_normal((s.N, s.T, s.H))
-    return LayerCheck(
-        "lstm",
-        args,
-        lambda: float(np.sum(rnn_layers.lstm_forward(**args)[0] * dh)),
-        lambda: rnn_layers.lstm_backward(dh, rnn_layers.lstm_forward(**args)[1]),
-    )
+    return _sequence(rng, s, "lstm", 4, rnn_layers.lstm_forward, rnn_layers.lstm_backward)
 
 
 def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -168,14 +154,8 @@ def _temporal_affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck
         "b": rng.standard_normal(s.M),
     }
     dout = rng.standard_normal((s.N, s.T, s.M))
-    return LayerCheck(
-        "temporal_affine",
-        args,
-        lambda: float(np.sum(rnn_layers.temporal_affine_forward(**args)[0] * dout)),
-        lambda: rnn_layers.temporal_affine_backward(
-            dout, rnn_layers.temporal_affine_forward(**args)[1]
-        ),
-    )
+    forward, backward = rnn_layers.temporal_affine_forward, rnn_layers.temporal_affine_backward
+    return _check("temporal_affine", args, forward, backward, dout)
 
 
 def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -203,11 +183,8 @@ LAYER_CHECKS = (
 
 
 def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list[dict]:
-    """Check every layer's analytic gradients against centred differences, in float64.
-
-    Inputs:
-    - seed: seeds the random inputs, weights, upstream gradients, targets and masks
-    - shapes: problem sizes (default ``GradcheckShapes()``)
+    """Check every layer's analytic gradients against centred differences, in float64, on
+    random problems of ``shapes`` (default ``GradcheckShapes()``) drawn with ``seed``.
 
     Returns one dict per (layer, gradient), in a fixed order, with keys
     ``layer`` (str), ``gradient`` (str, e.g. "dWh"), ``shape`` (list of int),

@@ -10,18 +10,11 @@ import numpy as np
 def eval_numerical_gradient(
     f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = False, h: float = 1e-5
 ) -> np.ndarray:
-    """Gradient of a scalar function ``f`` at ``x``: ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
+    """Gradient of a scalar function ``f`` at ``x`` (any shape): an array of x's shape with
+    entries ``(f(x + h e_i) - f(x - h e_i)) / 2h``; ``verbose`` prints each (the CS231n argument).
 
     ``x`` is perturbed in place one entry at a time and restored afterwards, so ``f`` must read
     the array it closes over (CS231n convention).
-
-    Inputs:
-    - f: function of one argument returning a scalar
-    - x: array of any shape, the point to differentiate at
-    - verbose: print every index and its gradient (the CS231n argument)
-    - h: step size
-
-    Returns an array of x's shape.
     """
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
@@ -40,16 +33,9 @@ def eval_numerical_gradient(
 def eval_numerical_gradient_array(
     f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5
 ) -> np.ndarray:
-    """Gradient of ``sum(f(x) * df)`` at ``x``: the backward pass of an array function ``f``.
-
-    Inputs:
-    - f: function of one argument returning an array of df's shape
-    - x: array of any shape (perturbed in place and restored, as above)
-    - df: upstream gradient, the shape of f(x)
-    - h: step size
-
-    Returns an array of x's shape.
-    """
+    """Gradient of ``sum(f(x) * df)`` at ``x``, an array of x's shape: the backward pass of an
+    array function ``f`` with upstream gradient ``df`` of f(x)'s shape (``x`` is perturbed in
+    place and restored, as above)."""
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         original = x[index]
@@ -63,10 +49,8 @@ def eval_numerical_gradient_array(
 
 
 def rel_error(x: np.ndarray, y: np.ndarray) -> float:
-    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``.
-
-    Inputs: x, y arrays of one shape. Returns a float; ~1e-7 or less means the gradients agree.
-    """
+    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)`` of two arrays of one
+    shape; ~1e-7 or less means the gradients agree."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
@@ -76,8 +60,7 @@ def norm_rel_error(x: np.ndarray, y: np.ndarray) -> float:
 
     Unlike ``rel_error`` it is not dominated by entries that are nearly zero, where a centred
     difference returns mostly rounding noise; it is the figure ``dlc gradcheck`` gates on.
-
-    Inputs: x, y arrays of one shape. Returns a float in [0, 1].
+    x, y: arrays of one shape; the result is in [0, 1].
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     scale = np.linalg.norm(x) + np.linalg.norm(y)

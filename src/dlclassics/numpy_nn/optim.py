@@ -26,12 +26,7 @@ def _check_pair(w: np.ndarray, dw: np.ndarray) -> None:
 def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
     """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
 
-    Inputs:
-    - w: weights, any shape
-    - dw: gradient of the loss with respect to w, w's shape
-    - config: {"learning_rate": 1e-2 by default}
-
-    Returns (next_w of w's shape, config).
+    w: weights, any shape; dw: dloss/dw, w's shape; config: {"learning_rate": 1e-2} by default.
     """
     _check_pair(w, dw)
     config = {} if config is None else config
@@ -44,12 +39,8 @@ def sgd_momentum(
 ) -> tuple[np.ndarray, Config]:
     """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``.
 
-    Inputs:
-    - w: weights, any shape
-    - dw: gradient, w's shape
-    - config: {"learning_rate": 1e-2, "momentum": 0.9, "velocity": zeros like w} by default
-
-    Returns (next_w of w's shape, config with the updated velocity).
+    w: weights, any shape; dw: w's shape; config: {"learning_rate": 1e-2, "momentum": 0.9,
+    "velocity": zeros like w} by default, returned with the updated velocity.
     """
     _check_pair(w, dw)
     config = {} if config is None else config
@@ -67,13 +58,9 @@ def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[n
     ``m = beta1 m + (1 - beta1) dw``, ``v = beta2 v + (1 - beta2) dw^2``, ``t += 1``,
     ``next_w = w - learning_rate * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)``.
 
-    Inputs:
-    - w: weights, any shape
-    - dw: gradient, w's shape
-    - config: {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
-      "m": zeros like w, "v": zeros like w, "t": 0} by default
-
-    Returns (next_w of w's shape, config with the updated m, v and t).
+    w: weights, any shape; dw: w's shape; config: {"learning_rate": 1e-3, "beta1": 0.9,
+    "beta2": 0.999, "epsilon": 1e-8, "m": zeros like w, "v": zeros like w, "t": 0} by default,
+    returned with the updated m, v and t.
     """
     _check_pair(w, dw)
     config = {} if config is None else config

@@ -21,17 +21,11 @@ def derivations_text() -> str:
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Run ``dlc gradcheck`` (seed 0) and write ``gradcheck.json`` into ``out_dir``.
+    """Run ``dlc gradcheck`` (seed 0) and write ``gradcheck.json`` into ``out_dir``; the checks
+    take about a second, so every profile runs the same ones (and ``data_root`` is unused).
 
-    The checks take about a second, so every profile runs the same checks, and ``data_root`` is
-    unused (the inputs are random).
-
-    Returns:
-        The summary, one table row per (layer, gradient), the derivations as ``markdown`` (see
-        :func:`derivations_text`), and as ``data`` the gradcheck report: ``all_passed``,
-        ``max_rel_error``, ``seed``, ``tolerance`` and ``rows`` (one per (layer, gradient):
-        ``layer``, ``gradient``, ``shape``, ``rel_error``, ``max_elementwise_rel_error``,
-        ``passed``).
+    Returns the summary, one table row per (layer, gradient), the derivations as ``markdown``
+    and the gradcheck report (``gradchecks.gradcheck_report``) as ``data``.
     """
     del data_root, profile  # same checks either way; see the docstring
     report = gradcheck_report(GRADCHECK_SEED)

@@ -7,6 +7,12 @@ from pathlib import Path
 
 from dlclassics.data.root import add_data_root_argument, resolve_data_root
 
+PROFILE_HELP = {
+    "quick": "small settings of every part, about 5 minutes on 2 CPU cores (the default)",
+    "full": "the reference protocols and our stronger models (hours on a CPU)",
+    "tiny": "smallest settings, to check the pipeline end to end (tests use this)",
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from dlclassics.report.reproduce import PARTS
@@ -18,27 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "self-contained report. Finished parts with the same settings are reused.",
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument(
-        "--quick",
-        dest="profile",
-        action="store_const",
-        const="quick",
-        help="small settings of every part, about 5 minutes on 2 CPU cores (the default)",
-    )
-    size.add_argument(
-        "--full",
-        dest="profile",
-        action="store_const",
-        const="full",
-        help="the reference protocols and our stronger models (hours on a CPU)",
-    )
-    size.add_argument(
-        "--tiny",
-        dest="profile",
-        action="store_const",
-        const="tiny",
-        help="smallest settings, to check the pipeline end to end (tests use this)",
-    )
+    for profile, text in PROFILE_HELP.items():
+        size.add_argument(
+            f"--{profile}", dest="profile", action="store_const", const=profile, help=text
+        )
     parser.set_defaults(profile="quick")
     parser.add_argument(
         "--only", nargs="+", choices=list(PARTS), metavar="PART", help=f"parts: {', '.join(PARTS)}"

@@ -17,22 +17,20 @@ def build_section(part: Any, record: dict[str, Any] | None, part_dir: Path) -> S
     """The section of ``part`` from its record (None when the part has never run)."""
     if record is None:
         return Section(part.key, part.title, "not run", summary="Not run yet: use --only.")
-    section = Section(
+    result = record.get("result") or {}
+    status = record.get("status", "failed")
+    return Section(
         part.key,
         part.title,
-        "interrupted" if record.get("status") == "running" else record.get("status", "failed"),
+        "interrupted" if status == "running" else status,
         duration_s=record.get("duration_s"),
         error=record.get("error", ""),
+        summary=str(result.get("summary", "")),
+        tables=[
+            Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
+            for t in result.get("tables", [])
+        ],
+        figures=[Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])],
+        notes=[str(n) for n in result.get("notes", [])],
+        markdown=str(result.get("markdown", "")),
     )
-    result = record.get("result") or {}
-    section.summary = str(result.get("summary", ""))
-    section.tables = [
-        Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
-        for t in result.get("tables", [])
-    ]
-    section.figures = [
-        Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])
-    ]
-    section.notes = [str(n) for n in result.get("notes", [])]
-    section.markdown = str(result.get("markdown", ""))
-    return section

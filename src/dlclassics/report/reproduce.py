@@ -10,9 +10,11 @@ the others. A part that fails is recorded with its error and the rest still run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import json
+import os
 import platform
 import shutil
 import time
@@ -99,15 +101,9 @@ def machine_header(profile: str, data_root: Path, timings: dict[str, float]) -> 
     import torch
 
     cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), cpu)
     return {
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "versions": f"dlclassics {__version__}, Python {platform.python_version()}, "

@@ -38,11 +38,6 @@ img.math-inline { vertical-align: middle; }
 """
 
 
-def _data_uri(path: Path) -> str:
-    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
 def _html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = "".join(
@@ -52,13 +47,6 @@ def _html_table(table: Table) -> str:
     note = f"<p class='note'>{html.escape(table.note)}</p>" if table.note else ""
     caption = html.escape(table.title)
     return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>{note}"
-
-
-def _demote_headings(body: str, levels: int = 2) -> str:
-    """A document's own <h1>… nested in a section becomes <h3>…, below the section's <h2>."""
-    return re.sub(
-        r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + levels)}>", body
-    )
 
 
 def _html_section(section: Section) -> str:
@@ -75,13 +63,17 @@ def _html_section(section: Section) -> str:
     parts.extend(_html_table(t) for t in section.tables)
     for figure in section.figures:
         if figure.path.is_file():
+            mime = "image/png" if figure.path.suffix.lower() == ".png" else "image/jpeg"
+            data = base64.b64encode(figure.path.read_bytes()).decode("ascii")
+            caption = html.escape(figure.caption)
             parts.append(
-                f"<figure><img src='{_data_uri(figure.path)}' alt='{html.escape(figure.caption)}'>"
-                f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
+                f"<figure><img src='data:{mime};base64,{data}' alt='{caption}'>"
+                f"<figcaption>{caption}</figcaption></figure>"
             )
     parts.extend(f"<p class='note'>{html.escape(n)}</p>" for n in section.notes)
-    if section.markdown:
-        parts.append(_demote_headings(markdown_to_html(section.markdown)))
+    if section.markdown:  # its own <h1>… become <h3>…, below the section's <h2>
+        body = markdown_to_html(section.markdown)
+        parts.append(re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m[1]}h{min(6, int(m[2]) + 2)}>", body))
     parts.append("</section>")
     return "\n".join(parts)
 

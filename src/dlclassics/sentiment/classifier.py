@@ -1,38 +1,124 @@
 """A model with what turns sentences into its inputs, built fresh or from a checkpoint, and
-scoring sentences with it (on one process, or sharded over the processes of a ``torchrun`` job)."""
+scoring sentences with it (on one process, or sharded over the processes of a ``torchrun`` job).
+
+Every collate function returns ``(inputs, labels)``: ``inputs`` a dict of tensors passed as
+keyword arguments (``model(**inputs)``), ``labels`` (N,) float 0/1 (-1 for unlabelled), so the
+one training loop (``dlclassics.training``) serves every model.
+
+Labelling with several checkpoints uses their mean P(positive), a soft-voting ensemble: models
+that err on different sentences (a fine-tuned MiniLM and GloVe LSTMs, say) cancel part of each
+other's mistakes.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from dlclassics.checkpoint import config_from, load_checkpoint, load_weights
-from dlclassics.distributed import SINGLE_PROCESS, DistContext, gather_objects
+from dlclassics.distributed import SINGLE_PROCESS, DistContext, gather_objects, shard
 from dlclassics.errors import DlcError
-from dlclassics.runtime import autocast, torch_threads
-from dlclassics.sentiment.batches import (
-    CollateFn,
-    SentenceDataset,
-    collate_bag,
-    collate_padded,
-    make_loader,
-    to_device,
-)
-from dlclassics.sentiment.config import MODEL_NAMES, SentimentConfig
+from dlclassics.runtime import autocast, resolve_device, torch_threads
+from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.models import build_word_model
-from dlclassics.sentiment.text import SentenceFile
-from dlclassics.sentiment.vocab import Vocabulary
+from dlclassics.sentiment.text import SentenceFile, read_sentences
+from dlclassics.sentiment.vocab import PAD_ID, Vocabulary
 from dlclassics.training import EvalResult
 
 KIND = "sentiment"  # the checkpoint kind
 EVAL_BATCH = 256
+
+Example = tuple[Any, int]  # (token ids or raw text, label or -1)
+Batch = tuple[dict[str, torch.Tensor], torch.Tensor]
+CollateFn = Callable[[Sequence[Example]], Batch]
+
+
+class SentenceDataset(Dataset):
+    """``examples[i]`` = (what the collate function needs for sentence i, its label or -1);
+    ``lengths[i]`` = its number of words (used to batch similar lengths together)."""
+
+    def __init__(
+        self, examples: Sequence[Any], lengths: Sequence[int], labels: Sequence[int] | None = None
+    ) -> None:
+        self.examples, self.lengths = list(examples), list(lengths)
+        self.labels = list(labels) if labels is not None else [-1] * len(self.examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> Example:
+        return self.examples[i], self.labels[i]
+
+
+def to_device(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    """A batch's model inputs on ``device``; ``lengths`` stays on the CPU, where
+    ``pack_padded_sequence`` wants it."""
+    return {k: v if k == "lengths" else v.to(device) for k, v in inputs.items()}
+
+
+def label_tensor(batch: Sequence[Example]) -> torch.Tensor:
+    """The batch's labels as (N,) float (0., 1., or -1. for unlabelled)."""
+    return torch.tensor([label for _, label in batch], dtype=torch.float32)
+
+
+def collate_padded(batch: Sequence[Example]) -> Batch:
+    """Token-id lists → ``token_ids`` (N, T) padded with ``PAD_ID``, ``lengths`` (N,), each ≥ 1
+    (the reader rejects empty lines); T is the longest sentence in this batch."""
+    lengths = torch.tensor([len(ids) for ids, _ in batch], dtype=torch.long)  # (N,)
+    token_ids = torch.full((len(batch), int(lengths.max())), PAD_ID, dtype=torch.long)  # (N, T)
+    for row, (ids, _) in enumerate(batch):
+        token_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return {"token_ids": token_ids, "lengths": lengths}, label_tensor(batch)
+
+
+def collate_bag(batch: Sequence[Example]) -> Batch:
+    """Token-id lists → a binary bag of words in ``nn.EmbeddingBag`` form: ``bag_ids`` (total
+    distinct ids in the batch,) and ``offsets`` (N,), the start of each sentence.
+
+    Each sentence contributes its *distinct* ids once (binary, not counts), so summing their
+    weights equals the dot product of the binary bag-of-words vector with the weight vector,
+    without ever building the (N, V) matrix.
+    """
+    distinct = [sorted(set(ids)) for ids, _ in batch]
+    sizes = torch.tensor([len(ids) for ids in distinct], dtype=torch.long)  # (N,)
+    offsets = torch.cumsum(sizes, 0) - sizes  # (N,) exclusive prefix sum
+    bag_ids = torch.tensor([i for ids in distinct for i in ids], dtype=torch.long)
+    return {"bag_ids": bag_ids, "offsets": offsets}, label_tensor(batch)
+
+
+def make_loader(
+    dataset: SentenceDataset,
+    collate_fn: CollateFn,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    ctx: DistContext = SINGLE_PROCESS,
+) -> DataLoader:
+    """This process's loader over ``dataset`` (all of it unless ``ctx`` has several ranks).
+
+    Shuffling (training) uses ``DistributedSampler``: its order depends only on ``(seed,
+    epoch)``, so a resumed run sees the same batches, and step s of K ranks covers exactly the
+    sentences of step s of one process with a K times larger ``batch_size``. Without shuffling
+    (evaluation) batches hold sentences of similar length, which saves the padding; rank r takes
+    every K-th sentence in length order; ``predict_logits`` gathers the results back in order.
+    """
+    if shuffle:
+        sampler = DistributedSampler(
+            dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
+        )
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
+    by_length = sorted(range(len(dataset)), key=lambda i: dataset.lengths[i])
+    mine = shard(by_length, ctx)  # every K-th sentence: each rank gets all lengths
+    batches = [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn)
 
 
 @dataclass
@@ -53,6 +139,12 @@ class Classifier:
             return SentenceDataset([" ".join(tokens) for tokens in sentences], lengths, labels)
         return SentenceDataset([self.vocab.encode(t) for t in sentences], lengths, labels)
 
+    def eval_loader(
+        self, dataset: SentenceDataset, ctx: DistContext = SINGLE_PROCESS
+    ) -> DataLoader:
+        """Evaluation batches of this rank's share of ``dataset`` (see ``make_loader``)."""
+        return make_loader(dataset, self.collate, EVAL_BATCH, False, ctx=ctx)
+
 
 def build_classifier(
     config: SentimentConfig,
@@ -60,17 +152,9 @@ def build_classifier(
     init: np.ndarray | None = None,
     pretrained: bool = True,
 ) -> Classifier:
-    """Build the model ``config.model`` (on the CPU).
-
-    Args:
-        config: the settings (``vocab_size`` must match ``vocab``).
-        vocab: the word vocabulary (ignored for ``minilm``, which has its own tokenizer).
-        init: (V, D) initial word vectors (GloVe) for the embedding models.
-        pretrained: ``minilm`` only: load the packaged encoder weights (False when a checkpoint
-            will supply them).
-    """
-    if config.model not in MODEL_NAMES:
-        raise DlcError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_NAMES)}")
+    """The model ``config.model`` on the CPU: word models for ``vocab`` (its size is
+    ``config.vocab_size``) with (V, D) word vectors ``init``; ``minilm`` with its own tokenizer
+    and, when ``pretrained``, the packaged encoder weights (False when a checkpoint has them)."""
     if config.model == "minilm":
         from dlclassics.sentiment.minilm import MiniLMClassifier, MiniLMCollate
 
@@ -83,35 +167,18 @@ def build_classifier(
 
 
 def load_classifier(path: str | os.PathLike[str]) -> Classifier:
-    """Rebuild a trained classifier from a ``best.pt`` / ``last.pt`` checkpoint, in eval mode.
-
-    Raises:
-        DlcError: one line, for a file that is not a sentiment checkpoint or does not hold a
-            model this version can rebuild.
-    """
+    """Rebuild a trained classifier from a ``best.pt`` / ``last.pt`` checkpoint, in eval mode;
+    a file that does not hold a model this version can rebuild is one DlcError line."""
     saved = load_checkpoint(path, KIND)
     config = config_from(SentimentConfig, saved["config"], path)
-    words = saved["labels"]
-    if config.model != "minilm" and len(words) != config.vocab_size:
-        raise DlcError(
-            f"{path}: damaged {KIND} checkpoint: {len(words)} vocabulary words for a model of "
-            f"{config.vocab_size}"
-        )
     try:
-        vocab = Vocabulary(words) if config.model != "minilm" else None
+        vocab = Vocabulary(saved["labels"]) if config.model != "minilm" else None
         classifier = build_classifier(config, vocab, pretrained=False)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise DlcError(f"{path}: damaged {KIND} checkpoint ({exc})") from exc
     load_weights(classifier.model, saved["model"], path)
     classifier.model.eval()
     return classifier
-
-
-def threads_for(config: SentimentConfig) -> int | None:
-    """CPU threads for ``config``: its ``threads``, else 1 for the word models (their small
-    products lose more to thread synchronisation than they gain: 10x slower with 2 threads on a
-    busy 2-core machine), else None (PyTorch's default) for ``minilm``."""
-    return config.threads or (None if config.model == "minilm" else 1)
 
 
 @torch.no_grad()
@@ -125,9 +192,9 @@ def predict_logits(
     """Logits and labels (-1 = unlabelled) for every sentence of the data set: (N,), (N,).
 
     Each rank runs the sentences of its own ``loader`` (a shard, see ``make_loader``); the
-    pieces are gathered, so every rank returns the whole data set, in data-set order whatever
-    order the batches visited the sentences in. ``model`` is the unwrapped one: the ranks may
-    run different numbers of batches, so no DDP collective may happen here.
+    pieces are gathered, so every rank returns the whole data set, in data-set order. ``model``
+    is the unwrapped one: the ranks may run different numbers of batches, so no DDP collective
+    may happen here.
     """
     model.eval()
     order = torch.tensor([i for batch in loader.batch_sampler for i in batch], dtype=torch.long)
@@ -164,13 +231,60 @@ def probabilities(
     classifier: Classifier, sentences: SentenceFile, device: str = "cpu"
 ) -> torch.Tensor:
     """P(positive) (N,) of every kept sentence of ``sentences`` (one process)."""
-    classifier.model.to(device)
-    loader = make_loader(
-        classifier.dataset(sentences.sentences), classifier.collate, EVAL_BATCH, False
-    )
-    config = classifier.config
-    with torch_threads(threads_for(config)):
-        logits, _ = predict_logits(
-            classifier.model, loader, device, precision=config.autocast_precision()
-        )
+    config, model = classifier.config, classifier.model.to(device)
+    loader = classifier.eval_loader(classifier.dataset(sentences.sentences))
+    with torch_threads(config.threads_for()):
+        logits, _ = predict_logits(model, loader, device, precision=config.autocast_precision())
     return logits.sigmoid()
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What one input gave (accuracies are fractions)."""
+
+    lines: list[str]  # one per input line (empty for a skipped bad line)
+    labelled: bool  # whether the input carried labels
+    accuracy: float | None  # on the kept lines of a labelled input
+    skipped: int  # bad input lines skipped
+    # several checkpoints and a labelled input: each checkpoint's own accuracy, in order
+    member_accuracies: tuple[float, ...] = ()
+
+
+def predict_sentences(
+    classifiers: Sequence[Classifier],
+    sentences: SentenceFile,
+    proba: bool = False,
+    device: str = "cpu",
+) -> Predictions:
+    """Classify ``sentences`` with one model, or with the mean P(positive) of several (they may
+    differ in kind and vocabulary); ``proba`` writes P(positive) to 4 decimals, not 0/1."""
+    members = torch.stack([probabilities(c, sentences, device) for c in classifiers])  # (M, N)
+    mean = members.mean(dim=0)  # (N,)
+    predicted = (mean >= 0.5).long()  # (N,)
+    values = [f"{p:.4f}" for p in mean.tolist()] if proba else [str(y) for y in predicted.tolist()]
+    lines = [""] * sentences.total_lines
+    for number, value in zip(sentences.line_numbers, values, strict=True):
+        lines[number - 1] = value
+    if sentences.labels is None:
+        return Predictions(lines, False, None, sentences.skipped)
+    labels = torch.tensor(sentences.labels)  # (N,)
+    accuracy = float((predicted == labels).float().mean())
+    member_accuracies = ()
+    if len(classifiers) > 1:
+        member_accuracies = tuple(float(((m >= 0.5) == labels).float().mean()) for m in members)
+    return Predictions(lines, True, accuracy, sentences.skipped, member_accuracies)
+
+
+def predict_file(
+    checkpoints: Sequence[str | os.PathLike[str]],
+    path: str | os.PathLike[str],
+    labelled: bool | None = None,
+    proba: bool = False,
+    skip_bad_lines: bool = False,
+    device: str | None = None,
+) -> Predictions:
+    """``predict_sentences`` for the ``best.pt`` files ``checkpoints`` on the file ``path``
+    (``labelled=None``: decided by ``text.looks_labelled``)."""
+    classifiers = [load_classifier(checkpoint) for checkpoint in checkpoints]
+    sentences = read_sentences(path, labelled, skip_bad_lines)
+    return predict_sentences(classifiers, sentences, proba, resolve_device(device))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.options import (
     add_device_argument,
+    add_out_argument,
     add_precision_argument,
     add_threads_argument,
     dropout_rate,
@@ -19,9 +20,6 @@ from dlclassics.options import (
     positive_int,
 )
 from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE
-
-if TYPE_CHECKING:  # torch stays unimported until a command runs: `dlc --help` stays fast
-    from dlclassics.sentiment.predict import Predictions
 
 PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
 RESUME_HELP = (
@@ -34,6 +32,15 @@ LABELLED_RULE = (
     "non-empty lines start with a 0 or 1 word and both labels occur; every line of a labelled "
     "FILE must then carry a label (a line without one is a bad line, named by its number)"
 )
+TUNABLE = [
+    ("--epochs", positive_int, "most passes over the training sentences"),
+    ("--batch-size", positive_int, "sentences per step, over all processes"),
+    ("--lr", positive_float, "AdamW learning rate"),
+    ("--weight-decay", nonnegative_float, "AdamW decoupled weight decay"),
+    ("--dropout", dropout_rate, "dropout probability"),
+    ("--hidden-size", positive_int, "RNN/LSTM state size (cnn: filters per width)"),
+    ("--patience", positive_int, "epochs without a better dev accuracy before stopping"),
+]
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -45,28 +52,21 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return dataset_path("yelp", args.data_root)
 
 
-def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: str | None) -> None:
+def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: str) -> None:
     """What ``train`` and ``compare`` share: data, seed, GloVe, resume, device, threads, out."""
-    parser.add_argument(
-        "--data",
-        metavar="DIR",
-        default=PRESET,
-        help="folder with labelled train.txt and dev.txt (and test.txt) (default: the yelp "
-        "data set)",
+    data_help = (
+        "folder with labelled train.txt and dev.txt (and test.txt) (default: the yelp data set)"
     )
+    parser.add_argument("--data", metavar="DIR", default=PRESET, help=data_help)
     add_data_root_argument(parser)
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
-    parser.add_argument(
-        "--glove",
-        metavar="PATH",
-        default=PRESET,
-        help="GloVe text file (default: the packaged 50-d GloVe 6B vectors)",
-    )
+    glove_help = "GloVe text file (default: the packaged 50-d GloVe 6B vectors)"
+    parser.add_argument("--glove", metavar="PATH", default=PRESET, help=glove_help)
     parser.add_argument("--resume", action="store_true", help=RESUME_HELP)
     add_device_argument(parser)
     add_precision_argument(parser)
     add_threads_argument(parser, "default: 1 for the word models, all for minilm")
-    parser.add_argument("-o", "--out", metavar="DIR", default=default_out or PRESET, help=out)
+    add_out_argument(parser, default_out, out)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -77,31 +77,18 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--precision auto runs minilm in bf16 and the (small, launch-bound) word models in fp32.",
     )
     train.add_argument("--model", required=True, choices=MODEL_NAMES, help="the classifier")
-    tunable = [
-        ("--epochs", positive_int, "most passes over the training sentences"),
-        ("--batch-size", positive_int, "sentences per step, over all processes"),
-        ("--lr", positive_float, "AdamW learning rate"),
-        ("--weight-decay", nonnegative_float, "AdamW decoupled weight decay"),
-        ("--dropout", dropout_rate, "dropout probability"),
-        ("--hidden-size", positive_int, "RNN/LSTM state size (cnn: filters per width)"),
-        ("--patience", positive_int, "epochs without a better dev accuracy before stopping"),
-    ]
-    for flag, kind, text in tunable:
+    for flag, kind, text in TUNABLE:
         train.add_argument(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
     train.add_argument(
         "--min-count", type=positive_int, default=1, help="rarer train words → <unk>"
     )
+    limit_help = "train on a seeded random N of the training sentences (default: all)"
     train.add_argument(
-        "--train-limit",
-        type=positive_int,
-        metavar="N",
-        default=PRESET,
-        help="train on a seeded random N of the training sentences (default: all)",
+        "--train-limit", type=positive_int, metavar="N", default=PRESET, help=limit_help
     )
-    train.add_argument(
-        "--skip-bad-lines", action="store_true", help="skip and count bad lines in the data"
-    )
-    _add_run_arguments(train, "output folder (default: runs/sentiment/MODEL)", None)
+    skip_help = "skip and count bad lines in the data"
+    train.add_argument("--skip-bad-lines", action="store_true", help=skip_help)
+    _add_run_arguments(train, "output folder (default: runs/sentiment/MODEL)", PRESET)
     train.set_defaults(func=train_command)
 
 
@@ -112,12 +99,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         description="Write one label (or P(positive)) per input line, in order; accuracies "
         f"of labelled input go to standard error. Labelled input: {LABELLED_RULE}.",
     )
-    predict.add_argument(
-        "files", nargs="*", metavar="FILE", help="one sentence a line; - reads standard input"
-    )
-    predict.add_argument(
-        "--input", action="append", metavar="FILE", help="the same as a FILE (repeatable)"
-    )
+    files_help = "one sentence a line; - reads standard input"
+    predict.add_argument("files", nargs="*", metavar="FILE", help=files_help)
+    input_help = "the same as a FILE (repeatable)"
+    predict.add_argument("--input", action="append", metavar="FILE", help=input_help)
     predict.add_argument(
         "--checkpoint",
         required=True,
@@ -135,9 +120,8 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         )
     predict.add_argument("--proba", action="store_true", help="write P(positive), not 0/1")
     predict.add_argument("--skip-bad-lines", action="store_true", help="leave bad lines empty")
-    predict.add_argument(
-        "-o", "--out", metavar="FILE", default=PRESET, help="output file (default: standard output)"
-    )
+    out_help = "output file (default: standard output)"
+    predict.add_argument("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
     add_device_argument(predict)
     predict.set_defaults(func=predict_command)
 
@@ -201,53 +185,36 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_checkpoint_file(path: str) -> bool:
-    """Whether ``path`` is a zip archive, as every ``torch.save`` file is (no text file is)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
-
-
 def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[str]]:
     """The checkpoints and the input files.
 
     ``--checkpoint A.pt B.pt text.txt`` gives all three to --checkpoint (argparse's ``+`` is
-    greedy), so when no input was named otherwise the trailing values that are not checkpoint
-    files become the inputs; the first value is always a checkpoint.
+    greedy), so when no input was named otherwise the trailing values that are not zip archives
+    (every ``torch.save`` file is one, no text file is) are the inputs; the first value is always
+    a checkpoint.
     """
+    import zipfile
+
     from dlclassics.errors import DlcError
 
     if files:
         return values, files
     cut = len(values)
-    while cut > 1 and not _is_checkpoint_file(values[cut - 1]):
+    while cut > 1 and not zipfile.is_zipfile(values[cut - 1]):
         cut -= 1
     if cut == len(values):
         raise DlcError("no input: name the sentence FILEs (- for standard input) to label")
     return values[:cut], values[cut:]
 
 
-def _report(source: str, prefix: str, checkpoints: list[str], result: Predictions) -> None:
-    """Skipped lines and accuracies of one input, on standard error (stdout holds the labels)."""
-    if result.skipped:
-        print(f"{source}: skipped {result.skipped} bad lines (empty output lines)", file=sys.stderr)
-    for checkpoint, accuracy in zip(checkpoints, result.member_accuracies, strict=False):
-        print(f"{prefix}{checkpoint}: accuracy {100 * accuracy:.2f} % on its own", file=sys.stderr)
-    if result.accuracy is not None:
-        name = "ensemble accuracy" if len(checkpoints) > 1 else "accuracy"
-        print(f"{prefix}{name}: {100 * result.accuracy:.2f} %", file=sys.stderr)
-
-
 def predict_command(args: argparse.Namespace) -> int:
     from dlclassics.io import atomic_write_text
     from dlclassics.outputs import check_output_file
     from dlclassics.runtime import resolve_device
-    from dlclassics.sentiment.classifier import load_classifier
-    from dlclassics.sentiment.predict import predict_sentences
+    from dlclassics.sentiment.classifier import load_classifier, predict_sentences
     from dlclassics.sentiment.text import read_sentences
 
+    err = functools.partial(print, file=sys.stderr)  # standard output holds the labels
     checkpoints, inputs = split_inputs(args.checkpoint, [*(args.input or []), *args.files])
     out = getattr(args, "out", None)
     if out is not None:
@@ -260,15 +227,20 @@ def predict_command(args: argparse.Namespace) -> int:
         sentences = read_sentences(path, labelled, args.skip_bad_lines)
         result = predict_sentences(classifiers, sentences, args.proba, device)
         lines += result.lines
-        prefix = f"{sentences.source}: " if len(inputs) > 1 else ""
+        source, prefix = sentences.source, f"{sentences.source}: " if len(inputs) > 1 else ""
         if result.labelled and labelled is None:
-            note = "read as labelled (--unlabelled reads the leading 0/1 as words)"
-            print(f"{sentences.source}: {note}", file=sys.stderr)
-        _report(sentences.source, prefix, checkpoints, result)
+            err(f"{source}: read as labelled (--unlabelled reads the leading 0/1 as words)")
+        if result.skipped:
+            err(f"{source}: skipped {result.skipped} bad lines (empty output lines)")
+        for checkpoint, accuracy in zip(checkpoints, result.member_accuracies, strict=False):
+            err(f"{prefix}{checkpoint}: accuracy {100 * accuracy:.2f} % on its own")
+        if result.accuracy is not None:
+            name = "ensemble accuracy" if len(checkpoints) > 1 else "accuracy"
+            err(f"{prefix}{name}: {100 * result.accuracy:.2f} %")
     text = "".join(line + "\n" for line in lines)
     if out is None:
         sys.stdout.write(text)
     else:
         atomic_write_text(out, text)
-        print(f"wrote {len(lines)} lines to {out}", file=sys.stderr)
+        err(f"wrote {len(lines)} lines to {out}")
     return 0

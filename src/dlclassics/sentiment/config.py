@@ -1,11 +1,10 @@
-"""The one config of a sentiment run, each model's preset, and the reference results.
-
-Kept free of heavy imports, so ``dlc --help`` stays fast.
+"""The one config of a sentiment run, each model's preset, and the reference results (no heavy
+imports, so ``dlc --help`` stays fast).
 
 Presets: test accuracy played no part in choosing them. ``bow``'s are the dev-best of the sweep in
 ``benchmarks/sentiment_bench.py``; the others are common starting values, kept because they beat
-the reference on dev at the first run (a shared 2-core CPU left no room for wider sweeps; see the
-sentiment section of ``benchmarks/RESULTS.md``). Command-line flags override any of them.
+the reference on dev at the first run (see the sentiment section of ``benchmarks/RESULTS.md``).
+Command-line flags override any of them.
 """
 
 from __future__ import annotations
@@ -25,66 +24,48 @@ RESUMABLE = ("epochs", "patience", "threads", "precision")
 
 @dataclass
 class SentimentConfig:
-    """Everything that decides one sentiment run.
+    """Everything that decides one sentiment run: the model (enough to rebuild it before loading
+    its weights), training (AdamW on binary cross-entropy, early stopping on dev accuracy), data
+    and run settings."""
 
-    Model (enough to rebuild the model before loading its weights):
-        model: one of ``MODEL_NAMES``.
-        vocab_size: V, words in the vocabulary (set from the training data; 0 for ``minilm``).
-        embed_dim: D, word-vector size (set to GloVe's size for the GloVe models).
-        hidden_size: H, recurrent state size (filters per width for ``cnn``).
-        dropout: dropout probability before the final linear layer (and on the word vectors
-            of the recurrent models).
-        freeze_embeddings: keep the (GloVe) word vectors fixed during training.
-        max_length: longest sub-word sequence for ``minilm`` (longer sentences are truncated).
-    Training (AdamW on binary cross-entropy, early stopping on dev accuracy):
-        epochs, batch_size (global, over all processes), lr (peak rate when warming up),
-        weight_decay, patience (epochs without a better dev accuracy before stopping),
-        warmup_fraction (> 0: linear warm-up over this fraction of all steps, then linear
-        decay to 0, for fine-tuning a pretrained encoder; 0: constant rate), max_grad_norm
-        (0: no clipping), seed (initialisation, dropout, shuffling, ``train_limit`` sample).
-    Data:
-        min_count: training words seen fewer times map to ``<unk>``.
-        train_limit: train on a seeded random N of the training sentences (None: all).
-        skip_bad_lines: skip and count bad lines instead of stopping at the first.
-        glove: a GloVe text file (None: the packaged 50-d GloVe 6B; GloVe models only).
-    Run:
-        threads: CPU threads (None: 1 for the word models, whose small products lose more to
-            thread synchronisation than they gain, PyTorch's default for ``minilm``).
-        precision: autocast on a GPU; ``auto`` is bf16 for ``minilm`` and fp32 for the word
-            models (small and launch-bound: half precision saves nothing there).
-    """
-
-    model: str
-    vocab_size: int = 0
-    embed_dim: int = 50
-    hidden_size: int = 128
-    dropout: float = 0.0
+    model: str  # one of MODEL_NAMES
+    vocab_size: int = 0  # V, set from the training data (0 for minilm)
+    embed_dim: int = 50  # D, set to GloVe's size for the GloVe models
+    hidden_size: int = 128  # H, recurrent state size (filters per width for cnn)
+    dropout: float = 0.0  # before the final layer (and on the word vectors of the RNNs)
     freeze_embeddings: bool = False
-    max_length: int = 64
+    max_length: int = 64  # longest sub-word sequence for minilm (longer ones are truncated)
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = 64  # global, over all processes
+    lr: float = 1e-3  # the peak rate when warming up
     weight_decay: float = 0.0
-    patience: int = 3
+    patience: int = 3  # epochs without a better dev accuracy before stopping
+    # > 0: linear warm-up over this fraction of all steps, then linear decay to 0 (for fine-tuning
+    # a pretrained encoder); 0: constant rate
     warmup_fraction: float = 0.0
-    max_grad_norm: float = 0.0
-    seed: int = 0
-    min_count: int = 1
-    train_limit: int | None = None
+    max_grad_norm: float = 0.0  # 0: no clipping
+    seed: int = 0  # initialisation, dropout, shuffling, the train_limit sample
+    min_count: int = 1  # rarer training words map to <unk>
+    train_limit: int | None = None  # train on a seeded random N of the training sentences
     skip_bad_lines: bool = False
-    glove: str | None = None
-    threads: int | None = None
-    precision: str = "auto"
+    glove: str | None = None  # a GloVe text file (None: the packaged 50-d GloVe 6B)
+    threads: int | None = None  # None: 1 for the word models, PyTorch's default for minilm
+    precision: str = "auto"  # autocast on a GPU: auto is bf16 for minilm, fp32 otherwise
 
     def checkpoint_config(self) -> dict[str, Any]:
         """What a checkpoint stores, and what ``--resume`` requires to be unchanged."""
         return {k: v for k, v in asdict(self).items() if k not in RESUMABLE}
 
     def autocast_precision(self) -> str:
-        """``precision`` for ``runtime.autocast``, with ``auto`` resolved per model."""
-        if self.precision == "auto" and self.model != "minilm":
-            return "fp32"
-        return self.precision
+        """``precision`` for ``runtime.autocast``: the word models are small and launch-bound, so
+        ``auto`` keeps them in fp32 (half precision saves nothing there)."""
+        return "fp32" if self.precision == "auto" and self.model != "minilm" else self.precision
+
+    def threads_for(self) -> int | None:
+        """CPU threads: ``threads``, else 1 for the word models (their small products lose more
+        to thread synchronisation than they gain: 10x slower with 2 threads on a busy 2-core
+        machine), else None (PyTorch's default) for ``minilm``."""
+        return self.threads or (None if self.model == "minilm" else 1)
 
 
 LSTM = {"hidden_size": 128, "dropout": 0.3, "lr": 2e-3, "max_grad_norm": 1.0}

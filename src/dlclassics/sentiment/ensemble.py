@@ -2,8 +2,7 @@
 
 Models that make different mistakes (a fine-tuned MiniLM reads sub-words in context, a GloVe
 LSTM reads whole words in order) cancel part of each other's errors when their probabilities are
-averaged. Which models to combine is a choice like any hyperparameter: it is made on dev, and
-test is scored once, afterwards.
+averaged. Which models to combine is chosen on dev, like any hyperparameter; test is scored once.
 """
 
 from __future__ import annotations
@@ -26,16 +25,8 @@ def ensemble_accuracy(probabilities: Sequence[np.ndarray], labels: np.ndarray) -
 def choose_members(
     dev_probabilities: Mapping[str, np.ndarray], dev_labels: np.ndarray
 ) -> tuple[tuple[str, ...], float]:
-    """The subset of two or more candidates whose mean has the best dev accuracy.
-
-    Args:
-        dev_probabilities: candidate name → its P(positive) on every dev sentence (N,).
-        dev_labels: the dev labels (N,), 0/1.
-
-    Returns:
-        The chosen names (in the mapping's order) and their ensemble's dev accuracy (a
-        fraction). Ties go to the smaller ensemble, then to the earlier candidates.
-    """
+    """The subset of two or more candidates (name → (N,) dev P(positive)) whose mean has the best
+    dev accuracy, and that accuracy. Ties go to the smaller ensemble, then the earlier names."""
     names = list(dev_probabilities)
     if not 2 <= len(names) <= MOST_CANDIDATES:
         raise ValueError(f"an ensemble needs 2 to {MOST_CANDIDATES} candidates, got {len(names)}")

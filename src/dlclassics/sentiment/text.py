@@ -1,21 +1,9 @@
 """The one reader of line-oriented sentence input: training splits, predict files, standard input.
 
-One pre-tokenised sentence a line, led by a ``0`` (negative) or ``1`` (positive) label in a
-labelled file: ``<label> <token> <token> ...``.
-
-- Universal newlines: ``\\n``, ``\\r\\n`` and a lone ``\\r`` each end a line (a file saved with
-  old Mac line endings is three sentences, not one); a final line ending adds no line.
-- A UTF-8 byte-order mark at the start is skipped.
-- Bad lines (not UTF-8, empty, no label in a labelled file, a label without a sentence) raise a
-  ``DlcError`` naming ``file:line``, or are skipped and counted with ``skip_bad_lines``.
-- ``-`` reads standard input.
-
-Labelled or not is the caller's choice (training splits are labelled; ``dlc sentiment predict
---labelled / --unlabelled``). Left open (``labelled=None``), ``looks_labelled`` decides, by a rule
-that one line cannot flip: the file is labelled when MORE THAN HALF of its non-empty lines start
-with a ``0`` or ``1`` word AND both labels occur. So ``1 star , never again .`` among ordinary
-sentences (or alone) stays a sentence, and one label typo in a labelled file is reported as a bad
-line with its number instead of turning the whole file into unlabelled text.
+One pre-tokenised sentence a line, led by a ``0``/``1`` label in a labelled file. ``\n``,
+``\r\n`` and a lone ``\r`` each end a line; a leading UTF-8 byte-order mark is skipped; ``-``
+reads standard input. Bad lines (not UTF-8, empty, no label in a labelled file, a label without a
+sentence) raise a ``DlcError`` naming ``file:line``, or are skipped and counted.
 """
 
 from __future__ import annotations
@@ -30,29 +18,18 @@ from pathlib import Path
 from dlclassics.errors import DlcError
 
 LABELS = ("0", "1")
-STDIN = "-"
-BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
 class SentenceFile:
-    """The readable lines of one input.
-
-    Attributes:
-        source: the file read (``<stdin>`` for standard input).
-        sentences: one token list per kept line, in input order.
-        labels: one 0/1 label per sentence, or ``None`` for unlabelled input.
-        line_numbers: the 1-based line each sentence came from.
-        total_lines: lines in the input, bad ones included.
-        skipped: how many bad lines were skipped (0 unless ``skip_bad_lines``).
-    """
+    """The readable lines of one input (``source``: the file, or ``<stdin>``)."""
 
     source: str
-    sentences: list[list[str]]
-    labels: list[int] | None
-    line_numbers: list[int]
-    total_lines: int
-    skipped: int
+    sentences: list[list[str]]  # one token list per kept line, in input order
+    labels: list[int] | None  # one 0/1 label per sentence; None for unlabelled input
+    line_numbers: list[int]  # the 1-based line of each sentence
+    total_lines: int  # bad lines included
+    skipped: int  # bad lines skipped (0 unless skip_bad_lines)
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -60,7 +37,7 @@ class SentenceFile:
 
 def read_lines(path: str | os.PathLike[str]) -> tuple[str, list[bytes]]:
     """The input's name and its lines as bytes, without line endings or byte-order mark."""
-    if str(path) == STDIN:
+    if str(path) == "-":
         name, stream = "<stdin>", sys.stdin
         data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
     else:
@@ -71,12 +48,13 @@ def read_lines(path: str | os.PathLike[str]) -> tuple[str, list[bytes]]:
             data = p.read_bytes()
         except OSError as exc:
             raise DlcError(f"{p}: cannot read ({exc.strerror})") from exc
-    return name, data.removeprefix(BOM).splitlines()  # bytes.splitlines: \n, \r\n and \r
+    return name, data.removeprefix(b"\xef\xbb\xbf").splitlines()  # \n, \r\n and \r
 
 
 def looks_labelled(lines: Sequence[bytes]) -> bool:
-    """True when more than half of the non-empty ``lines`` start with a ``0`` or ``1`` word and
-    both labels occur (the rule in the module docstring)."""
+    """True when MORE THAN HALF of the non-empty lines start with a ``0`` or ``1`` word AND both
+    labels occur: a rule one line cannot flip, so ``1 star , never again .`` among ordinary
+    sentences (or alone) stays a sentence, and one label typo in a labelled file is a bad line."""
     firsts = [words[0] for words in (line.split(maxsplit=1) for line in lines) if words]
     labels = [word for word in firsts if word in (b"0", b"1")]
     return 2 * len(labels) > len(firsts) and set(labels) == {b"0", b"1"}
@@ -102,13 +80,7 @@ def _parse_line(raw: bytes, labelled: bool) -> tuple[list[str], int | None]:
 def read_sentences(
     path: str | os.PathLike[str], labelled: bool | None = True, skip_bad_lines: bool = False
 ) -> SentenceFile:
-    """Read a sentence file (or ``-``, standard input).
-
-    Args:
-        path: UTF-8, one sentence a line.
-        labelled: whether each line must start with a ``0``/``1`` label; ``None``: decide by
-            ``looks_labelled``.
-        skip_bad_lines: skip bad lines and count them instead of raising.
+    """Read a sentence file (or ``-``); ``labelled=None``: decided by ``looks_labelled``.
 
     Raises:
         DlcError: ``<file>:<line>: <problem>`` for the first bad line (unless skipping), or
@@ -147,9 +119,10 @@ def subsample(sentences: SentenceFile, n: int, seed: int) -> SentenceFile:
     if n >= len(sentences):
         return sentences
     keep = sorted(random.Random(seed).sample(range(len(sentences)), n))
+    labels = sentences.labels
     return replace(
         sentences,
         sentences=[sentences.sentences[i] for i in keep],
-        labels=[sentences.labels[i] for i in keep] if sentences.labels is not None else None,
+        labels=[labels[i] for i in keep] if labels is not None else None,
         line_numbers=[sentences.line_numbers[i] for i in keep],
     )

@@ -13,26 +13,15 @@ import torch
 
 
 class PixelAdam:
-    """Adam on a single tensor.
+    """Adam on a single tensor; ``lr`` may be changed between steps (the schedule sets it).
 
     m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
     x ← x − lr · (m / (1 − β1ᵗ)) / (sqrt(v / (1 − β2ᵗ)) + ε)
-
-    Attributes:
-        lr: learning rate; may be changed between steps (the schedule sets it).
     """
 
-    def __init__(
-        self,
-        param: torch.Tensor,
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ) -> None:
-        self.param = param
-        self.lr = lr
+    def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps=1e-8) -> None:
+        self.param, self.lr, self.eps = param, lr, eps
         self.beta1, self.beta2 = betas
-        self.eps = eps
         self.m = torch.zeros_like(param)  # first moment, same shape as param
         self.v = torch.zeros_like(param)  # second moment
         self.t = 0

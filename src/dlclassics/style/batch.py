@@ -26,31 +26,19 @@ from dlclassics.style.run import run_style_transfer
 
 def photo_folders(photos: list[Path], out: Path) -> dict[Path, Path]:
     """``{photo: OUT/<photo stem>}``; two photos with the same stem would share a folder."""
-    folders: dict[Path, Path] = {}
     seen: dict[str, Path] = {}
     for photo in photos:
         if photo.stem in seen:
             raise DlcError(f"{photo}: same name as {seen[photo.stem]}; rename one of them")
         seen[photo.stem] = photo
-        folders[photo] = out / photo.stem
-    return folders
+    return {photo: out / photo.stem for photo in photos}
 
 
 def run_batch(template: StyleConfig, content_dir: Path) -> dict[str, Any]:
-    """Style every image in ``content_dir`` with ``template``'s styles and settings.
-
-    Args:
-        template: the settings of every run; its ``content`` is ignored and ``out`` is the
-            folder that receives one sub-folder per photo and the summary ``metrics.json``.
-            Under torchrun with GPUs each process paints on its own GPU (``template.device``
-            names the kind of device).
-        content_dir: folder of content photos (images directly inside it).
-
-    Returns:
-        The summary written to ``OUT/metrics.json`` (on every rank): ``photos`` (one row per
-        photo, in name order: ``content``, ``folder``, ``image``, ``style_reduction``,
-        ``losses_last``, ``seconds``, ``rank``), ``processes``, ``seconds`` (wall time of the
-        slowest rank) and ``photos_per_second``.
+    """Style every image in ``content_dir`` with ``template``'s styles and settings (its
+    ``content`` is ignored; ``out`` receives one sub-folder per photo); return the summary
+    written to ``OUT/metrics.json`` (on every rank): ``photos`` (one row per photo, in name
+    order), ``styles``, ``processes``, ``seconds`` (the slowest rank's) and ``photos_per_second``.
     """
     photos = list_images(content_dir)
     if not photos:
@@ -66,20 +54,14 @@ def run_batch(template: StyleConfig, content_dir: Path) -> dict[str, Any]:
     for photo in distributed.shard(photos, ctx):
         config = dataclasses.replace(template, content=photo, out=folders[photo])
         metrics = run_style_transfer(config, backbone, progress=ctx.is_main, prepare=False)
-        rows.append(
-            {
-                "content": str(photo),
-                "folder": folders[photo].name,
-                "image": f"{folders[photo].name}/{metrics['files']['image']}",
-                "style_reduction": metrics["style_reduction"],
-                "losses_last": metrics["losses_last"],
-                "seconds": metrics["seconds"],
-                "rank": ctx.rank,
-            }
-        )
+        name, image = folders[photo].name, metrics["files"]["image"]
+        row = {"content": str(photo), "folder": name, "image": f"{name}/{image}"}
+        row.update({key: metrics[key] for key in ("style_reduction", "losses_last", "seconds")})
+        rows.append({**row, "rank": ctx.rank})
     seconds = time.perf_counter() - started
     gathered = distributed.gather_objects((rows, seconds), ctx)
-    every_row = sorted((row for rank_rows, _ in gathered for row in rank_rows), key=_by_name)
+    every_row = [row for rank_rows, _ in gathered for row in rank_rows]
+    every_row.sort(key=lambda row: Path(row["content"]).name)
     slowest = max(rank_seconds for _, rank_seconds in gathered)
     summary = {
         "photos": every_row,
@@ -92,7 +74,3 @@ def run_batch(template: StyleConfig, content_dir: Path) -> dict[str, Any]:
         atomic_write_json(template.out / "metrics.json", summary)
     distributed.barrier(ctx)
     return summary
-
-
-def _by_name(row: dict[str, Any]) -> str:
-    return Path(row["content"]).name

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from dlclassics.data.root import add_data_root_argument
+from dlclassics.errors import DlcError
 from dlclassics.options import (
     add_device_argument,
     add_out_argument,
@@ -59,14 +59,10 @@ PRESET_OPTIONS = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``dlc style`` to the ``dlc`` parser."""
-    d = StyleConfig()
-    parser = subparsers.add_parser(
-        "style",
-        help="neural style transfer: paint a photo in the style of other pictures",
-        usage=USAGE,
-        description=DESCRIPTION,
-    )
-    parser.add_argument(
+    help_text = "neural style transfer: paint a photo in the style of other pictures"
+    parser = subparsers.add_parser("style", help=help_text, usage=USAGE, description=DESCRIPTION)
+    add = parser.add_argument
+    add(
         "images",
         nargs="*",
         metavar="CONTENT STYLE",
@@ -77,22 +73,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         None,
         "output image (.png, .jpg, …) or folder (default: runs/style/<content>__<styles>)",
     )
-    parser.add_argument(
-        "--preset", choices=["reference"], help="the three reference pairs from <data root>/styles"
-    )
-    parser.add_argument(
+    add("--preset", choices=["reference"], help="the three reference pairs from <data root>/styles")
+    add(
         "--batch-dir",
         type=Path,
         metavar="DIR",
         help="style every image in DIR (then give STYLEs only)",
     )
-    parser.add_argument(
-        "--size",
-        metavar="PX",
-        type=pixel_size,
-        help=f"shorter side of the result (default: {d.size}; reference 192)",
-    )
-    parser.add_argument(
+    size_help = f"shorter side of the result (default: {StyleConfig.size}; reference 192)"
+    add("--size", metavar="PX", type=pixel_size, help=size_help)
+    add(
         "--style-size",
         metavar="PX",
         type=pixel_size,
@@ -100,10 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     for option, dest, kind, nargs, metavar, text in PRESET_OPTIONS:
         help_text = f"{text} (default: the backbone's preset)"
-        parser.add_argument(
-            option, dest=dest, type=kind, nargs=nargs, metavar=metavar, help=help_text
-        )
-    _add_other_arguments(parser, d)
+        add(option, dest=dest, type=kind, nargs=nargs, metavar=metavar, help=help_text)
+    _add_other_arguments(parser, StyleConfig())
     add_device_argument(parser)
     add_data_root_argument(parser)
     parser.set_defaults(func=handle_style)
@@ -147,12 +135,8 @@ def _add_other_arguments(parser: argparse.ArgumentParser, d: StyleConfig) -> Non
         help="start from the content photo or from noise",
     )
     add("--seed", type=nonnegative_int, default=d.seed, metavar="S", help="seed of the run")
-    add(
-        "--backbone",
-        metavar="NAME",
-        default=d.backbone,
-        help=f"{DEFAULT_BACKBONE} (offline), squeezenet1_1 or vgg19 (weights downloaded)",
-    )
+    backbones = f"{DEFAULT_BACKBONE} (offline), squeezenet1_1 or vgg19 (weights downloaded)"
+    add("--backbone", metavar="NAME", default=d.backbone, help=backbones)
     add(
         "--weights",
         metavar="PATH",
@@ -163,7 +147,6 @@ def _add_other_arguments(parser: argparse.ArgumentParser, d: StyleConfig) -> Non
 
 def handle_style(args: argparse.Namespace) -> int:
     """Run ``dlc style``: one photo, the reference pairs or a folder of photos."""
-    from dlclassics.errors import DlcError
     from dlclassics.runtime import resolve_device, seed_everything
 
     seed_everything(args.seed)
@@ -184,7 +167,16 @@ def handle_style(args: argparse.Namespace) -> int:
     content, *styles = images
     out = _out(args, f"{content.stem}__{'+'.join(p.stem for p in styles)}")
     metrics = run_style_transfer(replace(config, content=content, styles=tuple(styles), out=out))
-    _print_summary(out, metrics)
+    first, last = metrics["losses_first"], metrics["losses_last"]
+    print(
+        f"total loss {first['total']:.4g} -> {last['total']:.4g} "
+        f"(style {first['style']:.4g} -> {last['style']:.4g}), {metrics['seconds']:.1f} s, "
+        f"{metrics['iterations_per_second']:.1f} it/s"
+    )
+    folder = out.parent if out.suffix else out
+    print(
+        f"wrote {folder / metrics['files']['image']}, loss.png, panel.png, metrics.json in {folder}"
+    )
     return 0
 
 
@@ -195,7 +187,6 @@ def _out(args: argparse.Namespace, default_name: str) -> Path:
 
 def _run_batch(args: argparse.Namespace, config: StyleConfig, styles: list[Path]) -> int:
     from dlclassics import distributed
-    from dlclassics.errors import DlcError
     from dlclassics.style.batch import run_batch
     from dlclassics.style.images import SAVE_FORMATS
 
@@ -230,16 +221,3 @@ def _run_reference(args: argparse.Namespace, config: StyleConfig) -> int:
         )
     print(f"wrote {out / 'metrics.json'}")
     return 0
-
-
-def _print_summary(out: Path, metrics: dict[str, Any]) -> None:
-    first, last = metrics["losses_first"], metrics["losses_last"]
-    print(
-        f"total loss {first['total']:.4g} -> {last['total']:.4g} "
-        f"(style {first['style']:.4g} -> {last['style']:.4g}), {metrics['seconds']:.1f} s, "
-        f"{metrics['iterations_per_second']:.1f} it/s"
-    )
-    folder = out.parent if out.suffix else out
-    print(
-        f"wrote {folder / metrics['files']['image']}, loss.png, panel.png, metrics.json in {folder}"
-    )

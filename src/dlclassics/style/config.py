@@ -11,7 +11,6 @@ from typing import Any
 
 # backbones.DEFAULT_BACKBONE, spelled out here so that building the parser does not import torch
 DEFAULT_BACKBONE = "efficientnet_lite0"
-SEQUENCE_FIELDS = ("styles", "blend", "style_layers", "style_weights")
 # The working image: pictures more elongated than MAX_ASPECT:1 are refused, and so is a size
 # that would make the longer side exceed MAX_SIDE pixels (style.images.working_size).
 MAX_ASPECT = 10
@@ -22,22 +21,13 @@ MAX_SIDE = 4096
 class StyleConfig:
     """Everything a run needs; the ``None`` fields take the backbone preset's value.
 
-    Attributes:
-        content: the content photo.
-        styles: one or more style pictures.
-        out: output folder, or an image file path (its folder then holds the other outputs).
-        size: shorter side of the generated image in pixels.
-        style_size: shorter side the style pictures are resized to (default: ``size``).
-        blend: one weight per style picture (normalised to sum 1; default: equal).
-        backbone: registry name of the feature network.
-        weights: "imagenet", a local state_dict path, or None (random; tests only).
-        content_layer, style_layers: layer names (default: the preset's).
-        content_weight, style_weights, tv_weight: loss weights (default: the preset's).
-        style_scale: multiplies every style weight (a quick "more / less style" knob).
-        iterations, optimizer, init, lr, lr_decayed: see ``optimize.OptimConfig``.
-        seed: seeds the noise initialisation.
-        device: where the backbone and the pixels live (``runtime.resolve_device``).
-        extra: recorded in metrics.json as is (e.g. the reference pair's name).
+    ``out`` is an output folder, or an image file path (its folder then holds the other
+    outputs); ``size`` and ``style_size`` (default: ``size``) are shorter sides in pixels;
+    ``blend`` has one weight per style picture (normalised to sum 1; default: equal);
+    ``weights`` is "imagenet", a local state_dict path, or None (random; tests only);
+    ``style_scale`` multiplies every style weight; ``iterations`` … ``lr_decayed``: see
+    ``optimize.OptimConfig``; ``seed`` seeds the noise start; ``extra`` is recorded in
+    metrics.json as is (e.g. the reference pair's name).
     """
 
     content: Path = Path("content.jpg")
@@ -65,7 +55,7 @@ class StyleConfig:
 
     def __post_init__(self) -> None:
         # argparse gives lists; as tuples they compare equal to the presets' layer tuples
-        for name in SEQUENCE_FIELDS:
+        for name in ("styles", "blend", "style_layers", "style_weights"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

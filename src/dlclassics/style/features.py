@@ -22,13 +22,12 @@ from dlclassics.style.losses import gram_matrix
 def frozen_backbone(
     name: str, weights: str | Path | None = "imagenet", device: str = "cpu"
 ) -> Backbone:
-    """``load_backbone`` on ``device``, prepared for optimising pixels through it, computing the
-    same features.
+    """``load_backbone`` on ``device``, prepared for optimising pixels through it.
 
-    Eval mode (BatchNorm uses its running statistics), no parameter gradients (only the pixels are
-    optimised, so autograd skips every weight gradient), BatchNorm folded into the convolution
-    before it (one pass over each feature map instead of two, forward and backward), and
-    channels-last memory, which oneDNN's CPU convolutions run without layout conversions.
+    Eval mode (BatchNorm uses its running statistics), no parameter gradients (autograd skips
+    every weight gradient), BatchNorm folded into the convolution before it (one pass over each
+    feature map instead of two), and channels-last memory, which oneDNN's CPU convolutions run
+    without layout conversions.
     """
     backbone = load_backbone(name, weights).eval()
     for parameter in backbone.parameters():
@@ -61,13 +60,8 @@ def fold_batchnorm(model: nn.Module) -> None:
 
 
 class StyleFeatureExtractor:
-    """Content-layer features and style-layer Gram matrices of images in [0, 1].
-
-    Args:
-        backbone: a frozen ``Backbone``.
-        content_layer: name of the layer whose features the content loss compares.
-        style_layers: names of the layers whose Gram matrices the style loss compares.
-    """
+    """Content-layer features and style-layer Gram matrices of images in [0, 1], from a frozen
+    ``backbone``'s layers named ``content_layer`` and ``style_layers``."""
 
     def __init__(self, backbone: Backbone, content_layer: str, style_layers: Sequence[str]) -> None:
         missing = [n for n in (content_layer, *style_layers) if n not in backbone.layers]
@@ -102,30 +96,19 @@ class StyleFeatureExtractor:
     def style_targets(
         self, style_pixels: Sequence[torch.Tensor], blend: Sequence[float]
     ) -> list[torch.Tensor]:
-        """A^l for every style layer: the blend-weighted average of each style image's Gram matrix.
+        """A^l for every style layer, (1, C_l, C_l): the blend-weighted average of the Gram
+        matrices of K style images (1, 3, H_k, W_k), blend weights normalised to sum 1.
 
         Matching the blended Gram matrix Σ_k b_k A_k^l (with Σ_k b_k = 1) has exactly the same
         gradient as minimising Σ_k b_k ||G^l − A_k^l||², so several styles mix in proportion to
         their blend weights while the loss is computed once per step.
-
-        Args:
-            style_pixels: K tensors (1, 3, H_k, W_k) in [0, 1]; sizes may differ.
-            blend: K non-negative weights (normalised here to sum to 1).
-
-        Returns:
-            One (1, C_l, C_l) tensor per style layer.
         """
-        if len(style_pixels) != len(blend):
-            raise DlcError(f"{len(style_pixels)} style images but {len(blend)} blend weights")
         if any(b < 0 for b in blend) or sum(blend) <= 0:
             raise DlcError(f"style blend weights must be >= 0 and not all 0, got {list(blend)}")
         total = float(sum(blend))
-        blended: list[torch.Tensor] | None = None
+        blended: list = [0.0] * len(self.style_layers)
         for pixels, weight in zip(style_pixels, blend, strict=True):
             features = self.features(pixels, self.style_layers)
             grams = [gram_matrix(features[name]) * (weight / total) for name in self.style_layers]
-            blended = (
-                grams if blended is None else [a + g for a, g in zip(blended, grams, strict=True)]
-            )
-        assert blended is not None
+            blended = [a + g for a, g in zip(blended, grams, strict=True)]
         return blended

@@ -28,12 +28,8 @@ SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", "
 def working_size(
     path: str | os.PathLike[str], width: int, height: int, size: int
 ) -> tuple[int, int]:
-    """(width, height) with the shorter side ``size`` and the aspect ratio kept.
-
-    Raises:
-        DlcError: the picture is more elongated than ``MAX_ASPECT``:1, or the result's longer
-            side would exceed ``MAX_SIDE``.
-    """
+    """(width, height) with the shorter side ``size`` and the aspect ratio kept; a DlcError for a
+    picture more elongated than ``MAX_ASPECT``:1 or a longer side above ``MAX_SIDE``."""
     ratio = max(width, height) / min(width, height)
     if ratio > MAX_ASPECT:
         raise DlcError(
@@ -50,12 +46,6 @@ def working_size(
     return new_size
 
 
-def pil_to_pixels(image: Image.Image) -> torch.Tensor:
-    """RGB PIL image → (1, 3, H, W) float32 in [0, 1]."""
-    array = np.asarray(image, dtype=np.float32) / 255.0  # (H, W, 3)
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()  # (1, 3, H, W)
-
-
 def pixels_to_pil(pixels: torch.Tensor) -> Image.Image:
     """(1, 3, H, W) or (3, H, W) in [0, 1] → RGB PIL image (values clamped, rounded to 8 bits)."""
     chw = pixels.detach().reshape(-1, *pixels.shape[-2:])  # (3, H, W)
@@ -64,17 +54,12 @@ def pixels_to_pil(pixels: torch.Tensor) -> Image.Image:
 
 
 def load_pixels(path: str | os.PathLike[str], size: int) -> torch.Tensor:
-    """Read any image file and return (1, 3, H, W) pixels in [0, 1] with shorter side ``size``.
-
-    Raises:
-        DlcError: the file is missing, not an image, corrupt or too elongated (one line naming
-            it).
-    """
-    if size < 8:
-        raise DlcError(f"image size must be at least 8 pixels, got {size}")
+    """Any image file → (1, 3, H, W) float32 pixels in [0, 1] with shorter side ``size``; a
+    missing, corrupt or too elongated file is a DlcError naming it."""
     image = load_rgb(path)
-    new_size = working_size(path, *image.size, size)
-    return pil_to_pixels(image.resize(new_size, Image.Resampling.LANCZOS))
+    image = image.resize(working_size(path, *image.size, size), Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255.0  # (H, W, 3)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()  # (1, 3, H, W)
 
 
 def save_pixels(pixels: torch.Tensor, path: str | os.PathLike[str]) -> Path:

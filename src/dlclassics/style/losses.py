@@ -20,29 +20,13 @@ import torch
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, weight: float) -> torch.Tensor:
-    """Lc = weight * Σ (features − target)².
-
-    Args:
-        features: (N, C, H, W) features of the generated image at the content layer.
-        target: (N, C, H, W) features of the content image at the same layer.
-        weight: wc.
-
-    Returns:
-        Scalar tensor.
-    """
+    """Lc = weight * Σ (features − target)², both (N, C, H, W) at the content layer; a scalar."""
     return weight * (features - target).pow(2).sum()
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Channel-by-channel inner products of a feature map, divided by C * H * W.
-
-    Args:
-        features: (N, C, H, W).
-
-    Returns:
-        (N, C, C) with G[n, a, b] = Σ_{i,j} features[n, a, i, j] * features[n, b, i, j] / (C*H*W).
-        Symmetric in (a, b).
-    """
+    """(N, C, H, W) features → (N, C, C) symmetric Gram matrices,
+    G[n, a, b] = Σ_{i,j} features[n, a, i, j] * features[n, b, i, j] / (C*H*W)."""
     n, c, h, w = features.shape
     flat = features.reshape(n, c, h * w)  # (N, C, H*W)
     return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)  # (N, C, C)
@@ -51,15 +35,10 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 def style_loss(
     grams: Sequence[torch.Tensor], targets: Sequence[torch.Tensor], weights: Sequence[float]
 ) -> torch.Tensor:
-    """Ls = Σ_l weights[l] * Σ_{i,j} (grams[l] − targets[l])².
+    """Ls = Σ_l weights[l] * Σ_{i,j} (grams[l] − targets[l])²; a scalar.
 
-    Args:
-        grams: per style layer l, (N, C_l, C_l) Gram matrices of the generated image.
-        targets: per style layer l, (N, C_l, C_l) or (1, C_l, C_l) Gram matrices of the style.
-        weights: per style layer l, ws_l.
-
-    Returns:
-        Scalar tensor.
+    Per style layer l: ``grams[l]`` (N, C_l, C_l) of the generated image, ``targets[l]``
+    (N or 1, C_l, C_l) of the style, ``weights[l]`` = ws_l.
     """
     if not len(grams) == len(targets) == len(weights):
         raise ValueError(
@@ -73,15 +52,8 @@ def style_loss(
 
 
 def tv_loss(image: torch.Tensor, weight: float) -> torch.Tensor:
-    """Ltv = weight * (Σ of squared differences between horizontal and vertical neighbours).
-
-    Args:
-        image: (N, 3, H, W) pixels of the generated image.
-        weight: wtv.
-
-    Returns:
-        Scalar tensor.
-    """
+    """Ltv = weight * Σ of squared differences between horizontal and vertical neighbours of the
+    (N, 3, H, W) generated image; a scalar."""
     horizontal = image[..., :, 1:] - image[..., :, :-1]  # (N, 3, H, W-1)
     vertical = image[..., 1:, :] - image[..., :-1, :]  # (N, 3, H-1, W)
     return weight * (horizontal.pow(2).sum() + vertical.pow(2).sum())

@@ -37,17 +37,10 @@ class LossWeights:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """How the pixels are optimised.
-
-    Attributes:
-        iterations: optimiser steps.
-        optimizer: "adam" or "lbfgs".
-        lr: Adam's learning rate in [0, 1] pixel units until ``decay_at`` of the iterations.
-        lr_decayed: Adam's learning rate after that (the reference's 3.0 → 0.1 ratio is 30×).
-        decay_at: fraction of the iterations after which the rate drops.
-        lbfgs_history: L-BFGS memory (number of past steps it keeps).
-        init: "content" (start from the content photo) or "noise" (uniform random pixels).
-    """
+    """How the pixels are optimised: ``iterations`` steps of "adam" or "lbfgs", starting from the
+    content photo or from uniform noise (``init``). Adam's learning rate, in [0, 1] pixel units,
+    is ``lr`` until ``decay_at`` of the iterations, then ``lr_decayed`` (the reference's 3.0 → 0.1
+    ratio is 30×); ``lbfgs_history`` is the number of past steps L-BFGS remembers."""
 
     iterations: int = 200
     optimizer: str = "adam"
@@ -116,23 +109,6 @@ def check_finite(values: dict[str, float], iteration: int) -> None:
         )
 
 
-def check_moved(before: torch.Tensor, pixels: torch.Tensor, step: int, loss: float) -> None:
-    """Refuse an Adam step that left the image unchanged although the loss has a gradient.
-
-    That happens when the loss weights are so large that Adam's squared gradients overflow
-    float32 (every update is then m / sqrt(inf) = 0): the run would otherwise "finish" and
-    return its starting image. (L-BFGS is not checked: it rightly stands still once converged.)
-    """
-    if pixels.grad is None or not torch.equal(before, pixels):
-        return
-    if pixels.grad.abs().max().item() > 0:
-        raise DlcError(
-            f"iteration {step}: the optimiser step left the image unchanged (loss {loss:.3g}): "
-            "the loss weights overflow float32 arithmetic; lower --style-weight, --style-scale, "
-            "--content-weight or --tv-weight"
-        )
-
-
 def take_step(
     optimizer: PixelAdam | torch.optim.LBFGS,
     closure: Callable[[], torch.Tensor],
@@ -140,15 +116,26 @@ def take_step(
     evaluations: list[dict[str, float]],
     step: int,
 ) -> dict[str, float]:
-    """One optimiser step, then clamp the pixels to [0, 1]; the loss terms at the step's start."""
+    """One optimiser step, then clamp the pixels to [0, 1]; the loss terms at the step's start.
+
+    An Adam step that left the image unchanged although the loss has a gradient is refused: the
+    loss weights are then so large that Adam's squared gradients overflow float32 (every update
+    is m / sqrt(inf) = 0), and the run would "finish" with its starting image. (L-BFGS is not
+    checked: it rightly stands still once converged.)
+    """
     first_evaluation = len(evaluations)
     before = pixels.detach().clone() if isinstance(optimizer, PixelAdam) else None
     optimizer.step(closure)
     with torch.no_grad():
         pixels.clamp_(0.0, 1.0)
     values = evaluations[first_evaluation]  # L-BFGS's line search may evaluate several times
-    if before is not None:
-        check_moved(before, pixels, step, values["total"])
+    stuck = before is not None and pixels.grad is not None and torch.equal(before, pixels)
+    if stuck and pixels.grad.abs().max().item() > 0:
+        raise DlcError(
+            f"iteration {step}: the optimiser step left the image unchanged (loss "
+            f"{values['total']:.3g}): the loss weights overflow float32 arithmetic; lower "
+            "--style-weight, --style-scale, --content-weight or --tv-weight"
+        )
     return values
 
 
@@ -161,28 +148,13 @@ def optimise_pixels(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[torch.Tensor, LossHistory]:
-    """Run the style-transfer optimisation on the device of ``content_pixels``.
+    """Optimise the pixels, starting from the (1, 3, H, W) ``content_pixels`` in [0, 1] (or from
+    noise drawn with ``seed``), against the blended Gram matrices ``style_targets`` (one
+    (1, C_l, C_l) per style layer), on the content's device; ``progress`` shows a tqdm bar.
 
-    Args:
-        extractor: the frozen feature extractor (on the same device).
-        content_pixels: (1, 3, H, W) content photo in [0, 1]; the result has the same size.
-        style_targets: blended Gram matrices, one (1, C_l, C_l) per style layer.
-        weights: loss weights (one style weight per style layer).
-        config: optimiser settings.
-        seed: seeds the noise initialisation.
-        progress: show a tqdm bar with the three loss terms (hidden when not a terminal).
-
-    Returns:
-        (the final image (1, 3, H, W) in [0, 1], the loss history).
-
-    Raises:
-        DlcError: the loss became NaN or infinite, or a step could not change the image
-            (weights or learning rate too large).
+    Returns the final image (1, 3, H, W) in [0, 1] and the loss history. A NaN or infinite loss,
+    or a step that cannot change the image (weights or learning rate too large), is a DlcError.
     """
-    if len(weights.style) != len(extractor.style_layers):
-        raise DlcError(
-            f"{len(extractor.style_layers)} style layers but {len(weights.style)} style weights"
-        )
     content_target = extractor.content_target(content_pixels)
     pixels = initial_image(content_pixels, config.init, seed).requires_grad_(True)
     optimizer = make_optimizer(pixels, config)

@@ -29,18 +29,9 @@ IMAGENET_PIXEL_STD = 0.226
 
 @dataclass(frozen=True)
 class LayerPreset:
-    """Layer choice and loss weights for one backbone.
-
-    Attributes:
-        backbone: registry name.
-        content_layer: layer of the content loss.
-        content_weight: wc.
-        style_layers: layers of the style loss.
-        style_weights: ws_l, one per style layer.
-        tv_weight: wtv.
-        lr: Adam learning rate (pixel units) for the first 90 % of the iterations.
-        lr_decayed: Adam learning rate for the rest.
-    """
+    """Layer choice and loss weights (wc, ws_l one per style layer, wtv) for one backbone, and
+    Adam's learning rates for the first 90 % of the iterations and the rest (default: the
+    reference's 3.0 and 0.1 in normalised units)."""
 
     backbone: str
     content_layer: str
@@ -48,12 +39,8 @@ class LayerPreset:
     style_layers: tuple[str, ...]
     style_weights: tuple[float, ...]
     tv_weight: float
-    lr: float
-    lr_decayed: float
-
-    def __post_init__(self) -> None:
-        if len(self.style_layers) != len(self.style_weights):
-            raise ValueError(f"{self.backbone}: one style weight per style layer is needed")
+    lr: float = 3.0 * IMAGENET_PIXEL_STD
+    lr_decayed: float = 0.1 * IMAGENET_PIXEL_STD
 
 
 PRESETS: dict[str, LayerPreset] = {
@@ -74,18 +61,14 @@ PRESETS: dict[str, LayerPreset] = {
         style_layers=("relu1", "fire3", "fire4", "fire5"),
         style_weights=(300000.0, 1000.0, 15.0, 3.0),
         tv_weight=2e-2,
-        lr=3.0 * IMAGENET_PIXEL_STD,
-        lr_decayed=0.1 * IMAGENET_PIXEL_STD,
     ),
     "vgg19": LayerPreset(
         backbone="vgg19",
         content_layer="relu4_2",
         content_weight=3e-3,
         style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-        style_weights=(1000.0, 1000.0, 1000.0, 1000.0, 1000.0),
+        style_weights=(1000.0,) * 5,
         tv_weight=1e-2,
-        lr=3.0 * IMAGENET_PIXEL_STD,
-        lr_decayed=0.1 * IMAGENET_PIXEL_STD,
     ),
 }
 
@@ -103,55 +86,33 @@ def preset_for(backbone: str) -> LayerPreset:
 
 @dataclass(frozen=True)
 class ReferencePair:
-    """One of the reference experiment's three images: Tübingen painted in a given style.
-
-    Attributes:
-        name: short name, also the output sub-folder.
-        content_file, style_file: file names inside ``<data root>/styles``.
-        style_size: shorter side of the style image, as in the reference.
-        squeezenet: the reference's own weights for this pair (CS231n), used with squeezenet1_1.
-    """
+    """One of the reference experiment's three images: Tübingen painted in the style of
+    ``<name>.jpg`` (both in ``<data root>/styles``; ``name`` is also the output sub-folder), the
+    style image's shorter side ``style_size`` as in the reference, and the reference's own
+    squeezenet1_1 weights for the pair (CS231n)."""
 
     name: str
-    content_file: str
-    style_file: str
     style_size: int
     squeezenet: LayerPreset
+    content_file: str = "tubingen.jpg"
+
+    @property
+    def style_file(self) -> str:
+        return f"{self.name}.jpg"
 
 
 REFERENCE_SIZE = 192  # shorter side of the generated image in the reference
 REFERENCE_ITERATIONS = 200
 
 
-def _squeezenet(content_weight: float, style_weights: tuple[float, ...], tv: float) -> LayerPreset:
+def _squeezenet(content: float, style: tuple[float, ...], tv: float) -> LayerPreset:
     return replace(
-        PRESETS["squeezenet1_1"],
-        content_weight=content_weight,
-        style_weights=style_weights,
-        tv_weight=tv,
+        PRESETS["squeezenet1_1"], content_weight=content, style_weights=style, tv_weight=tv
     )
 
 
 REFERENCE_PAIRS: tuple[ReferencePair, ...] = (
-    ReferencePair(
-        "composition_vii",
-        "tubingen.jpg",
-        "composition_vii.jpg",
-        512,
-        _squeezenet(5e-2, (20000.0, 500.0, 12.0, 1.0), 5e-2),
-    ),
-    ReferencePair(
-        "the_scream",
-        "tubingen.jpg",
-        "the_scream.jpg",
-        224,
-        _squeezenet(3e-2, (200000.0, 800.0, 12.0, 1.0), 2e-2),
-    ),
-    ReferencePair(
-        "starry_night",
-        "tubingen.jpg",
-        "starry_night.jpg",
-        192,
-        _squeezenet(6e-2, (300000.0, 1000.0, 15.0, 3.0), 2e-2),
-    ),
+    ReferencePair("composition_vii", 512, _squeezenet(5e-2, (20000.0, 500.0, 12.0, 1.0), 5e-2)),
+    ReferencePair("the_scream", 224, _squeezenet(3e-2, (200000.0, 800.0, 12.0, 1.0), 2e-2)),
+    ReferencePair("starry_night", 192, _squeezenet(6e-2, (300000.0, 1000.0, 15.0, 3.0), 2e-2)),
 )

@@ -26,11 +26,8 @@ from dlclassics.style.presets import (
 )
 from dlclassics.style.run import run_style_transfer
 
-PROFILES = {  # profile → (image size, Adam steps)
-    "tiny": (48, 10),
-    "quick": (128, 100),
-    "full": (REFERENCE_SIZE, REFERENCE_ITERATIONS),
-}
+# profile → (image size, Adam steps)
+PROFILES = {"tiny": (48, 10), "quick": (128, 100), "full": (REFERENCE_SIZE, REFERENCE_ITERATIONS)}
 
 
 def pair_config(template: StyleConfig, pair: ReferencePair, styles_folder: Path) -> StyleConfig:
@@ -52,24 +49,11 @@ def pair_config(template: StyleConfig, pair: ReferencePair, styles_folder: Path)
 
 
 def run_reference_pairs(
-    template: StyleConfig,
-    data_root: str | os.PathLike[str] | None = None,
-    progress: bool = True,
+    template: StyleConfig, data_root: str | os.PathLike[str] | None = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Run the three reference pairs into ``template.out/<pair name>/`` and write a summary.
-
-    Args:
-        template: the settings of every pair (its ``content``, ``styles`` and ``style_size``
-            are the pair's; ``out`` is the folder of the three runs).
-        data_root: where the ``styles`` data set is.
-
-    Returns:
-        The summary also written to ``template.out/metrics.json``: ``{"size", "iterations",
-        "backbone", "optimizer", "pairs": {name: {"style_first", "style_last",
-        "style_reduction", "total_first", "total_last", "content_last", "tv_last", "seconds",
-        "iterations_per_second", "image", "panel", "loss_curve"}}}``, file names relative to
-        ``template.out``.
-    """
+    """Run the three reference pairs with ``template``'s settings into ``template.out/<pair
+    name>/``; returns the summary also written to ``template.out/metrics.json`` (settings, and
+    per pair its first and last losses, timing and file names relative to ``template.out``)."""
     styles_folder = dataset_path("styles", data_root)
     prepare_output_dir(template.out)
     frozen = frozen_backbone(template.backbone, template.weights, template.device)
@@ -93,12 +77,9 @@ def run_reference_pairs(
             "loss_curve": f"{pair.name}/loss.png",
         }
     summary = {
-        "size": template.size,
-        "iterations": template.iterations,
-        "backbone": template.backbone,
-        "optimizer": template.optimizer,
-        "pairs": pairs,
+        key: getattr(template, key) for key in ("size", "iterations", "backbone", "optimizer")
     }
+    summary["pairs"] = pairs
     atomic_write_json(template.out / "metrics.json", summary)
     return summary
 
@@ -110,13 +91,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
     Profiles: tiny: 48 px, 10 Adam steps (seconds); quick: 128 px, 100 Adam steps (139 s measured
     on the shared 2 cores at load 7, less on a quiet machine); full: the reference protocol,
     192 px and 200 Adam steps.
-
-    Returns:
-        The summary line, one table row per pair, each pair's panel and loss curve (paths
-        relative to ``out_dir``), and ``run_reference_pairs``'s summary as ``data``.
     """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     size, iterations = PROFILES[profile]
     template = StyleConfig(
         out=Path(out_dir), size=size, iterations=iterations, device=resolve_device()

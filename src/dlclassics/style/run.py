@@ -26,13 +26,7 @@ from dlclassics.outputs import check_output_file, prepare_output_dir
 from dlclassics.style.config import StyleConfig
 from dlclassics.style.features import StyleFeatureExtractor, frozen_backbone
 from dlclassics.style.images import SAVE_FORMATS, load_pixels, pixels_to_pil, save_pixels
-from dlclassics.style.optimize import (
-    LOSS_TERMS,
-    LossHistory,
-    LossWeights,
-    OptimConfig,
-    optimise_pixels,
-)
+from dlclassics.style.optimize import LossHistory, LossWeights, OptimConfig, optimise_pixels
 from dlclassics.style.presets import LayerPreset, preset_for
 
 RESULT_NAME = "result.png"
@@ -42,27 +36,14 @@ NOT_SETTINGS = ("content", "styles", "out", "extra")  # recorded elsewhere in me
 
 
 def output_paths(out: Path) -> tuple[Path, Path]:
-    """``out`` → (generated image path, folder for loss.png / panel.png / metrics.json).
-
-    An ``out`` ending in an image suffix (.png, .jpg, …) is the image; anything else is a folder.
-    """
+    """``out`` → (generated image path, folder for loss.png / panel.png / metrics.json): an
+    ``out`` ending in an image suffix (.png, .jpg, …) is the image, anything else a folder."""
     if out.suffix.lower() in SAVE_FORMATS:
         return out, out.parent
     return out / RESULT_NAME, out
 
 
-def prepare_output(out: Path) -> None:
-    """Check before the work that ``out`` can be written: a folder is created and locked; for an
-    image path only its folder is checked (it may be any folder, e.g. the user's photos)."""
-    if out.suffix.lower() in SAVE_FORMATS:
-        check_output_file(out)
-    else:
-        prepare_output_dir(out)
-
-
-def resolve_settings(
-    config: StyleConfig,
-) -> tuple[str, tuple[str, ...], LossWeights, OptimConfig]:
+def resolve_settings(config: StyleConfig) -> tuple[str, tuple[str, ...], LossWeights, OptimConfig]:
     """Fill the unset fields from the backbone's preset: (content layer, style layers, weights,
     optimiser settings)."""
     unset = [name for name in PRESET_FIELDS if getattr(config, name) is None]
@@ -107,23 +88,21 @@ def run_style_transfer(
     progress: bool = True,
     prepare: bool = True,
 ) -> dict[str, Any]:
-    """Run style transfer and write the image, ``loss.png``, ``panel.png`` and ``metrics.json``.
+    """Run style transfer, write the image, ``loss.png``, ``panel.png`` and ``metrics.json``,
+    and return the metrics.
 
-    Args:
-        config: the run's settings.
-        backbone: an already loaded frozen backbone of ``config.backbone`` on ``config.device``
-            (saves reloading it across runs); loaded here when None.
-        progress: show the progress bar.
-        prepare: check (and lock) ``config.out`` once the pictures are read; False when the
-            caller prepared a folder above it (``--batch-dir``, the reference pairs).
-
-    Returns:
-        The metrics written to ``metrics.json``.
+    ``backbone``: the frozen ``config.backbone`` on ``config.device`` when already loaded (runs
+    share it); ``prepare``: check (and lock) ``config.out`` once the pictures are read, False
+    when the caller prepared a folder above it (``--batch-dir``, the reference pairs).
     """
     content_layer, style_layers, weights, optim = resolve_settings(config)
     content, styles, blend = read_pictures(config)
-    if prepare:
-        prepare_output(config.out)
+    # before the work: a folder is created and locked; for an image path only its folder is
+    # checked (it may be any folder, e.g. the user's photos)
+    if prepare and config.out.suffix.lower() in SAVE_FORMATS:
+        check_output_file(config.out)
+    elif prepare:
+        prepare_output_dir(config.out)
     backbone = backbone or frozen_backbone(config.backbone, config.weights, config.device)
     extractor = StyleFeatureExtractor(backbone, content_layer, style_layers)
 
@@ -153,15 +132,13 @@ def write_outputs(
     seconds: float,
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write the image, the two figures and ``metrics.json``; returns the metrics.
-
-    ``images``: content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W).
-    """
+    """Write the image, the two figures and ``metrics.json``; returns the metrics. ``images``:
+    content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W)."""
     content, styles, result = images
     image_path, folder = output_paths(config.out)
     save_pixels(result, image_path)
     title = f"{config.content.name} in the style of {' + '.join(p.name for p in config.styles)}"
-    terms = {term: getattr(history, term) for term in LOSS_TERMS}
+    terms = {term: values for term, values in history.as_dict().items() if term != "seconds"}
     plot_series(terms, folder / "loss.png", title, ylabel="loss (weighted)")
     panels = [content, *styles, result]
     plot_image_grid(

@@ -26,24 +26,12 @@ DESCRIPTION = (
 )
 
 
-class _AnyName(dict):
-    """The actions' parsers by name, as argparse's choices check sees them: every name passes,
-    so that ``TransferActions`` can say what is wrong, with a hint argparse cannot give."""
-
-    def __contains__(self, name: object) -> bool:
-        return True
-
-
 class TransferActions(argparse._SubParsersAction):
     """``train``/``predict``, with a hint instead of "invalid choice" for ``dlc transfer DIR``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choices = _AnyName()
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        self.choices[name] = parser = super().add_parser(name, **kwargs)
-        return parser
+        self.choices = None  # no argparse check of the name: __call__ says what is wrong
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
         if values[0] not in self._name_parser_map:
@@ -58,37 +46,34 @@ class TransferActions(argparse._SubParsersAction):
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``dlc transfer train`` (also accepted by bare ``dlc transfer``). Options
     named after ``TrainConfig`` fields replace the protocol's value when given."""
-    parser.add_argument(
-        "--data", metavar="DIR", help="image folder (none: the hymenoptera data set)"
-    )
+    add = parser.add_argument
+    add("--data", metavar="DIR", help="image folder (none: the hymenoptera data set)")
     add_data_root_argument(parser)
-    parser.add_argument(
-        "--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone"
-    )
-    parser.add_argument(
+    add("--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone")
+    add(
         "--weights",
         metavar="NAME_OR_PATH",
         default="imagenet",
         help="backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
         "(DEFAULT, IMAGENET1K_V1), or a local state_dict file",
     )
-    parser.add_argument(
+    add(
         "--mode", choices=[*MODES, "both"], default="both", help="train the whole model or the head"
     )
-    parser.add_argument(
+    add(
         "--protocol",
         choices=PROTOCOLS,
         default="improved",
         help="improved (our measured recipe) or reference (the PyTorch tutorial's)",
     )
-    parser.add_argument("--quick", action="store_true", help="a few-minute profile (tests, demos)")
+    add("--quick", action="store_true", help="a few-minute profile (tests, demos)")
     given = "(none: the protocol's)"
-    parser.add_argument("--epochs", type=positive_int, help=f"training epochs {given}")
-    parser.add_argument("--batch-size", type=positive_int, help=f"global batch size {given}")
-    parser.add_argument("--lr", type=positive_float, help=f"learning rate of the new head {given}")
-    parser.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule {given}")
-    parser.add_argument("--head-init", choices=HEAD_INITS, help=f"new head's start {given}")
-    parser.add_argument(
+    add("--epochs", type=positive_int, help=f"training epochs {given}")
+    add("--batch-size", type=positive_int, help=f"global batch size {given}")
+    add("--lr", type=positive_float, help=f"learning rate of the new head {given}")
+    add("--schedule", choices=SCHEDULES, help=f"learning-rate schedule {given}")
+    add("--head-init", choices=HEAD_INITS, help=f"new head's start {given}")
+    add(
         "--views",
         dest="cached_views",
         type=nonnegative_int,
@@ -96,25 +81,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"freeze mode: cached augmented views per training image, 0: recompute every "
         f"epoch {given}",
     )
-    parser.add_argument(
-        "--tta",
-        dest="flip_tta",
-        action=argparse.BooleanOptionalAction,
-        help=f"flip test-time augmentation {given}",
-    )
-    parser.add_argument(
+    tta = argparse.BooleanOptionalAction
+    add("--tta", dest="flip_tta", action=tta, help=f"flip test-time augmentation {given}")
+    add(
         "--train-per-class",
         dest="train_images_per_class",
         type=positive_int,
         metavar="N",
         help="use N train images per class (none: all, or the profile's)",
     )
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    add("--seed", type=nonnegative_int, default=0, help="random seed")
     add_out_argument(parser, "runs/transfer", "output folder")
-    parser.add_argument(
-        "--cache-dir", type=Path, metavar="DIR", help="feature cache (none: OUT/feature_cache)"
-    )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
+    add("--cache-dir", type=Path, metavar="DIR", help="feature cache (none: OUT/feature_cache)")
+    add("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
     add_device_argument(parser)
     add_precision_argument(parser)
     parser.set_defaults(func=train_command)
@@ -192,16 +171,11 @@ def print_summary(summary: dict) -> None:
     """A markdown table of the val accuracies of every mode."""
     from dlclassics.tables import markdown_table, percent
 
-    rows = [
-        [
-            mode,
-            percent(m["random_head_val_acc"]),
-            percent(m["zero_shot_val_acc"]),
-            f"{100 * m['best_val_acc']:.2f} ({m['best_epoch']})",
-            percent(m["final_val_acc"]),
-        ]
-        for mode, m in summary["modes"].items()
-    ]
+    rows = []
+    for mode, m in summary["modes"].items():
+        best = f"{100 * m['best_val_acc']:.2f} ({m['best_epoch']})"
+        untrained = [percent(m["random_head_val_acc"]), percent(m["zero_shot_val_acc"])]
+        rows.append([mode, *untrained, best, percent(m["final_val_acc"])])
     columns = ["mode", "random head %", "zero-shot %", "best val % (epoch)", "final val %"]
     print("\n" + markdown_table(columns, rows))
     print(f"\nnote: {summary['selection_note']}")

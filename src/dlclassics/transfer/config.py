@@ -1,17 +1,15 @@
 """The settings of a transfer run: one ``TransferConfig``, with a ``TrainConfig`` per mode.
 
-``recipe(protocol, mode, quick)`` gives a mode's defaults (the reference protocol is the PyTorch
-tutorial's, the improved one our measured recipe); the command line replaces single fields with
-``options.apply_overrides`` (its flags are named after the fields). Everything here is plain
-data, so it goes into ``metrics.json`` and checkpoints as-is. This module imports no torch:
-``dlc --help`` builds its parser from it.
+``recipe(protocol, mode, quick)`` gives a mode's defaults; the command line replaces single fields
+with ``options.apply_overrides`` (its flags are named after the fields). Everything here is plain
+data, so it goes into ``metrics.json`` and checkpoints as-is. No torch here: ``dlc --help`` builds
+its parser from this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 MODES = ("finetune", "freeze")
 PROTOCOLS = ("improved", "reference")
@@ -24,24 +22,15 @@ BACKBONES = ("efficientnet_lite0", "resnet18", "vgg19", "squeezenet1_1")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How one mode trains.
+    """How one mode trains (SGD; ``lr`` is the new head's).
 
-    Attributes:
-        epochs: passes over the training images.
-        batch_size: images (or cached feature vectors) per SGD step.
-        lr, momentum, weight_decay: SGD settings (for the new head; see ``backbone_lr_scale``).
-        schedule: "step" (multiply lr by ``lr_gamma`` every ``lr_step`` epochs) or "cosine"
-            (per-epoch cosine decay from ``lr`` to 0 over ``epochs``).
-        head_init: "random" (nn.Linear default) or "imagenet" (the ImageNet classifier rows of
-            the classes the folder names map to; falls back to random when a class does not map).
-        backbone_lr_scale: finetune only; backbone lr = ``lr * backbone_lr_scale``.
-        frozen_bn: finetune only; keep BatchNorm statistics fixed (eval mode) while training, so
-            small batches do not overwrite the ImageNet statistics.
-        cached_views: freeze only; augmented views per training image in the feature cache
-            (each epoch draws one per image). 0 recomputes the backbone on fresh augmentations
-            every epoch, like the tutorial (slow; the benchmark's baseline).
-        flip_tta: evaluate on the centre crop and its mirror image, averaging the logits.
-        train_images_per_class: use at most this many training images per class (quick runs).
+    schedule: "step" (lr × ``lr_gamma`` every ``lr_step`` epochs) or "cosine" (to 0 over
+    ``epochs``). head_init: "random", or "imagenet" (the ImageNet classifier rows of the classes
+    the folder names map to; random when a class does not map). Finetune only: the backbone
+    trains at ``lr * backbone_lr_scale``; ``frozen_bn`` keeps BatchNorm statistics fixed, so small
+    batches do not overwrite the ImageNet ones. Freeze only: ``cached_views`` augmented views
+    per training image in the feature cache (0: recompute the backbone every epoch, like the
+    tutorial). ``flip_tta`` averages the logits of the centre crop and its mirror image.
     """
 
     epochs: int = 25
@@ -57,10 +46,7 @@ class TrainConfig:
     frozen_bn: bool = False
     cached_views: int = 0
     flip_tta: bool = False
-    train_images_per_class: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    train_images_per_class: int | None = None  # at most this many (quick runs)
 
 
 # The PyTorch transfer-learning tutorial, exactly: SGD(momentum 0.9, lr 1e-3), StepLR(7, 0.1),
@@ -70,25 +56,11 @@ class TrainConfig:
 REFERENCE = TrainConfig(cached_views=25)
 
 # Our recipe, chosen by measurement (benchmarks/transfer_bench.py, benchmarks/RESULTS.md).
+_IMPROVED = {"batch_size": 16, "lr": 1e-3, "schedule": "cosine", "head_init": "imagenet"}
 IMPROVED = {
-    "freeze": TrainConfig(
-        epochs=25,
-        batch_size=16,
-        lr=1e-3,
-        schedule="cosine",
-        head_init="imagenet",
-        cached_views=2,
-        flip_tta=True,
-    ),
+    "freeze": TrainConfig(epochs=25, cached_views=2, flip_tta=True, **_IMPROVED),
     "finetune": TrainConfig(
-        epochs=3,
-        batch_size=16,
-        lr=1e-3,
-        schedule="cosine",
-        head_init="imagenet",
-        backbone_lr_scale=0.1,
-        frozen_bn=True,
-        flip_tta=True,
+        epochs=3, backbone_lr_scale=0.1, frozen_bn=True, flip_tta=True, **_IMPROVED
     ),
 }
 
@@ -102,8 +74,6 @@ QUICK = {
 
 def recipe(protocol: str, mode: str, quick: bool = False) -> TrainConfig:
     """The default ``TrainConfig`` of ``protocol`` ("improved"/"reference") for ``mode``."""
-    if protocol not in PROTOCOLS or mode not in MODES:
-        raise ValueError(f"unknown protocol/mode {protocol!r}/{mode!r}")
     base = REFERENCE if protocol == "reference" else IMPROVED[mode]
     if mode == "finetune":
         base = replace(base, cached_views=0)  # a backbone that trains cannot be cached
@@ -112,33 +82,19 @@ def recipe(protocol: str, mode: str, quick: bool = False) -> TrainConfig:
 
 @dataclass
 class TransferConfig:
-    """One ``dlc transfer`` run.
-
-    Attributes:
-        data_dir: ImageFolder-style folder (``train/<class>/``, ``val/<class>/``).
-        out_dir: outputs go to ``out_dir/metrics.json`` and ``out_dir/<mode>/``.
-        train: the ``TrainConfig`` of every mode to run, in order.
-        backbone: a registered backbone name (``backbones.available_backbones``).
-        weights: "imagenet", a torchvision weight name, or a local state_dict path.
-        protocol: the recipe the train configs came from (recorded in metrics).
-        cache_dir: feature cache folder (default ``out_dir/feature_cache``).
-        resume: continue each mode from ``out_dir/<mode>/last.pt`` when it exists.
-        device: ``cpu``, ``cuda`` or ``cuda:N`` (``runtime.resolve_device``).
-        precision: autocast on a GPU (``runtime.autocast``); the CPU runs fp32.
-    """
+    """One ``dlc transfer`` run: ``data_dir`` holds ``train/<class>/`` and ``val/<class>/``;
+    outputs go to ``out_dir/metrics.json`` and ``out_dir/<mode>/`` for every mode in ``train``;
+    ``weights`` is as ``backbones.resolve_weights`` takes it; the feature cache goes to
+    ``cache_dir`` (default ``out_dir/feature_cache``)."""
 
     data_dir: Path
     out_dir: Path
     train: dict[str, TrainConfig] = field(default_factory=dict)
     backbone: str = BACKBONES[0]
     weights: str = "imagenet"
-    protocol: str = "improved"
+    protocol: str = "improved"  # the recipe the train configs came from (recorded in metrics)
     seed: int = 0
     cache_dir: Path | None = None
-    resume: bool = False
+    resume: bool = False  # continue each mode from out_dir/<mode>/last.pt when it exists
     device: str = "cpu"
-    precision: str = "auto"
-
-    @property
-    def feature_cache_dir(self) -> Path:
-        return self.cache_dir or self.out_dir / "feature_cache"
+    precision: str = "auto"  # autocast on a GPU (runtime.autocast)

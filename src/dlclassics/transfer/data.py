@@ -1,7 +1,9 @@
-"""An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``), scanned once up front.
+"""An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``) and its transforms.
 
-The scan decodes every image with ``load_rgb``: files that cannot be read (corrupt, truncated, not
-an image) are reported by path and left out, so one bad file never stops a run hours in.
+The scan decodes every image once with ``load_rgb``: unreadable files (corrupt, truncated, not an
+image) are reported by path and left out, so one bad file never stops a run hours in. The
+transforms use the backbone's ``Preprocessing``: RandomResizedCrop + flip for training (as in the
+PyTorch tutorial), resize + centre crop for evaluation, then the backbone's mean/std.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from torchvision import transforms as T
 from tqdm import tqdm
 
+from dlclassics.backbones import Preprocessing
 from dlclassics.data.images import is_image_file, load_rgb
 from dlclassics.errors import DlcError
 
@@ -26,14 +30,8 @@ SPLITS = ("train", "val")
 
 @dataclass
 class ImageFolderData:
-    """The readable images of a data folder.
-
-    Attributes:
-        root: the folder holding ``train/`` and ``val/``.
-        classes: class names (the ``train/`` subfolders), sorted; label i is ``classes[i]``.
-        train, val: ``(path, label)`` pairs of readable images.
-        skipped: ``(path, reason)`` for every file left out.
-    """
+    """The readable images of a data folder: ``(path, label)`` pairs, label i naming
+    ``classes[i]`` (the sorted ``train/`` subfolders), and ``(path, reason)`` of every file left out."""
 
     root: Path
     classes: list[str]
@@ -43,10 +41,8 @@ class ImageFolderData:
 
 
 def fingerprint(samples: list[tuple[Path, int]]) -> str:
-    """A hash of the samples' absolute paths, labels, sizes and modification times (cache keys).
-
-    File statistics stand in for the contents: an edited image changes its size or time.
-    """
+    """A hash of the samples' absolute paths, labels, sizes and modification times (cache keys):
+    file statistics stand in for the contents, since an edited image changes its size or time."""
     digest = hashlib.sha256()
     for path, label in samples:
         stat = path.stat()
@@ -60,17 +56,10 @@ def _class_folders(split_dir: Path) -> list[str]:
     return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def scan_image_folder(root: str | os.PathLike[str], check_images: bool = True) -> ImageFolderData:
-    """Find the classes and images of ``root``, decoding each image once to drop unreadable ones.
-
-    Args:
-        root: folder with ``train/<class>/`` and ``val/<class>/`` subfolders of images.
-        check_images: decode every file (default); False trusts the file names (faster).
-
-    Raises:
-        DlcError: a missing split, fewer than two classes, a val class that train lacks, or a
-            class with no readable training image.
-    """
+def scan_image_folder(root: str | os.PathLike[str]) -> ImageFolderData:
+    """Find the classes and images of ``root`` (``train/<class>/``, ``val/<class>/``), decoding
+    each image once to drop unreadable ones. A missing split, fewer than two classes, a val class
+    that train lacks, or a class with no readable training image is a DlcError."""
     root = Path(root)
     if not root.is_dir():
         raise DlcError(f"{root}: data folder not found")
@@ -91,16 +80,13 @@ def scan_image_folder(root: str | os.PathLike[str], check_images: bool = True) -
             for path in sorted((root / split / name).rglob("*"))
             if path.is_file() and is_image_file(path)
         ]
-        readable = []
+        splits[split] = []
         for path, label in tqdm(candidates, desc=f"scan {split}", disable=None, leave=False):
-            if check_images:
-                try:
-                    load_rgb(path)
-                except DlcError as exc:
-                    skipped.append((path, str(exc)))
-                    continue
-            readable.append((path, label))
-        splits[split] = readable
+            try:
+                load_rgb(path)
+                splits[split].append((path, label))
+            except DlcError as exc:
+                skipped.append((path, str(exc)))
 
     for label, name in enumerate(classes):
         if not any(lab == label for _, lab in splits["train"]):
@@ -128,12 +114,9 @@ def limit_per_class(samples: list[tuple[Path, int]], limit: int | None) -> list[
 
 
 class LabelledImages(Dataset):
-    """``(image tensor, label)`` pairs: the image loaded as RGB and passed through ``transform``.
-
-    With ``seed`` set, image i in epoch e is transformed under its own RNG seed (``seed``, e, i),
-    so a random augmentation is the same whatever the batch, worker or process (rank) that loads
-    it, and a resumed run repeats it; ``set_epoch`` gives every epoch fresh augmentations.
-    """
+    """``(transform(image), label)`` pairs. With ``seed`` set, image i in epoch e is transformed
+    under its own RNG seed (``seed``, e, i), so an augmentation is the same whatever the batch,
+    worker or rank that loads it, and a resumed run repeats it (``set_epoch``: the next epoch's)."""
 
     def __init__(
         self,
@@ -154,9 +137,40 @@ class LabelledImages(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        image = load_rgb(path)
         if self.seed is None:
-            return self.transform(image), label
+            return self.transform(load_rgb(path)), label
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((self.seed * 10_007 + self.epoch) * 1_000_003 + index)
-            return self.transform(image), label
+            return self.transform(load_rgb(path)), label
+
+
+def train_transform(pre: Preprocessing) -> T.Compose:
+    """PIL RGB image → augmented, normalised tensor (3, crop, crop)."""
+    crop = [T.RandomResizedCrop(pre.crop), T.RandomHorizontalFlip()]
+    return T.Compose([*crop, T.ToTensor(), T.Normalize(pre.mean, pre.std)])
+
+
+def eval_transform(pre: Preprocessing, mirror: bool = False) -> T.Compose:
+    """PIL RGB image → centre-cropped (optionally mirrored), normalised tensor (3, crop, crop)."""
+    flip = [T.RandomHorizontalFlip(p=1.0)] if mirror else []
+    crop = [T.Resize(pre.resize), T.CenterCrop(pre.crop), *flip]
+    return T.Compose([*crop, T.ToTensor(), T.Normalize(pre.mean, pre.std)])
+
+
+class EvalViews:
+    """PIL image → (V, 3, crop, crop): the centre crop, and its mirror image when ``flip_tta``."""
+
+    def __init__(self, pre: Preprocessing, flip_tta: bool) -> None:
+        mirrors = (False, True) if flip_tta else (False,)
+        self.transforms = [eval_transform(pre, mirror) for mirror in mirrors]
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return torch.stack([t(image) for t in self.transforms])
+
+
+def describe_transforms(pre: Preprocessing) -> str:
+    """A string that changes whenever the transforms would (part of the feature-cache key)."""
+    return (
+        f"train=RandomResizedCrop({pre.crop})+HFlip;eval=Resize({pre.resize})+CenterCrop({pre.crop});"
+        f"mean={pre.mean};std={pre.std}"
+    )

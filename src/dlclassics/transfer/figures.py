@@ -8,6 +8,7 @@ from pathlib import Path
 from dlclassics import figures
 from dlclassics.data.images import load_rgb
 from dlclassics.training import EvalResult, LoopState
+from dlclassics.transfer.data import ImageFolderData
 
 FIGURES = ("curves", "predictions", "confusion")
 
@@ -27,14 +28,9 @@ def prediction_order(best: EvalResult) -> list[int]:
 def plot_predictions(
     paths: list[Path], best: EvalResult, classes: list[str], path: Path, crop: int, count: int = 16
 ) -> Path:
-    """A grid of val images titled ``pred <class> (probability) / true <class>``; mistakes
-    first, framed in red.
-
-    Args:
-        paths: the N val image files, in the order of ``best`` (labels (N,), probabilities
-            (N, C)).
-        crop: images are shown as the centre crop the model saw (resized to ``crop``).
-    """
+    """A grid of the val images ``paths`` (in the order of ``best``), shown as the ``crop`` centre
+    crop the model saw, titled ``pred <class> (probability) / true <class>``; mistakes first,
+    framed in red."""
     from torchvision import transforms as T
 
     view = T.Compose([T.Resize(crop), T.CenterCrop(crop)])
@@ -53,14 +49,15 @@ def plot_predictions(
 
 
 def write_figures(
-    out: Path, mode: str, val_paths: list[Path], classes: list[str], best: EvalResult,
-    state: LoopState, crop: int,
-) -> dict[str, str]:  # fmt: skip
+    out: Path, mode: str, data: ImageFolderData, best: EvalResult, state: LoopState, crop: int
+) -> dict[str, str]:
     """curves.png, predictions.png and confusion.png in ``out`` (the mode's folder); returns
     every output's name relative to the experiment folder (``{"curves": "<mode>/curves.png"…}``)."""
     title = f"{mode}: best val acc {100 * state.best_acc:.2f} % (epoch {state.best_epoch})"
     figures.plot_curves(state.history, out / "curves.png", title, splits=("train", "val"))
-    plot_predictions(val_paths, best, classes, out / "predictions.png", crop)
+    val_paths = [path for path, _ in data.val]
+    plot_predictions(val_paths, best, data.classes, out / "predictions.png", crop)
+    classes = data.classes
     matrix = figures.confusion_matrix(best.labels.numpy(), best.predictions.numpy(), len(classes))
     figures.plot_confusion(matrix, classes, out / "confusion.png", f"{mode}, best epoch")
     names = [f"{name}.png" for name in FIGURES] + ["best.pt", "last.pt", "metrics.json"]

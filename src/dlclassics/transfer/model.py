@@ -1,12 +1,13 @@
-"""The transfer model: a pretrained backbone plus a new linear head, the ImageNet class mapping,
-and how the model is scored (the loss of a training batch, the evaluation of a split).
+"""The transfer model (a pretrained backbone plus a new linear head) and how it is scored.
 
 When every class folder names an ImageNet category (``ants`` → ``ant``, index 310; ``bees`` →
 ``bee``, 309), the backbone's own ImageNet classifier already separates them: its rows for those
-categories give a zero-shot classifier, and they are the natural starting point for the new head.
+categories give a zero-shot classifier and the natural starting point for the new head.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,25 +22,14 @@ from dlclassics.training import EvalResult
 def _name_forms(name: str) -> list[str]:
     """A folder name, lower-cased with ``_``/``-`` as spaces, and its singular forms."""
     base = name.lower().replace("_", " ").replace("-", " ").strip()
-    forms = [base]
-    if base.endswith("ies"):
-        forms.append(base[:-3] + "y")
-    if base.endswith("es"):
-        forms.append(base[:-2])
-    if base.endswith("s"):
-        forms.append(base[:-1])
-    return forms
+    singulars = [("ies", base[:-3] + "y"), ("es", base[:-2]), ("s", base[:-1])]
+    return [base] + [form for suffix, form in singulars if base.endswith(suffix)]
 
 
 def imagenet_class_indices(class_names: list[str]) -> list[int] | None:
-    """The ImageNet index naming each class, or None unless every class maps to exactly one.
-
-    A class maps when its folder name, or a singular form of it, equals one ImageNet category
-    name (case-insensitive; ``_`` and ``-`` read as spaces). A name matching no category, or
-    two classes matching the same one, means no mapping.
-
-    Example: ``["ants", "bees"]`` → ``[310, 309]``.
-    """
+    """The ImageNet index naming each class (``["ants", "bees"]`` → ``[310, 309]``), or None
+    unless every class's folder name, or a singular form of it, equals exactly one ImageNet
+    category name (case-insensitive) and no two classes share one."""
     by_name: dict[str, list[int]] = {}
     for index, category in enumerate(imagenet_categories()):
         by_name.setdefault(category.lower(), []).append(index)
@@ -53,19 +43,12 @@ def imagenet_class_indices(class_names: list[str]) -> list[int] | None:
 
 
 def new_head(
-    backbone: Backbone,
-    num_classes: int,
-    init: str,
-    imagenet_indices: list[int] | None,
+    backbone: Backbone, num_classes: int, init: str, imagenet_indices: list[int] | None,
     generator: torch.Generator,
-) -> nn.Linear:
-    """A new ``nn.Linear(feature_dim, num_classes)`` head.
-
-    Args:
-        init: "random" (PyTorch's default Linear initialisation, drawn from ``generator``) or
-            "imagenet" (copy the ImageNet classifier rows ``imagenet_indices``; random when those
-            are None or the backbone has no linear ImageNet classifier).
-    """
+) -> nn.Linear:  # fmt: skip
+    """A new ``nn.Linear(feature_dim, num_classes)`` head: ``init`` "imagenet" copies the
+    ImageNet classifier rows ``imagenet_indices`` (when there are such rows); otherwise PyTorch's
+    default Linear initialisation, drawn from ``generator``."""
     head = nn.Linear(backbone.feature_dim, num_classes)
     bound = 1.0 / backbone.feature_dim**0.5  # nn.Linear's default U(-1/sqrt(fan_in), +)
     with torch.no_grad():
@@ -80,12 +63,8 @@ def new_head(
 
 class TransferModel(nn.Module):
     """Normalised images (N, 3, H, W) → class logits (N, num_classes): backbone then head.
-
-    Args:
-        frozen_backbone: no gradients into the backbone and BatchNorm kept in eval mode.
-        frozen_bn: keep only BatchNorm in eval mode (its running statistics fixed) while the
-            rest of the backbone trains.
-    """
+    ``frozen_backbone``: no gradients into the backbone, kept in eval mode. ``frozen_bn``: only
+    BatchNorm stays in eval mode (its running statistics fixed) while the backbone trains."""
 
     def __init__(
         self, backbone: Backbone, head: nn.Linear, frozen_backbone: bool, frozen_bn: bool = False
@@ -112,10 +91,8 @@ class TransferModel(nn.Module):
 
 
 class ViewAverage(nn.Module):
-    """Average a model's logits over several views of each input (test-time augmentation).
-
-    Input (N, V, ...) → ``model`` on the N*V views → logits (N, V, C) → mean over V → (N, C).
-    """
+    """Test-time augmentation: inputs (N, V, ...) → ``model`` on the N*V views → logits
+    (N, V, C) → mean over V → (N, C)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -130,8 +107,8 @@ class ViewAverage(nn.Module):
 def classify_batch(
     model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], device: str
 ) -> tuple[torch.Tensor, int, int]:
-    """Cross-entropy of one training batch of ``(inputs (B, ...), labels (B,))`` moved to
-    ``device``: (mean loss, correct count, B) as ``training.Task.batch_loss`` wants them."""
+    """``training.Task.batch_loss``: (mean cross-entropy, correct count, B) of one batch of
+    ``(inputs (B, ...), labels (B,))``, moved to ``device``."""
     inputs, labels = (tensor.to(device) for tensor in batch)
     logits = model(inputs)  # (B, C)
     loss = F.cross_entropy(logits, labels)
@@ -161,3 +138,46 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
 def count_correct(result: EvalResult) -> int:
     """How many of the evaluated items were classified right."""
     return int((result.predictions == result.labels).sum())
+
+
+def before_training(
+    backbone: Backbone, val: torch.Tensor, labels: torch.Tensor, classes: list[str], head_init: str,
+    seed: int,
+) -> tuple[dict[str, Any], nn.Linear]:  # fmt: skip
+    """Val accuracy before any training, from val features (N, T, D) and labels (N,), with logits
+    averaged over T: of a new random head, of zero-shot classification with the ImageNet
+    classifier rows of the classes (when every class folder names an ImageNet category), and of
+    the head built with ``head_init``, which is returned (on the backbone's device) to train."""
+    indices = imagenet_class_indices(classes) if backbone.imagenet_head is not None else None
+    used_init = head_init if indices is not None else "random"
+    device = next(backbone.parameters()).device
+    # built on the CPU from a CPU generator, so every device starts from the same numbers
+    random_head, head = (
+        new_head(backbone, len(classes), init, indices, torch.Generator().manual_seed(seed))
+        for init in ("random", used_init)
+    )
+    random_head, head = random_head.to(device), head.to(device)
+    val, labels = val.to(device), labels.to(device)
+    with torch.no_grad():  # logits (N, T, C) → mean over T
+        random_result = evaluate_logits(random_head(val).mean(dim=1), labels)
+        initial = evaluate_logits(head(val).mean(dim=1), labels)
+        zero_shot = None
+        if indices is not None:
+            zero_shot = evaluate_logits(backbone.imagenet_head(val)[..., indices].mean(1), labels)
+    measured = {
+        "random_head_val_acc": random_result.accuracy,
+        "random_head_val_correct": count_correct(random_result),
+        "imagenet_classes": indices,
+        "zero_shot_val_acc": zero_shot.accuracy if zero_shot else None,
+        "zero_shot_val_correct": count_correct(zero_shot) if zero_shot else None,
+        "head_init": used_init,
+        "initial_head_val_acc": initial.accuracy,
+    }
+    shown = "n/a (the classes do not name ImageNet classes)"
+    if zero_shot is not None:
+        shown = f"{zero_shot.accuracy:.4f}"
+    print(
+        f"val acc before training: random head {random_result.accuracy:.4f}, zero-shot {shown}, "
+        f"initial head ({used_init}) {initial.accuracy:.4f}"
+    )
+    return measured, head

@@ -14,7 +14,7 @@ from dlclassics.backbones import available_backbones, load_backbone
 from dlclassics.checkpoint import load_checkpoint, load_weights
 from dlclassics.data.images import load_rgb
 from dlclassics.errors import DlcError
-from dlclassics.transfer import transforms
+from dlclassics.transfer.data import EvalViews
 from dlclassics.transfer.model import TransferModel, ViewAverage
 from dlclassics.transfer.run import CHECKPOINT_KIND
 
@@ -35,20 +35,14 @@ class Classifier:
 
     @torch.no_grad()
     def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
-        """PIL RGB images → (N, C) class probabilities on the CPU (flip TTA when the run
-        used it)."""
-        views = transforms.eval_views_transform(self.model.backbone.preprocessing, self.flip_tta)
+        """PIL RGB images → (N, C) class probabilities on the CPU (flip TTA when the run used it)."""
+        views = EvalViews(self.model.backbone.preprocessing, self.flip_tta)
         batch = torch.stack([views(image) for image in images]).to(self.device)  # (N, V, 3, H, W)
         return ViewAverage(self.model.eval())(batch).softmax(dim=1).cpu()
 
 
 def load_classifier(path: str | os.PathLike[str], device: str = "cpu") -> Classifier:
-    """Rebuild the model saved in ``best.pt`` on ``device``.
-
-    Raises:
-        DlcError: one line when the file is not a transfer ``best.pt`` (another experiment's
-            checkpoint, a resume checkpoint, damaged contents).
-    """
+    """Rebuild the model saved in ``best.pt`` on ``device``; any other file is a DlcError."""
     saved = load_checkpoint(path, CHECKPOINT_KIND)
     if "loop" in saved:
         raise DlcError(f"{path}: a resume checkpoint (last.pt); predict with best.pt")

@@ -14,7 +14,6 @@ from dlclassics.transfer.config import MODES, TransferConfig, recipe
 from dlclassics.transfer.figures import FIGURES
 from dlclassics.transfer.run import run_experiment
 
-PROFILES = ("tiny", "quick", "full")
 # The reference write-up: ResNet-18, new random head, tutorial recipe.
 REFERENCE_VAL_ACC = {
     "finetune": {"untrained": 57.52, "best": 92.16},
@@ -33,22 +32,10 @@ CAPTIONS = {
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Run the transfer experiment into ``out_dir``, on the GPU when one is visible.
-
-    tiny: both modes on 8 training images per class, 1–2 epochs (the pipeline, for tests).
-    quick: the improved protocol's quick profile, both modes (a few minutes on 2 CPU cores).
-    full: the improved protocol, both modes, then the reference protocol (the PyTorch
-    tutorial's recipe: 25 epochs of batch 4, which takes hours on a CPU for fine-tuning).
-
-    Returns:
-        The accuracy table beside the reference's, each run's figures, and as ``data`` the
-        profile and ``runs``: ``{"<protocol>/<mode>": figures}`` with ``random_head_val_acc``,
-        ``zero_shot_val_acc`` (None when the classes name no ImageNet classes),
-        ``initial_head_val_acc``, ``best_val_acc``, ``best_epoch``, ``final_val_acc`` (fractions),
-        ``num_val``, ``train_seconds`` and ``metrics`` (its metrics.json, relative to ``out_dir``).
-    """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    """Run the transfer experiment into ``out_dir``, on the GPU when one is visible: tiny (both
+    modes, 8 training images per class, 1–2 epochs), quick (the improved protocol's quick profile)
+    or full (improved, then the tutorial's reference recipe: hours on a CPU). Returns the accuracy
+    table, each run's figures and ``data``: the profile and ``{"<protocol>/<mode>": _run_record}``."""
     protocols = ["improved", "reference"] if profile == "full" else ["improved"]
     runs: dict[str, Any] = {}
     figures: list[Figure] = []
@@ -81,12 +68,12 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
 
 
 def _run_record(protocol: str, m: dict[str, Any]) -> dict[str, Any]:
+    """A mode's accuracies (fractions; zero-shot None when the classes name no ImageNet class),
+    its training time and its metrics.json (relative to the part's folder)."""
     keys = ("random_head_val_acc", "zero_shot_val_acc", "initial_head_val_acc", "best_val_acc")
+    keys += ("best_epoch", "final_val_acc", "num_val")
     return {
         **{key: m[key] for key in keys},
-        "best_epoch": m["best_epoch"],
-        "final_val_acc": m["final_val_acc"],
-        "num_val": m["num_val"],
         "train_seconds": m["timing"]["train_seconds"],
         "metrics": f"{protocol}/{m['files']['metrics']}",
     }
@@ -97,21 +84,13 @@ def _accuracy_table(runs: dict[str, Any]) -> Table:
     rows = []
     for name, run in runs.items():
         protocol, mode = name.split("/")
-        ref = REFERENCE_VAL_ACC[mode]
-        best = percent(run["best_val_acc"])
-        rows.append(
-            [
-                mode,
-                protocol,
-                percent(run["random_head_val_acc"]),
-                ref["untrained"],
-                percent(run["zero_shot_val_acc"]),
-                f"{best:.2f} (epoch {run['best_epoch']})",
-                percent(run["final_val_acc"]),
-                ref["best"],
-                best - ref["best"],
-            ]
+        ref, best = REFERENCE_VAL_ACC[mode], percent(run["best_val_acc"])
+        untrained, zero_shot, final = (
+            percent(run[f"{kind}_val_acc"]) for kind in ("random_head", "zero_shot", "final")
         )
+        best_val = f"{best:.2f} (epoch {run['best_epoch']})"
+        row = [mode, protocol, untrained, ref["untrained"], zero_shot, best_val]
+        rows.append([*row, final, ref["best"], best - ref["best"]])
     columns = ["mode", "protocol", "untrained head", "ref untrained", "zero-shot", "best val"]
     return Table(
         "Validation accuracy (%), ours vs the reference",

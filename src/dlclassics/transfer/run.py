@@ -2,19 +2,15 @@
 before training, train with the shared loop (``dlclassics.training``), and write metrics, figures
 and checkpoints into ``<out>/<mode>/``.
 
-``run_experiment(TransferConfig(...))`` is what ``dlc transfer train`` and ``reproduce`` call.
-
-Under ``torchrun`` every process runs it (``dlclassics.distributed``): the feature cache is
-computed shard by shard and gathered, each rank trains on its share of every batch (DDP), and
-rank 0 alone writes checkpoints, figures and metrics.
+Under ``torchrun`` every process runs it: the feature cache is computed shard by shard and
+gathered, each rank trains on its share of every batch (DDP), and rank 0 alone writes files.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,34 +18,33 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from dlclassics import distributed
-from dlclassics.backbones import Backbone, load_backbone, weights_key
+from dlclassics.backbones import load_backbone, weights_key
 from dlclassics.distributed import DistContext
 from dlclassics.io import atomic_write_json
 from dlclassics.runtime import seed_everything, torch_threads
 from dlclassics.training import Checkpoints, EvalResult, LoopConfig, LoopState, Task, train
-from dlclassics.transfer import transforms
 from dlclassics.transfer.config import TrainConfig, TransferConfig
 from dlclassics.transfer.data import (
+    EvalViews,
     ImageFolderData,
     LabelledImages,
     fingerprint,
     limit_per_class,
     scan_image_folder,
+    train_transform,
 )
 from dlclassics.transfer.features import CachedViews, FeatureCache, build_feature_cache
 from dlclassics.transfer.figures import write_figures
 from dlclassics.transfer.model import (
     TransferModel,
     ViewAverage,
+    before_training,
     classify_batch,
-    count_correct,
     evaluate,
-    evaluate_logits,
-    imagenet_class_indices,
-    new_head,
 )
 
 CHECKPOINT_KIND = "transfer"
+RUN_SETTINGS = ("protocol", "backbone", "weights", "device", "seed")  # in every metrics.json
 SELECTION_NOTE = (
     "best_val_acc picks the epoch by its accuracy on the validation set itself (there is no "
     "separate test set), so it is optimistic; final_val_acc, after a fixed number of epochs, "
@@ -58,11 +53,8 @@ SELECTION_NOTE = (
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
-    """SGD over the trainable parameters.
-
-    For a ``TransferModel`` the head trains at ``lr`` and the backbone at ``lr *
-    backbone_lr_scale``; any other module (a head on cached features) trains at ``lr``.
-    """
+    """SGD over the trainable parameters: a ``TransferModel``'s head at ``lr`` and its backbone
+    at ``lr * backbone_lr_scale``; any other module (a head on cached features) at ``lr``."""
     if isinstance(model, TransferModel):
         backbone = [p for p in model.backbone.parameters() if p.requires_grad]
         groups = [{"params": list(model.head.parameters()), "lr": cfg.lr}]
@@ -82,91 +74,29 @@ def make_scheduler(
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
 
 
-def before_training(
-    backbone: Backbone, cache: FeatureCache, classes: list[str], head_init: str, seed: int
-) -> tuple[dict[str, Any], nn.Linear]:
-    """Val accuracy before any training, and the new head (on the backbone's device) that
-    training starts from.
-
-    Measures a new random head, zero-shot classification with the ImageNet classifier rows of
-    the classes (when every class folder names an ImageNet category) and the head built with
-    ``head_init``, all on the cached val features (N_val, T, D) with logits averaged over T.
-    """
-    indices = imagenet_class_indices(classes) if backbone.imagenet_head is not None else None
-    used_init = head_init if indices is not None else "random"
-    device = next(backbone.parameters()).device
-    # built on the CPU from a CPU generator, so every device starts from the same numbers
-    random_head, head = (
-        new_head(backbone, len(classes), init, indices, torch.Generator().manual_seed(seed))
-        for init in ("random", used_init)
-    )
-    random_head, head = random_head.to(device), head.to(device)
-    val, labels = cache.val.to(device), cache.val_labels.to(device)  # (N, T, D), (N,)
-    with torch.no_grad():
-        random_result = evaluate_logits(random_head(val).mean(dim=1), labels)
-        initial = evaluate_logits(head(val).mean(dim=1), labels)  # (N, C)
-        zero_shot = None
-        if indices is not None:
-            imagenet_logits = backbone.imagenet_head(val)[..., indices]  # (N, T, C)
-            zero_shot = evaluate_logits(imagenet_logits.mean(dim=1), labels)
-    measured = {
-        "random_head_val_acc": random_result.accuracy,
-        "random_head_val_correct": count_correct(random_result),
-        "imagenet_classes": indices,
-        "zero_shot_val_acc": zero_shot.accuracy if zero_shot else None,
-        "zero_shot_val_correct": count_correct(zero_shot) if zero_shot else None,
-        "head_init": used_init,
-        "initial_head_val_acc": initial.accuracy,
-    }
-    shown = "n/a (the classes do not name ImageNet classes)"
-    if zero_shot is not None:
-        shown = f"{zero_shot.accuracy:.4f}"
-    print(
-        f"val acc before training: random head {random_result.accuracy:.4f}, zero-shot {shown}, "
-        f"initial head ({used_init}) {initial.accuracy:.4f}"
-    )
-    return measured, head
-
-
 def training_setup(
-    model: TransferModel,
-    cached: bool,
-    tc: TrainConfig,
-    cache: FeatureCache,
-    data: tuple[list, list],
-    seed: int,
-    ctx: DistContext,
-) -> tuple[nn.Module, DataLoader, Task]:
-    """What the loop trains, on which batches, and how it is scored.
-
-    With the cache (freeze mode) the module trained is ``model.head`` on stored feature
-    vectors; otherwise the whole ``model`` (frozen backbone, or all layers in finetune mode)
-    trains on images. The sampler is a ``DistributedSampler``: seeded per-epoch shuffling whose
-    order K ranks deal out in turn, each taking ``batch_size / K`` of every batch.
-
-    Args:
-        data: the (path, label) pairs of the training and the val images.
-    """
-    train_samples, val_samples = data
+    model: TransferModel, cached: bool, tc: TrainConfig, cache: FeatureCache,
+    train_samples: list, val_samples: list, seed: int, ctx: DistContext,
+) -> tuple[nn.Module, DataLoader, Task]:  # fmt: skip
+    """What the loop trains, on which batches, and how it is scored: with the cache (freeze
+    mode) ``model.head`` on stored feature vectors, else the whole ``model`` on images. The
+    ``DistributedSampler`` shuffles per epoch, and K ranks take ``batch_size / K`` each."""
     if cached:
         trained: nn.Module = model.head
         train_set: Any = CachedViews(cache.train, cache.train_labels, seed)
         val_loader = DataLoader(TensorDataset(cache.val, cache.val_labels), batch_size=256)
     else:
         trained, pre = model, model.backbone.preprocessing
-        train_set = LabelledImages(train_samples, transforms.train_transform(pre), seed=seed)
-        val_views = transforms.eval_views_transform(pre, tc.flip_tta)
+        train_set = LabelledImages(train_samples, train_transform(pre), seed=seed)
+        val_views = EvalViews(pre, tc.flip_tta)
         val_loader = DataLoader(LabelledImages(val_samples, val_views), batch_size=32)
-    sampler = DistributedSampler(
-        train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
-    )
+    sampler = DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=seed)
     batch_size = distributed.per_rank_batch_size(tc.batch_size, ctx)
-    loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler)
     task = Task(
         batch_loss=partial(classify_batch, device=ctx.device),
         evaluate=lambda module: evaluate(ViewAverage(module), val_loader, ctx.device),
     )
-    return trained, loader, task
+    return trained, DataLoader(train_set, batch_size=batch_size, sampler=sampler), task
 
 
 def mode_checkpoints(
@@ -175,14 +105,8 @@ def mode_checkpoints(
     """Where the loop saves ``mode``: ``best.pt`` holds the whole ``model`` (also when only its
     head trains), with what predict needs to rebuild it and a resumed run must match."""
     tc = config.train[mode]
-    settings = {
-        "backbone": config.backbone,
-        "weights": config.weights,
-        "mode": mode,
-        "train": tc.to_dict(),
-        "flip_tta": tc.flip_tta,
-        "seed": config.seed,
-    }
+    settings = {"backbone": config.backbone, "weights": config.weights, "mode": mode}
+    settings |= {"train": asdict(tc), "flip_tta": tc.flip_tta, "seed": config.seed}
     return Checkpoints(
         config.out_dir / mode,
         CHECKPOINT_KIND,
@@ -204,21 +128,17 @@ def run_mode(
     backbone = load_backbone(config.backbone, config.weights).to(ctx.device)
     train_samples = limit_per_class(data.train, tc.train_images_per_class)
     cached = mode == "freeze" and tc.cached_views > 0
+    key, views = weights_key(config.backbone, config.weights), tc.cached_views if cached else 0
+    cache_dir = config.cache_dir or config.out_dir / "feature_cache"
     cache = build_feature_cache(
-        backbone,
-        weights_key(config.backbone, config.weights),
-        train_samples,
-        data.val,
-        views=tc.cached_views if cached else 0,
-        flip_tta=tc.flip_tta,
-        seed=config.seed,
-        cache_dir=config.feature_cache_dir,
-        ctx=ctx,
+        backbone, key, train_samples, data.val, views, tc.flip_tta, config.seed, cache_dir, ctx=ctx
     )
-    measured, head = before_training(backbone, cache, data.classes, tc.head_init, config.seed)
+    measured, head = before_training(
+        backbone, cache.val, cache.val_labels, data.classes, tc.head_init, config.seed
+    )
     model = TransferModel(backbone, head, frozen_backbone=mode == "freeze", frozen_bn=tc.frozen_bn)
     trained, loader, task = training_setup(
-        model, cached, tc, cache, (train_samples, data.val), config.seed, ctx
+        model, cached, tc, cache, train_samples, data.val, config.seed, ctx
     )
     optimizer = make_optimizer(trained, tc)
     scheduler = make_scheduler(optimizer, tc)
@@ -235,38 +155,25 @@ def run_mode(
         )
     metrics = {**measured, **mode_metrics(mode, config, data, len(train_samples), state)}
     metrics["feature_cache"] = {"used_for_training": cached, **cache.describe()}
+    epoch_seconds = [row["seconds"] for row in state.history]
     metrics["timing"] = {
         "setup_seconds": setup_seconds,
-        "epoch_seconds": [row["seconds"] for row in state.history],
-        "train_seconds": sum(row["seconds"] for row in state.history),
+        "epoch_seconds": epoch_seconds,
+        "train_seconds": sum(epoch_seconds),
         "total_seconds": time.perf_counter() - start,
         "resumed": config.resume,
     }
     if ctx.is_main:
         best = EvalResult(0.0, state.best_acc, state.best_probabilities, cache.val_labels)
-        write_mode_outputs(config.out_dir / mode, metrics, data, best, state, backbone)
+        crop = backbone.preprocessing.crop
+        metrics["files"] = write_figures(config.out_dir / mode, mode, data, best, state, crop)
+        atomic_write_json(config.out_dir / mode / "metrics.json", metrics)
+        print(
+            f"{mode}: best val acc {state.best_acc:.4f} (epoch {state.best_epoch}), final-epoch "
+            f"val acc {metrics['final_val_acc']:.4f}; best is selected on val, so optimistic"
+        )
     distributed.barrier(ctx)
     return metrics
-
-
-def write_mode_outputs(
-    out: Path,
-    metrics: dict[str, Any],
-    data: ImageFolderData,
-    best: EvalResult,
-    state: LoopState,
-    backbone: Backbone,
-) -> None:
-    """Figures and ``metrics.json`` of one mode into ``out`` (rank 0 only)."""
-    mode = metrics["mode"]
-    val_paths = [path for path, _ in data.val]
-    crop = backbone.preprocessing.crop
-    metrics["files"] = write_figures(out, mode, val_paths, data.classes, best, state, crop)
-    atomic_write_json(out / "metrics.json", metrics)
-    print(
-        f"{mode}: best val acc {state.best_acc:.4f} (epoch {state.best_epoch}), final-epoch "
-        f"val acc {metrics['final_val_acc']:.4f}; best is selected on val, so optimistic"
-    )
 
 
 def mode_metrics(
@@ -274,24 +181,20 @@ def mode_metrics(
 ) -> dict[str, Any]:
     """The trained mode's figures for ``metrics.json`` (accuracies as fractions; the
     ``*_correct`` counts are the same figures as numbers of val images)."""
-    final = state.history[-1]["val_acc"]
+    final, num_val = state.history[-1]["val_acc"], len(data.val)
     return {
         "mode": mode,
-        "protocol": config.protocol,
-        "backbone": config.backbone,
-        "weights": config.weights,
-        "device": config.device,
-        "seed": config.seed,
+        **{name: getattr(config, name) for name in RUN_SETTINGS},
         "classes": data.classes,
         "num_train": num_train,
-        "num_val": len(data.val),
-        "train_config": config.train[mode].to_dict(),
+        "num_val": num_val,
+        "train_config": asdict(config.train[mode]),
         "history": state.history,
         "best_val_acc": state.best_acc,
-        "best_val_correct": round(state.best_acc * len(data.val)),
+        "best_val_correct": round(state.best_acc * num_val),
         "best_epoch": state.best_epoch,
         "final_val_acc": final,
-        "final_val_correct": round(final * len(data.val)),
+        "final_val_correct": round(final * num_val),
         "selection_note": SELECTION_NOTE,
     }
 
@@ -315,11 +218,7 @@ def run_experiment(config: TransferConfig) -> dict[str, Any]:
         "num_train": len(data.train),
         "num_val": len(data.val),
         "skipped": [{"path": path, "reason": reason} for path, reason in data.skipped],
-        "backbone": config.backbone,
-        "weights": config.weights,
-        "protocol": config.protocol,
-        "device": config.device,
-        "seed": config.seed,
+        **{name: getattr(config, name) for name in RUN_SETTINGS},
         "scan_seconds": scan_seconds,
         "total_seconds": time.perf_counter() - start,
         "selection_note": SELECTION_NOTE,
