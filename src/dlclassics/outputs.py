@@ -19,13 +19,14 @@ from dlclassics.io import atomic_path
 LOCK_NAME = ".dlc.lock"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (another user's counts as running)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     except PermissionError:
         return True
+    except OSError:  # no such process, or an out-of-range PID
+        return False
     return True
 
 
@@ -43,7 +44,7 @@ def _take_lock(folder: Path) -> Path:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             owner = _owner(lock)
-            if owner is not None and owner != os.getpid() and _pid_alive(owner):
+            if owner is not None and owner != os.getpid() and pid_alive(owner):
                 raise DlcError(
                     f"{folder}: another dlc run (PID {owner}) is writing here; wait for it or "
                     "choose another --out"

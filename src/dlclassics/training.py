@@ -265,6 +265,16 @@ def record_epoch(
     return improved
 
 
+def describe_epoch(row: dict[str, float], loop: LoopConfig, improved: bool) -> str:
+    """The log line of one epoch (``*`` marks a new best)."""
+    split = loop.eval_split
+    return (
+        f"{loop.desc} epoch {row['epoch']}/{loop.epochs}: train loss {row['train_loss']:.4f} acc "
+        f"{row['train_acc']:.4f} | {split} loss {row[f'{split}_loss']:.4f} acc "
+        f"{row[f'{split}_acc']:.4f} ({row['seconds']:.1f} s)" + (" *" if improved else "")
+    )
+
+
 def train(
     model: nn.Module,
     loader: DataLoader,
@@ -297,9 +307,8 @@ def train(
     for epoch in range(state.epochs_done + 1, loop.epochs + 1):
         if state.stopped_early:
             break
-        for part in (loader.sampler, loader.dataset):
-            if hasattr(part, "set_epoch"):
-                part.set_epoch(epoch)
+        for part in (loader.sampler, loader.dataset):  # seeded shuffling and augmentation
+            getattr(part, "set_epoch", lambda epoch: None)(epoch)
         started, cpu_started = time.perf_counter(), time.process_time()
         lr = optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train_one_epoch(
@@ -322,11 +331,7 @@ def train(
         }
         improved = record_epoch(state, row, result, loop)
         if ctx.is_main:
-            print(
-                f"{loop.desc} epoch {epoch}/{loop.epochs}: train loss {train_loss:.4f} acc "
-                f"{train_acc:.4f} | {split} loss {result.loss:.4f} acc {result.accuracy:.4f} "
-                f"({row['seconds']:.1f} s)" + (" *" if improved else "")
-            )
+            print(describe_epoch(row, loop, improved))
             if checkpoints is not None:
                 save_epoch(checkpoints, model, optimizer, scheduler, state, improved)
         distributed.barrier(ctx)  # the other ranks wait until this epoch's files are complete

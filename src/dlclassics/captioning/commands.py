@@ -1,7 +1,7 @@
 """``dlc caption``: train a captioning model, caption images from a checkpoint, make the shapes data.
 
 dlc caption make-shapes [--out DIR] [--n-train N] [--n-val N] [--n-test N] [--seed S]
-dlc caption train --data shapes|coco[:DIR]|folder:DIR --cell rnn|lstm [--overfit N] ...
+dlc caption train --data shapes|coco[:DIR]|folder:DIR --cell rnn|lstm|attention [--overfit N] ...
 dlc caption sample --checkpoint CKPT [--split val] [--n 6] [--beam K]
 """
 
@@ -18,6 +18,7 @@ from dlclassics.options import (
     add_out_argument,
     apply_overrides,
     bounded,
+    nonnegative_float,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -35,6 +36,9 @@ TRAIN_NUMBERS = (
     ("--max-length", positive_int, "longest generated caption"),
     ("--eval-images", positive_int, "images scored per split"),
     ("--image-size", image_size, "feature input size (image folders)"),
+    ("--map-size", image_size, "attention cell: image size of the feature maps (224: 7 x 7)"),
+    ("--attention-dim", positive_int, "attention cell: size of the attention layer"),
+    ("--attention-reg", nonnegative_float, "attention cell: doubly stochastic penalty (0: off)"),
 )
 
 
@@ -42,9 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``dlc caption`` and its actions to the ``dlc`` parser."""
     caption = subparsers.add_parser(
         "caption",
-        help="image captioning with the NumPy RNN/LSTM",
-        description="Train an RNN or LSTM captioning model, caption images with it, or render "
-        "the shapes data set.",
+        help="image captioning with the NumPy RNN/LSTM/attention LSTM",
+        description="Train an RNN, LSTM or attention-LSTM captioning model, caption images with "
+        "it, or render the shapes data set.",
     )
     commands = caption.add_subparsers(dest="caption_command", metavar="ACTION", required=True)
 
@@ -78,7 +82,13 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("train", help="train a captioning model and evaluate it")
     add_data_root_argument(p)
     p.add_argument("--data", default=d.data, help="shapes[:DIR], coco[:DIR] or folder:DIR")
-    p.add_argument("--cell", choices=("rnn", "lstm"), default=d.cell, help="recurrent cell")
+    p.add_argument(
+        "--cell",
+        choices=("rnn", "lstm", "attention"),
+        default=d.cell,
+        help="recurrent cell; attention: an LSTM with soft attention over the backbone's feature "
+        "map (Show, Attend and Tell; NumPy engine, images of shapes or folder:DIR)",
+    )
     p.add_argument(
         "--engine",
         choices=("numpy", "torch"),
@@ -98,7 +108,12 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         default = getattr(d, option[2:].replace("-", "_"))
         p.add_argument(option, type=kind, default=default, help=text)
     p.add_argument("--backbone", default=d.backbone, help="feature backbone for image folders")
-    p.add_argument("--pca", type=positive_int, metavar="K", help="reduce features to K dims by PCA")
+    p.add_argument(
+        "--pca",
+        type=positive_int,
+        metavar="K",
+        help="reduce features to K dims by PCA (attention: each map location's, default 64)",
+    )
     p.add_argument("--feature-cache", metavar="DIR", help="feature cache folder")
     add_device_argument(p)
     add_out_argument(p, "runs/caption", "output folder")

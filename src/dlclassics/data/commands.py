@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from dlclassics.data.registry import DATASETS, MIRROR_ENV_VAR
+    from dlclassics.data.registry import DATASETS
 
     data = subparsers.add_parser(
         "data",
@@ -25,41 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="List, fetch and verify the data sets under the data root.",
     )
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    names = dict(metavar="NAME", choices=list(DATASETS), help=f"data set: {', '.join(DATASETS)}")
 
     status = actions.add_parser(
         "status", help="table of every data set: found or missing, where, files, checksums"
     )
     add_data_root_argument(status)
-    status.add_argument(
-        "--no-verify", action="store_true", help="only check that files exist, do not hash them"
-    )
+    no_verify_help = "only check that files exist, do not hash them"
+    status.add_argument("--no-verify", action="store_true", help=no_verify_help)
     status.set_defaults(func=run_status)
 
-    fetch = actions.add_parser(
-        "fetch",
-        help="download a data set (or import it with --from) and verify it",
-        description="Download data sets from their public sources, or import them from a local "
-        "folder or archive, verifying every file against the shipped SHA-256 manifest.",
-    )
-    names_help = f"data set: {', '.join(DATASETS)}"
-    fetch.add_argument("names", nargs="+", metavar="NAME", choices=list(DATASETS), help=names_help)
-    fetch.add_argument(
-        "--from",
-        dest="source",
-        metavar="PATH",
-        help="import from this folder (the data set's folder or a data root holding it) or "
-        "archive instead of downloading",
-    )
-    fetch.add_argument(
-        "--mirror",
-        metavar="URL",
-        help=f"download from this base URL instead of the public sources (default: "
-        f"${MIRROR_ENV_VAR}); it serves archives at its top level (hymenoptera_data.zip) and "
-        "per-file data sets in their folders (yelp/train.txt)",
-    )
-    fetch.add_argument("--force", action="store_true", help="replace a copy that is already there")
-    add_data_root_argument(fetch)
-    fetch.set_defaults(func=run_fetch)
+    _register_fetch(actions, names)
 
     path = actions.add_parser(
         "path",
@@ -67,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the folder of a data set under the data root; a data set that is not "
         "there is an error (this command never downloads).",
     )
-    path.add_argument("name", metavar="NAME", choices=list(DATASETS), help=names_help)
+    path.add_argument("name", **names)
     add_data_root_argument(path)
     path.set_defaults(func=run_path)
 
@@ -82,6 +58,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out_help = "write the manifest to FILE; - or no -o: standard output"
     add("-o", "--out", metavar="FILE", help=out_help)
     manifest.set_defaults(func=run_manifest)
+
+
+def _register_fetch(actions: argparse._SubParsersAction, names: dict) -> None:
+    from dlclassics.data.registry import MIRROR_ENV_VAR
+
+    fetch = actions.add_parser(
+        "fetch",
+        help="download a data set (or import it with --from) and verify it",
+        description="Download data sets from their public sources, or import them from a local "
+        "folder or archive, verifying every file against the shipped SHA-256 manifest.",
+    )
+    add = fetch.add_argument
+    add("names", nargs="+", **names)
+    from_help = (
+        "import from this folder (the data set's folder or a data root holding it) or archive "
+        "instead of downloading"
+    )
+    add("--from", dest="source", metavar="PATH", help=from_help)
+    mirror_help = (
+        f"download from this base URL instead of the public sources (default: ${MIRROR_ENV_VAR}); "
+        "it serves archives at its top level (hymenoptera_data.zip) and per-file data sets in "
+        "their folders (yelp/train.txt)"
+    )
+    add("--mirror", metavar="URL", help=mirror_help)
+    add("--force", action="store_true", help="replace a copy that is already there")
+    add_data_root_argument(fetch)
+    fetch.set_defaults(func=run_fetch)
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -1,9 +1,8 @@
 """The hidden staging folders a fetch assembles a data set in, and the ones a killed fetch left.
 
-A fetch works in ``<data root>/.<folder>.fetch-XXXX`` and removes it when it ends, whatever the
-outcome. Only a process that is killed outright (SIGKILL, SIGTERM, a power cut) leaves one
-behind, so each staging folder records its creator in ``.dlc-fetch.pid`` (``PID HOST``). A
-staging folder is *stale* when:
+A fetch works in ``<data root>/.<folder>.fetch-XXXX`` and removes it when it ends; only a fetch
+killed outright leaves one behind, so each records its creator in ``.dlc-fetch.pid`` (``PID
+HOST``). A staging folder is *stale* when:
 
 - its creator ran on this host and is no longer running (or the folder is older than
   :data:`MAX_LIVE_AGE_S`, whatever the PID says, since PIDs are reused);
@@ -24,6 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from dlclassics.outputs import pid_alive
 
 PID_FILE = ".dlc-fetch.pid"
 STAGING_MARK = ".fetch-"
@@ -61,18 +62,6 @@ def make_staging(data_root: Path, folder: str) -> Path:
     return staging
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except OSError:  # e.g. an out-of-range PID
-        return False
-    return True
-
-
 def _describe(staging: Path, now: float) -> StagingFolder:
     try:  # the PID file holds "PID HOST"
         fields = (staging / PID_FILE).read_text(encoding="utf-8").split()
@@ -92,7 +81,7 @@ def _describe(staging: Path, now: float) -> StagingFolder:
         why = f"made by PID {pid} on host {host}, {hours}"
     elif pid == os.getpid():
         stale, why = False, "made by this process"
-    elif _pid_alive(pid):
+    elif pid_alive(pid):
         stale = age > MAX_LIVE_AGE_S
         why = f"PID {pid} is running, {hours}"
     else:

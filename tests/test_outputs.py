@@ -1,0 +1,67 @@
+"""The one "prepare the output folder" step every writing command takes before its work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlclassics.errors import DlcError
+from dlclassics.outputs import (
+    LOCK_NAME,
+    check_output_file,
+    pid_alive,
+    prepare_output_dir,
+    release_output_dir,
+)
+
+
+def test_creates_the_folder_locks_it_and_releases_it(tmp_path: Path):
+    out = prepare_output_dir(tmp_path / "a" / "b")
+    assert out.is_dir() and (out / LOCK_NAME).read_text().strip() == str(os.getpid())
+    assert [p.name for p in out.iterdir()] == [LOCK_NAME]  # no write probe left behind
+    release_output_dir(out)
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_a_file_where_a_folder_is_wanted_is_refused(tmp_path: Path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(DlcError, match="exists and is not a folder"):
+        prepare_output_dir(tmp_path / "taken")
+    with pytest.raises(DlcError, match="cannot write here"):
+        prepare_output_dir(tmp_path / "taken" / "inside")
+
+
+def test_a_live_owner_keeps_the_folder_and_a_dead_one_does_not(tmp_path: Path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / LOCK_NAME).write_text(f"{other.pid}\n")
+        with pytest.raises(DlcError, match=f"PID {other.pid}"):
+            prepare_output_dir(tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+    assert not pid_alive(other.pid)
+    prepare_output_dir(tmp_path)  # the stale lock is taken over
+    assert (tmp_path / LOCK_NAME).read_text().strip() == str(os.getpid())
+
+
+def test_stale_temporary_files_are_removed_and_others_kept(tmp_path: Path):
+    (tmp_path / "sub").mkdir()
+    stale = [tmp_path / ".best.pt.x1.tmp", tmp_path / "sub" / ".metrics.json.y2.tmp"]
+    kept = [tmp_path / "best.pt", tmp_path / "notes.tmp"]
+    for path in [*stale, *kept]:
+        path.write_bytes(b"data")
+    prepare_output_dir(tmp_path)
+    assert [p.exists() for p in stale] == [False, False]
+    assert [p.exists() for p in kept] == [True, True]
+
+
+def test_an_output_file_is_checked_without_locking(tmp_path: Path):
+    assert check_output_file(tmp_path / "new" / "out.txt") == tmp_path / "new" / "out.txt"
+    assert (tmp_path / "new").is_dir() and not (tmp_path / "new" / LOCK_NAME).exists()
+    with pytest.raises(DlcError, match="is a folder"):
+        check_output_file(tmp_path)
