@@ -25,10 +25,10 @@ def test_dlc_gradcheck_passes_and_writes_json(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(line.split()[:2] == ["lstm", "dWh"] and line.endswith("ok") for line in lines)
-    assert "all 29 gradients agree" in result.stdout
+    assert "all 57 gradients agree" in result.stdout
     report = json.loads(out.read_text())
     assert report["seed"] == 3 and report["all_passed"] is True
-    assert len(report["rows"]) == 29
+    assert len(report["rows"]) == 57
     assert all(row["rel_error"] <= 1e-7 for row in report["rows"])
     assert list(out.parent.iterdir()) == [out]  # no temporary file left beside it
 
@@ -44,7 +44,7 @@ def test_dlc_gradcheck_exits_1_when_a_gradient_is_wrong(
 
     monkeypatch.setattr(rnn_layers, "rnn_step_backward", wrong_db)
     assert main(["gradcheck"]) == 1
-    assert "1 of 29 gradients exceed 1e-07: rnn_step db" in capsys.readouterr().out
+    assert "1 of 57 gradients exceed 1e-07: rnn_step db" in capsys.readouterr().out
 
 
 def test_dlc_gradcheck_unwritable_json_is_a_one_line_error(

@@ -24,7 +24,7 @@ from dlclassics.transfer.data import (
     scan_image_folder,
     train_transform,
 )
-from dlclassics.transfer.predict import load_classifier
+from dlclassics.transfer.model import load_classifier
 
 COLOURS = {"reds": (210, 40, 40), "blues": (40, 40, 210)}
 

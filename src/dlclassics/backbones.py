@@ -218,9 +218,8 @@ def available_backbones() -> list[str]:
 
 
 def weight_names(name: str) -> list[str]:
-    """The named weights of backbone ``name``: ``imagenet``, and for a torchvision architecture
-    torchvision's names (``IMAGENET1K_V1``, ``DEFAULT``, …); ``DEFAULT`` means ``imagenet`` for
-    EfficientNet-Lite0."""
+    """The named weights of backbone ``name``: ``imagenet``, then torchvision's names
+    (``IMAGENET1K_V1``, ``DEFAULT``, …) or, for EfficientNet-Lite0, ``DEFAULT``."""
     if name not in TORCHVISION_ARCHS:
         return [IMAGENET, "DEFAULT"]
     import torchvision
@@ -251,8 +250,7 @@ def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | 
 
 
 def weights_key(name: str, weights: str | os.PathLike[str] | None) -> str:
-    """A short string naming the weights (feature-cache keys): the canonical weight name,
-    ``file:<sha256 prefix>`` of a local file, or ``random``."""
+    """The weights' feature-cache key: canonical name, ``file:<sha256 prefix>`` or ``random``."""
     resolved = resolve_weights(name, weights)
     if resolved is None:
         return "random"
@@ -276,8 +274,7 @@ def load_backbone(
     name: str = DEFAULT_BACKBONE, weights: str | os.PathLike[str] | None = IMAGENET
 ) -> Backbone:
     """Build a registered backbone in eval mode, on the CPU, with ``weights`` as
-    ``resolve_weights`` takes them; an unknown name or a weights file that is missing,
-    unreadable or does not fit the architecture is a DlcError."""
+    ``resolve_weights`` takes them; an unknown name or unfitting weights are a DlcError."""
     if name not in BUILDERS:
         raise DlcError(f"unknown backbone {name!r}; choose from {', '.join(BUILDERS)}")
     resolved = resolve_weights(name, weights)

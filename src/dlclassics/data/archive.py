@@ -1,17 +1,11 @@
 """Safe unpacking of zip and tar archives.
 
 A downloaded archive is untrusted input. Every member is checked before anything is written, and
-the whole archive is refused if any member would land outside the target folder (``../`` in its
-name, an absolute path) or is anything other than a plain file or a folder (symbolic and hard
-links, devices, pipes): a link could point outside the target and a later member could write
-through it, and a data set has no need for either. Files are then written by us, member by
-member, with default permissions, so nothing from the archive's metadata (owners, setuid bits,
-timestamps) is applied.
-
-Two limits keep an archive from costing more than the data set it should hold: ``select`` names
-the members to write (the others, e.g. files a data set's manifest does not list, are never
-extracted), and ``max_total_bytes`` refuses the archive before anything is written when the
-selected members' uncompressed sizes add up to more (the sizes are enforced while writing too).
+the whole archive is refused if any member would land outside the target folder (``../``, an
+absolute path) or is anything but a plain file or a folder: a link could point outside the target
+and a later member could write through it. Files are written by us with default permissions, so
+none of the archive's metadata (owners, setuid bits) is applied. ``select`` limits what is
+written and ``max_total_bytes`` caps the selected members' size (declared and actual).
 """
 
 from __future__ import annotations
@@ -35,14 +29,14 @@ from dlclassics.data.manifest import human_bytes
 from dlclassics.errors import DlcError
 
 COPY_CHUNK_BYTES = 1 << 20
+NO_LINKS = " (data set archives may hold only files and folders)"
 
 
 @dataclass(frozen=True)
 class _Member:
-    """One archive entry as we will write it: the ZipInfo or TarInfo it is read from, its name
-    and size, the path it goes to, and whether it is a folder."""
+    """One archive entry as we will write it."""
 
-    info: Any
+    info: Any  # the ZipInfo or TarInfo it is read from
     name: str
     target: Path
     is_dir: bool
@@ -88,9 +82,8 @@ def extract_archive(
     into folder ``dest``; return the files written, in archive order.
 
     ``select`` picks the file members to write by name (default: all); every member is checked
-    for safety all the same. A DlcError names the archive and member when a member is unsafe
-    (nothing is written then), when the selected files exceed ``max_total_bytes``, or when the
-    archive is corrupt or of an unknown format.
+    for safety all the same. An unsafe member, a total above ``max_total_bytes``, a corrupt or
+    unknown archive is a DlcError naming the archive (and member); nothing is written then.
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -122,11 +115,6 @@ def _checked_target(archive: Path, dest: Path, name: str) -> Path:
     return target
 
 
-def _link(archive: Path, name: str, kind: str, link_target: str) -> DlcError:
-    why = f"it is a {kind} to {link_target!r} (data set archives may hold only files and folders)"
-    return _refuse(archive, name, why)
-
-
 def _zip_members(
     archive: Path, dest: Path, zf: zipfile.ZipFile, keep: Callable[[str], bool]
 ) -> list[_Member]:
@@ -135,8 +123,8 @@ def _zip_members(
     for info in zf.infolist():
         target = _checked_target(archive, dest, info.filename)
         if stat.S_ISLNK(info.external_attr >> 16):
-            link_target = zf.read(info).decode("utf-8", errors="replace")
-            raise _link(archive, info.filename, "symbolic link", link_target)
+            link = zf.read(info).decode("utf-8", errors="replace")
+            raise _refuse(archive, info.filename, f"it is a symbolic link to {link!r}{NO_LINKS}")
         if info.is_dir() or keep(info.filename):
             members.append(_Member(info, info.filename, target, info.is_dir(), info.file_size))
     return members
@@ -151,7 +139,7 @@ def _tar_members(
         target = _checked_target(archive, dest, info.name)
         if info.issym() or info.islnk():
             kind = "symbolic link" if info.issym() else "hard link"
-            raise _link(archive, info.name, kind, info.linkname)
+            raise _refuse(archive, info.name, f"it is a {kind} to {info.linkname!r}{NO_LINKS}")
         if not (info.isfile() or info.isdir()):
             raise _refuse(archive, info.name, "not a plain file or folder (device or pipe)")
         if info.isdir() or keep(info.name):
@@ -165,11 +153,8 @@ def _write_members(
     open_member: Callable[[Any], BinaryIO | None],
     cap: int | None,
 ) -> list[Path]:
-    """Create the folders and write the files of ``members``; the files written.
-
-    ``cap`` is checked against the declared sizes first, then against the bytes actually
-    written (a member may hold more than it declares).
-    """
+    """Create the folders and write the files of ``members``; the files written. ``cap`` is
+    checked against the declared sizes, then the bytes written (a member may hold more)."""
     total = sum(m.size for m in members if not m.is_dir)
     if cap is not None and total > cap:
         raise DlcError(

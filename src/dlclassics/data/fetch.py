@@ -1,17 +1,11 @@
 """Putting a data set into the data root: download it (or copy it from a local folder or archive),
 verify it against its manifest, and move it into place with one rename.
 
-Everything is assembled in a hidden staging folder inside the data root
-(``<root>/.<folder>.fetch-XXXX``), so a failure at any point (network error, checksum mismatch,
-unsafe archive, Ctrl-C) leaves the data root as it was: no half-written data set, no stray files.
-A fetch that is killed outright leaves its staging folder behind; the next fetch into the same
-data root removes it (see :mod:`dlclassics.data.staging`).
-
-Only what the manifest lists is kept: an archive's other members are never extracted and a local
-folder's other files are not copied (the outcome counts them). Nothing larger than the
-manifest's size cap (:meth:`~dlclassics.data.manifest.Manifest.size_cap`) is downloaded,
-unpacked or copied (an archive that carries files the manifest leaves out may have its own cap,
-``ArchiveSource.max_bytes``), and ``--from DIR`` refuses links that lead outside DIR.
+Everything is assembled in a hidden staging folder inside the data root (see
+:mod:`dlclassics.data.staging`), so a failure at any point (network error, checksum mismatch,
+unsafe archive, Ctrl-C) leaves the data root as it was. Only what the manifest lists is kept, and
+nothing larger than its size cap (``Manifest.size_cap``, or ``ArchiveSource.max_bytes``) is
+downloaded, unpacked or copied; ``--from DIR`` refuses links that lead outside DIR.
 """
 
 from __future__ import annotations
@@ -46,18 +40,13 @@ DOWNLOAD_BAR = dict(unit="B", unit_scale=True, unit_divisor=1024, disable=None, 
 
 @dataclass(frozen=True)
 class FetchOutcome:
-    """What a fetch did: where the data set is, and how its files compared with the manifest.
-
-    ``action`` is ``"downloaded"``, ``"imported"`` or ``"already present"``; ``dropped`` lists
-    the archive members or source files left out because the manifest does not list them;
-    ``cleaned`` the stale staging folders of killed fetches removed on the way.
-    """
+    """What a fetch did: where the data set is, and how its files compared with the manifest."""
 
     path: Path
-    action: str
+    action: str  # "downloaded", "imported" or "already present"
     report: VerifyReport
-    dropped: list[str] = field(default_factory=list)
-    cleaned: list[StagingFolder] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # files the manifest does not list, left out
+    cleaned: list[StagingFolder] = field(default_factory=list)  # stale staging folders removed
 
 
 def download_file(
@@ -69,11 +58,8 @@ def download_file(
 ) -> str:
     """Stream ``url`` to ``dest`` with a progress bar; return the SHA-256 of the bytes.
 
-    The bytes go to a temporary file beside ``dest``, renamed onto ``dest`` only when the
-    download is complete and (if ``expected_sha256`` is given) its SHA-256 matches. A download
-    announced or turning out larger than ``max_bytes`` is stopped. Network errors, a short or
-    oversized download and a checksum mismatch are a DlcError naming the URL; ``dest`` is then
-    untouched.
+    ``dest`` is written (atomically) only when the download is complete, within ``max_bytes`` and
+    matches ``expected_sha256`` if given; anything else is a DlcError naming the URL.
     """
     dest = Path(dest)
     request = urllib.request.Request(url, headers={"User-Agent": f"dlclassics/{__version__}"})
@@ -124,11 +110,9 @@ def fetch_dataset(
     mirror: str | None = None,
     force: bool = False,
 ) -> FetchOutcome:
-    """Download ``spec`` from its public source (or ``mirror``) into ``data_root``.
-
-    An existing copy that matches the manifest is left alone; one that does not is an error
-    unless ``force`` is set, in which case it is replaced once the new copy has been verified.
-    """
+    """Download ``spec`` from its public source (or ``mirror``) into ``data_root``. An existing
+    copy that matches the manifest is kept; one that does not is an error unless ``force`` is set,
+    in which case it is replaced once the new copy has been verified."""
 
     def download_into(staging: Path) -> tuple[Path, str, list[str]]:
         if isinstance(spec.source, ArchiveSource):
@@ -156,12 +140,8 @@ def import_dataset(
     source: str | os.PathLike[str],
     force: bool = False,
 ) -> FetchOutcome:
-    """Copy ``spec`` into ``data_root`` from a local folder or archive, verifying every file.
-
-    ``source`` may be the data set's folder itself (``.../hymenoptera_data``), a folder holding
-    it (another data root), or a zip/tar archive of it (e.g. a manually downloaded
-    ``hymenoptera_data.zip``).
-    """
+    """Copy ``spec`` into ``data_root`` from ``source``, verifying every file: the data set's
+    folder (``.../hymenoptera_data``), a folder holding it, or a zip/tar archive of it."""
     source = Path(source).expanduser()
     if not source.exists():
         raise DlcError(f"{source}: no such file or folder")
@@ -196,8 +176,7 @@ def _install(
     force: bool,
     action: str,
 ) -> FetchOutcome:
-    """Run ``fill(staging) -> (content folder, origin, dropped)`` in a staging folder, verify,
-    move in."""
+    """Run ``fill(staging) -> (content, origin, dropped)`` in a staging folder; verify; move in."""
     target = spec.path_under(data_root)
     cleaned = remove_stale_staging(data_root)
     if not force and (target.exists() or target.is_symlink()):
@@ -326,12 +305,8 @@ def _find_content(spec: DatasetSpec, folder: Path) -> Path | None:
 
 def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
     """Copy the manifest's files (every non-hidden file when it lists none) from ``origin`` to
-    ``content`` with a progress bar by bytes; return the files of ``origin`` left out.
-
-    A file reached through a link that leads outside ``origin`` (``train.txt -> /etc/passwd``,
-    or a linked folder) is refused, as is anything but a regular file, and so is a total above
-    the manifest's size cap.
-    """
+    ``content``; return the files of ``origin`` left out. Links that lead outside ``origin``
+    (``train.txt -> /etc/passwd``), non-regular files and totals above the size cap are refused."""
     manifest = spec.manifest
     present = list_files(origin)
     if manifest.files:
@@ -360,9 +335,8 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
             f"{origin}: refusing to copy {human_bytes(total)}: more than the size cap of "
             f"{human_bytes(cap)} for the {spec.name} data set"
         )
-    with tqdm(
-        total=total, desc=f"copying {origin.name}", unit="B", unit_scale=True, disable=None
-    ) as bar:
+    bar = tqdm(total=total, desc=f"copying {origin.name}", unit="B", unit_scale=True, disable=None)
+    with bar:
         for rel, real, size in sources:
             (content / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(real, content / rel)

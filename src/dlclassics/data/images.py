@@ -43,11 +43,9 @@ def load_rgb(path: str | os.PathLike[str], min_side: int | None = None) -> Image
     ``DlcError`` ``<path>: <problem>``.
 
     ``min_side`` shrinks a large image while decoding, by the largest integer factor that keeps
-    its shorter side at least ``min_side`` pixels: a JPEG decodes at 1/2, 1/4 or 1/8 scale
-    (``Image.draft``), other formats are reduced before any full-size conversion, so a
-    12 000 x 12 000 PNG costs one decoded copy, not five. Images between PIL's
-    ``MAX_IMAGE_PIXELS`` and twice that load without PIL's warning (it would print beside our
-    one-line messages); larger ones are refused.
+    its shorter side at least ``min_side`` pixels (a JPEG decodes at 1/2, 1/4 or 1/8 scale, other
+    formats are reduced before any full-size conversion). PIL's decompression-bomb warning is
+    silenced (it would print beside our one-line messages); its error is a DlcError.
     """
     p = Path(path)
     if not p.is_file():

@@ -27,12 +27,10 @@ def human_bytes(n: int) -> str:
     """``1234567`` → ``1.2 MB`` (decimal units, like ``ls -h --si``)."""
     if n < 1000:
         return f"{n} B"
-    size, unit = n / 1000, "kB"
-    for bigger in ("MB", "GB", "TB"):
-        if size < 1000:
-            break
-        size, unit = size / 1000, bigger
-    return f"{size:.1f} {unit}"
+    size, units = n / 1000, ["kB", "MB", "GB", "TB"]
+    while size >= 1000 and len(units) > 1:
+        size, units = size / 1000, units[1:]
+    return f"{size:.1f} {units[0]}"
 
 
 @dataclass(frozen=True)
@@ -137,11 +135,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def list_files(folder: str | os.PathLike[str]) -> list[str]:
-    """Every regular file under ``folder`` as a sorted ``/``-separated relative path.
-
-    Hidden files and folders (``.DS_Store``, ``.git``, our own ``.*.tmp`` files) are left out:
-    they are never part of a data set.
-    """
+    """Every regular file under ``folder`` as a sorted ``/``-separated relative path, without
+    hidden files and folders (``.DS_Store``, ``.git``, our ``.*.tmp``): never part of a data set."""
     root = Path(folder)
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -166,16 +161,13 @@ def build_manifest(dataset: str, folder: str | os.PathLike[str]) -> Manifest:
 def verify_folder(
     folder: str | os.PathLike[str], manifest: Manifest, check_hashes: bool = True
 ) -> VerifyReport:
-    """Compare ``folder`` with ``manifest``: presence always, size and SHA-256 when asked and known.
-
-    Files in the folder that the manifest does not list are ignored.
-    """
+    """Compare ``folder`` with ``manifest``: presence always, SHA-256 when asked and known (files
+    the manifest does not list are ignored)."""
     root = Path(folder)
     report = VerifyReport()
     entries = sorted(manifest.files.items())
-    for rel, entry in tqdm(
-        entries, desc=f"verifying {manifest.dataset}", unit="file", disable=None, leave=False
-    ):
+    bar = dict(desc=f"verifying {manifest.dataset}", unit="file", disable=None, leave=False)
+    for rel, entry in tqdm(entries, **bar):
         path = root / rel
         if not path.is_file():
             report.missing.append(rel)

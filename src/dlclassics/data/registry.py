@@ -1,16 +1,11 @@
 """The data sets dlclassics knows: folder under the data root, expected layout, manifest, sources.
 
-Every command finds its data set with :func:`dataset_path` (``dataset_path("yelp",
-args.data_root) / "train.txt"``), so that is where a missing public data set is fetched on first
-use: one line on standard error, then :func:`dlclassics.data.fetch.fetch_dataset` (the same hash
-checks, size cap and progress bar as ``dlc data fetch``). With ``DLC_OFFLINE=1`` a missing data
-set is a one-line error instead.
-
-A data set comes either file by file (:class:`FileSource`) or as one archive
-(:class:`ArchiveSource`). A mirror (``--mirror URL`` or ``$DLC_DATA_MIRROR``) replaces every
-source: it serves archives at its top level (``<mirror>/hymenoptera_data.zip``) and per-file
-data sets in their data-root folders (``<mirror>/yelp/train.txt``), so a data root served over
-HTTP is a mirror for the latter.
+Every command finds its data set with :func:`dataset_path`, so that is where a missing public data
+set is fetched on first use (as ``dlc data fetch`` would; with ``DLC_OFFLINE=1`` it is an error).
+A data set comes file by file (:class:`FileSource`) or as one archive (:class:`ArchiveSource`). A
+mirror (``--mirror URL`` or ``$DLC_DATA_MIRROR``) replaces every source: it serves archives at its
+top level (``<mirror>/hymenoptera_data.zip``) and per-file data sets in their data-root folders
+(``<mirror>/yelp/train.txt``), so a data root served over HTTP is a mirror for the latter.
 """
 
 from __future__ import annotations
@@ -47,20 +42,13 @@ class FileSource:
 
 @dataclass(frozen=True)
 class ArchiveSource:
-    """One zip or tar archive that unpacks to ``top_folder/`` holding the data set's files.
-
-    ``max_bytes`` caps the archive's own size where it carries large files the manifest leaves
-    out (they are never extracted); by default the manifest's size cap applies to it too.
-    """
+    """One zip or tar archive that unpacks to ``top_folder/`` holding the data set's files."""
 
     url: str
     top_folder: str
+    # the archive's own size cap, where it carries large files the manifest leaves out (never
+    # extracted); by default the manifest's size cap applies to it too
     max_bytes: int | None = None
-
-    @property
-    def file_name(self) -> str:
-        """The archive's name, e.g. ``hymenoptera_data.zip`` (also its name on a mirror)."""
-        return posixpath.basename(urllib.parse.urlparse(self.url).path)
 
 
 @dataclass(frozen=True)
@@ -86,12 +74,8 @@ class DatasetSpec:
 
     def missing_layout(self, folder: str | os.PathLike[str]) -> list[str]:
         """The layout paths absent from ``folder`` (empty when the data set looks present)."""
-        base = Path(folder)
-        return [
-            rel
-            for rel in self.layout
-            if not ((base / rel).is_dir() if rel.endswith("/") else (base / rel).is_file())
-        ]
+        paths = [(rel, Path(folder) / rel) for rel in self.layout]
+        return [rel for rel, p in paths if not (p.is_dir() if rel.endswith("/") else p.is_file())]
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -157,11 +141,9 @@ def load_manifest(name: str) -> Manifest:
 
 def get_dataset(name: str) -> DatasetSpec:
     """The spec of a known data set; an unknown name is a DlcError listing the known ones."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        known = ", ".join(DATASETS)
-        raise DlcError(f"unknown data set {name!r}: known data sets are {known}") from None
+    if name not in DATASETS:
+        raise DlcError(f"unknown data set {name!r}: known data sets are {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 def dataset_path(
@@ -170,13 +152,11 @@ def dataset_path(
     fetch_missing: bool = True,
     mirror: str | None = None,
 ) -> Path:
-    """``<data root>/<folder>`` of data set ``name`` (data root: :func:`resolve_data_root`).
+    """``<data root>/<folder>`` of data set ``name``, its layout checked (not its checksums).
 
-    Only the layout is checked (fast); ``dlc data status`` verifies checksums. When the data
-    set's folder is absent and ``fetch_missing`` is set, it is downloaded first (from ``mirror``,
-    else ``$DLC_DATA_MIRROR``, else its public source), unless ``$DLC_OFFLINE`` says not to. A
-    folder that exists but is incomplete is never touched: that, a data set that may not be
-    fetched, and a failed download are a DlcError.
+    An absent folder is downloaded first when ``fetch_missing`` is set (from ``mirror``, else
+    ``$DLC_DATA_MIRROR``, else its public source) unless ``$DLC_OFFLINE`` says not to; an
+    incomplete one is never touched. Either failure is a DlcError.
     """
     spec = get_dataset(name)
     root = resolve_data_root(data_root)
@@ -227,7 +207,7 @@ def download_urls(spec: DatasetSpec, mirror: str | None = None) -> list[tuple[st
     """The ``(url, relative path)`` pairs to download for ``spec``: the archive and its file
     name, or one pair per manifest file."""
     if isinstance(spec.source, ArchiveSource):
-        name = spec.source.file_name
+        name = posixpath.basename(urllib.parse.urlparse(spec.source.url).path)  # its mirror name
         url = _join(mirror, name) if mirror else spec.source.url
         return [(url, name)]
     base = _join(mirror, spec.folder + "/") if mirror else spec.source.base_url

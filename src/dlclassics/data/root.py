@@ -16,10 +16,9 @@ _OFFLINE_FALSE = ("", "0", "false", "no", "off")
 
 
 def offline() -> bool:
-    """True when ``$DLC_OFFLINE`` (1/true/yes/on or 0/false/no/off, any case; unset or empty:
-    online; anything else: a DlcError) forbids the downloads a command would make on its own (a
-    missing data set, pretrained weights); ``dlc data fetch`` is an explicit request and
-    downloads either way. Other modules should call this rather than read the variable."""
+    """True when ``$DLC_OFFLINE`` (1/true/yes/on or 0/false/no/off, any case; unset: online)
+    forbids the downloads a command would make on its own (a missing data set, pretrained
+    weights); ``dlc data fetch`` is an explicit request and downloads either way."""
     raw = os.environ.get(OFFLINE_ENV_VAR, "")
     value = raw.strip().lower()
     if value in _OFFLINE_TRUE or value in _OFFLINE_FALSE:
@@ -35,12 +34,8 @@ def user_cache_dir() -> Path:
 
 def resolve_data_root(cli_value: str | os.PathLike[str] | None = None) -> Path:
     """Return the data root, by precedence: the ``--data-root`` flag, ``$DLC_DATA``, the user cache."""
-    if cli_value:
-        return Path(cli_value).expanduser()
-    env = os.environ.get(DATA_ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return user_cache_dir()
+    chosen = cli_value or os.environ.get(DATA_ENV_VAR)
+    return Path(chosen).expanduser() if chosen else user_cache_dir()
 
 
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:

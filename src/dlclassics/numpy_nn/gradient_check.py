@@ -56,12 +56,9 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def norm_rel_error(x: np.ndarray, y: np.ndarray) -> float:
-    """Normwise relative error ``||x - y|| / max(1e-300, ||x|| + ||y||)`` (Euclidean norms).
-
-    Unlike ``rel_error`` it is not dominated by entries that are nearly zero, where a centred
-    difference returns mostly rounding noise; it is the figure ``dlc gradcheck`` gates on.
-    x, y: arrays of one shape; the result is in [0, 1].
-    """
+    """Normwise relative error ``||x - y|| / max(1e-300, ||x|| + ||y||)`` of two arrays of one
+    shape, in [0, 1]. Unlike ``rel_error`` it is not dominated by nearly-zero entries, where a
+    centred difference returns mostly rounding noise; ``dlc gradcheck`` gates on it."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     scale = np.linalg.norm(x) + np.linalg.norm(y)
     return float(np.linalg.norm(x - y) / max(1e-300, scale))

@@ -23,33 +23,29 @@ def _check_pair(w: np.ndarray, dw: np.ndarray) -> None:
     check_same_dtype("w", w, dw=dw)
 
 
-def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
-    """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
-
-    w: weights, any shape; dw: dloss/dw, w's shape; config: {"learning_rate": 1e-2} by default.
-    """
-    _check_pair(w, dw)
+def _config(config: Config | None, **defaults: Any) -> Config:
+    """``config`` (a new dict when None) with its missing keys set to ``defaults``."""
     config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    return config
+
+
+def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
+    """Vanilla SGD: ``next_w = w - learning_rate * dw``; w any shape, dw = dloss/dw of w's shape."""
+    _check_pair(w, dw)
+    config = _config(config, learning_rate=1e-2)
     return w - config["learning_rate"] * dw, config
 
 
 def sgd_momentum(
     w: np.ndarray, dw: np.ndarray, config: Config | None = None
 ) -> tuple[np.ndarray, Config]:
-    """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``.
-
-    w: weights, any shape; dw: w's shape; config: {"learning_rate": 1e-2, "momentum": 0.9,
-    "velocity": zeros like w} by default, returned with the updated velocity.
-    """
+    """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``."""
     _check_pair(w, dw)
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
-    velocity = config.get("velocity", np.zeros_like(w))
-    velocity = config["momentum"] * velocity - config["learning_rate"] * dw
-    config["velocity"] = velocity
-    return w + velocity, config
+    config = _config(config, learning_rate=1e-2, momentum=0.9, velocity=np.zeros_like(w))
+    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
+    return w + config["velocity"], config
 
 
 def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
@@ -57,20 +53,10 @@ def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[n
 
     ``m = beta1 m + (1 - beta1) dw``, ``v = beta2 v + (1 - beta2) dw^2``, ``t += 1``,
     ``next_w = w - learning_rate * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)``.
-
-    w: weights, any shape; dw: w's shape; config: {"learning_rate": 1e-3, "beta1": 0.9,
-    "beta2": 0.999, "epsilon": 1e-8, "m": zeros like w, "v": zeros like w, "t": 0} by default,
-    returned with the updated m, v and t.
     """
     _check_pair(w, dw)
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
-    config.setdefault("t", 0)
+    config = _config(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    config = _config(config, m=np.zeros_like(w), v=np.zeros_like(w), t=0)
     beta1, beta2 = config["beta1"], config["beta2"]
     config["t"] += 1
     config["m"] = beta1 * config["m"] + (1 - beta1) * dw

@@ -21,13 +21,10 @@ def derivations_text() -> str:
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Run ``dlc gradcheck`` (seed 0) and write ``gradcheck.json`` into ``out_dir``; the checks
-    take about a second, so every profile runs the same ones (and ``data_root`` is unused).
-
-    Returns the summary, one table row per (layer, gradient), the derivations as ``markdown``
-    and the gradcheck report (``gradchecks.gradcheck_report``) as ``data``.
-    """
-    del data_root, profile  # same checks either way; see the docstring
+    """Run ``dlc gradcheck`` (seed 0), write ``gradcheck.json``; one table row per (layer,
+    gradient), the derivations as ``markdown``. The checks take about a second, so every
+    profile runs the same ones."""
+    del data_root, profile  # same checks either way
     report = gradcheck_report(GRADCHECK_SEED)
     atomic_write_json(Path(out_dir) / "gradcheck.json", report)
     rows = [

@@ -45,13 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from dlclassics.report.reproduce import run_reproduce
 
     prepare_output_dir(args.out)
-    sections = run_reproduce(
-        out_dir=args.out,
-        data_root=resolve_data_root(args.data_root),
-        profile=args.profile,
-        only=args.only,
-        force=args.force,
-    )
+    root = resolve_data_root(args.data_root)
+    sections = run_reproduce(args.out, root, args.profile, only=args.only, force=args.force)
     failed = [s.key for s in sections if s.status == "failed"]
     print(f"report: {args.out / 'index.html'} and {args.out / 'report.md'}")
     if failed:

@@ -1,11 +1,9 @@
 """``dlc reproduce``: run every part of the reference write-up and write the report.
 
 Each part runs in its own folder ``OUT/<part>/`` and leaves a ``part.json`` record (settings,
-status, time, result or error). A part whose record shows the same settings and success is reused,
-and a part that was interrupted or failed continues from its own checkpoints (each part resumes
-its training runs), so an interrupted ``dlc reproduce`` picks up where it stopped. ``--force`` or
-other settings start a part afresh. ``--only`` refreshes some parts while the report still shows
-the others. A part that fails is recorded with its error and the rest still run.
+status, time, result or error). A part with the same settings and success is reused; one that was
+interrupted or failed continues from its own checkpoints; ``--force`` or other settings start it
+afresh. A part that fails is recorded with its error and the rest still run.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from typing import Any
 
 from dlclassics import __version__
 from dlclassics.io import atomic_write_json
-from dlclassics.report.sections import Section
+from dlclassics.report.sections import Figure, Section, Table
 from dlclassics.report.writers import write_html, write_markdown
 
 PROFILES = ("tiny", "quick", "full")
@@ -58,21 +56,39 @@ def part_settings(profile: str, data_root: Path) -> dict[str, str]:
 
 
 def read_record(part_dir: Path) -> dict[str, Any] | None:
-    path = part_dir / RECORD_NAME
-    if not path.is_file():
-        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads((part_dir / RECORD_NAME).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return None  # a damaged record means the part runs again
+        return None  # no record, or a damaged one: the part runs (again)
+
+
+def build_section(part: Part, record: dict[str, Any] | None, part_dir: Path) -> Section:
+    """The section of ``part`` from its record (None when the part has never run); the record's
+    ``result`` is ``PartResult.to_record()``, figure paths relative to ``part_dir``."""
+    if record is None:
+        return Section(part.key, part.title, "not run", summary="Not run yet: use --only.")
+    result = record.get("result") or {}
+    status = record.get("status", "failed")
+    return Section(
+        part.key,
+        part.title,
+        "interrupted" if status == "running" else status,
+        duration_s=record.get("duration_s"),
+        error=record.get("error", ""),
+        summary=str(result.get("summary", "")),
+        tables=[
+            Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
+            for t in result.get("tables", [])
+        ],
+        figures=[Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])],
+        notes=[str(n) for n in result.get("notes", [])],
+        markdown=str(result.get("markdown", "")),
+    )
 
 
 def run_one_part(part: Part, part_dir: Path, data_root: Path, profile: str) -> dict[str, Any]:
-    """Run a part, catching its failure; returns and stores its record.
-
-    A "running" record is written first, so that a run stopped half-way (Ctrl-C, a crash, a
-    lost machine) is recognised next time: the part then continues from its own checkpoints.
-    """
+    """Run a part, catching its failure; returns and stores its record. A "running" record is
+    written first, so that a run stopped half-way is recognised (and continued) next time."""
     part_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     record: dict[str, Any] = {
@@ -123,8 +139,6 @@ def run_reproduce(
     log: Callable[[str], None] = print,
 ) -> list[Section]:
     """Run the selected parts (reusing finished ones) and write ``index.html`` and ``report.md``."""
-    from dlclassics.report.parts import build_section
-
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     selected = list(only) if only else list(PARTS)

@@ -1,8 +1,8 @@
 """What a report is made of: sections holding tables, figures and notes.
 
-A part of ``dlc reproduce`` returns a ``PartResult``, stored in the part's ``part.json``; the
-section builder (``report.parts``) turns the stored record into a ``Section``; the HTML and Markdown writers render sections without knowing which
-experiment they came from.
+A part of ``dlc reproduce`` returns a ``PartResult``, stored in the part's ``part.json``;
+``report.reproduce.build_section`` turns the stored record into a ``Section``; the HTML and
+Markdown writers render sections without knowing which experiment they came from.
 """
 
 from __future__ import annotations

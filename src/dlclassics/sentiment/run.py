@@ -1,10 +1,6 @@
 """One sentiment run end to end: read the data, build vocabulary and model, train with the shared
-loop (``dlclassics.training``), score the best epoch on every split, write ``best.pt`` /
-``last.pt`` (the vocabulary as labels, a fingerprint of the training data), ``metrics.json``,
-``curves.png`` and ``confusion.png`` (on test, else dev). Under ``torchrun`` every process runs
-this same code: each trains and evaluates its share, all compute the same metrics, and rank 0
-writes the files.
-"""
+loop (``dlclassics.training``), score the best epoch on every split, write the outputs. Under
+``torchrun`` every process trains and evaluates its share, and rank 0 writes the files."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlclassics import distributed
+from dlclassics import distributed, training
 from dlclassics.checkpoint import load_checkpoint, load_weights
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
@@ -38,19 +34,12 @@ from dlclassics.sentiment.config import GLOVE_MODELS, REFERENCE_ACCURACY, Sentim
 from dlclassics.sentiment.glove import glove_matrix, load_glove_text, load_packaged_glove
 from dlclassics.sentiment.text import SentenceFile, read_sentences, subsample
 from dlclassics.sentiment.vocab import Vocabulary
-from dlclassics.training import (
-    BEST_CHECKPOINT,
-    Checkpoints,
-    EvalResult,
-    LoopConfig,
-    LoopState,
-    Task,
-    train,
-)
+from dlclassics.training import train
 
 SPLITS = ("train", "dev", "test")
 CLASSES = ("negative", "positive")
-FILES = {"curves": "curves.png", "confusion": "confusion.png", "checkpoint": BEST_CHECKPOINT}
+FIGURE_FILES = {"curves": "curves.png", "confusion": "confusion.png"}
+FILES = {**FIGURE_FILES, "checkpoint": training.BEST_CHECKPOINT}
 
 
 def read_splits(data_dir: Path, config: SentimentConfig) -> dict[str, SentenceFile]:
@@ -121,11 +110,9 @@ def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: i
 
 
 def train_classifier(
-    classifier: Classifier,
-    datasets: dict[str, SentenceDataset],
-    checkpoints: Checkpoints,
+    classifier: Classifier, datasets: dict[str, SentenceDataset], checkpoints: training.Checkpoints,
     ctx: DistContext,
-) -> LoopState:
+) -> training.LoopState:  # fmt: skip
     """AdamW on the mean binary cross-entropy of each batch, the schedule stepped every batch,
     early stopping on dev accuracy: the shared loop with the sentiment loss and evaluation."""
     config, model, device = classifier.config, classifier.model, ctx.device
@@ -139,14 +126,13 @@ def train_classifier(
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
 
     def batch_loss(model: nn.Module, batch: Any) -> tuple[torch.Tensor, int, int]:
-        inputs, labels = batch
-        labels = labels.to(device)
+        inputs, labels = batch[0], batch[1].to(device)
         logits = model(**to_device(inputs, device)).float()  # (N,), float32 under autocast too
         correct = int(((logits >= 0) == (labels >= 0.5)).sum())
         return loss_fn(logits, labels) / len(labels), correct, len(labels)
 
-    task = Task(batch_loss, lambda model: evaluate(model, dev, device, ctx, precision))
-    loop = LoopConfig(
+    task = training.Task(batch_loss, lambda model: evaluate(model, dev, ctx, precision))
+    loop = training.LoopConfig(
         epochs=config.epochs,
         eval_split="dev",
         patience=config.patience,
@@ -160,34 +146,26 @@ def train_classifier(
 
 def evaluate_best(
     classifier: Classifier, datasets: dict[str, SentenceDataset], out_dir: Path, ctx: DistContext
-) -> dict[str, EvalResult]:
+) -> dict[str, training.EvalResult]:
     """The best epoch's weights (rank 0 reads ``best.pt`` and sends them: no shared file system
     needed) scored on train and test; on dev too only when there is no test set (dev was scored
     with these weights during training)."""
-    path = out_dir / BEST_CHECKPOINT
+    path = out_dir / training.BEST_CHECKPOINT
     best = load_checkpoint(path, KIND)["model"] if ctx.is_main else None
     load_weights(classifier.model, distributed.broadcast_object(best, ctx), path)
     model, precision = classifier.model, classifier.config.autocast_precision()
     scored = [name for name in datasets if name != "dev" or "test" not in datasets]
     loaders = {name: classifier.eval_loader(datasets[name], ctx) for name in scored}
-    return {
-        name: evaluate(model, data, ctx.device, ctx, precision) for name, data in loaders.items()
-    }
+    return {name: evaluate(model, loader, ctx, precision) for name, loader in loaders.items()}
 
 
 def run(
-    config: SentimentConfig,
-    data_dir: str | Path,
-    out_dir: str | Path,
-    resume: bool = False,
+    config: SentimentConfig, data_dir: str | Path, out_dir: str | Path, resume: bool = False,
     device: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """Train ``config.model`` on ``data_dir``, write its outputs to ``out_dir``; the metrics.
-
     ``resume`` continues from ``out_dir/last.pt`` when it exists (refused when any setting but
-    ``config.RESUMABLE``, or the training data, changed). Under torchrun each process takes the
-    GPU of its local rank.
-    """
+    ``config.RESUMABLE``, or the training data, changed)."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if not data_dir.is_dir():  # before the output folder is made
         raise DlcError(f"{data_dir}: no such data folder")
@@ -220,17 +198,15 @@ def train_and_score(
     datasets = {name: classifier.dataset(f.sentences, f.labels) for name, f in splits.items()}
     words = classifier.vocab.words if classifier.vocab is not None else []
     saved, fingerprint = config.checkpoint_config(), data_fingerprint(splits)
-    checkpoints = Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
+    checkpoints = training.Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
     times.append(time.perf_counter())
     state = train_classifier(classifier, datasets, checkpoints, ctx)
     times.append(time.perf_counter())
     evaluations = evaluate_best(classifier, datasets, out_dir, ctx)
     times.append(time.perf_counter())
-    accuracy = {name: e.accuracy for name, e in evaluations.items()}
-    loss = {name: e.loss for name, e in evaluations.items()}
-    best_row = state.history[state.best_epoch - 1]
-    accuracy.setdefault("dev", best_row["dev_acc"])
-    loss.setdefault("dev", best_row["dev_loss"])
+    best = state.history[state.best_epoch - 1]  # dev's scores when evaluate_best skipped it
+    scores = {"dev": (best["dev_acc"], best["dev_loss"])}
+    scores |= {name: (e.accuracy, e.loss) for name, e in evaluations.items()}
     shown = "test" if "test" in evaluations else "dev"
     labels, predicted = evaluations[shown].labels, evaluations[shown].predictions
     matrix = confusion_matrix(labels.numpy(), predicted.numpy(), len(CLASSES))
@@ -239,8 +215,8 @@ def train_and_score(
         "config": asdict(config),
         "sentences": {name: len(f) for name, f in splits.items()},
         "skipped_lines": {name: f.skipped for name, f in splits.items()},
-        "accuracy": {name: accuracy[name] for name in splits},
-        "loss": {name: loss[name] for name in splits},
+        "accuracy": {name: scores[name][0] for name in splits},
+        "loss": {name: scores[name][1] for name in splits},
         "best_epoch": state.best_epoch,
         "stopped_early": state.stopped_early,
         "history": state.history,

@@ -80,36 +80,27 @@ def _parse_line(raw: bytes, labelled: bool) -> tuple[list[str], int | None]:
 def read_sentences(
     path: str | os.PathLike[str], labelled: bool | None = True, skip_bad_lines: bool = False
 ) -> SentenceFile:
-    """Read a sentence file (or ``-``); ``labelled=None``: decided by ``looks_labelled``.
-
-    Raises:
-        DlcError: ``<file>:<line>: <problem>`` for the first bad line (unless skipping), or
-            ``<file>: no sentences`` when nothing readable is left.
-    """
+    """Read a sentence file (or ``-``); ``labelled=None``: decided by ``looks_labelled``. The
+    first bad line (unless skipping) is a DlcError ``<file>:<line>: <problem>``."""
     name, raw_lines = read_lines(path)
     if labelled is None:
         labelled = looks_labelled(raw_lines)
     sentences: list[list[str]] = []
-    labels: list[int] = []
-    line_numbers: list[int] = []
+    labels, line_numbers = [], []
     for number, raw in enumerate(raw_lines, start=1):
         try:
             tokens, label = _parse_line(raw, labelled)
         except ValueError as exc:
-            if not skip_bad_lines:
-                raise DlcError(
-                    f"{name}:{number}: {exc} (--skip-bad-lines skips such lines)"
-                ) from None
-            continue
+            if skip_bad_lines:
+                continue
+            raise DlcError(f"{name}:{number}: {exc} (--skip-bad-lines skips such lines)") from None
         sentences.append(tokens)
         line_numbers.append(number)
         if label is not None:
             labels.append(label)
     skipped = len(raw_lines) - len(sentences)
     if not sentences:
-        raise DlcError(
-            f"{name}: no sentences" + (f" ({skipped} bad lines skipped)" * bool(skipped))
-        )
+        raise DlcError(f"{name}: no sentences" + f" ({skipped} bad lines skipped)" * bool(skipped))
     kept_labels = labels if labelled else None
     return SentenceFile(name, sentences, kept_labels, line_numbers, len(raw_lines), skipped)
 

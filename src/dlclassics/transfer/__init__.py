@@ -1,2 +1,1 @@
-"""Transfer learning: adapt an ImageNet backbone to an image folder, fine-tuned or frozen
-(``run.run_experiment``; the CLI in ``commands``)."""
+"""Transfer learning: adapt an ImageNet backbone to an image folder, fine-tuned or frozen."""

@@ -7,15 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.options import (
-    add_device_argument,
-    add_out_argument,
-    add_precision_argument,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-)
+from dlclassics.options import nonnegative_int, positive_float, positive_int
 from dlclassics.transfer.config import BACKBONES, HEAD_INITS, MODES, PROTOCOLS, SCHEDULES
 
 DESCRIPTION = (
@@ -57,15 +51,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
         "(DEFAULT, IMAGENET1K_V1), or a local state_dict file",
     )
-    add(
-        "--mode", choices=[*MODES, "both"], default="both", help="train the whole model or the head"
-    )
-    add(
-        "--protocol",
-        choices=PROTOCOLS,
-        default="improved",
-        help="improved (our measured recipe) or reference (the PyTorch tutorial's)",
-    )
+    modes = [*MODES, "both"]
+    add("--mode", choices=modes, default="both", help="train the whole model or the head")
+    protocols = "improved (our measured recipe) or reference (the PyTorch tutorial's)"
+    add("--protocol", choices=PROTOCOLS, default="improved", help=protocols)
     add("--quick", action="store_true", help="a few-minute profile (tests, demos)")
     given = "(none: the protocol's)"
     add("--epochs", type=positive_int, help=f"training epochs {given}")
@@ -73,29 +62,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lr", type=positive_float, help=f"learning rate of the new head {given}")
     add("--schedule", choices=SCHEDULES, help=f"learning-rate schedule {given}")
     add("--head-init", choices=HEAD_INITS, help=f"new head's start {given}")
-    add(
-        "--views",
-        dest="cached_views",
-        type=nonnegative_int,
-        metavar="N",
-        help=f"freeze mode: cached augmented views per training image, 0: recompute every "
-        f"epoch {given}",
-    )
+    views = "freeze mode: cached augmented views per training image, 0: recompute every epoch"
+    add("--views", dest="cached_views", type=nonnegative_int, metavar="N", help=f"{views} {given}")
     tta = argparse.BooleanOptionalAction
     add("--tta", dest="flip_tta", action=tta, help=f"flip test-time augmentation {given}")
-    add(
-        "--train-per-class",
-        dest="train_images_per_class",
-        type=positive_int,
-        metavar="N",
-        help="use N train images per class (none: all, or the profile's)",
-    )
+    per_class = "use N train images per class (none: all, or the profile's)"
+    dest = "train_images_per_class"
+    add("--train-per-class", dest=dest, type=positive_int, metavar="N", help=per_class)
     add("--seed", type=nonnegative_int, default=0, help="random seed")
-    add_out_argument(parser, "runs/transfer", "output folder")
+    options.add_out_argument(parser, "runs/transfer", "output folder")
     add("--cache-dir", type=Path, metavar="DIR", help="feature cache (none: OUT/feature_cache)")
     add("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
-    add_device_argument(parser)
-    add_precision_argument(parser)
+    options.add_device_argument(parser)
+    options.add_precision_argument(parser)
     parser.set_defaults(func=train_command)
 
 
@@ -112,17 +91,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = actions.add_parser("train", help="train on an image folder", description=DESCRIPTION)
     add_train_arguments(train)
     predict = actions.add_parser("predict", help="classify images with a trained checkpoint")
-    predict.add_argument("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
-    predict.add_argument(
-        "images",
-        nargs="+",
-        metavar="IMAGE_OR_DIR",
-        help="images, folders of images, or - to read image paths from standard input",
-    )
-    predict.add_argument(
-        "-o", "--out", metavar="FILE", help="write the TSV here (none: standard output)"
-    )
-    add_device_argument(predict)
+    add = predict.add_argument
+    add("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
+    images_help = "images, folders of images, or - to read image paths from standard input"
+    add("images", nargs="+", metavar="IMAGE_OR_DIR", help=images_help)
+    add("-o", "--out", metavar="FILE", help="write the TSV here (none: standard output)")
+    options.add_device_argument(predict)
     predict.set_defaults(func=predict_command)
 
 
@@ -187,7 +161,7 @@ def predict_command(args: argparse.Namespace) -> int:
     from dlclassics.io import atomic_write_text
     from dlclassics.outputs import check_output_file
     from dlclassics.runtime import resolve_device
-    from dlclassics.transfer.predict import load_classifier, predict_files
+    from dlclassics.transfer.model import load_classifier, predict_files
 
     if args.out:
         check_output_file(args.out)

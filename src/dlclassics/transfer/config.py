@@ -1,10 +1,7 @@
-"""The settings of a transfer run: one ``TransferConfig``, with a ``TrainConfig`` per mode.
-
-``recipe(protocol, mode, quick)`` gives a mode's defaults; the command line replaces single fields
-with ``options.apply_overrides`` (its flags are named after the fields). Everything here is plain
-data, so it goes into ``metrics.json`` and checkpoints as-is. No torch here: ``dlc --help`` builds
-its parser from this module.
-"""
+"""The settings of a transfer run: one ``TransferConfig``, with a ``TrainConfig`` per mode
+(``recipe`` gives a mode's defaults; command-line flags named after the fields replace them).
+Plain data, so it goes into ``metrics.json`` and checkpoints as-is; no torch, so ``dlc --help``
+stays fast."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
 """An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``) and its transforms.
 
 The scan decodes every image once with ``load_rgb``: unreadable files (corrupt, truncated, not an
-image) are reported by path and left out, so one bad file never stops a run hours in. The
-transforms use the backbone's ``Preprocessing``: RandomResizedCrop + flip for training (as in the
-PyTorch tutorial), resize + centre crop for evaluation, then the backbone's mean/std.
+image) are reported by path and left out, so one bad file never stops a run hours in.
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ from dlclassics.data.images import is_image_file, load_rgb
 from dlclassics.errors import DlcError
 
 SPLITS = ("train", "val")
+Samples = list[tuple[Path, int]]  # (image path, class index) pairs
+Transform = Callable[[Image.Image], torch.Tensor]
 
 
 @dataclass
@@ -35,12 +36,12 @@ class ImageFolderData:
 
     root: Path
     classes: list[str]
-    train: list[tuple[Path, int]]
-    val: list[tuple[Path, int]]
+    train: Samples
+    val: Samples
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def fingerprint(samples: list[tuple[Path, int]]) -> str:
+def fingerprint(samples: Samples) -> str:
     """A hash of the samples' absolute paths, labels, sizes and modification times (cache keys):
     file statistics stand in for the contents, since an edited image changes its size or time."""
     digest = hashlib.sha256()
@@ -70,7 +71,7 @@ def scan_image_folder(root: str | os.PathLike[str]) -> ImageFolderData:
     if extra:
         raise DlcError(f"{root / 'val' / extra[0]}: class folder not present under train/")
 
-    splits: dict[str, list[tuple[Path, int]]] = {}
+    splits: dict[str, Samples] = {}
     skipped: list[tuple[Path, str]] = []
     for split in SPLITS:
         candidates = [
@@ -100,15 +101,15 @@ def scan_image_folder(root: str | os.PathLike[str]) -> ImageFolderData:
     return ImageFolderData(root, classes, splits["train"], splits["val"], skipped)
 
 
-def limit_per_class(samples: list[tuple[Path, int]], limit: int | None) -> list[tuple[Path, int]]:
+def limit_per_class(samples: Samples, limit: int | None) -> Samples:
     """The first ``limit`` samples of every class (all of them when ``limit`` is None)."""
     if limit is None:
         return list(samples)
-    counts: dict[int, int] = {}
+    seen: Counter[int] = Counter()
     kept = []
     for path, label in samples:
-        if counts.get(label, 0) < limit:
-            counts[label] = counts.get(label, 0) + 1
+        seen[label] += 1
+        if seen[label] <= limit:
             kept.append((path, label))
     return kept
 
@@ -118,16 +119,8 @@ class LabelledImages(Dataset):
     under its own RNG seed (``seed``, e, i), so an augmentation is the same whatever the batch,
     worker or rank that loads it, and a resumed run repeats it (``set_epoch``: the next epoch's)."""
 
-    def __init__(
-        self,
-        samples: list[tuple[Path, int]],
-        transform: Callable[[Image.Image], torch.Tensor],
-        seed: int | None = None,
-    ) -> None:
-        self.samples = samples
-        self.transform = transform
-        self.seed = seed
-        self.epoch = 0
+    def __init__(self, samples: Samples, transform: Transform, seed: int | None = None) -> None:
+        self.samples, self.transform, self.seed, self.epoch = samples, transform, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -170,7 +163,5 @@ class EvalViews:
 
 def describe_transforms(pre: Preprocessing) -> str:
     """A string that changes whenever the transforms would (part of the feature-cache key)."""
-    return (
-        f"train=RandomResizedCrop({pre.crop})+HFlip;eval=Resize({pre.resize})+CenterCrop({pre.crop});"
-        f"mean={pre.mean};std={pre.std}"
-    )
+    train, crop = f"RandomResizedCrop({pre.crop})+HFlip", f"CenterCrop({pre.crop})"
+    return f"train={train};eval=Resize({pre.resize})+{crop};mean={pre.mean};std={pre.std}"

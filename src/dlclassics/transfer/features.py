@@ -77,15 +77,6 @@ def extract_features(
     return distributed.unshard_rows(distributed.gather_objects(torch.cat(outputs), ctx))
 
 
-def cache_folder(
-    cache_dir: Path, backbone: Backbone, weights_key: str, samples: list[tuple[Path, int]]
-) -> Path:
-    """``<cache_dir>/<backbone>-<key>``; the key hashes weights, transforms and the image files."""
-    parts = [backbone.name, weights_key, data.describe_transforms(backbone.preprocessing)]
-    key = hashlib.sha256("|".join([*parts, data.fingerprint(samples)]).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{backbone.name}-{key}"
-
-
 def _cached(
     path: Path, compute: Callable[[], torch.Tensor], ctx: DistContext
 ) -> tuple[torch.Tensor, float]:
@@ -105,9 +96,8 @@ def _cached(
 
 
 def build_feature_cache(
-    backbone: Backbone, weights_key: str, train_samples: list[tuple[Path, int]],
-    val_samples: list[tuple[Path, int]], views: int, flip_tta: bool, seed: int, cache_dir: Path,
-    ctx: DistContext = SINGLE_PROCESS,
+    backbone: Backbone, weights_key: str, train_samples: data.Samples, val_samples: data.Samples,
+    views: int, flip_tta: bool, seed: int, cache_dir: Path, ctx: DistContext = SINGLE_PROCESS,
 ) -> FeatureCache:  # fmt: skip
     """Load or compute ``views`` augmented views of the training set (view v under seed
     ``seed * 1000 + v``) and the val crops (and their mirror images when ``flip_tta``); every
@@ -120,10 +110,11 @@ def build_feature_cache(
         items.append((f"train_view_seed{view_seed}", dataset, f"train view {v + 1}/{views}"))
     for mirror in (False, True) if flip_tta else (False,):
         name = "val_mirror" if mirror else "val_centre"
-        items.append(
-            (name, data.LabelledImages(val_samples, data.eval_transform(pre, mirror)), name)
-        )
-    folder = cache_folder(cache_dir, backbone, weights_key, train_samples + val_samples)
+        dataset = data.LabelledImages(val_samples, data.eval_transform(pre, mirror))
+        items.append((name, dataset, name))
+    images = data.fingerprint(train_samples + val_samples)
+    key = "|".join([backbone.name, weights_key, data.describe_transforms(pre), images])
+    folder = Path(cache_dir) / f"{backbone.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     done = []  # (features, seconds spent) per item
     for name, dataset, desc in items:
         compute = partial(extract_features, backbone, dataset, BATCH_SIZE, ctx, desc)

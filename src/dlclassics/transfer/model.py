@@ -1,4 +1,5 @@
-"""The transfer model (a pretrained backbone plus a new linear head) and how it is scored.
+"""The transfer model (a pretrained backbone plus a new linear head), how it is scored, and
+classifying images with a trained checkpoint (``<out>/<mode>/best.pt``).
 
 When every class folder names an ImageNet category (``ants`` → ``ant``, index 310; ``bees`` →
 ``bee``, 309), the backbone's own ImageNet classifier already separates them: its rows for those
@@ -7,16 +8,31 @@ categories give a zero-shot classifier and the natural starting point for the ne
 
 from __future__ import annotations
 
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dlclassics.backbones import Backbone, imagenet_categories
+from dlclassics.backbones import Backbone, available_backbones, imagenet_categories, load_backbone
+from dlclassics.checkpoint import load_checkpoint, load_weights
+from dlclassics.data.images import load_rgb
+from dlclassics.errors import DlcError
 from dlclassics.training import EvalResult
+from dlclassics.transfer.data import EvalViews
+
+CHECKPOINT_KIND = "transfer"
+# Decode big photos at reduced size, keeping the shorter side at least this many pixels: four
+# times the 256 px the evaluation transform resizes to, so a 12 000 x 12 000 scan does not
+# need gigabytes.
+PREDICT_MIN_SIDE = 1024
 
 
 def _name_forms(name: str) -> list[str]:
@@ -70,10 +86,8 @@ class TransferModel(nn.Module):
         self, backbone: Backbone, head: nn.Linear, frozen_backbone: bool, frozen_bn: bool = False
     ) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.head = head
-        self.frozen_backbone = frozen_backbone
-        self.frozen_bn = frozen_bn or frozen_backbone
+        self.backbone, self.head = backbone, head
+        self.frozen_backbone, self.frozen_bn = frozen_backbone, frozen_bn or frozen_backbone
         self.backbone.requires_grad_(not frozen_backbone)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -135,11 +149,6 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
     return evaluate_logits(torch.cat(all_logits), torch.cat(all_labels))
 
 
-def count_correct(result: EvalResult) -> int:
-    """How many of the evaluated items were classified right."""
-    return int((result.predictions == result.labels).sum())
-
-
 def before_training(
     backbone: Backbone, val: torch.Tensor, labels: torch.Tensor, classes: list[str], head_init: str,
     seed: int,
@@ -164,20 +173,82 @@ def before_training(
         zero_shot = None
         if indices is not None:
             zero_shot = evaluate_logits(backbone.imagenet_head(val)[..., indices].mean(1), labels)
+
+    def correct(result: EvalResult | None) -> int | None:
+        return None if result is None else int((result.predictions == result.labels).sum())
+
     measured = {
         "random_head_val_acc": random_result.accuracy,
-        "random_head_val_correct": count_correct(random_result),
+        "random_head_val_correct": correct(random_result),
         "imagenet_classes": indices,
         "zero_shot_val_acc": zero_shot.accuracy if zero_shot else None,
-        "zero_shot_val_correct": count_correct(zero_shot) if zero_shot else None,
+        "zero_shot_val_correct": correct(zero_shot),
         "head_init": used_init,
         "initial_head_val_acc": initial.accuracy,
     }
-    shown = "n/a (the classes do not name ImageNet classes)"
-    if zero_shot is not None:
-        shown = f"{zero_shot.accuracy:.4f}"
+    shown = (
+        f"{zero_shot.accuracy:.4f}"
+        if zero_shot
+        else "n/a (the classes do not name ImageNet classes)"
+    )
     print(
         f"val acc before training: random head {random_result.accuracy:.4f}, zero-shot {shown}, "
         f"initial head ({used_init}) {initial.accuracy:.4f}"
     )
     return measured, head
+
+
+@dataclass
+class Classifier:
+    """A trained model, on its device, and what it needs to classify a PIL image."""
+
+    model: TransferModel
+    classes: list[str]
+    flip_tta: bool
+    device: str
+
+    @torch.no_grad()
+    def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
+        """PIL RGB images → (N, C) class probabilities on the CPU (flip TTA when the run used it)."""
+        views = EvalViews(self.model.backbone.preprocessing, self.flip_tta)
+        batch = torch.stack([views(image) for image in images]).to(self.device)  # (N, V, 3, H, W)
+        return ViewAverage(self.model.eval())(batch).softmax(dim=1).cpu()
+
+
+def load_classifier(path: str | os.PathLike[str], device: str = "cpu") -> Classifier:
+    """Rebuild the model saved in ``best.pt`` on ``device``; any other file is a DlcError."""
+    saved = load_checkpoint(path, CHECKPOINT_KIND)
+    if "loop" in saved:
+        raise DlcError(f"{path}: a resume checkpoint (last.pt); predict with best.pt")
+    config = saved["config"]
+    backbone_name = config.get("backbone") if isinstance(config, dict) else None
+    if backbone_name not in available_backbones():
+        raise DlcError(f"{path}: damaged transfer checkpoint: unknown backbone {backbone_name!r}")
+    backbone = load_backbone(backbone_name, weights=None)
+    head = torch.nn.Linear(backbone.feature_dim, len(saved["labels"]))
+    model = TransferModel(backbone, head, frozen_backbone=True)
+    load_weights(model, saved["model"], path)
+    flip_tta = bool(config.get("flip_tta", False))
+    return Classifier(model.to(device).eval(), list(saved["labels"]), flip_tta, device)
+
+
+def predict_files(
+    classifier: Classifier, paths: list[Path], batch_size: int = 16
+) -> list[tuple[Path, str, float]]:
+    """``(path, predicted class, probability)`` per readable image; unreadable ones are reported
+    on stderr and left out."""
+    results = []
+    for start in range(0, len(paths), batch_size):
+        chunk = []
+        for path in paths[start : start + batch_size]:  # one batch of images in memory at a time
+            try:
+                chunk.append((path, load_rgb(path, min_side=PREDICT_MIN_SIDE)))
+            except DlcError as exc:
+                print(f"dlc: warning: skipping {exc}", file=sys.stderr)
+        if not chunk:
+            continue
+        probabilities = classifier.probabilities([image for _, image in chunk])  # (B, C)
+        best_prob, best_class = probabilities.max(dim=1)
+        for (path, _), p, c in zip(chunk, best_prob.tolist(), best_class.tolist(), strict=True):
+            results.append((path, classifier.classes[c], p))
+    return results

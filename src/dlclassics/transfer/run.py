@@ -1,24 +1,27 @@
 """One transfer-learning run, end to end: scan the folder, then for each mode measure the backbone
 before training, train with the shared loop (``dlclassics.training``), and write metrics, figures
-and checkpoints into ``<out>/<mode>/``.
-
-Under ``torchrun`` every process runs it: the feature cache is computed shard by shard and
-gathered, each rank trains on its share of every batch (DDP), and rank 0 alone writes files.
+and checkpoints into ``<out>/<mode>/``. Under ``torchrun`` the feature cache is computed shard by
+shard and gathered, each rank trains on its share of every batch (DDP), and rank 0 writes files.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from dlclassics import distributed
+from dlclassics import distributed, figures
 from dlclassics.backbones import load_backbone, weights_key
+from dlclassics.data.images import load_rgb
 from dlclassics.distributed import DistContext
 from dlclassics.io import atomic_write_json
 from dlclassics.runtime import seed_everything, torch_threads
@@ -34,8 +37,8 @@ from dlclassics.transfer.data import (
     train_transform,
 )
 from dlclassics.transfer.features import CachedViews, FeatureCache, build_feature_cache
-from dlclassics.transfer.figures import write_figures
 from dlclassics.transfer.model import (
+    CHECKPOINT_KIND,
     TransferModel,
     ViewAverage,
     before_training,
@@ -43,7 +46,7 @@ from dlclassics.transfer.model import (
     evaluate,
 )
 
-CHECKPOINT_KIND = "transfer"
+FIGURES = ("curves", "predictions", "confusion")
 RUN_SETTINGS = ("protocol", "backbone", "weights", "device", "seed")  # in every metrics.json
 SELECTION_NOTE = (
     "best_val_acc picks the epoch by its accuracy on the validation set itself (there is no "
@@ -107,14 +110,9 @@ def mode_checkpoints(
     tc = config.train[mode]
     settings = {"backbone": config.backbone, "weights": config.weights, "mode": mode}
     settings |= {"train": asdict(tc), "flip_tta": tc.flip_tta, "seed": config.seed}
+    folder, images = config.out_dir / mode, {"images": fingerprint(train_samples + data.val)}
     return Checkpoints(
-        config.out_dir / mode,
-        CHECKPOINT_KIND,
-        settings,
-        labels=data.classes,
-        fingerprint={"images": fingerprint(train_samples + data.val)},
-        best_weights=model.state_dict,
-        resume=config.resume,
+        folder, CHECKPOINT_KIND, settings, data.classes, images, model.state_dict, config.resume
     )
 
 
@@ -197,6 +195,47 @@ def mode_metrics(
         "final_val_correct": round(final * num_val),
         "selection_note": SELECTION_NOTE,
     }
+
+
+def plot_predictions(
+    data: ImageFolderData, best: EvalResult, path: Path, crop: int, count: int = 16
+) -> Path:
+    """A grid of ``count`` val images as the ``crop`` centre crop the model saw, titled
+    ``pred <class> (probability) / true <class>``: the mistakes first, framed in red, then the
+    correct ones alternating by class."""
+    from torchvision import transforms as T
+
+    predictions, labels = best.predictions.tolist(), best.labels.tolist()
+    ok = [p == t for p, t in zip(predictions, labels, strict=True)]
+    wrong, right = [i for i in range(len(ok)) if not ok[i]], [i for i in range(len(ok)) if ok[i]]
+    nth: defaultdict[int, Iterator[int]] = defaultdict(itertools.count)  # per class
+    rank = {i: (next(nth[labels[i]]), labels[i]) for i in right}  # k-th of its class
+    shown = (wrong + sorted(right, key=rank.__getitem__))[:count]
+    mistakes = [not ok[i] for i in shown]
+    captions = [
+        f"{'WRONG ' if bad else ''}pred {data.classes[predictions[i]]} "
+        f"({best.probabilities[i, predictions[i]]:.2f})\ntrue {data.classes[labels[i]]}"
+        for i, bad in zip(shown, mistakes, strict=True)
+    ]
+    title = f"val predictions ({len(wrong)} mistakes of {len(data.val)}; mistakes first, in red)"
+    view = T.Compose([T.Resize(crop), T.CenterCrop(crop)])
+    images = [view(load_rgb(data.val[i][0])) for i in shown]
+    return figures.plot_image_grid(images, captions, path, title, columns=4, mistakes=mistakes)
+
+
+def write_figures(
+    out: Path, mode: str, data: ImageFolderData, best: EvalResult, state: LoopState, crop: int
+) -> dict[str, str]:
+    """curves.png, predictions.png and confusion.png in ``out`` (the mode's folder); returns
+    every output's name relative to the experiment folder (``{"curves": "<mode>/curves.png"…}``)."""
+    title = f"{mode}: best val acc {100 * state.best_acc:.2f} % (epoch {state.best_epoch})"
+    figures.plot_curves(state.history, out / "curves.png", title, splits=("train", "val"))
+    plot_predictions(data, best, out / "predictions.png", crop)
+    classes = data.classes
+    matrix = figures.confusion_matrix(best.labels.numpy(), best.predictions.numpy(), len(classes))
+    figures.plot_confusion(matrix, classes, out / "confusion.png", f"{mode}, best epoch")
+    names = [f"{name}.png" for name in FIGURES] + ["best.pt", "last.pt", "metrics.json"]
+    return {name.split(".")[0]: f"{mode}/{name}" for name in names}
 
 
 def run_experiment(config: TransferConfig) -> dict[str, Any]:
