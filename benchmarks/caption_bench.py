@@ -1,12 +1,16 @@
 """Captioning benchmark on the generated shapes data (see ``dlclassics.captioning.reproduce``).
 
-    python benchmarks/caption_bench.py                 # everything: overfit, full, engine timing
+    python benchmarks/caption_bench.py                 # everything: overfit, full, engine timing,
+                                                       # attention vs LSTM
     python benchmarks/caption_bench.py --stages overfit
+    python benchmarks/caption_bench.py --stages attention
 
 Targets: reference protocol (``--overfit 50``, 50 epochs, batch 25, Adam 5e-3, hidden 512,
 word vectors 256) final training loss < 0.1 with the training captions reproduced exactly, for
 RNN and LSTM; full training: LSTM val BLEU-4 >= 0.5 and above the RNN's; NumPy vs PyTorch time
-per epoch. Writes ``benchmarks/results/caption_bench.json`` (the summary plus the load average;
+per epoch; attention (224-px feature maps, hidden 256): greedy val BLEU-4 >= 0.60 and above the
+plain LSTM on the same maps' pooled features with the same settings, at most 2x its time per
+epoch, and how often a shape word's attention peak lies on the object it names. Writes ``benchmarks/results/caption_bench.json`` (the summary plus the load average;
 runs of single stages update their keys) and prints markdown tables; run folders (metrics.json,
 figures, checkpoints) go to ``benchmarks/out/caption``, and the figures RESULTS.md shows are
 copied to ``benchmarks/results/caption``.
@@ -45,6 +49,9 @@ SHOWN = {  # figure in RESULTS.md -> file in the run folder
     "overfit_lstm_samples_val.png": "overfit_lstm/samples_val.png",
     "full_lstm_samples_val.png": "full_lstm/samples_val.png",
     "full_rnn_samples_val.png": "full_rnn/samples_val.png",
+    "attention_val.png": "attention_attention/attention_val.png",
+    "attention_samples_val.png": "attention_attention/samples_val.png",
+    "loss_attention.png": "attention_attention/loss.png",
 }
 
 
@@ -62,8 +69,8 @@ def main() -> None:
     parser.add_argument(
         "--stages",
         nargs="+",
-        default=["overfit", "full", "timing"],
-        choices=["overfit", "full", "timing"],
+        default=["overfit", "full", "timing", "attention"],
+        choices=["overfit", "full", "timing", "attention"],
     )
     parser.add_argument("--n-train", type=int, help="shapes training images (default 2000)")
     parser.add_argument("--hidden", type=int, help="hidden size of the full runs (default 512)")
@@ -88,6 +95,7 @@ def main() -> None:
         overfit=defaults.overfit if "overfit" in args.stages else None,
         full=defaults.full if "full" in args.stages else None,
         timing=defaults.timing if "timing" in args.stages else None,
+        attention=defaults.attention if "attention" in args.stages else None,
     )
     if args.n_train:
         settings = replace(settings, shapes=replace(settings.shapes, n_train=args.n_train))

@@ -30,10 +30,11 @@ def test_every_layer_passes_its_numerical_gradient_check(
 ) -> None:
     rows = gradchecks.run_gradchecks(seed, shapes)
     covered = {(row["layer"], row["gradient"]) for row in rows}
-    assert len(covered) == len(rows) == 29
+    assert len(covered) == len(rows) == 57
     assert {"lstm_step", "lstm", "rnn_step", "rnn", "temporal_softmax_loss"} <= {
         layer for layer, _ in covered
     }
+    assert {"attention", "attention_lstm_step", "attention_lstm"} <= {name for name, _ in covered}
     failed = [row for row in rows if not row["passed"]]
     assert not failed, failed
 

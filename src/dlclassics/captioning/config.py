@@ -22,7 +22,7 @@ class TrainConfig:
     """A captioning run: the ``dlc caption train`` flags, also what the solver trains with."""
 
     data: str = "shapes"
-    cell: str = "lstm"
+    cell: str = "lstm"  # rnn, lstm, or attention (an LSTM attending over the feature map)
     engine: str = "numpy"  # numpy: hand-derived gradients; torch: autograd on ``device``
     overfit: int | None = None  # train on N captions of N different images (the reference: 50)
     epochs: int = 10
@@ -37,8 +37,13 @@ class TrainConfig:
     eval_images: int = 1000  # at most this many images per evaluated split
     backbone: str = "efficientnet_lite0"
     image_size: int = 224  # ignored for shapes (uses its rendered size)
-    pca: int | None = None
+    pca: int | None = None  # PCA size of the pooled features, or of each map location (attention)
     feature_cache: str | None = None
+    # the attention cell: image size of its feature maps (224 px: 7 x 7, shapes included), the
+    # attention layer's size, and lambda of the doubly stochastic attention penalty (0: off)
+    map_size: int = 224
+    attention_dim: int = 64
+    attention_reg: float = 0.0
     device: str = "cpu"  # the torch engine's and the image features' device
 
 

@@ -18,7 +18,7 @@ class CaptionSplit:
 
     captions: np.ndarray  # (C, T) int32: <START> … <END>, <NULL> padding
     image_idxs: np.ndarray  # (C,) int64: the feature row of each caption's image
-    features: np.ndarray  # (I, D) float32
+    features: np.ndarray  # (I, D) float32, or (I, L, D) feature maps for the attention cell
     images: list[str]  # I image paths or URLs, for figures
     references: list[list[str]]  # I lists of reference captions (plain words) for BLEU/CIDEr
     # (I,) bool: images showing an attribute combination absent from training (shapes only)
@@ -72,4 +72,5 @@ class CaptionData:
 
     @property
     def feature_dim(self) -> int:
-        return self.splits["train"].features.shape[1]
+        """D: the size of a pooled feature vector, or of one location's of a feature map."""
+        return self.splits["train"].features.shape[-1]

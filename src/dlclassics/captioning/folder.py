@@ -33,6 +33,7 @@ from dlclassics.captioning.features import (
     fit_pca,
     fit_standardizer,
 )
+from dlclassics.captioning.spatial import extract_feature_maps, fit_map_reducer
 from dlclassics.captioning.vocab import build_vocab, encode_captions, tokenize
 from dlclassics.data.images import is_image_file
 from dlclassics.errors import DlcError
@@ -52,6 +53,12 @@ class FolderOptions:
     pca_dim: int | None = None  # PCA fitted on train (reference: 512); None: standardise instead
     split_seed: int = 0
     cache_dir: Path | None = None
+    # feature maps (N, L, D) for the attention cell instead of pooled vectors: each location's
+    # vector PCA-reduced (to pca_dim, default MAP_PCA_DIM) and whitened, plus its cell's (x, y)
+    spatial: bool = False
+
+
+MAP_PCA_DIM = 64
 
 
 @dataclass(frozen=True)
@@ -185,7 +192,8 @@ def load_caption_folder(
 
     Returns CaptionData with "train", "val" (and "test" if given); the vocabulary comes from the
     training captions only, with words seen fewer than ``min_word_count`` times as ``<UNK>``.
-    Features are standardised (or PCA-reduced) with statistics of the training images.
+    Features are standardised (or PCA-reduced) with statistics of the training images; with
+    ``options.spatial`` they are feature maps, reduced by ``spatial.fit_map_reducer``.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -199,9 +207,8 @@ def load_caption_folder(
         paths = [images_dir / n for n in by_image]
         tokens = [[tokenize(r.caption) for r in rows] for rows in by_image.values()]
         flat = [t for per_image in tokens for t in per_image]
-        features = extract_features(
-            paths, options.features, options.cache_dir, desc=f"{split} features"
-        )
+        extract = extract_feature_maps if options.spatial else extract_features
+        features = extract(paths, options.features, options.cache_dir, desc=f"{split} features")
         splits[split] = CaptionSplit(
             captions=encode_captions(flat, word_to_idx, options.max_words),
             image_idxs=np.repeat(np.arange(len(paths)), [len(t) for t in tokens]).astype(np.int64),
@@ -210,7 +217,9 @@ def load_caption_folder(
             references=[[" ".join(t) for t in per_image] for per_image in tokens],
         )
     train_features = splits["train"].features
-    if options.pca_dim:
+    if options.spatial:
+        centre = fit_map_reducer(train_features, options.pca_dim or MAP_PCA_DIM)
+    elif options.pca_dim:
         centre = fit_pca(train_features, options.pca_dim)
     else:
         centre = fit_standardizer(train_features)

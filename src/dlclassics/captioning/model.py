@@ -13,11 +13,16 @@ chosen word back in: greedily, or keeping the ``beam_size`` most likely partial 
 
 It is a drop-in for CS231n's ``classifiers/rnn.py`` (see ``docs/cs231n.md``): the same
 constructor, ``loss`` and ``sample``, and the same weights after ``np.random.seed(231)``.
+
+``CaptioningRNN(..., cell_type="attention")`` builds the attention captioner instead
+(``captioning.attention_model.AttentionCaptioningRNN``: feature maps (N, L, D) in, soft attention
+at every word), with the same ``loss``/``sample`` interface.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +43,7 @@ from dlclassics.numpy_nn.rnn_layers import (
     word_embedding_forward,
 )
 
-CELL_TYPES = ("rnn", "lstm")
+CELL_TYPES = ("rnn", "lstm", "attention")
 PARAM_NAMES = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 
 
@@ -96,6 +101,26 @@ class CaptioningRNN:
     ``dlc caption train`` uses); see ``init_params``.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """``cell_type="attention"`` gives an ``AttentionCaptioningRNN`` built from the same
+        arguments (plus its own keywords: attention_dim, regularization, context_output)."""
+        names = (
+            "word_to_idx",
+            "input_dim",
+            "wordvec_dim",
+            "hidden_dim",
+            "cell_type",
+            "dtype",
+            "seed",
+        )
+        given = {**dict(zip(names, args, strict=False)), **kwargs}
+        if cls is not CaptioningRNN or given.get("cell_type") != "attention":
+            return super().__new__(cls)
+        from dlclassics.captioning.attention_model import AttentionCaptioningRNN
+
+        del given["cell_type"]
+        return AttentionCaptioningRNN(**given)
+
     def __init__(
         self,
         word_to_idx: dict[str, int],
@@ -106,7 +131,7 @@ class CaptioningRNN:
         dtype: type = np.float32,
         seed: int | None = None,
     ) -> None:
-        if cell_type not in CELL_TYPES:
+        if cell_type not in CELL_TYPES[:2]:
             raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
         self.word_to_idx = dict(word_to_idx)
         self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)

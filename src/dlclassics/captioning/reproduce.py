@@ -2,7 +2,9 @@
 
 The benchmark (``run_benchmark``, also run by ``benchmarks/caption_bench.py``): the reference's
 overfit protocol, full training of RNN and LSTM scored greedy and with beam search (val, unseen
-combinations, test), and the time per epoch of the NumPy and PyTorch engines.
+combinations, test), the time per epoch of the NumPy and PyTorch engines, and the attention LSTM
+against the plain LSTM on the same feature maps (scores, time per epoch, and how often a shape
+word's attention peak lies on the object it names).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ BLEU = tuple(f"BLEU-{n}" for n in range(1, 5))
 
 # Full training on the whole shapes training split (sized for a shared 2-core CPU).
 FULL = TrainConfig(epochs=10, batch_size=100, lr=5e-3, lr_decay=0.9, hidden=512, wordvec=256)
+# The attention LSTM and the plain LSTM on the same 224-px feature maps (7 x 7 x 1280; the LSTM
+# reads their mean, the pooled feature) with the same settings; hidden 256 keeps both runs to a
+# few minutes each on the shared CPU.
+ATTENTION = replace(FULL, cell="attention", hidden=256, wordvec=128, map_size=224)
+ATTENTION_CELLS = ("lstm", "attention")
 
 
 @dataclass
@@ -39,6 +46,8 @@ class BenchSettings:
     overfit: TrainConfig | None = OVERFIT_PROTOCOL
     full: TrainConfig | None = FULL
     timing: TrainConfig | None = FULL  # one epoch of each engine per cell at these settings
+    attention: TrainConfig | None = ATTENTION  # attention vs LSTM on the same feature maps
+    timing_rounds: int = 2  # attention stage: alternate one epoch of each cell, this many times
     beam: int = 3
     resume: bool = False  # continue each training run from its checkpoint
     device: str = "cpu"  # where the image features are computed (the engines time on the CPU)
@@ -70,13 +79,16 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
     """Run the benchmark; every run's folder (metrics.json, figures) goes under ``out_dir``.
 
     Returns {"data": ..., "overfit": {cell: row}, "full": {cell: row}, "engine_seconds":
-    {cell: {"numpy": s, "torch": s}}, "figures": {name: file relative to out_dir}}.
+    {cell: {"numpy": s, "torch": s}}, "attention": ``run_attention_stage``'s dict, "figures":
+    {name: file relative to out_dir}}, each stage only when it ran.
     """
     out_dir = Path(out_dir)
     make_shapes(shapes_dir, settings.shapes)
-    data = load_shapes(shapes_dir, FolderOptions(FeatureConfig(device=settings.device)))
     spec = f"shapes:{shapes_dir}"
-    summary: dict[str, Any] = {"data": data_summary(data, shapes_dir, settings), "figures": {}}
+    summary: dict[str, Any] = {"figures": {}}
+    if any(stage is not None for stage in (settings.overfit, settings.full, settings.timing)):
+        data = load_shapes(shapes_dir, FolderOptions(FeatureConfig(device=settings.device)))
+        summary["data"] = data_summary(data, shapes_dir, settings)  # the 128-px pooled features
     for stage, base in (("overfit", settings.overfit), ("full", settings.full)):
         if base is None:
             continue
@@ -98,6 +110,8 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
         name, title = f"loss_{stage}.png", f"Training loss, {stage} ({base.engine} engine)"
         plot_series(histories, out_dir / name, title, ylabel="training loss", smooth=True)
         summary["figures"][f"loss_{stage}"] = name
+    if settings.attention is not None:
+        summary["attention"] = run_attention_stage(out_dir, shapes_dir, settings)
     if settings.timing is not None:
         summary["engine_seconds"] = {
             cell: {
@@ -108,6 +122,85 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
         }
     atomic_write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def run_attention_stage(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> dict:
+    """Train the plain LSTM (on the pooled maps) and the attention LSTM (on the maps) with the
+    same settings, then time one epoch of each, alternating, ``settings.timing_rounds`` times.
+
+    Returns {"config": ..., "runs": {cell: row (with "attention_boxes" for the attention run)},
+    "epoch_seconds": {cell: [seconds of each timing round]}, "feature_dims": {cell: D}}.
+    """
+    base = replace(settings.attention, data=f"shapes:{shapes_dir}", beam=settings.beam)
+    features = FeatureConfig(image_size=base.map_size, device=settings.device)
+    spatial = FolderOptions(features, pca_dim=base.pca, spatial=True)
+    data = {
+        "lstm": load_shapes(shapes_dir, FolderOptions(features), image_size=base.map_size),
+        "attention": load_shapes(shapes_dir, spatial, image_size=base.map_size),
+    }
+    runs = {}
+    for cell in ATTENTION_CELLS:
+        run = out_dir / f"attention_{cell}"
+        m = run_training(
+            replace(base, cell=cell), run, shapes_dir.parent, settings.resume, data[cell]
+        )
+        seconds = [row["seconds"] for row in m["history"]]
+        runs[cell] = {
+            "final_loss": m["final_loss"],
+            "mean_epoch_seconds": float(np.mean(seconds)) if seconds else None,
+            "evaluation": m["evaluation"],
+            "attention_boxes": m.get("attention_boxes"),
+            "figures": {k: f"{run.name}/{v}" for k, v in m["figures"].items()},
+        }
+    timing: dict[str, list[float]] = {cell: [] for cell in ATTENTION_CELLS}
+    for _ in range(settings.timing_rounds):
+        for cell in ATTENTION_CELLS:
+            config = replace(base, cell=cell)
+            timing[cell].append(time_one_epoch(data[cell], config, "numpy"))
+    return {
+        "config": {k: v for k, v in base.__dict__.items() if k != "data"},
+        "runs": runs,
+        "epoch_seconds": timing,
+        "feature_dims": {cell: d.feature_dim for cell, d in data.items()},
+    }
+
+
+def attention_tables(stage: dict[str, Any]) -> list[Table]:
+    """The attention stage as report tables: scores, seconds per epoch, attention peaks."""
+    scores = ("BLEU-1", "BLEU-4", "CIDEr", "exact match")
+    names = {"lstm": "LSTM (pooled map)", "attention": "attention LSTM"}
+    rows = []
+    for split in ("val", "val_unseen", "test"):
+        for decoding in stage["runs"]["lstm"]["evaluation"]["val"]:  # greedy, then beam K
+            for cell, run in stage["runs"].items():
+                if split in run["evaluation"]:
+                    by_key = run["evaluation"][split][decoding]
+                    rows.append([names[cell], split, decoding, *(by_key[k] for k in scores)])
+    c = stage["config"]
+    title = (
+        f"Attention vs plain LSTM, same data and settings ({c['epochs']} epochs, batch "
+        f"{c['batch_size']}, hidden {c['hidden']}, word vectors {c['wordvec']}, "
+        f"{c['map_size']}-px feature maps)"
+    )
+    tables = [Table(title, ["model", "split", "decoding", *scores], rows)]
+    seconds = {cell: min(values) for cell, values in stage["epoch_seconds"].items() if values}
+    if seconds:
+        rows = [[names[cell], s, s / seconds["lstm"]] for cell, s in seconds.items()]
+        note = "the fastest of the alternating timing rounds, NumPy engine"
+        tables.append(
+            Table("Seconds per training epoch", ["model", "seconds", "× LSTM"], rows, note)
+        )
+    boxes = stage["runs"]["attention"].get("attention_boxes")
+    if boxes:
+        row = [boxes["shape_words"], boxes["hit_rate"], boxes["chance_rate"], boxes["skipped"]]
+        columns = ["shape words", "peak on the object", "chance", "skipped"]
+        note = (
+            "val images, greedy captions: a shape word's largest attention weight lies in a cell "
+            "overlapping the named object's box; chance = a uniformly random cell; skipped = "
+            "words naming no single object of the scene"
+        )
+        tables.append(Table("Where the attention looks", columns, [row], note))
+    return tables
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:
@@ -142,6 +235,8 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
         ]
         title = "Seconds per training epoch, NumPy vs PyTorch engine"
         tables.append(Table(title, ["cell", "NumPy", "PyTorch", "NumPy / PyTorch"], rows))
+    if "attention" in summary:
+        tables += attention_tables(summary["attention"])
     return tables
 
 
@@ -153,14 +248,20 @@ def format_table(summary: dict[str, Any]) -> str:
 QUICK_SHAPES = ShapesConfig(n_train=120, n_val=40, n_test=40)
 TINY_SHAPES = ShapesConfig(n_train=24, n_val=8, n_test=8, image_size=64)
 TINY_OVERFIT = replace(OVERFIT_PROTOCOL, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16)
+QUICK_ATTENTION = replace(ATTENTION, hidden=128, wordvec=64, map_size=128)
+TINY_ATTENTION = replace(
+    ATTENTION, epochs=2, batch_size=8, hidden=16, wordvec=8, attention_dim=8, pca=6, map_size=64
+)
 
 
 def _settings(profile: str, shapes_dir: Path, out_dir: Path) -> tuple[BenchSettings, Path]:
     if profile == "tiny":  # hermetic: the small set lives in the run folder
-        return BenchSettings(TINY_SHAPES, TINY_OVERFIT, None, None), out_dir / "shapes_tiny"
+        tiny = BenchSettings(TINY_SHAPES, TINY_OVERFIT, None, None, TINY_ATTENTION, 1)
+        return tiny, out_dir / "shapes_tiny"
     if profile == "quick":
         quick_dir = shapes_dir.with_name(shapes_dir.name + "_quick")
-        return BenchSettings(shapes=QUICK_SHAPES, full=None, timing=None), quick_dir
+        quick = BenchSettings(QUICK_SHAPES, full=None, timing=None, attention=QUICK_ATTENTION)
+        return quick, quick_dir
     return BenchSettings(), shapes_dir
 
 
@@ -169,8 +270,8 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
 
     tiny: 24/8/8 shapes images of 64 px in ``out_dir`` and an 8-caption overfit with a tiny
     model (seconds; tests). quick: 120/40/40 images (in ``<shapes dir>_quick``) and the reference
-    overfit protocol for the RNN and the LSTM (about two minutes on 2 cores, mostly image
-    features). full: ``BenchSettings()``. Image features are computed on the GPU when one is
+    overfit protocol for the RNN and the LSTM, and a small attention-vs-LSTM run on 128-px maps
+    (a few minutes on 2 cores, mostly image features). full: ``BenchSettings()``. Image features are computed on the GPU when one is
     visible (``$DLC_DEVICE`` chooses). Returns the summary line, the tables, the loss curves and
     sample grids, and as ``data`` the benchmark summary (``run_benchmark``) with ``table`` (also
     in ``table.md``) and ``images`` (figure files by run, relative to ``out_dir``).
@@ -191,6 +292,12 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
             for split in ("train", "val"):
                 caption = f"{stage}_{cell}: generated vs true, {split}"
                 figures.append(Figure(Path(row["figures"][f"samples_{split}"]), caption))
+    if "attention" in summary:
+        for cell, row in summary["attention"]["runs"].items():
+            images[f"attention_{cell}"] = row["figures"]
+        attention_val = summary["attention"]["runs"]["attention"]["figures"]["attention_val"]
+        caption = "attention LSTM, val images: each generated word's attention map over the image"
+        figures.append(Figure(Path(attention_val), caption))
     data = summary["data"]
     return PartResult(
         summary=f"Generated shapes data: {data['images']['train']} training images, "

@@ -356,8 +356,10 @@ def default_shapes_dir(data_root: Path) -> Path:
     )
 
 
-def load_shapes(folder: Path, options: FolderOptions) -> CaptionData:
-    """The shapes data set (generated first if missing), with the ``unseen`` flags of its images."""
+def load_shapes(folder: Path, options: FolderOptions, image_size: int | None = None) -> CaptionData:
+    """The shapes data set (generated first if missing), with the ``unseen`` flags of its images.
+
+    The features see the images at ``image_size`` px (default: the rendered size)."""
     if not (folder / "meta.json").is_file():
         print(
             f"dlc: creating the shapes data set in {folder} (dlc caption make-shapes)",
@@ -365,7 +367,8 @@ def load_shapes(folder: Path, options: FolderOptions) -> CaptionData:
         )
         make_shapes(folder, ShapesConfig())
     meta = read_shapes_meta(folder)
-    features = replace(options.features, image_size=int(meta["config"]["image_size"]))
+    size = image_size or int(meta["config"]["image_size"])
+    features = replace(options.features, image_size=size)
     data = load_caption_folder(folder, replace(options, features=features, min_word_count=1))
     for split_name, split in data.splits.items():
         unseen = set(meta["unseen"].get(split_name, []))

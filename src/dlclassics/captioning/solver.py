@@ -58,12 +58,13 @@ class NumpyEngine:
 
     def __init__(self, model: CaptioningRNN, learning_rate: float) -> None:
         self.model = model
-        self.configs: dict[str, dict[str, Any]] = {n: {} for n in PARAM_NAMES}
+        self.names = tuple(model.params)  # PARAM_NAMES, or the attention model's
+        self.configs: dict[str, dict[str, Any]] = {n: {} for n in self.names}
         self.set_learning_rate(learning_rate)
 
     def step(self, features: np.ndarray, captions: np.ndarray) -> float:
         loss, grads = self.model.loss(features, captions)
-        for n in PARAM_NAMES:
+        for n in self.names:
             self.model.params[n], self.configs[n] = adam(
                 self.model.params[n], grads[n], self.configs[n]
             )
@@ -77,13 +78,13 @@ class NumpyEngine:
         """The model's params are the trained ones already."""
 
     def adam_state(self) -> AdamState:
-        zeros = {n: np.zeros_like(self.model.params[n]) for n in PARAM_NAMES}
-        m = {n: self.configs[n].get("m", zeros[n]) for n in PARAM_NAMES}
-        v = {n: self.configs[n].get("v", zeros[n]) for n in PARAM_NAMES}
-        return AdamState(m, v, int(self.configs[PARAM_NAMES[0]].get("t", 0)))
+        zeros = {n: np.zeros_like(self.model.params[n]) for n in self.names}
+        m = {n: self.configs[n].get("m", zeros[n]) for n in self.names}
+        v = {n: self.configs[n].get("v", zeros[n]) for n in self.names}
+        return AdamState(m, v, int(self.configs[self.names[0]].get("t", 0)))
 
     def load_adam_state(self, state: AdamState) -> None:
-        for n in PARAM_NAMES:
+        for n in self.names:
             self.configs[n].update(m=state.m[n].copy(), v=state.v[n].copy(), t=state.t)
 
 
@@ -158,11 +159,11 @@ class Checkpoint:
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    return {n: torch.from_numpy(np.ascontiguousarray(arrays[n])) for n in PARAM_NAMES}
+    return {n: torch.from_numpy(np.ascontiguousarray(a)) for n, a in arrays.items()}
 
 
 def _arrays(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    return {n: tensors[n].numpy() for n in PARAM_NAMES}
+    return {n: t.numpy() for n, t in tensors.items()}
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -193,8 +194,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def load_params(model: CaptioningRNN, saved: Checkpoint) -> None:
-    """Copy the checkpoint's parameters into ``model`` (in its dtype); a shape differs: DlcError."""
-    for n in PARAM_NAMES:
+    """Copy the checkpoint's parameters into ``model`` (in its dtype); a parameter missing or of
+    another shape: DlcError."""
+    for n in model.params:
+        if n not in saved.params:
+            raise DlcError(f"{saved.path}: no parameter {n}: a checkpoint of another model")
         if saved.params[n].shape != model.params[n].shape:
             raise DlcError(
                 f"{saved.path}: parameter {n} has shape {saved.params[n].shape}, the model "
@@ -289,7 +293,7 @@ class CaptioningSolver:
     def check_weights(self, epoch: int) -> None:
         """Stop before saving when the epoch's last step (each loss is measured before its
         update) left weights that are NaN or infinite or give a non-finite loss."""
-        for n in PARAM_NAMES:
+        for n in self.model.params:
             if not np.isfinite(self.model.params[n]).all():
                 raise DlcError(
                     f"epoch {epoch}: weight {n} became NaN or infinite; try a lower --lr"

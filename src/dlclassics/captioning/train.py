@@ -8,7 +8,10 @@ trained checkpoint (``dlc caption sample``).
 - ``metrics.json``: the configuration, losses, one ``history`` row per epoch and, for every
   evaluated split (train, val, val_unseen and test when present) and decoding (greedy, beam K),
   BLEU-1…4, CIDEr, the assignment's unigram BLEU and the exact-match rate (fractions);
-- ``loss.png``, ``samples_train.png``, ``samples_val.png``.
+- ``loss.png``, ``samples_train.png``, ``samples_val.png``; for ``--cell attention`` also
+  ``attention_val.png`` (each word's attention map over the image) and, on the shapes data,
+  ``attention_boxes`` in ``metrics.json``: how often a shape word's attention peak lies on the
+  object it names.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dlclassics.captioning.attention_maps import attention_outputs
 from dlclassics.captioning.coco import load_coco
 from dlclassics.captioning.config import RESUMABLE, TrainConfig
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
@@ -50,12 +54,20 @@ def load_data(config: TrainConfig, data_root: Path) -> CaptionData:
     if kind not in ("shapes", "coco", "folder"):
         raise DlcError(f"--data {config.data!r}: expected shapes[:DIR], coco[:DIR] or folder:DIR")
     folder = Path(where).expanduser() if where else None
-    features = FeatureConfig(config.backbone, image_size=config.image_size, device=config.device)
+    spatial = config.cell == "attention"
+    size = config.map_size if spatial else config.image_size
+    features = FeatureConfig(config.backbone, image_size=size, device=config.device)
     cache = Path(config.feature_cache) if config.feature_cache else None
-    options = FolderOptions(features, pca_dim=config.pca, cache_dir=cache)
+    options = FolderOptions(features, pca_dim=config.pca, cache_dir=cache, spatial=spatial)
     if kind == "shapes":
-        return load_shapes(folder or default_shapes_dir(data_root), options)
+        shapes_dir = folder or default_shapes_dir(data_root)
+        return load_shapes(shapes_dir, options, image_size=size if spatial else None)
     if kind == "coco":
+        if spatial:
+            raise DlcError(
+                "--cell attention needs the images for their feature maps; the CS231n COCO "
+                "files hold pooled features only: use --data shapes or folder:DIR"
+            )
         return load_coco(folder or Path(data_root) / "coco_captioning")
     if folder is None:
         raise DlcError("--data folder:DIR needs the folder, e.g. folder:~/my_captions")
@@ -78,11 +90,17 @@ def training_split(data: CaptionData, config: TrainConfig) -> CaptionSplit:
 
 
 def build_model(data: CaptionData, config: TrainConfig) -> CaptioningRNN:
+    """The model ``config.cell`` names (an ``AttentionCaptioningRNN`` for "attention")."""
     if config.cell not in CELL_TYPES:
-        raise DlcError(f"--cell {config.cell!r}: expected rnn or lstm")
+        raise DlcError(f"--cell {config.cell!r}: expected one of {', '.join(CELL_TYPES)}")
+    if config.cell == "attention" and config.engine != "numpy":
+        raise DlcError("--cell attention runs on the NumPy engine only: drop --engine torch")
+    extra = {}
+    if config.cell == "attention":
+        extra = {"attention_dim": config.attention_dim, "regularization": config.attention_reg}
     return CaptioningRNN(
         data.word_to_idx, data.feature_dim, config.wordvec, config.hidden, config.cell,
-        np.float32, config.seed,
+        np.float32, config.seed, **extra,
     )  # fmt: skip
 
 
@@ -188,6 +206,11 @@ def run_training(
         "samples": samples,
         "figures": _write_figures(state.loss_history, samples, config, out_dir),
     }
+    if config.cell == "attention":
+        label = f"{config.cell.upper()} ({config.engine}), val images (greedy)"
+        attention = attention_outputs(model, data.splits["val"], out_dir, config.max_length, label)
+        metrics["figures"]["attention_val"] = attention["figure"]
+        metrics["attention_boxes"] = attention["boxes"]
     atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics
 

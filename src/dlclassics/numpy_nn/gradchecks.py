@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlclassics.numpy_nn import layers, rnn_layers
+from dlclassics.numpy_nn import attention, layers, rnn_layers
 from dlclassics.numpy_nn.gradient_check import eval_numerical_gradient, norm_rel_error, rel_error
 
 TOLERANCE = 1e-7  # the largest normwise relative error a float64 gradient may show
@@ -33,33 +33,31 @@ class GradcheckShapes:
     H: int = 6  # hidden size
     V: int = 7  # vocabulary / classes
     M: int = 8  # outputs of the affine layers
+    L: int = 4  # attention: feature locations
+    F: int = 5  # attention: size of one location's feature vector
+    A: int = 3  # attention: size of the attention layer
 
 
 @dataclass(frozen=True)
 class LayerCheck:
-    """One layer to check.
+    """One layer to check; the numerical gradient perturbs ``inputs`` in place, which both
+    callables read."""
 
-    - layer: name shown in the table
-    - inputs: the float64 arrays to differentiate with respect to, by argument name; the
-      numerical gradient perturbs them in place, and both callables below read them
-    - objective: () -> the scalar L at the current inputs
-    - gradients: () -> the analytic gradients dL/d(input), in the order of ``inputs``
-    """
-
-    layer: str
-    inputs: dict[str, np.ndarray]
-    objective: Callable[[], float]
-    gradients: Callable[[], tuple[np.ndarray, ...]]
+    layer: str  # name shown in the table
+    inputs: dict[str, np.ndarray]  # the float64 arrays to differentiate, by argument name
+    objective: Callable[[], float]  # the scalar L at the current inputs
+    gradients: Callable[[], tuple[np.ndarray, ...]]  # analytic dL/d(input), in inputs' order
 
 
-def _check(layer: str, args: dict, forward: Callable, backward: Callable, dout) -> LayerCheck:
-    """L = sum(forward(**args)[0] * dout); the gradients are ``backward(dout, cache)``."""
-    return LayerCheck(
-        layer,
-        args,
-        lambda: float(np.sum(forward(**args)[0] * dout)),
-        lambda: backward(dout, forward(**args)[1]),
-    )
+def _check(layer: str, args: dict, forward: Callable, backward: Callable, *douts) -> LayerCheck:
+    """L = sum_k sum(out_k * dout_k) over the outputs of ``forward(**args)`` but the last (the
+    cache); the gradients are ``backward(*douts, cache)``."""
+
+    def objective() -> float:
+        outs = forward(**args)[:-1]
+        return float(sum(np.sum(out * dout) for out, dout in zip(outs, douts, strict=True)))
+
+    return LayerCheck(layer, args, objective, lambda: backward(*douts, forward(**args)[-1]))
 
 
 def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -72,10 +70,10 @@ def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     return _check("affine", args, layers.affine_forward, layers.affine_backward, dout)
 
 
-def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int) -> dict:
+def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int, D: int) -> dict:
     """Wx (D, gH), Wh (H, gH), b (gH,) at a scale that keeps tanh/sigmoid out of saturation."""
     return {
-        "Wx": 0.4 * rng.standard_normal((s.D, gates * s.H)),
+        "Wx": 0.4 * rng.standard_normal((D, gates * s.H)),
         "Wh": 0.4 * rng.standard_normal((s.H, gates * s.H)),
         "b": 0.4 * rng.standard_normal(gates * s.H),
     }
@@ -83,7 +81,7 @@ def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int)
 
 def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     args = {"x": rng.standard_normal((s.N, s.D)), "prev_h": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, gates=1))
+    args.update(_recurrent_weights(rng, s, 1, s.D))
     dnext_h = rng.standard_normal((s.N, s.H))
     forward, backward = rnn_layers.rnn_step_forward, rnn_layers.rnn_step_backward
     return _check("rnn_step", args, forward, backward, dnext_h)
@@ -94,7 +92,7 @@ def _sequence(
 ) -> LayerCheck:
     """``rnn`` (1 gate) or ``lstm`` (4 gates) over T steps from h0; upstream dh is (N, T, H)."""
     args = {"x": rng.standard_normal((s.N, s.T, s.D)), "h0": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, gates))
+    args.update(_recurrent_weights(rng, s, gates, s.D))
     dh = rng.standard_normal((s.N, s.T, s.H))
     return _check(layer, args, forward, backward, dh)
 
@@ -104,7 +102,7 @@ def _rnn(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
 
 
 def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    weights = _recurrent_weights(rng, s, gates=4)
+    weights = _recurrent_weights(rng, s, 4, s.D)
     args = {
         "x": rng.standard_normal((s.N, s.D)),
         "prev_h": rng.standard_normal((s.N, s.H)),
@@ -112,19 +110,8 @@ def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
         **weights,
     }
     dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
-
-    def objective() -> float:
-        next_h, next_c, _ = rnn_layers.lstm_step_forward(**args)
-        return float(np.sum(next_h * dnext_h) + np.sum(next_c * dnext_c))
-
-    return LayerCheck(
-        "lstm_step",
-        args,
-        objective,
-        lambda: rnn_layers.lstm_step_backward(
-            dnext_h, dnext_c, rnn_layers.lstm_step_forward(**args)[2]
-        ),
-    )
+    forward, backward = rnn_layers.lstm_step_forward, rnn_layers.lstm_step_backward
+    return _check("lstm_step", args, forward, backward, dnext_h, dnext_c)
 
 
 def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -135,15 +122,12 @@ def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     words = rng.integers(0, s.V, size=(s.N, s.T))
     args = {"W": rng.standard_normal((s.V, s.D))}
     dout = rng.standard_normal((s.N, s.T, s.D))
-    return LayerCheck(
+    return _check(
         "word_embedding",
         args,
-        lambda: float(np.sum(rnn_layers.word_embedding_forward(words, **args)[0] * dout)),
-        lambda: (
-            rnn_layers.word_embedding_backward(
-                dout, rnn_layers.word_embedding_forward(words, **args)[1]
-            ),
-        ),
+        lambda W: rnn_layers.word_embedding_forward(words, W),
+        lambda dout, cache: (rnn_layers.word_embedding_backward(dout, cache),),
+        dout,
     )
 
 
@@ -159,6 +143,7 @@ def _temporal_affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck
 
 
 def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    """A loss returns (L, dx) rather than (out, cache), so it is checked directly."""
     targets = rng.integers(0, s.V, size=(s.N, s.T))
     mask = rng.random((s.N, s.T)) > 0.3  # about 30 % padding
     args = {"x": rng.standard_normal((s.N, s.T, s.V))}
@@ -170,6 +155,59 @@ def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> Laye
     )
 
 
+def _attention_params(rng: np.random.Generator, s: GradcheckShapes) -> dict:
+    """feats (N, L, F) and the attention weights W_af (F, A), W_ah (H, A), b_a (A,), w_a (A,)."""
+    return {
+        "feats": rng.standard_normal((s.N, s.L, s.F)),
+        "W_af": 0.4 * rng.standard_normal((s.F, s.A)),
+        "W_ah": 0.4 * rng.standard_normal((s.H, s.A)),
+        "b_a": 0.4 * rng.standard_normal(s.A),
+        "w_a": rng.standard_normal(s.A),
+    }
+
+
+def _attention(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    args = {"prev_h": rng.standard_normal((s.N, s.H)), **_attention_params(rng, s)}
+    dcontext = rng.standard_normal((s.N, s.F))
+    dalpha = rng.standard_normal((s.N, s.L))
+    forward, backward = attention.attention_forward, attention.attention_backward
+    return _check("attention", args, forward, backward, dcontext, dalpha)
+
+
+def _attention_lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    """The LSTM's Wx (D + F, 4H) holds word rows, then context rows."""
+    att = _attention_params(rng, s)
+    args = {
+        "x": rng.standard_normal((s.N, s.D)),
+        "prev_h": rng.standard_normal((s.N, s.H)),
+        "prev_c": rng.standard_normal((s.N, s.H)),
+        "feats": att.pop("feats"),
+        **_recurrent_weights(rng, s, 4, s.D + s.F),
+        **att,
+    }
+    dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
+    dalpha = rng.standard_normal((s.N, s.L))
+    forward = attention.attention_lstm_step_forward
+    backward = attention.attention_lstm_step_backward
+    return _check("attention_lstm_step", args, forward, backward, dnext_h, dnext_c, dalpha)
+
+
+def _attention_lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    att = _attention_params(rng, s)
+    args = {
+        "x": rng.standard_normal((s.N, s.T, s.D)),
+        "feats": att.pop("feats"),
+        "W_init": 0.4 * rng.standard_normal((s.F, 2 * s.H)),
+        "b_init": 0.4 * rng.standard_normal(2 * s.H),
+        **_recurrent_weights(rng, s, 4, s.D + s.F),
+        **att,
+    }
+    dh = rng.standard_normal((s.N, s.T, s.H))
+    dalphas = rng.standard_normal((s.N, s.T, s.L))
+    forward, backward = attention.attention_lstm_forward, attention.attention_lstm_backward
+    return _check("attention_lstm", args, forward, backward, dh, dalphas)
+
+
 LAYER_CHECKS = (
     _affine,
     _rnn_step,
@@ -179,6 +217,9 @@ LAYER_CHECKS = (
     _word_embedding,
     _temporal_affine,
     _temporal_softmax_loss,
+    _attention,
+    _attention_lstm_step,
+    _attention_lstm,
 )
 
 
@@ -186,10 +227,9 @@ def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list
     """Check every layer's analytic gradients against centred differences, in float64, on
     random problems of ``shapes`` (default ``GradcheckShapes()``) drawn with ``seed``.
 
-    Returns one dict per (layer, gradient), in a fixed order, with keys
-    ``layer`` (str), ``gradient`` (str, e.g. "dWh"), ``shape`` (list of int),
-    ``rel_error`` (float, normwise relative error), ``max_elementwise_rel_error`` (float) and
-    ``passed`` (bool, rel_error <= TOLERANCE).
+    Returns one dict per (layer, gradient), in a fixed order, with keys ``layer``, ``gradient``
+    (e.g. "dWh"), ``shape`` (list of int), ``rel_error`` (normwise), ``max_elementwise_rel_error``
+    and ``passed`` (rel_error <= TOLERANCE).
     """
     rng = np.random.default_rng(seed)
     shapes = shapes or GradcheckShapes()
@@ -214,11 +254,8 @@ def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list
 
 
 def gradcheck_report(seed: int = 0) -> dict:
-    """``run_gradchecks(seed)`` with a summary: the JSON that ``dlc gradcheck --json`` writes.
-
-    Returns a dict with keys ``seed`` (int), ``tolerance`` (float), ``all_passed`` (bool),
-    ``max_rel_error`` (float, over all rows) and ``rows`` (the list from ``run_gradchecks``).
-    """
+    """``run_gradchecks(seed)`` with a summary, the JSON of ``dlc gradcheck --json``: keys
+    ``seed``, ``tolerance``, ``all_passed``, ``max_rel_error`` (over all rows) and ``rows``."""
     rows = run_gradchecks(seed)
     return {
         "seed": seed,

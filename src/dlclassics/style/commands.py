@@ -41,10 +41,21 @@ Layers, weights and learning rates default to the backbone's preset
 more elongated than {MAX_ASPECT}:1, or sizes making the longer side exceed {MAX_SIDE} px, are
 refused.
 
+--original-colors transfers the style on luminance only and keeps the content's colours
+(chrominance); --match-histogram first gives the style pictures the content's colour statistics.
+--scales 256 512 1024 paints coarse to fine: each scale starts from the upsampled result of the
+one before, with --iters (or one --scale-iters count per scale) steps, the style pictures at
+--style-size x scale / last scale. --tile PX optimises every scale larger than PX in tiles of
+at most PX x PX that overlap by --tile-overlap and are blended without seams, against the Gram
+matrices of the whole style picture; without --tile a picture estimated not to fit in memory is
+tiled at 512 px (or refused, with --no-tile). Under torchrun the tiles are split across the
+processes.
+
 --batch-dir DIR paints every image in DIR (each into OUT_DIR/<name>/, summary in
 OUT_DIR/metrics.json); under torchrun the images are split across the processes."""
 
 pixel_size = bounded(int, 8, MAX_SIDE)
+tile_size = bounded(int, 16, MAX_SIDE)
 # options that default to the backbone's preset: (option, config field, type, nargs, metavar, help)
 PRESET_OPTIONS = (
     ("--content-weight", "content_weight", nonnegative_float, None, "W", "wc"),
@@ -92,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help_text = f"{text} (default: the backbone's preset)"
         add(option, dest=dest, type=kind, nargs=nargs, metavar=metavar, help=help_text)
     _add_other_arguments(parser, StyleConfig())
+    _add_artist_arguments(parser)
     add_device_argument(parser)
     add_data_root_argument(parser)
     parser.set_defaults(func=handle_style)
@@ -145,13 +157,59 @@ def _add_other_arguments(parser: argparse.ArgumentParser, d: StyleConfig) -> Non
     )
 
 
+def _add_artist_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--original-colors",
+        action="store_true",
+        help="keep the content's colours: transfer the style on luminance only",
+    )
+    add(
+        "--match-histogram",
+        action="store_true",
+        help="recolour the style pictures to the content's colour mean and covariance first",
+    )
+    add(
+        "--scales",
+        nargs="+",
+        type=pixel_size,
+        metavar="PX",
+        help="coarse-to-fine shorter sides, increasing; the last is the result's size",
+    )
+    add(
+        "--scale-iters",
+        dest="scale_iterations",
+        nargs="+",
+        type=positive_int,
+        metavar="N",
+        help="steps at each of --scales (default: --iters at every scale)",
+    )
+    add("--tile", type=tile_size, metavar="PX", help="optimise in overlapping tiles of PX x PX")
+    add(
+        "--tile-overlap",
+        type=nonnegative_int,
+        metavar="PX",
+        help="overlap of neighbouring tiles (default: a quarter of the tile)",
+    )
+    add(
+        "--no-tile",
+        action="store_true",
+        help="never tile: refuse a picture estimated not to fit in memory",
+    )
+
+
 def handle_style(args: argparse.Namespace) -> int:
     """Run ``dlc style``: one photo, the reference pairs or a folder of photos."""
     from dlclassics.runtime import resolve_device, seed_everything
 
     seed_everything(args.seed)
     images = [Path(p) for p in args.images]
+    if args.scales and args.size and args.size != args.scales[-1]:
+        raise DlcError(f"--size {args.size} differs from the last of --scales ({args.scales[-1]})")
     config = config_from_args(StyleConfig, args, device=resolve_device(args.device))
+    from dlclassics.style.multiscale import check_options
+
+    check_options(config)
     if args.preset == "reference":
         if images:
             raise DlcError(
@@ -162,11 +220,19 @@ def handle_style(args: argparse.Namespace) -> int:
         return _run_batch(args, config, images)
     if len(images) < 2:
         raise DlcError("give a CONTENT image and at least one STYLE image (or --preset reference)")
+    from dlclassics import distributed
     from dlclassics.style.run import run_style_transfer
 
     content, *styles = images
     out = _out(args, f"{content.stem}__{'+'.join(p.stem for p in styles)}")
-    metrics = run_style_transfer(replace(config, content=content, styles=tuple(styles), out=out))
+    config = replace(config, content=content, styles=tuple(styles), out=out)
+    try:  # under torchrun the processes share the tiles (every process runs untiled scales)
+        ctx = distributed.init(config.device)
+        metrics = run_style_transfer(replace(config, device=ctx.device), ctx=ctx)
+    finally:
+        distributed.shutdown()
+    if not ctx.is_main:
+        return 0
     first, last = metrics["losses_first"], metrics["losses_last"]
     print(
         f"total loss {first['total']:.4g} -> {last['total']:.4g} "

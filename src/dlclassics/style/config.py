@@ -15,6 +15,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 # that would make the longer side exceed MAX_SIDE pixels (style.images.working_size).
 MAX_ASPECT = 10
 MAX_SIDE = 4096
+SEQUENCE_FIELDS = ("styles", "blend", "style_layers", "style_weights", "scales", "scale_iterations")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class StyleConfig:
     ``style_scale`` multiplies every style weight; ``iterations`` … ``lr_decayed``: see
     ``optimize.OptimConfig``; ``seed`` seeds the noise start; ``extra`` is recorded in
     metrics.json as is (e.g. the reference pair's name).
+
+    ``original_colors``, ``match_histogram``: see ``style.colors``; ``scales`` (coarse to fine,
+    the last is ``size``) and ``scale_iterations`` (one per scale; default ``iterations``): see
+    ``style.multiscale``; ``tile``, ``tile_overlap`` (default ``tile // 4``), ``no_tile``: see
+    ``style.tiles``.
     """
 
     content: Path = Path("content.jpg")
@@ -51,11 +57,18 @@ class StyleConfig:
     lr_decayed: float | None = None
     seed: int = 0
     device: str = "cpu"
+    original_colors: bool = False
+    match_histogram: bool = False
+    scales: tuple[int, ...] | None = None
+    scale_iterations: tuple[int, ...] | None = None
+    tile: int | None = None
+    tile_overlap: int | None = None
+    no_tile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # argparse gives lists; as tuples they compare equal to the presets' layer tuples
-        for name in ("styles", "blend", "style_layers", "style_weights"):
+        for name in SEQUENCE_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

@@ -147,16 +147,21 @@ def optimise_pixels(
     config: OptimConfig,
     seed: int = 0,
     progress: bool = True,
+    start: torch.Tensor | None = None,
+    desc: str = "style",
 ) -> tuple[torch.Tensor, LossHistory]:
     """Optimise the pixels, starting from the (1, 3, H, W) ``content_pixels`` in [0, 1] (or from
-    noise drawn with ``seed``), against the blended Gram matrices ``style_targets`` (one
-    (1, C_l, C_l) per style layer), on the content's device; ``progress`` shows a tqdm bar.
+    noise drawn with ``seed``, or from ``start``, e.g. a coarser scale's result), against the
+    blended Gram matrices ``style_targets`` (one (1, C_l, C_l) per style layer), on the content's
+    device; ``progress`` shows a tqdm bar labelled ``desc``.
 
     Returns the final image (1, 3, H, W) in [0, 1] and the loss history. A NaN or infinite loss,
     or a step that cannot change the image (weights or learning rate too large), is a DlcError.
     """
     content_target = extractor.content_target(content_pixels)
-    pixels = initial_image(content_pixels, config.init, seed).requires_grad_(True)
+    if start is None:
+        start = initial_image(content_pixels, config.init, seed)
+    pixels = start.detach().clone().requires_grad_(True)
     optimizer = make_optimizer(pixels, config)
     evaluations: list[dict[str, float]] = []  # every loss evaluation, in order
     history, start = LossHistory(), time.perf_counter()
@@ -170,7 +175,7 @@ def optimise_pixels(
         evaluations.append(values)
         return loss
 
-    bar = tqdm(range(config.iterations), desc="style", disable=None if progress else True)
+    bar = tqdm(range(config.iterations), desc=desc, disable=None if progress else True)
     for step in bar:
         if isinstance(optimizer, PixelAdam) and step == int(config.decay_at * config.iterations):
             optimizer.lr = config.lr_decayed

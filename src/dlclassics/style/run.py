@@ -3,10 +3,13 @@
 Outputs (all written atomically) go into one folder:
 
 - the generated image (``result.png``, or the file name given with ``-o``),
-- ``loss.png``: total, content, style and TV loss per iteration, log scale,
+- ``loss.png``: total, content, style and TV loss per iteration, log scale (one panel per scale
+  of a coarse-to-fine run),
 - ``panel.png``: content | style(s) | result side by side,
 - ``metrics.json``: first and last value of every loss term, wall time, iterations per second,
-  the settings used, and the full loss history.
+  the settings used, the full loss history (of the last scale), and per scale its size, tiles,
+  losses, time and history (``scales``), the tiling plan (``tiling``) and the result's mean
+  Cb/Cr distance to the content in 1/255 units (``colors``).
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ from typing import Any
 
 import torch
 
+from dlclassics import distributed
 from dlclassics.backbones import Backbone
 from dlclassics.errors import DlcError
 from dlclassics.figures import plot_image_grid, plot_series
 from dlclassics.io import atomic_write_json
 from dlclassics.outputs import check_output_file, prepare_output_dir
+from dlclassics.style.colors import chroma_difference
 from dlclassics.style.config import StyleConfig
 from dlclassics.style.features import StyleFeatureExtractor, frozen_backbone
 from dlclassics.style.images import SAVE_FORMATS, load_pixels, pixels_to_pil, save_pixels
-from dlclassics.style.optimize import LossHistory, LossWeights, OptimConfig, optimise_pixels
+from dlclassics.style.multiscale import ScaleResult, paint, plot_scale_losses
+from dlclassics.style.optimize import LossWeights, OptimConfig
 from dlclassics.style.presets import LayerPreset, preset_for
 
 RESULT_NAME = "result.png"
@@ -87,31 +93,38 @@ def run_style_transfer(
     backbone: Backbone | None = None,
     progress: bool = True,
     prepare: bool = True,
+    ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
 ) -> dict[str, Any]:
     """Run style transfer, write the image, ``loss.png``, ``panel.png`` and ``metrics.json``,
     and return the metrics.
 
     ``backbone``: the frozen ``config.backbone`` on ``config.device`` when already loaded (runs
     share it); ``prepare``: check (and lock) ``config.out`` once the pictures are read, False
-    when the caller prepared a folder above it (``--batch-dir``, the reference pairs).
+    when the caller prepared a folder above it (``--batch-dir``, the reference pairs); ``ctx``:
+    under torchrun the tiles are dealt out across the processes and rank 0 writes the files
+    (the other ranks return an empty dict).
     """
+    if config.scales:
+        config = replace(config, size=config.scales[-1])
     content_layer, style_layers, weights, optim = resolve_settings(config)
     content, styles, blend = read_pictures(config)
     # before the work: a folder is created and locked; for an image path only its folder is
     # checked (it may be any folder, e.g. the user's photos)
-    if prepare and config.out.suffix.lower() in SAVE_FORMATS:
+    if prepare and ctx.is_main and config.out.suffix.lower() in SAVE_FORMATS:
         check_output_file(config.out)
-    elif prepare:
+    elif prepare and ctx.is_main:
         prepare_output_dir(config.out)
     backbone = backbone or frozen_backbone(config.backbone, config.weights, config.device)
     extractor = StyleFeatureExtractor(backbone, content_layer, style_layers)
 
     start = time.perf_counter()
-    style_targets = extractor.style_targets(styles, blend)
-    result, history = optimise_pixels(
-        extractor, content, style_targets, weights, optim, seed=config.seed, progress=progress
+    announce = print if ctx.is_main else (lambda text: None)
+    result, scales, tiling = paint(
+        config, extractor, weights, optim, blend, progress and ctx.is_main, ctx, announce
     )
     seconds = time.perf_counter() - start
+    if not ctx.is_main:
+        return {}
 
     settings = {
         **{k: v for k, v in asdict(config).items() if k not in NOT_SETTINGS},
@@ -122,24 +135,31 @@ def run_style_transfer(
         "optimizer": asdict(optim),
         **config.extra,
     }
-    return write_outputs(config, (content, styles, result), history, seconds, settings)
+    extra = {"tiling": tiling, "processes": ctx.world_size}
+    return write_outputs(config, (content, styles, result), scales, seconds, settings, extra)
 
 
 def write_outputs(
     config: StyleConfig,
     images: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor],
-    history: LossHistory,
+    scales: list[ScaleResult],
     seconds: float,
     settings: dict[str, Any],
+    extra: dict[str, Any],
 ) -> dict[str, Any]:
     """Write the image, the two figures and ``metrics.json``; returns the metrics. ``images``:
-    content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W)."""
+    content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W); ``scales``: one per
+    scale, coarse to fine; ``extra``: added to the metrics as is."""
     content, styles, result = images
+    history = scales[-1].history
     image_path, folder = output_paths(config.out)
     save_pixels(result, image_path)
     title = f"{config.content.name} in the style of {' + '.join(p.name for p in config.styles)}"
     terms = {term: values for term, values in history.as_dict().items() if term != "seconds"}
-    plot_series(terms, folder / "loss.png", title, ylabel="loss (weighted)")
+    if len(scales) == 1 and scales[0].tiles == 1:
+        plot_series(terms, folder / "loss.png", title, ylabel="loss (weighted)")
+    else:
+        plot_scale_losses(scales, folder / "loss.png", title)
     panels = [content, *styles, result]
     plot_image_grid(
         [pixels_to_pil(p) for p in panels],
@@ -149,6 +169,8 @@ def write_outputs(
         columns=len(panels),
         width_ratios=[p.shape[-1] / p.shape[-2] for p in panels],  # width / height
     )
+    saved = (result.clamp(0, 1) * 255).round() / 255  # the result as written, 8 bits
+    steps = sum(scale.iterations * scale.tiles for scale in scales)
     metrics = {
         "content": str(config.content),
         "styles": [str(p) for p in config.styles],
@@ -158,7 +180,10 @@ def write_outputs(
         "losses_last": {term: values[-1] for term, values in terms.items()},
         "style_reduction": history.style[0] / max(history.style[-1], 1e-30),
         "seconds": seconds,
-        "iterations_per_second": (len(history.total) - 1) / seconds,
+        "iterations_per_second": steps / seconds,  # optimiser steps over all scales and tiles
+        "colors": {"chroma_difference": chroma_difference(saved, content.to(saved.device))},
+        "scales": [scale.summary() for scale in scales],
+        **extra,
         "settings": settings,
         "history": history.as_dict(),
     }

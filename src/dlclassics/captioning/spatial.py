@@ -1,0 +1,138 @@
+"""Spatial image features for the attention captioner: the backbone's last feature map, cached
+on disk like the pooled features, and its per-location reduction.
+
+The last feature map of a backbone is a g x g grid of C-channel vectors (7 x 7 x 1280 for the
+default ``efficientnet_lite0`` at 224 px, 4 x 4 at 128 px); stored as L = g * g vectors per image,
+row-major (location ``l`` is row ``l // g``, column ``l % g``). Its mean over the locations is the
+pooled feature of ``captioning.features``, so one backbone pass writes both caches.
+
+``fit_map_reducer`` then fits, on the training images' location vectors only, a PCA to ``dim``
+components, each scaled to unit variance (whitened: every component starts on the same footing
+in the attention layer), and appends two channels with the cell's centre (x, y) in [-1, 1]: the
+context vector is a weighted mean of location vectors, and the coordinates tell the model *where*
+it looked (on the shapes data, val BLEU-4 0.511 → 0.539 at 128 px with them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from dlclassics.captioning.features import PCA, FeatureConfig, cache_key, fit_pca
+from dlclassics.captioning.features import load_image_tensor as _load_image_tensor
+from dlclassics.data.root import user_cache_dir
+from dlclassics.io import atomic_path
+
+MAP_DTYPE = np.float16  # on disk: half the size; the maps are read back as float32
+
+
+def _cache_files(paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None):
+    cache_dir = user_cache_dir().parent / "caption_features" if cache_dir is None else cache_dir
+    stem = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}"
+    return Path(cache_dir) / f"{stem}.npy", Path(cache_dir) / f"{stem}-map.npy"
+
+
+def extract_feature_maps(
+    paths: Sequence[Path],
+    config: FeatureConfig,
+    cache_dir: Path | None = None,
+    desc: str = "image feature maps",
+) -> np.ndarray:
+    """(N, L, C) float32 last feature maps of N image files (rounded to float16, as cached),
+    from the cache when present.
+
+    Computing them also writes the pooled features' cache entry (their mean over the locations,
+    computed in float32 before storage), which ``features.extract_features`` then reads.
+    """
+    pooled_file, map_file = _cache_files(paths, config, cache_dir)
+    if map_file.is_file():
+        maps = np.load(map_file)
+        if maps.shape[0] == len(paths):
+            return maps.astype(np.float32)
+    maps, pooled = _compute_maps(paths, config, desc)
+    maps = maps.astype(MAP_DTYPE)  # what the cache returns next time, returned now as well
+    with atomic_path(map_file) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, maps)
+    if not pooled_file.is_file():
+        with atomic_path(pooled_file) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, pooled)
+    return maps.astype(np.float32)
+
+
+def _compute_maps(
+    paths: Sequence[Path], config: FeatureConfig, desc: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, L, C) maps and (N, C) pooled features, float32."""
+    import torch
+
+    from dlclassics.backbones import load_backbone
+
+    backbone = load_backbone(config.backbone, config.weights).to(config.device)
+    maps, pooled = [], []
+    with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
+        for start in range(0, len(paths), config.batch_size):
+            batch = [
+                _load_image_tensor(p, config.image_size)
+                for p in paths[start : start + config.batch_size]
+            ]
+            x = backbone.preprocessing.normalize(torch.stack(batch).to(config.device))
+            for layer in backbone.layers.values():
+                x = layer(x)  # (B, C, g, g) after the last layer
+            pooled.append(backbone.pool(x).cpu().numpy())
+            maps.append(x.flatten(2).transpose(1, 2).cpu().numpy())  # (B, C, g*g) -> (B, L, C)
+            bar.update(len(batch))
+    if not maps:
+        C = backbone.feature_dim
+        return np.zeros((0, 1, C), np.float32), np.zeros((0, C), np.float32)
+    return np.concatenate(maps).astype(np.float32), np.concatenate(pooled).astype(np.float32)
+
+
+def cell_coordinates(locations: int) -> np.ndarray:
+    """(L, 2) centre (x, y) of every cell of a g x g map (row-major), scaled to [-1, 1]."""
+    side = math.isqrt(locations)
+    if side * side != locations:
+        raise ValueError(f"expected a square feature map, got {locations} locations")
+    rows, columns = np.divmod(np.arange(locations), side)
+    centre = (side - 1) / 2
+    scale = centre if centre > 0 else 1.0
+    return np.stack([(columns - centre) / scale, (rows - centre) / scale], axis=1)
+
+
+@dataclass(frozen=True)
+class MapReducer:
+    """``reduced = [whitened PCA of each location's vector, (x, y) of its cell]``."""
+
+    pca: PCA  # components (C, K)
+    scale: np.ndarray  # (K,) standard deviation of each component on the training locations
+    coordinates: bool = True
+
+    def apply(self, maps: np.ndarray) -> np.ndarray:
+        """(N, L, C) → (N, L, K + 2) float32 (K without coordinates)."""
+        N, L, C = maps.shape
+        reduced = self.pca.apply(maps.reshape(N * L, C)).reshape(N, L, -1) / self.scale
+        if self.coordinates:
+            xy = np.broadcast_to(cell_coordinates(L), (N, L, 2))
+            reduced = np.concatenate([reduced, xy], axis=2)
+        return reduced.astype(np.float32)
+
+    @property
+    def dim(self) -> int:
+        return self.scale.shape[0] + 2 * self.coordinates
+
+
+def fit_map_reducer(
+    train_maps: np.ndarray, dim: int, coordinates: bool = True, max_vectors: int = 50_000
+) -> MapReducer:
+    """PCA of the training location vectors (at most ``max_vectors`` of them, evenly spaced, for
+    the fit) to ``dim`` whitened components, plus the cell coordinates."""
+    N, L, C = train_maps.shape
+    vectors = train_maps.reshape(N * L, C)
+    vectors = vectors[:: max(1, -(-len(vectors) // max_vectors))]
+    pca = fit_pca(vectors, dim)
+    std = pca.apply(vectors).std(axis=0)
+    return MapReducer(pca, np.where(std > 1e-8, std, 1.0).astype(np.float32), coordinates)
