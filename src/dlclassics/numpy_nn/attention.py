@@ -182,6 +182,34 @@ def _attend_backward(
     return ds, dpre
 
 
+def _attend_new(
+    prev_h: np.ndarray, feats: np.ndarray, proj: np.ndarray, W_ah: np.ndarray, w_a: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_attend`` into new arrays, feats' dtype: returns u (N, L, A), alpha (N, L), context (N, D)."""
+    N, L, D = feats.shape
+    u = np.empty(proj.shape, dtype=feats.dtype)
+    alpha = np.empty((N, L), dtype=feats.dtype)
+    context = np.empty((N, D), dtype=feats.dtype)
+    _attend(prev_h, feats, proj, W_ah, w_a, u, alpha, context)
+    return u, alpha, context
+
+
+def _lstm_cell_step(
+    gates: np.ndarray,
+    prev_c: np.ndarray,
+    next_c: np.ndarray,
+    tanh_c: np.ndarray,
+    next_h: np.ndarray,
+) -> None:
+    """The LSTM cell of one step, shared by the step, the sequence and inference.
+
+    gates (N, 4H): the pre-activations, activated in place ([i, f, o, g]); prev_c (N, H).
+    Outputs (filled in): next_c, tanh_c = tanh(next_c) and next_h, each (N, H).
+    """
+    _activate_gates(gates)
+    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
+
+
 # ---------------------------------------------------------------------------------------------
 # Additive attention, on its own
 # ---------------------------------------------------------------------------------------------
@@ -231,10 +259,7 @@ def attention_forward(
     _check_state("prev_h", prev_h, N)
     proj = (feats.reshape(N * L, D) @ W_af).reshape(N, L, A)  # (N*L, D) @ (D, A)
     proj += b_a
-    u = np.empty((N, L, A), dtype=feats.dtype)
-    alpha = np.empty((N, L), dtype=feats.dtype)
-    context = np.empty((N, D), dtype=feats.dtype)
-    _attend(prev_h, feats, proj, W_ah, w_a, u, alpha, context)
+    u, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
     return context, alpha, AttentionCache(prev_h, feats, W_af, W_ah, w_a, u, alpha)
 
 
@@ -296,6 +321,45 @@ class AttentionLSTMStepCache(NamedTuple):
     tanh_c: np.ndarray  # (N, H) tanh(next_c)
 
 
+def _checked_step_args(
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    prev_c: np.ndarray,
+    feats: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
+    w_a: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The arguments of ``attention_lstm_step_forward``, promoted to one float dtype
+    (``float_arrays``) and shape-checked; returned in the same order."""
+    x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
+        x=x,
+        prev_h=prev_h,
+        prev_c=prev_c,
+        feats=feats,
+        Wx=Wx,
+        Wh=Wh,
+        b=b,
+        W_af=W_af,
+        W_ah=W_ah,
+        b_a=b_a,
+        w_a=w_a,
+    )
+    check_float("prev_h", prev_h, ("N", "H"))
+    N, _, D, _ = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)
+    H = _check_state("prev_h", prev_h, N)
+    check_float("x", x, ("N", "W"))
+    check_shape("x", x, ("N", "W"), (N, x.shape[1]))
+    check_float("prev_c", prev_c, ("N", "H"))
+    check_shape("prev_c", prev_c, ("N", "H"), (N, H))
+    _check_lstm_weights(Wx, Wh, b, x.shape[1], D, H)
+    return x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+
+
 def attention_lstm_step_forward(
     x: np.ndarray,
     prev_h: np.ndarray,
@@ -327,39 +391,16 @@ def attention_lstm_step_forward(
     - alpha: (N, L) attention weights of this step
     - cache: what ``attention_lstm_step_backward`` needs
     """
-    x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
-        x=x,
-        prev_h=prev_h,
-        prev_c=prev_c,
-        feats=feats,
-        Wx=Wx,
-        Wh=Wh,
-        b=b,
-        W_af=W_af,
-        W_ah=W_ah,
-        b_a=b_a,
-        w_a=w_a,
+    x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = _checked_step_args(
+        x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
     )
-    check_float("prev_h", prev_h, ("N", "H"))
-    N, L, D, A = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)
-    H = _check_state("prev_h", prev_h, N)
-    check_float("x", x, ("N", "W"))
-    check_shape("x", x, ("N", "W"), (N, x.shape[1]))
-    check_float("prev_c", prev_c, ("N", "H"))
-    check_shape("prev_c", prev_c, ("N", "H"), (N, H))
-    _check_lstm_weights(Wx, Wh, b, x.shape[1], D, H)
-    proj = (feats.reshape(N * L, D) @ W_af).reshape(N, L, A)
-    proj += b_a
-    u = np.empty((N, L, A), dtype=feats.dtype)
-    alpha = np.empty((N, L), dtype=feats.dtype)
-    context = np.empty((N, D), dtype=feats.dtype)
-    _attend(prev_h, feats, proj, W_ah, w_a, u, alpha, context)
+    proj = attention_projection(feats, W_af, b_a)  # (N, L, A)
+    u, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
     gates = np.concatenate([x, context], axis=1) @ Wx  # (N, W + D) @ (W + D, 4H)
     gates += prev_h @ Wh
     gates += b
-    _activate_gates(gates)
     next_c, tanh_c, next_h = (np.empty_like(prev_c) for _ in range(3))
-    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
+    _lstm_cell_step(gates, prev_c, next_c, tanh_c, next_h)
     cache = AttentionLSTMStepCache(
         x, prev_h, prev_c, feats, Wx, Wh, W_af, W_ah, w_a, u, alpha, context, gates, tanh_c
     )
@@ -452,6 +493,93 @@ class AttentionLSTMCache(NamedTuple):
     w_a: np.ndarray  # (A,)
 
 
+def _checked_sequence_args(
+    x: np.ndarray,
+    feats: np.ndarray,
+    W_init: np.ndarray,
+    b_init: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
+    w_a: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The arguments of ``attention_lstm_forward``, promoted to one float dtype
+    (``float_arrays``) and shape-checked; returned in the same order."""
+    x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
+        x=x,
+        feats=feats,
+        W_init=W_init,
+        b_init=b_init,
+        Wx=Wx,
+        Wh=Wh,
+        b=b,
+        W_af=W_af,
+        W_ah=W_ah,
+        b_a=b_a,
+        w_a=w_a,
+    )
+    check_float("x", x, ("N", "T", "W"))
+    N, _, W = x.shape
+    check_float("Wh", Wh, ("H", "4H"))
+    H = Wh.shape[0]
+    _, L, D, _ = _check_attention_args(H, feats, W_af, W_ah, b_a, w_a)
+    check_shape("feats", feats, ("N", "L", "D"), (N, L, D))
+    _check_lstm_weights(Wx, Wh, b, W, D, H)
+    check_float("W_init", W_init, ("D", "2H"))
+    check_shape("W_init", W_init, ("D", "2H"), (D, 2 * H))
+    check_float("b_init", b_init, ("2H",))
+    check_shape("b_init", b_init, ("2H",), (2 * H,))
+    return x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
+
+
+def _forward_through_time(
+    x_tm: np.ndarray,
+    feats: np.ndarray,
+    hc0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
+    w_a: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The forward loop over steps 0..T-1, kept time-major.
+
+    Inputs: x_tm (T, N, W) word vectors; feats (N, L, D); hc0 (N, 2H) = [h0, c0]; the LSTM and
+    attention parameters as in ``attention_lstm_forward``.
+
+    Returns hs, cs (T + 1, N, H), gates (T, N, 4H), tanh_cs (T, N, H), us (T, N, L, A),
+    alphas (T, N, L) and contexts (T, N, D): the fields of ``AttentionLSTMCache`` in its order.
+    """
+    T, N, W = x_tm.shape
+    _, L, D = feats.shape
+    H, A, dtype = Wh.shape[0], w_a.shape[0], x_tm.dtype
+    proj = attention_projection(feats, W_af, b_a)  # once for all steps
+    # Pre-activations, starting with all the x_t @ Wx[:W] + b in one matmul; the loop adds the
+    # context and recurrent terms and then overwrites them with the activated gates.
+    gates = (x_tm.reshape(T * N, W) @ Wx[:W]).reshape(T, N, 4 * H)
+    gates += b
+    hs = np.empty((T + 1, N, H), dtype=dtype)
+    cs = np.empty((T + 1, N, H), dtype=dtype)
+    hs[0], cs[0] = hc0[:, :H], hc0[:, H:]
+    tanh_cs = np.empty((T, N, H), dtype=dtype)
+    us = np.empty((T, N, L, A), dtype=dtype)
+    alphas = np.empty((T, N, L), dtype=dtype)
+    contexts = np.empty((T, N, D), dtype=dtype)
+    W_zh = np.concatenate([Wx[W:], Wh], axis=0)  # (D + H, 4H): context and recurrent rows
+    zh = np.empty((N, D + H), dtype=dtype)  # [z_t, h_{t-1}], one buffer for all steps
+    for t in range(T):
+        _attend(hs[t], feats, proj, W_ah, w_a, us[t], alphas[t], contexts[t])
+        zh[:, :D], zh[:, D:] = contexts[t], hs[t]
+        gates[t] += zh @ W_zh
+        _lstm_cell_step(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+    return hs, cs, gates, tanh_cs, us, alphas, contexts
+
+
 def attention_lstm_forward(
     x: np.ndarray,
     feats: np.ndarray,
@@ -488,77 +616,110 @@ def attention_lstm_forward(
     - alphas: (N, T, L) attention weights of every step
     - cache: what ``attention_lstm_backward`` needs
     """
-    x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
-        x=x,
-        feats=feats,
-        W_init=W_init,
-        b_init=b_init,
-        Wx=Wx,
-        Wh=Wh,
-        b=b,
-        W_af=W_af,
-        W_ah=W_ah,
-        b_a=b_a,
-        w_a=w_a,
+    x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = _checked_sequence_args(
+        x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
     )
-    check_float("x", x, ("N", "T", "W"))
-    N, T, W = x.shape
-    check_float("Wh", Wh, ("H", "4H"))
-    H = Wh.shape[0]
-    _, L, D, A = _check_attention_args(H, feats, W_af, W_ah, b_a, w_a)
-    check_shape("feats", feats, ("N", "L", "D"), (N, L, D))
-    _check_lstm_weights(Wx, Wh, b, W, D, H)
-    check_float("W_init", W_init, ("D", "2H"))
-    check_shape("W_init", W_init, ("D", "2H"), (D, 2 * H))
-    check_float("b_init", b_init, ("2H",))
-    check_shape("b_init", b_init, ("2H",), (2 * H,))
-
-    dtype = x.dtype
     mean_feat = feats.mean(axis=1)  # (N, D)
     hc0 = mean_feat @ W_init + b_init  # (N, 2H)
-    proj = (feats.reshape(N * L, D) @ W_af).reshape(N, L, A)  # once for all steps
-    proj += b_a
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, W) -> (T, N, W)
-    # Pre-activations, starting with all the x_t @ Wx[:W] + b in one matmul; the loop adds the
-    # context and recurrent terms and then overwrites them with the activated gates.
-    gates = (x_tm.reshape(T * N, W) @ Wx[:W]).reshape(T, N, 4 * H)
-    gates += b
-    hs = np.empty((T + 1, N, H), dtype=dtype)
-    cs = np.empty((T + 1, N, H), dtype=dtype)
-    hs[0], cs[0] = hc0[:, :H], hc0[:, H:]
-    tanh_cs = np.empty((T, N, H), dtype=dtype)
-    us = np.empty((T, N, L, A), dtype=dtype)
-    alphas = np.empty((T, N, L), dtype=dtype)
-    contexts = np.empty((T, N, D), dtype=dtype)
-    W_zh = np.concatenate([Wx[W:], Wh], axis=0)  # (D + H, 4H): context and recurrent rows
-    zh = np.empty((N, D + H), dtype=dtype)  # [z_t, h_{t-1}], one buffer for all steps
-    for t in range(T):
-        _attend(hs[t], feats, proj, W_ah, w_a, us[t], alphas[t], contexts[t])
-        zh[:, :D], zh[:, D:] = contexts[t], hs[t]
-        gates[t] += zh @ W_zh
-        _activate_gates(gates[t])
-        _cell_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
-    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
-    out_alphas = np.ascontiguousarray(alphas.transpose(1, 0, 2))  # (T, N, L) -> (N, T, L)
-    cache = AttentionLSTMCache(
-        x_tm,
-        feats,
-        mean_feat,
-        hs,
-        cs,
-        gates,
-        tanh_cs,
-        us,
-        alphas,
-        contexts,
-        W_init,
-        Wx,
-        Wh,
-        W_af,
-        W_ah,
-        w_a,
-    )
+    states = _forward_through_time(x_tm, feats, hc0, Wx, Wh, b, W_af, W_ah, b_a, w_a)
+    cache = AttentionLSTMCache(x_tm, feats, mean_feat, *states, W_init, Wx, Wh, W_af, W_ah, w_a)
+    h = np.ascontiguousarray(cache.hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
+    out_alphas = np.ascontiguousarray(cache.alphas.transpose(1, 0, 2))  # (T, N, L) -> (N, T, L)
     return h, out_alphas, cache
+
+
+def _backward_through_time(
+    dh_tm: np.ndarray, dalphas_tm: np.ndarray | None, cache: AttentionLSTMCache
+) -> tuple[np.ndarray, ...]:
+    """The backward loop over steps T-1..0, kept time-major.
+
+    Inputs: dh_tm (T, N, H) upstream gradients of the hidden states; dalphas_tm (T, N, L) or
+    None; cache from ``attention_lstm_forward`` (in the upstream gradients' dtype).
+
+    Returns a tuple of:
+    - da: (T, N, 4H) gradients of the gate pre-activations of every step
+    - dcontexts: (T, N, D) gradients of the context vectors
+    - dss: (T, N, L) gradients of the attention scores
+    - dqs: (T, N, A) gradients of h_{t-1} @ W_ah
+    - dproj: (N, L, A) gradient of the feature projection, summed over steps
+    - dh0, dc0: (N, H) gradients of the initial state
+    """
+    T, N, L, A = cache.us.shape
+    feats, us, alphas, w_a = cache.feats, cache.us, cache.alphas, cache.w_a
+    H, W, D, dtype = cache.Wh.shape[0], cache.x_tm.shape[2], feats.shape[2], cache.hs.dtype
+    W_zh_T = np.concatenate([cache.Wx[W:], cache.Wh], axis=0).T  # (4H, D + H)
+    W_ah_T = cache.W_ah.T
+    da = np.empty_like(cache.gates)  # (T, N, 4H)
+    dcontexts = np.empty((T, N, D), dtype=dtype)
+    dss = np.empty((T, N, L), dtype=dtype)
+    dqs = np.empty((T, N, A), dtype=dtype)
+    dproj = np.zeros((N, L, A), dtype=dtype)
+    dnext_h = np.zeros((N, H), dtype=dtype)  # gradient reaching h_t from step t + 1
+    dnext_c = np.zeros((N, H), dtype=dtype)  # gradient reaching c_t from step t + 1
+    dh_total = np.empty((N, H), dtype=dtype)
+    dpre = np.empty((N, L, A), dtype=dtype)  # one buffer for every step's dpre
+    for t in reversed(range(T)):
+        np.add(dh_tm[t], dnext_h, out=dh_total)
+        dnext_c = _cell_backward(
+            dh_total, dnext_c, cache.gates[t], cache.cs[t], cache.tanh_cs[t], da[t]
+        )
+        dzh = da[t] @ W_zh_T  # (N, D + H): to the context and to h_{t-1}
+        dcontexts[t] = dzh[:, :D]
+        dalpha = None if dalphas_tm is None else dalphas_tm[t]
+        dss[t], _ = _attend_backward(dcontexts[t], dalpha, feats, us[t], alphas[t], w_a, dpre)
+        dproj += dpre
+        dpre.sum(axis=1, out=dqs[t])
+        dnext_h = dzh[:, D:] + dqs[t] @ W_ah_T
+    return da, dcontexts, dss, dqs, dproj, dnext_h, dnext_c
+
+
+def _sequence_param_grads(
+    cache: AttentionLSTMCache,
+    da: np.ndarray,
+    dcontexts: np.ndarray,
+    dss: np.ndarray,
+    dqs: np.ndarray,
+    dproj: np.ndarray,
+    dh0: np.ndarray,
+    dc0: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The gradients after the backward loop (``_backward_through_time``'s outputs), each one
+    matmul over all steps; returns the tuple of ``attention_lstm_backward``."""
+    T, N, L, A = cache.us.shape
+    x_tm, feats, hs, contexts, Wx = cache.x_tm, cache.feats, cache.hs, cache.contexts, cache.Wx
+    H, W, D = cache.Wh.shape[0], x_tm.shape[2], feats.shape[2]
+    # Initial state: [h0, c0] = mean_feat @ W_init + b_init.
+    dhc0 = np.concatenate([dh0, dc0], axis=1)  # (N, 2H)
+    dmean = dhc0 @ cache.W_init.T  # (N, D)
+    # Features: through every context (one batched matmul over steps), the projection and the
+    # mean.
+    # (N, L, T) @ (N, T, D)
+    dfeats = np.matmul(cache.alphas.transpose(1, 2, 0), dcontexts.transpose(1, 0, 2))
+    dproj_flat = dproj.reshape(N * L, A)
+    dfeats += (dproj_flat @ cache.W_af.T).reshape(N, L, D)
+    dfeats += dmean[:, None, :] / L
+    # Weight gradients: one matmul each over all T*N rows.
+    da_flat = da.reshape(T * N, 4 * H)
+    dx = (da_flat @ Wx[:W].T).reshape(T, N, W)
+    dx = np.ascontiguousarray(dx.transpose(1, 0, 2))  # (T, N, W) -> (N, T, W)
+    dWx = np.concatenate(
+        [x_tm.reshape(T * N, W).T @ da_flat, contexts.reshape(T * N, D).T @ da_flat], axis=0
+    )
+    h_prev = hs[:-1].reshape(T * N, H)
+    return (
+        dx,
+        dfeats,
+        cache.mean_feat.T @ dhc0,
+        dhc0.sum(axis=0),
+        dWx,
+        h_prev.T @ da_flat,
+        da_flat.sum(axis=0),
+        feats.reshape(N * L, D).T @ dproj_flat,
+        h_prev.T @ dqs.reshape(T * N, A),
+        dproj_flat.sum(axis=0),
+        dss.reshape(T * N * L) @ cache.us.reshape(T * N * L, A),
+    )
 
 
 def attention_lstm_backward(
@@ -586,86 +747,16 @@ def attention_lstm_backward(
     - db_a: (A,)
     - dw_a: (A,)
     """
-    T, N, L, A = cache.us.shape
+    T, N, L, _ = cache.us.shape
     H = cache.Wh.shape[0]
     dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
     if dalphas is not None:
         dalphas, cache = check_upstream("dalphas", dalphas, ("N", "T", "L"), (N, T, L), cache)
-    (
-        x_tm,
-        feats,
-        mean_feat,
-        hs,
-        cs,
-        gates,
-        tanh_cs,
-        us,
-        alphas,
-        contexts,
-        W_init,
-        Wx,
-        Wh,
-        W_af,
-        W_ah,
-        w_a,
-    ) = cache
-    dtype = hs.dtype
-    dh = dh.astype(dtype, copy=False)
-    W, D = x_tm.shape[2], feats.shape[2]
+    dh = dh.astype(cache.hs.dtype, copy=False)
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     dalphas_tm = None if dalphas is None else dalphas.transpose(1, 0, 2)  # (T, N, L) view
-    W_zh_T = np.concatenate([Wx[W:], Wh], axis=0).T  # (4H, D + H)
-    W_ah_T = W_ah.T
-    da = np.empty_like(gates)  # (T, N, 4H)
-    dcontexts = np.empty((T, N, D), dtype=dtype)
-    dss = np.empty((T, N, L), dtype=dtype)  # gradients of the attention scores
-    dqs = np.empty((T, N, A), dtype=dtype)  # gradients of h_{t-1} @ W_ah
-    dproj = np.zeros((N, L, A), dtype=dtype)  # summed over steps
-    dnext_h = np.zeros((N, H), dtype=dtype)  # gradient reaching h_t from step t + 1
-    dnext_c = np.zeros((N, H), dtype=dtype)  # gradient reaching c_t from step t + 1
-    dh_total = np.empty((N, H), dtype=dtype)
-    dpre = np.empty((N, L, A), dtype=dtype)  # one buffer for every step's dpre
-    for t in reversed(range(T)):
-        np.add(dh_tm[t], dnext_h, out=dh_total)
-        dnext_c = _cell_backward(dh_total, dnext_c, gates[t], cs[t], tanh_cs[t], da[t])
-        dzh = da[t] @ W_zh_T  # (N, D + H): to the context and to h_{t-1}
-        dcontexts[t] = dzh[:, :D]
-        dalpha = None if dalphas_tm is None else dalphas_tm[t]
-        dss[t], _ = _attend_backward(dcontexts[t], dalpha, feats, us[t], alphas[t], w_a, dpre)
-        dproj += dpre
-        dpre.sum(axis=1, out=dqs[t])
-        dnext_h = dzh[:, D:] + dqs[t] @ W_ah_T
-
-    # Initial state: [h0, c0] = mean_feat @ W_init + b_init.
-    dhc0 = np.concatenate([dnext_h, dnext_c], axis=1)  # (N, 2H)
-    dmean = dhc0 @ W_init.T  # (N, D)
-    # Features: through every context (one batched matmul over steps), the projection and the
-    # mean.
-    dfeats = np.matmul(alphas.transpose(1, 2, 0), dcontexts.transpose(1, 0, 2))  # (N,L,T)@(N,T,D)
-    dproj_flat = dproj.reshape(N * L, A)
-    dfeats += (dproj_flat @ W_af.T).reshape(N, L, D)
-    dfeats += dmean[:, None, :] / L
-    # Weight gradients: one matmul each over all T*N rows.
-    da_flat = da.reshape(T * N, 4 * H)
-    dx = (da_flat @ Wx[:W].T).reshape(T, N, W)
-    dx = np.ascontiguousarray(dx.transpose(1, 0, 2))  # (T, N, W) -> (N, T, W)
-    dWx = np.concatenate(
-        [x_tm.reshape(T * N, W).T @ da_flat, contexts.reshape(T * N, D).T @ da_flat], axis=0
-    )
-    h_prev = hs[:-1].reshape(T * N, H)
-    return (
-        dx,
-        dfeats,
-        mean_feat.T @ dhc0,
-        dhc0.sum(axis=0),
-        dWx,
-        h_prev.T @ da_flat,
-        da_flat.sum(axis=0),
-        feats.reshape(N * L, D).T @ dproj_flat,
-        h_prev.T @ dqs.reshape(T * N, A),
-        dproj_flat.sum(axis=0),
-        dss.reshape(T * N * L) @ us.reshape(T * N * L, A),
-    )
+    grads = _backward_through_time(dh_tm, dalphas_tm, cache)
+    return _sequence_param_grads(cache, *grads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -705,17 +796,12 @@ def attention_lstm_step_inference(
 
     Returns next_h (N, H), next_c (N, H), alpha (N, L).
     """
-    N, L, D = feats.shape
-    u = np.empty(proj.shape, dtype=feats.dtype)
-    alpha = np.empty((N, L), dtype=feats.dtype)
-    context = np.empty((N, D), dtype=feats.dtype)
-    _attend(prev_h, feats, proj, W_ah, w_a, u, alpha, context)
+    _, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
     W = x.shape[1]
     gates = x @ Wx[:W]
     gates += context @ Wx[W:]
     gates += prev_h @ Wh
     gates += b
-    _activate_gates(gates)
     next_c, tanh_c, next_h = (np.empty_like(prev_c) for _ in range(3))
-    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
+    _lstm_cell_step(gates, prev_c, next_c, tanh_c, next_h)
     return next_h, next_c, alpha

@@ -161,85 +161,145 @@ def paint(
     """
     check_options(config)
     steps = schedule(config)
-    final_content = load_pixels(config.content, steps[-1][0])
+    tile, overlap, plan = _plan_tiling(config, extractor, steps[-1][0], announce)
+    painting = _Painting(config, extractor, weights, optim, blend, progress, ctx, tile, overlap)
+    picture, content, results = _paint_scales(painting, steps)
+    if config.original_colors:
+        picture = with_content_colors(picture, content)
+    return picture, results, plan
+
+
+def _plan_tiling(
+    config: StyleConfig,
+    extractor: StyleFeatureExtractor,
+    final_size: int,
+    announce: Callable[[str], None],
+) -> tuple[int | None, int | None, dict]:
+    """(tile, overlap, plan) for the final scale, whose shorter side is ``final_size``: the tile
+    (None: untiled), its overlap, and the plan ``{"tile", "overlap"}`` plus the memory estimate
+    when it was made."""
+    final_content = load_pixels(config.content, final_size)
     height, width = final_content.shape[-2:]
     tile, memory = plan_tile(
         extractor, height, width, config.device, config.tile, config.no_tile, announce
     )
     overlap = tile_overlap(config, tile) if tile is not None else None
-    plan = {"tile": tile, "overlap": overlap, **memory}
+    return tile, overlap, {"tile": tile, "overlap": overlap, **memory}
 
+
+@dataclass
+class _Painting:
+    """What every scale of one ``paint`` call shares (see ``paint``'s arguments), with the tile
+    (None: untiled) and its overlap."""
+
+    config: StyleConfig
+    extractor: StyleFeatureExtractor
+    weights: LossWeights
+    optim: OptimConfig
+    blend: Sequence[float]
+    progress: bool
+    ctx: distributed.DistContext
+    tile: int | None
+    overlap: int | None
+
+
+def _paint_scales(
+    painting: _Painting, steps: list[tuple[int, int, int]]
+) -> tuple[torch.Tensor, torch.Tensor, list[ScaleResult]]:
+    """Paint every scale of ``steps`` (``schedule``'s), each from the previous one's result;
+    (the last scale's picture, the last scale's content, one ``ScaleResult`` per scale)."""
+    config, weights = painting.config, painting.weights
     previous: torch.Tensor | None = None
     first_pixels = 0
     results: list[ScaleResult] = []
-    content = final_content
     for size, style_size, iterations in steps:
         started = time.perf_counter()
-        content = load_pixels(config.content, size).to(config.device)
-        styles = [load_pixels(p, style_size).to(config.device) for p in config.styles]
-        seen, seen_styles = prepare_colors(
-            content, styles, config.original_colors, config.match_histogram
-        )
-        targets = extractor.style_targets(seen_styles, blend)
+        content, seen, targets = _load_scale(painting, size, style_size)
         h, w = seen.shape[-2:]
-        if previous is None:
-            start = initial_image(seen, optim.init, config.seed)
-        else:
-            start = upsample(previous, h, w)
-        scale_optim = replace(optim, iterations=iterations)
-        if previous is not None:  # refining a painted picture: smaller Adam steps
-            scale_optim = replace(
-                scale_optim, lr=optim.lr * REFINE_LR, lr_decayed=optim.lr_decayed * REFINE_LR
-            )
         first_pixels = first_pixels or h * w
         label = f"{size}px " if len(steps) > 1 else ""
-
-        def optimise(
-            c: torch.Tensor,
-            s: torch.Tensor,
-            desc: str,
-            targets=targets,
-            optim=scale_optim,
-            first=first_pixels,
-        ) -> tuple:
-            balanced = content_weight(weights, first, c)
-            return optimise_pixels(
-                extractor,
-                c,
-                targets,
-                balanced,
-                optim,
-                seed=config.seed,
-                progress=progress,
-                start=s,
-                desc=desc,
-            )
-
-        tiles = 1
-        if tile is not None and max(h, w) > tile:
-            previous, history, tiles = optimise_tiles(
-                optimise, seen, start, tile, overlap, ctx, label=f"style {label}"
-            )
+        optim = _scale_optim(painting.optim, iterations, refining=previous is not None)
+        optimise = _scale_optimiser(painting, targets, optim, first_pixels)
+        if previous is None:
+            start = initial_image(seen, painting.optim.init, config.seed)
         else:
-            previous, history = optimise(seen, start, f"style {label}".strip())
-            if ctx.enabled:  # every process ran it; keep rank 0's picture on all of them
-                previous = distributed.broadcast_object(previous.cpu(), ctx).to(config.device)
+            start = upsample(previous, h, w)
+        previous, history, tiles = _optimise_scale(painting, optimise, seen, start, label)
         seconds = time.perf_counter() - started
-        results.append(
-            ScaleResult(
-                size,
-                [h, w],
-                iterations,
-                history,
-                seconds,
-                tiles,
-                content_weight(weights, first_pixels, seen).content,
-            )
-        )
+        balanced = content_weight(weights, first_pixels, seen).content
+        results.append(ScaleResult(size, [h, w], iterations, history, seconds, tiles, balanced))
     assert previous is not None
-    if config.original_colors:
-        previous = with_content_colors(previous, content)
-    return previous, results, plan
+    return previous, content, results
+
+
+def _load_scale(
+    painting: _Painting, size: int, style_size: int
+) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """(the content at ``size`` on the device, the picture the optimiser sees (its luminance with
+    ``--original-colors``), the style targets from the style pictures at ``style_size``)."""
+    config = painting.config
+    content = load_pixels(config.content, size).to(config.device)
+    styles = [load_pixels(p, style_size).to(config.device) for p in config.styles]
+    seen, seen_styles = prepare_colors(
+        content, styles, config.original_colors, config.match_histogram
+    )
+    return content, seen, painting.extractor.style_targets(seen_styles, painting.blend)
+
+
+def _scale_optim(optim: OptimConfig, iterations: int, refining: bool) -> OptimConfig:
+    """``optim`` with a scale's iteration count, and ``REFINE_LR`` times the learning rates when
+    ``refining`` (a painted picture: smaller Adam steps)."""
+    optim_at_scale = replace(optim, iterations=iterations)
+    if refining:
+        optim_at_scale = replace(
+            optim_at_scale, lr=optim.lr * REFINE_LR, lr_decayed=optim.lr_decayed * REFINE_LR
+        )
+    return optim_at_scale
+
+
+def _scale_optimiser(
+    painting: _Painting, targets: list, optim: OptimConfig, first_pixels: int
+) -> Callable[[torch.Tensor, torch.Tensor, str], tuple]:
+    """(content, start, progress label) → (picture, history): one optimisation (a scale, or a
+    tile of it) with its content weight balanced against the first scale's ``first_pixels``."""
+
+    def optimise(c: torch.Tensor, s: torch.Tensor, desc: str) -> tuple:
+        balanced = content_weight(painting.weights, first_pixels, c)
+        return optimise_pixels(
+            painting.extractor,
+            c,
+            targets,
+            balanced,
+            optim,
+            seed=painting.config.seed,
+            progress=painting.progress,
+            start=s,
+            desc=desc,
+        )
+
+    return optimise
+
+
+def _optimise_scale(
+    painting: _Painting,
+    optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple],
+    seen: torch.Tensor,
+    start: torch.Tensor,
+    label: str,
+) -> tuple[torch.Tensor, LossHistory, int]:
+    """(picture, history, tile count) of one scale: in tiles when it is larger than the tile,
+    else whole (under torchrun every process runs it and rank 0's picture is kept)."""
+    tile = painting.tile
+    if tile is not None and max(seen.shape[-2:]) > tile:
+        return optimise_tiles(
+            optimise, seen, start, tile, painting.overlap, painting.ctx, label=f"style {label}"
+        )
+    picture, history = optimise(seen, start, f"style {label}".strip())
+    if painting.ctx.enabled:  # every process ran it; keep rank 0's picture on all of them
+        picture = distributed.broadcast_object(picture.cpu(), painting.ctx).to(
+            painting.config.device
+        )
+    return picture, history, 1
 
 
 def plot_scale_losses(scales: list[ScaleResult], path, title: str) -> None:

@@ -153,11 +153,39 @@ def run_extras(
     """Starry Night with ``--original-colors`` at the template's size and coarse to fine over
     ``scales``, into ``template.out/{original_colors,coarse_to_fine}/``; a figure beside the
     plain reference result, and a table."""
+    runs = _extra_configs(template, data_root, scales, scale_iterations)
+    backbone = frozen_backbone(template.backbone, template.weights, template.device)
+    metrics = {
+        name: run_style_transfer(config, backbone=backbone, progress=False)
+        for name, config in runs.items()
+    }
+    captions = [
+        f"plain, {template.size} px",
+        f"--original-colors, {template.size} px",
+        f"--scales {' '.join(map(str, scales))}",
+    ]
+    _plot_extras(template, reference, metrics, captions)
+    sizes = [template.size, template.size, scales[-1]]
+    return {
+        "figure": "artist_options.png",
+        "caption": f"Starry Night {' | '.join(captions)}",
+        "table": _extras_table(captions[1:], sizes[1:], metrics),
+        "runs": {name: _extra_run_summary(name, m) for name, m in metrics.items()},
+    }
+
+
+def _extra_configs(
+    template: StyleConfig,
+    data_root: Path,
+    scales: tuple[int, ...],
+    scale_iterations: tuple[int, ...],
+) -> dict[str, StyleConfig]:
+    """The settings of the two Starry Night extras, ``original_colors`` and ``coarse_to_fine``
+    (over ``scales``, ``scale_iterations`` steps each), each into ``template.out/<name>``."""
     styles_folder = dataset_path("styles", data_root)
     pair = next(p for p in REFERENCE_PAIRS if p.name == EXTRA_PAIR)
     base = pair_config(template, pair, styles_folder)
-    backbone = frozen_backbone(template.backbone, template.weights, template.device)
-    runs = {
+    return {
         "original_colors": replace(
             base, out=template.out / "original_colors", original_colors=True
         ),
@@ -169,29 +197,35 @@ def run_extras(
             scale_iterations=scale_iterations,
         ),
     }
-    metrics = {
-        name: run_style_transfer(config, backbone=backbone, progress=False)
-        for name, config in runs.items()
-    }
+
+
+def _plot_extras(
+    template: StyleConfig,
+    reference: dict[str, Any],
+    metrics: dict[str, dict[str, Any]],
+    captions: list[str],
+) -> None:
+    """``template.out/artist_options.png``: the plain reference result and the extras' results
+    side by side, under ``captions``."""
     paths = [template.out / reference["pairs"][EXTRA_PAIR]["image"]] + [
         template.out / name / m["files"]["image"] for name, m in metrics.items()
     ]
     images = [load_rgb(path) for path in paths]
-    sizes = [template.size, template.size, scales[-1]]
-    captions = [
-        f"plain, {template.size} px",
-        f"--original-colors, {template.size} px",
-        f"--scales {' '.join(map(str, scales))}",
-    ]
-    figure = template.out / "artist_options.png"
     plot_image_grid(
         images,
         captions,
-        figure,
+        template.out / "artist_options.png",
         "Tübingen in the style of Starry Night: plain, original colours, coarse to fine",
         columns=3,
         width_ratios=[image.width / image.height for image in images],
     )
+
+
+def _extras_table(
+    captions: list[str], sizes: list[int], metrics: dict[str, dict[str, Any]]
+) -> Table:
+    """One row per extra run (its caption and picture size, in ``metrics``'s order): style loss
+    first and last, chrominance difference from the content, seconds."""
     rows = [
         [
             caption,
@@ -201,27 +235,23 @@ def run_extras(
             f"{m['colors']['chroma_difference']:.2f}",
             f"{m['seconds']:.1f}",
         ]
-        for caption, size, m in zip(captions[1:], sizes[1:], metrics.values(), strict=True)
+        for caption, size, m in zip(captions, sizes, metrics.values(), strict=True)
     ]
-    table = Table(
+    return Table(
         "Style transfer as artists use it (Starry Night): original colours and coarse to fine",
         ["run", "size", "style loss first (last scale)", "style loss last", "Cb/Cr Δ (1/255)", "s"],
         rows,
         note="Cb/Cr Δ: mean absolute chrominance difference between result and content",
     )
+
+
+def _extra_run_summary(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    """The report's data for the extra run ``name`` from its metrics ``m``."""
     return {
-        "figure": "artist_options.png",
-        "caption": f"Starry Night {' | '.join(captions)}",
-        "table": table,
-        "runs": {
-            name: {
-                "image": f"{name}/{m['files']['image']}",
-                "style_first": m["losses_first"]["style"],
-                "style_last": m["losses_last"]["style"],
-                "chroma_difference": m["colors"]["chroma_difference"],
-                "seconds": m["seconds"],
-                "scales": [s["size"] for s in m["scales"]],
-            }
-            for name, m in metrics.items()
-        },
+        "image": f"{name}/{m['files']['image']}",
+        "style_first": m["losses_first"]["style"],
+        "style_last": m["losses_last"]["style"],
+        "chroma_difference": m["colors"]["chroma_difference"],
+        "seconds": m["seconds"],
+        "scales": [s["size"] for s in m["scales"]],
     }
