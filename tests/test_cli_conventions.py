@@ -85,3 +85,17 @@ def test_bounded_float_accepts_its_range_and_names_it():
     assert rate("1") == 1.0
     with pytest.raises(argparse.ArgumentTypeError, match=r"in \(0.0, 1.0\]"):
         rate("0")
+
+
+@pytest.mark.parametrize(
+    ("argv", "epochs"),
+    [
+        (["transfer", "--epochs", "3", "train"], 3),  # before the action: kept
+        (["transfer", "--epochs", "3", "train", "--epochs", "5"], 5),  # after it: wins
+        (["transfer", "train", "--epochs", "4"], 4),
+        (["transfer", "--epochs", "2"], 2),  # no action: train
+    ],
+)
+def test_transfer_options_before_or_after_the_action(argv: list[str], epochs: int):
+    args = cli.build_parser().parse_args(argv)
+    assert args.epochs == epochs and args.func.__name__ == "train_command"

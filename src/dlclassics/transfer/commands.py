@@ -34,7 +34,16 @@ class TransferActions(argparse._SubParsersAction):
                 f"{values[0]!r} is not an action (train, predict); to train on a folder, "
                 f"did you mean `dlc transfer train --data {values[0]}`?",
             )
+        # options given before the action (``dlc transfer --epochs 3 train``) would be reset to
+        # the action's defaults by argparse: keep them unless given again after it
+        own = {action.dest for action in parser._actions}
+        given = {
+            k: v for k, v in vars(namespace).items() if k in own and v != parser.get_default(k)
+        }
         super().__call__(parser, namespace, values, option_string)
+        for name, value in given.items():
+            if getattr(namespace, name) == parser.get_default(name):
+                setattr(namespace, name, value)
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
