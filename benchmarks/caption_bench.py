@@ -7,11 +7,13 @@
 
 Targets: reference protocol (``--overfit 50``, 50 epochs, batch 25, Adam 5e-3, hidden 512,
 word vectors 256) final training loss < 0.1 with the training captions reproduced exactly, for
-RNN and LSTM; full training: LSTM val BLEU-4 >= 0.5 and above the RNN's; NumPy vs PyTorch time
-per epoch; attention (224-px feature maps, hidden 256): greedy val BLEU-4 >= 0.60 and above the
-plain LSTM on the same maps' pooled features with the same settings, at most 2x its time per
-epoch, and how often a shape word's attention peak lies on the object it names. Writes ``benchmarks/results/caption_bench.json`` (the summary plus the load average;
-runs of single stages update their keys) and prints markdown tables; run folders (metrics.json,
+RNN and LSTM; full training (the defaults of ``dlc caption train``: 224-px images, 128-d PCA
+features, hidden 256, word vectors 128, 10 epochs): LSTM greedy val BLEU-4 >= 0.5 and above the
+RNN's; NumPy vs PyTorch time per epoch; attention (224-px feature maps, the same settings):
+greedy val BLEU-4 >= 0.60 and above the plain LSTM on the same maps' pooled features with the
+same settings, at most 2x its time per epoch, and how often a shape word's attention peak lies on
+the object it names. Writes ``benchmarks/results/caption_bench.json`` (the summary plus the load
+average; runs of single stages update their keys) and prints markdown tables; run folders (metrics.json,
 figures, checkpoints) go to ``benchmarks/out/caption``, and the figures RESULTS.md shows are
 copied to ``benchmarks/results/caption``.
 
@@ -73,9 +75,9 @@ def main() -> None:
         choices=["overfit", "full", "timing", "attention"],
     )
     parser.add_argument("--n-train", type=int, help="shapes training images (default 2000)")
-    parser.add_argument("--hidden", type=int, help="hidden size of the full runs (default 512)")
+    parser.add_argument("--hidden", type=int, help="hidden size of the full runs (default 256)")
     parser.add_argument(
-        "--wordvec", type=int, help="word vector size of the full runs (default 256)"
+        "--wordvec", type=int, help="word vector size of the full runs (default 128)"
     )
     parser.add_argument("--results", default=str(RESULTS), help="JSON file to update")
     parser.add_argument("--out", default=str(OUT))

@@ -366,7 +366,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="colors: working size")
     parser.add_argument("--iters", type=int, default=200, help="colors: Adam steps")
     parser.add_argument("--scales", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--scale-iters", type=int, nargs="+", default=[150, 60, 30])
+    parser.add_argument("--scale-iters", type=int, nargs="+", default=[60, 20, 30])
     parser.add_argument("--tile-scales", type=int, nargs="+", default=[384, 1536])
     parser.add_argument("--tile-iters", type=int, nargs="+", default=[150, 25])
     parser.add_argument("--tile", type=int, default=512)

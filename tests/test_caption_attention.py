@@ -203,7 +203,8 @@ def test_reproduce_tiny_shows_the_attention_stage(tmp_path, one_torch_thread) ->
     result = run_part(tmp_path, tmp_path, "tiny")
     stage = result.data["attention"]
     assert set(stage["runs"]) == {"lstm", "attention"}
-    assert stage["feature_dims"] == {"lstm": 1280, "attention": 8}  # 6 PCA components + (x, y)
+    # 6 PCA components (+ the cell's x, y for attention)
+    assert stage["feature_dims"] == {"lstm": 6, "attention": 8}
     assert all(len(seconds) == 1 for seconds in stage["epoch_seconds"].values())
     boxes = stage["runs"]["attention"]["attention_boxes"]
     assert set(boxes) == {"shape_words", "hits", "hit_rate", "chance_rate", "skipped"}
@@ -231,7 +232,7 @@ def test_dlc_caption_train_cell_attention_resume_and_sample(tmp_path, capsys, on
     (folder / "captions.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "run"
     common = ["caption", "train", "--data", f"folder:{folder}", "--cell", "attention"]
-    common += ["--map-size", "64", "--pca", "4", "--hidden", "12", "--wordvec", "6"]
+    common += ["--image-size", "64", "--pca", "4", "--hidden", "12", "--wordvec", "6"]
     common += ["--attention-dim", "5", "--attention-reg", "0.1", "--batch-size", "4", "--beam", "2"]
     common += ["--feature-cache", str(tmp_path / "cache"), "--out", str(out)]
     assert main([*common, "--epochs", "2"]) == 0

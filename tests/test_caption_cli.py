@@ -210,10 +210,11 @@ def test_overfit_alone_applies_the_reference_protocol() -> None:
     assert (protocol.lr, protocol.lr_decay, protocol.hidden, protocol.wordvec) == (
         5e-3, 0.995, 512, 256
     )  # fmt: skip
-    given = config("--overfit", "50", "--epochs", "3", "--batch-size", "5", "--device", "cpu")
-    assert (given.epochs, given.batch_size) == (3, 5)
+    given = config("--overfit", "50", "--epochs", "3", "--hidden", "64", "--device", "cpu")
+    assert (given.epochs, given.batch_size, given.hidden, given.lr_decay) == (3, 25, 64, 0.995)
     plain = config("--device", "cpu")
     assert (plain.overfit, plain.epochs, plain.batch_size) == (None, 10, 100)
+    assert (plain.lr_decay, plain.hidden, plain.wordvec, plain.pca) == (0.9, 256, 128, None)
 
 
 @pytest.mark.parametrize(

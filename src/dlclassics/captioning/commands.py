@@ -11,7 +11,12 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from dlclassics.captioning.config import OVERFIT_PROTOCOL, ShapesConfig, TrainConfig
+from dlclassics.captioning.config import (
+    OVERFIT_PROTOCOL,
+    PROTOCOL_FIELDS,
+    ShapesConfig,
+    TrainConfig,
+)
 from dlclassics.data.root import add_data_root_argument, resolve_data_root
 from dlclassics.options import (
     add_device_argument,
@@ -25,8 +30,11 @@ from dlclassics.options import (
 )
 
 image_size = bounded(int, 32, 1024)
-# numeric options of ``caption train`` whose default is TrainConfig's: (option, type, help)
+# numeric options of ``caption train`` whose default is TrainConfig's, or OVERFIT_PROTOCOL's
+# with --overfit for those in PROTOCOL_FIELDS: (option, type, help)
 TRAIN_NUMBERS = (
+    ("--epochs", positive_int, "training epochs"),
+    ("--batch-size", positive_int, "captions per batch"),
     ("--lr", positive_float, "Adam learning rate"),
     ("--lr-decay", bounded(float, 0.0, 1.0, low_open=True), "learning-rate factor per epoch"),
     ("--hidden", positive_int, "hidden state size"),
@@ -35,8 +43,7 @@ TRAIN_NUMBERS = (
     ("--beam", positive_int, "beam size for the extra evaluation (1: greedy only)"),
     ("--max-length", positive_int, "longest generated caption"),
     ("--eval-images", positive_int, "images scored per split"),
-    ("--image-size", image_size, "feature input size (image folders)"),
-    ("--map-size", image_size, "attention cell: image size of the feature maps (224: 7 x 7)"),
+    ("--image-size", image_size, "backbone input size (224: 7 x 7 feature maps)"),
     ("--attention-dim", positive_int, "attention cell: size of the attention layer"),
     ("--attention-reg", nonnegative_float, "attention cell: doubly stochastic penalty (0: off)"),
 )
@@ -101,18 +108,21 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="train on N captions of N images only, with the reference protocol's settings",
     )
-    for name, what in (("epochs", "training epochs"), ("batch_size", "captions per batch")):
-        default = f"(default: {getattr(d, name)}; {getattr(OVERFIT_PROTOCOL, name)} with --overfit)"
-        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f"{what} {default}")
     for option, kind, text in TRAIN_NUMBERS:
-        default = getattr(d, option[2:].replace("-", "_"))
-        p.add_argument(option, type=kind, default=default, help=text)
+        name = option[2:].replace("-", "_")
+        if name in PROTOCOL_FIELDS:  # None: train_config picks the base's value
+            protocol = getattr(OVERFIT_PROTOCOL, name)
+            text = f"{text} (default: {getattr(d, name)}; {protocol} with --overfit)"
+            p.add_argument(option, type=kind, help=text)
+        else:
+            p.add_argument(option, type=kind, default=getattr(d, name), help=text)
     p.add_argument("--backbone", default=d.backbone, help="feature backbone for image folders")
     p.add_argument(
         "--pca",
         type=positive_int,
         metavar="K",
-        help="reduce features to K dims by PCA (attention: each map location's, default 64)",
+        help="PCA size of the image features (default 128; attention: of each map location's, "
+        "default 64)",
     )
     p.add_argument("--feature-cache", metavar="DIR", help="feature cache folder")
     add_device_argument(p)

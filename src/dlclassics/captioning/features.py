@@ -6,11 +6,12 @@ for the default ``efficientnet_lite0``). The cache file's name hashes the backbo
 image size and every file's resolved path, size and modification time, so editing, adding or
 removing an image gives a new entry instead of stale features.
 
-Before training the features are centred on the training images: ``fit_pca`` like the
-reference (512-d PCA of VGG-16 fc7), else ``fit_standardizer`` (zero mean, unit variance per
-dimension). Raw pooled features share a large common component, which makes the initial hidden
-states of all images nearly alike: on the shapes overfit protocol the final training loss was
-3.2 (RNN) / 2.0 (LSTM) with raw features and 0.013 / 0.022 with standardised ones.
+Before training the features are centred on the training images and reduced by ``fit_pca``, like
+the reference (512-d PCA of VGG-16 fc7). Raw pooled features share a large common component, which
+makes the initial hidden states of all images nearly alike: on the shapes overfit protocol the
+final training loss was 3.2 (RNN) / 2.0 (LSTM) with raw features and 0.016 / 0.016 with a 128-d
+PCA. The reduction also generalises better: val BLEU-4 (greedy, LSTM, shapes) 0.53 / 0.56 with
+128-d PCA against 0.49 / 0.48 with all 1280 standardised dimensions (seeds 0 / 1).
 """
 
 from __future__ import annotations
@@ -105,25 +106,6 @@ def load_image_tensor(path: Path, image_size: int):  # -> torch.Tensor (3, S, S)
     image = load_rgb(path).resize((image_size, image_size), Image.BILINEAR)
     array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
     return torch.from_numpy(array).permute(2, 0, 1)  # (S, S, 3) -> (3, S, S)
-
-
-@dataclass(frozen=True)
-class Standardizer:
-    """Per-dimension z-scores: ``(features - mean) / std``."""
-
-    mean: np.ndarray  # (D,)
-    std: np.ndarray  # (D,)
-
-    def apply(self, features: np.ndarray) -> np.ndarray:
-        """(N, D) → (N, D) float32."""
-        return ((features - self.mean) / self.std).astype(np.float32)
-
-
-def fit_standardizer(train_features: np.ndarray) -> Standardizer:
-    """Mean and standard deviation of (N, D) training features (constant dimensions keep std 1)."""
-    x = train_features.astype(np.float64)
-    std = x.std(axis=0)
-    return Standardizer(x.mean(axis=0), np.where(std > 1e-8, std, 1.0))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from dlclassics.captioning.features import (
     FeatureConfig,
     extract_features,
     fit_pca,
-    fit_standardizer,
 )
 from dlclassics.captioning.spatial import extract_feature_maps, fit_map_reducer
 from dlclassics.captioning.vocab import build_vocab, encode_captions, tokenize
@@ -50,7 +49,8 @@ class FolderOptions:
     min_word_count: int = 2
     max_words: int = 30  # longer captions are cut
     val_fraction: float = 0.1  # used when there is a single captions file
-    pca_dim: int | None = None  # PCA fitted on train (reference: 512); None: standardise instead
+    # size of the PCA fitted on train (reference: 512); None: POOLED_PCA_DIM, or MAP_PCA_DIM
+    pca_dim: int | None = None
     split_seed: int = 0
     cache_dir: Path | None = None
     # feature maps (N, L, D) for the attention cell instead of pooled vectors: each location's
@@ -58,6 +58,7 @@ class FolderOptions:
     spatial: bool = False
 
 
+POOLED_PCA_DIM = 128
 MAP_PCA_DIM = 64
 
 
@@ -192,7 +193,7 @@ def load_caption_folder(
 
     Returns CaptionData with "train", "val" (and "test" if given); the vocabulary comes from the
     training captions only, with words seen fewer than ``min_word_count`` times as ``<UNK>``.
-    Features are standardised (or PCA-reduced) with statistics of the training images; with
+    Features are PCA-reduced with statistics of the training images; with
     ``options.spatial`` they are feature maps, reduced by ``spatial.fit_map_reducer``.
     """
     folder = Path(folder)
@@ -219,10 +220,8 @@ def load_caption_folder(
     train_features = splits["train"].features
     if options.spatial:
         centre = fit_map_reducer(train_features, options.pca_dim or MAP_PCA_DIM)
-    elif options.pca_dim:
-        centre = fit_pca(train_features, options.pca_dim)
     else:
-        centre = fit_standardizer(train_features)
+        centre = fit_pca(train_features, options.pca_dim or POOLED_PCA_DIM)
     for split in splits.values():
         split.features = centre.apply(split.features)
     return CaptionData(word_to_idx, splits, f"caption folder {folder}")

@@ -31,12 +31,11 @@ from dlclassics.runtime import resolve_device
 CELLS = ("rnn", "lstm")
 BLEU = tuple(f"BLEU-{n}" for n in range(1, 5))
 
-# Full training on the whole shapes training split (sized for a shared 2-core CPU).
-FULL = TrainConfig(epochs=10, batch_size=100, lr=5e-3, lr_decay=0.9, hidden=512, wordvec=256)
+# Full training on the whole shapes training split: the defaults of ``dlc caption train``.
+FULL = TrainConfig()
 # The attention LSTM and the plain LSTM on the same 224-px feature maps (7 x 7 x 1280; the LSTM
-# reads their mean, the pooled feature) with the same settings; hidden 256 keeps both runs to a
-# few minutes each on the shared CPU.
-ATTENTION = replace(FULL, cell="attention", hidden=256, wordvec=128, map_size=224)
+# reads their mean, the pooled feature) with the same settings.
+ATTENTION = replace(FULL, cell="attention")
 ATTENTION_CELLS = ("lstm", "attention")
 
 
@@ -60,6 +59,13 @@ def time_one_epoch(data: CaptionData, config: TrainConfig, engine: str) -> float
     started = time.perf_counter()
     solver.train()
     return time.perf_counter() - started
+
+
+def pooled_features(shapes_dir: Path, config: TrainConfig, device: str) -> CaptionData:
+    """The shapes data with pooled features of ``config.image_size``-px images, reduced to
+    ``config.pca`` dimensions (as ``dlc caption train`` reads them)."""
+    features = FeatureConfig(config.backbone, image_size=config.image_size, device=device)
+    return load_shapes(shapes_dir, FolderOptions(features, pca_dim=config.pca))
 
 
 def data_summary(data: CaptionData, shapes_dir: Path, settings: BenchSettings) -> dict[str, Any]:
@@ -86,12 +92,11 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
     make_shapes(shapes_dir, settings.shapes)
     spec = f"shapes:{shapes_dir}"
     summary: dict[str, Any] = {"figures": {}}
-    if any(stage is not None for stage in (settings.overfit, settings.full, settings.timing)):
-        data = load_shapes(shapes_dir, FolderOptions(FeatureConfig(device=settings.device)))
-        summary["data"] = data_summary(data, shapes_dir, settings)  # the 128-px pooled features
     for stage, base in (("overfit", settings.overfit), ("full", settings.full)):
         if base is None:
             continue
+        data = pooled_features(shapes_dir, base, settings.device)
+        summary.setdefault("data", data_summary(data, shapes_dir, settings))
         histories, rows = {}, {}
         for cell in CELLS:
             run = out_dir / f"{stage}_{cell}"
@@ -113,6 +118,7 @@ def run_benchmark(out_dir: Path, shapes_dir: Path, settings: BenchSettings) -> d
     if settings.attention is not None:
         summary["attention"] = run_attention_stage(out_dir, shapes_dir, settings)
     if settings.timing is not None:
+        data = pooled_features(shapes_dir, settings.timing, settings.device)
         summary["engine_seconds"] = {
             cell: {
                 engine: time_one_epoch(data, replace(settings.timing, cell=cell), engine)
@@ -132,11 +138,12 @@ def run_attention_stage(out_dir: Path, shapes_dir: Path, settings: BenchSettings
     "epoch_seconds": {cell: [seconds of each timing round]}, "feature_dims": {cell: D}}.
     """
     base = replace(settings.attention, data=f"shapes:{shapes_dir}", beam=settings.beam)
-    features = FeatureConfig(image_size=base.map_size, device=settings.device)
-    spatial = FolderOptions(features, pca_dim=base.pca, spatial=True)
+    features = FeatureConfig(image_size=base.image_size, device=settings.device)
     data = {
-        "lstm": load_shapes(shapes_dir, FolderOptions(features), image_size=base.map_size),
-        "attention": load_shapes(shapes_dir, spatial, image_size=base.map_size),
+        "lstm": pooled_features(shapes_dir, base, settings.device),
+        "attention": load_shapes(
+            shapes_dir, FolderOptions(features, pca_dim=base.pca, spatial=True)
+        ),
     }
     runs = {}
     for cell in ATTENTION_CELLS:
@@ -180,7 +187,7 @@ def attention_tables(stage: dict[str, Any]) -> list[Table]:
     title = (
         f"Attention vs plain LSTM, same data and settings ({c['epochs']} epochs, batch "
         f"{c['batch_size']}, hidden {c['hidden']}, word vectors {c['wordvec']}, "
-        f"{c['map_size']}-px feature maps)"
+        f"{c['image_size']}-px feature maps)"
     )
     tables = [Table(title, ["model", "split", "decoding", *scores], rows)]
     seconds = {cell: min(values) for cell, values in stage["epoch_seconds"].items() if values}
@@ -247,10 +254,12 @@ def format_table(summary: dict[str, Any]) -> str:
 
 QUICK_SHAPES = ShapesConfig(n_train=120, n_val=40, n_test=40)
 TINY_SHAPES = ShapesConfig(n_train=24, n_val=8, n_test=8, image_size=64)
-TINY_OVERFIT = replace(OVERFIT_PROTOCOL, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16)
-QUICK_ATTENTION = replace(ATTENTION, hidden=128, wordvec=64, map_size=128)
+TINY_OVERFIT = replace(
+    OVERFIT_PROTOCOL, overfit=8, epochs=8, batch_size=8, hidden=32, wordvec=16, image_size=64
+)
+QUICK_ATTENTION = replace(ATTENTION, hidden=128, wordvec=64, image_size=128)
 TINY_ATTENTION = replace(
-    ATTENTION, epochs=2, batch_size=8, hidden=16, wordvec=8, attention_dim=8, pca=6, map_size=64
+    ATTENTION, epochs=2, batch_size=8, hidden=16, wordvec=8, attention_dim=8, pca=6, image_size=64
 )
 
 

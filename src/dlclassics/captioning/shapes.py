@@ -356,10 +356,10 @@ def default_shapes_dir(data_root: Path) -> Path:
     )
 
 
-def load_shapes(folder: Path, options: FolderOptions, image_size: int | None = None) -> CaptionData:
+def load_shapes(folder: Path, options: FolderOptions) -> CaptionData:
     """The shapes data set (generated first if missing), with the ``unseen`` flags of its images.
 
-    The features see the images at ``image_size`` px (default: the rendered size)."""
+    The features see the images resized to ``options.features.image_size`` px."""
     if not (folder / "meta.json").is_file():
         print(
             f"dlc: creating the shapes data set in {folder} (dlc caption make-shapes)",
@@ -367,9 +367,7 @@ def load_shapes(folder: Path, options: FolderOptions, image_size: int | None = N
         )
         make_shapes(folder, ShapesConfig())
     meta = read_shapes_meta(folder)
-    size = image_size or int(meta["config"]["image_size"])
-    features = replace(options.features, image_size=size)
-    data = load_caption_folder(folder, replace(options, features=features, min_word_count=1))
+    data = load_caption_folder(folder, replace(options, min_word_count=1))
     for split_name, split in data.splits.items():
         unseen = set(meta["unseen"].get(split_name, []))
         split.unseen = np.array([Path(p).name in unseen for p in split.images], dtype=bool)

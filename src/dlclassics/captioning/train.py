@@ -55,13 +55,12 @@ def load_data(config: TrainConfig, data_root: Path) -> CaptionData:
         raise DlcError(f"--data {config.data!r}: expected shapes[:DIR], coco[:DIR] or folder:DIR")
     folder = Path(where).expanduser() if where else None
     spatial = config.cell == "attention"
-    size = config.map_size if spatial else config.image_size
-    features = FeatureConfig(config.backbone, image_size=size, device=config.device)
+    features = FeatureConfig(config.backbone, image_size=config.image_size, device=config.device)
     cache = Path(config.feature_cache) if config.feature_cache else None
     options = FolderOptions(features, pca_dim=config.pca, cache_dir=cache, spatial=spatial)
     if kind == "shapes":
         shapes_dir = folder or default_shapes_dir(data_root)
-        return load_shapes(shapes_dir, options, image_size=size if spatial else None)
+        return load_shapes(shapes_dir, options)
     if kind == "coco":
         if spatial:
             raise DlcError(
