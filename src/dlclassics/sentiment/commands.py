@@ -1,15 +1,22 @@
-"""``dlc sentiment train | predict | compare``: sentence sentiment from the command line."""
+"""``dlc sentiment train | distill | predict | compare``: sentence sentiment from the command
+line."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE
+
+if TYPE_CHECKING:  # heavy (torch): imported where the commands run
+    from dlclassics.sentiment.classifier import Classifier
 
 PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
 RESUME_HELP = (
@@ -31,6 +38,7 @@ TUNABLE = [
     ("--hidden-size", options.positive_int, "RNN/LSTM state size (cnn: filters per width)"),
     ("--patience", options.positive_int, "epochs without a better dev accuracy before stopping"),
 ]
+SPEED_REPORT_SENTENCES = 2000  # predict prints its sentences/s from this many sentences on
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -60,6 +68,18 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: s
     options.add_out_argument(parser, default_out, out)
 
 
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """What ``train`` and ``distill`` share: the tunables (default: the model's preset), the
+    vocabulary cut, the training limit and bad-line skipping."""
+    add = parser.add_argument
+    for flag, kind, text in TUNABLE:
+        add(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
+    add("--min-count", type=options.positive_int, default=1, help="rarer train words → <unk>")
+    limit_help = "train on a seeded random N of the training sentences (default: all)"
+    add("--train-limit", type=options.positive_int, metavar="N", default=PRESET, help=limit_help)
+    add("--skip-bad-lines", action="store_true", help="skip and count bad lines in the data")
+
+
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
@@ -67,16 +87,58 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         description="Train one model; unset options take the model's preset. On a GPU, "
         "--precision auto runs minilm in bf16 and the (small, launch-bound) word models in fp32.",
     )
-    add = train.add_argument
-    add("--model", required=True, choices=MODEL_NAMES, help="the classifier")
-    for flag, kind, text in TUNABLE:
-        add(flag, type=kind, default=PRESET, help=f"{text} (default: the preset)")
-    add("--min-count", type=options.positive_int, default=1, help="rarer train words → <unk>")
-    limit_help = "train on a seeded random N of the training sentences (default: all)"
-    add("--train-limit", type=options.positive_int, metavar="N", default=PRESET, help=limit_help)
-    add("--skip-bad-lines", action="store_true", help="skip and count bad lines in the data")
+    train.add_argument("--model", required=True, choices=MODEL_NAMES, help="the classifier")
+    _add_training_options(train)
     _add_run_arguments(train, "output folder (default: runs/sentiment/MODEL)", PRESET)
     train.set_defaults(func=train_command)
+
+
+DISTILL_DESCRIPTION = """Knowledge distillation: train --student (unset options take its preset)
+on the labelled training sentences and on unlabelled ones, against the labels and the teacher's
+probabilities p; the best dev epoch is kept, as in train. A sentence with label y costs
+alpha * BCE(s, y) + (1 - alpha) * T^2 * BCE(s/T, p), an unlabelled one T^2 * BCE(s/T, p), for
+the student's logit s and p = sigmoid(teacher logit / T) (an ensemble: the mean over its
+members). The teacher's logits are computed once and cached under
+~/.cache/dlclassics/teacher_logits (under $XDG_CACHE_HOME when set), keyed by the SHA-256 of
+its checkpoint and of the sentences. --resume also needs the same teacher, unlabelled sentences,
+alpha and T. The result is an ordinary best.pt of the student's kind, for predict.
+
+  dlc sentiment distill --teacher runs/minilm/best.pt --student bilstm -o runs/distilled
+"""
+ALPHA_HELP = (
+    "weight of the labels on labelled sentences; 1 - alpha goes to the teacher (unlabelled "
+    "sentences only have the teacher's term). 0.5: the teacher was fit to these labels, so "
+    "they mostly agree and alpha mostly sets how much of its confidence the student copies"
+)
+TEMPERATURE_HELP = (
+    "T: softens the teacher's logits (and the student's in the teacher's term, scaled by T^2); "
+    "1 keeps the teacher's P(positive) as predict prints it"
+)
+
+
+def _add_distill(commands: argparse._SubParsersAction) -> None:
+    distill = commands.add_parser(
+        "distill",
+        help="train a student model on a teacher's probabilities (knowledge distillation)",
+        description=DISTILL_DESCRIPTION,
+    )
+    add = distill.add_argument
+    teacher_help = "the teacher's best.pt; several: their mean P(positive) (an ensemble)"
+    add("--teacher", required=True, nargs="+", action="extend", metavar="CKPT", help=teacher_help)
+    add("--student", required=True, choices=MODEL_NAMES, help="the model to train")
+    extra = distill.add_mutually_exclusive_group()
+    unlabelled_help = (
+        "sentences without labels to learn the teacher's answers on, one a line (repeatable; "
+        "default: unlabelled.txt of the data folder when it has one, as yelp's does)"
+    )
+    extra.add_argument("--unlabelled", action="append", metavar="FILE", help=unlabelled_help)
+    no_help = "train on the labelled sentences only"
+    extra.add_argument("--no-unlabelled", action="store_true", help=no_help)
+    add("--alpha", type=options.probability, default=0.5, help=ALPHA_HELP)
+    add("--temperature", type=options.positive_float, default=1.0, help=TEMPERATURE_HELP)
+    _add_training_options(distill)
+    _add_run_arguments(distill, "output folder (default: runs/sentiment/distill-STUDENT)", PRESET)
+    distill.set_defaults(func=distill_command)
 
 
 def _add_predict(commands: argparse._SubParsersAction) -> None:
@@ -99,6 +161,11 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
             flag, dest="labelled", action="store_const", const=value, default=PRESET, help=text
         )
     add("--proba", action="store_true", help="write P(positive), not 0/1")
+    quantize_help = (
+        "int8: minilm's linear layers dynamically quantised to int8 (faster on the CPU; runs on "
+        "the CPU); word models stay float32, said in one line"
+    )
+    add("--quantize", choices=("int8",), default=None, help=quantize_help)
     add("--skip-bad-lines", action="store_true", help="leave bad lines empty")
     out_help = "output file (default: standard output)"
     add("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
@@ -107,12 +174,14 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``dlc sentiment`` with its ``train``, ``predict`` and ``compare`` subcommands."""
+    """Add ``dlc sentiment`` with its ``train``, ``distill``, ``predict`` and ``compare``
+    subcommands."""
     sentiment = subparsers.add_parser(
         "sentiment", help="sentence sentiment classifiers (bag of words … MiniLM)"
     )
     commands = sentiment.add_subparsers(dest="sentiment_command", metavar="COMMAND", required=True)
     _add_train(commands)
+    _add_distill(commands)
     _add_predict(commands)
     compare = commands.add_parser(
         "compare", help="train several models with their presets, table vs the reference"
@@ -131,6 +200,27 @@ def train_command(args: argparse.Namespace) -> int:
     out = Path(getattr(args, "out", None) or f"runs/sentiment/{args.model}")
     try:
         run(preset(args.model, args), _data_dir(args), out, args.resume, args.device)
+    finally:
+        distributed.shutdown()
+    if distributed.launched_rank() == 0:
+        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
+    return 0
+
+
+def distill_command(args: argparse.Namespace) -> int:
+    from dlclassics import distributed
+    from dlclassics.sentiment.config import preset
+    from dlclassics.sentiment.distill import distill
+
+    out = Path(getattr(args, "out", None) or f"runs/sentiment/distill-{args.student}")
+    data_dir = _data_dir(args)
+    unlabelled = args.unlabelled or []
+    if not args.unlabelled and not args.no_unlabelled and (data_dir / "unlabelled.txt").is_file():
+        unlabelled = [data_dir / "unlabelled.txt"]
+    config = preset(args.student, args)
+    try:
+        distill(config, data_dir, out, args.teacher, unlabelled, args.alpha, args.temperature,
+                args.resume, args.device)  # fmt: skip
     finally:
         distributed.shutdown()
     if distributed.launched_rank() == 0:
@@ -182,7 +272,25 @@ def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[s
     return values[:cut], values[cut:]
 
 
+def quantize_members(
+    classifiers: list[Classifier], checkpoints: list[str], say: Callable[[str], object]
+) -> list[Classifier]:
+    """``--quantize int8``: the minilm members quantised (``classifier.quantize_int8``); each word
+    model kept in float32, said in one line (their time is not in large linear layers)."""
+    from dlclassics.sentiment.classifier import quantize_int8
+
+    kept = []
+    for classifier, checkpoint in zip(classifiers, checkpoints, strict=True):
+        if classifier.config.model == "minilm":
+            kept.append(quantize_int8(classifier))
+            continue
+        say(f"{checkpoint}: --quantize int8 ignored for the word model {classifier.config.model}")
+        kept.append(classifier)
+    return kept
+
+
 def predict_command(args: argparse.Namespace) -> int:
+    from dlclassics.errors import DlcError
     from dlclassics.io import atomic_write_text
     from dlclassics.outputs import check_output_file
     from dlclassics.runtime import resolve_device
@@ -194,13 +302,20 @@ def predict_command(args: argparse.Namespace) -> int:
     out = getattr(args, "out", None)
     if out is not None:
         check_output_file(out)  # before the work: a bad --out costs nothing
-    device = resolve_device(args.device)
+    if args.quantize and args.device not in (None, "cpu"):
+        raise DlcError(f"--quantize {args.quantize} runs on the CPU: drop --device {args.device}")
+    device = "cpu" if args.quantize else resolve_device(args.device)
     classifiers = [load_classifier(path) for path in checkpoints]
+    if args.quantize:
+        classifiers = quantize_members(classifiers, checkpoints, err)
     labelled = getattr(args, "labelled", None)
     lines: list[str] = []
+    seconds, count = 0.0, 0  # prediction only: reading and loading excluded
     for path in inputs:
         sentences = read_sentences(path, labelled, args.skip_bad_lines)
+        started = time.perf_counter()
         result = predict_sentences(classifiers, sentences, args.proba, device)
+        seconds, count = seconds + time.perf_counter() - started, count + len(sentences)
         lines += result.lines
         source, prefix = sentences.source, f"{sentences.source}: " if len(inputs) > 1 else ""
         if result.accuracy is not None and labelled is None:
@@ -212,6 +327,8 @@ def predict_command(args: argparse.Namespace) -> int:
         if result.accuracy is not None:
             name = "ensemble accuracy" if len(checkpoints) > 1 else "accuracy"
             err(f"{prefix}{name}: {100 * result.accuracy:.2f} %")
+    if count >= SPEED_REPORT_SENTENCES:
+        err(f"{count} sentences in {seconds:.2f} s: {count / seconds:.0f} sentences/s on {device}")
     text = "".join(line + "\n" for line in lines)
     if out is None:
         sys.stdout.write(text)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,32 @@ CLASSES = ("negative", "positive")
 FIGURE_FILES = {"curves": "curves.png", "confusion": "confusion.png"}
 FILES = {**FIGURE_FILES, "checkpoint": training.BEST_CHECKPOINT}
 
+# (logits (N,), a batch's targets) -> (the loss summed over the batch, (N,) targets in [0, 1]
+# that the training accuracy counts against: a prediction is right on the side of 0.5 they are)
+LossFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def bce_sum(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Binary cross-entropy of ``logits`` (N,) against ``labels`` (N,) in [0, 1], summed; and the
+    labels themselves for the accuracy."""
+    return nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum"), labels
+
+
+@dataclass
+class TrainingSet:
+    """What a run trains on. Plain training: the train split's sentences, their 0/1 labels and
+    ``bce_sum``; distillation (``sentiment.distill``) adds sentences, targets and its loss."""
+
+    sentences: list[list[str]]  # also what the vocabulary is built from
+    targets: list[Any]  # one per sentence, as ``loss`` reads them (collated by ``label_tensor``)
+    loss: LossFn = bce_sum
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # joins the checkpoint's
+    metrics: dict[str, Any] = field(default_factory=dict)  # joins metrics.json
+
+
+# (the splits read, this process's context) -> the training set; None: plain training
+TrainingSetFn = Callable[[dict[str, SentenceFile], DistContext], TrainingSet]
+
 
 def read_splits(data_dir: Path, config: SentimentConfig) -> dict[str, SentenceFile]:
     """``train`` and ``dev`` (required) and ``test`` (when present) from ``data_dir``, the
@@ -68,12 +95,15 @@ def data_fingerprint(splits: dict[str, SentenceFile]) -> dict[str, Any]:
     return {"sentences": sentences, "sha256": digest.hexdigest()}
 
 
-def build(config: SentimentConfig, train_file: SentenceFile) -> tuple[Classifier, dict[str, Any]]:
-    """Vocabulary, GloVe start and model for ``config`` (``vocab_size`` and ``embed_dim`` filled
-    in from the data and GloVe), and what to report about GloVe (``{"glove": ...}`` or ``{}``)."""
+def build(
+    config: SentimentConfig, sentences: Sequence[Sequence[str]]
+) -> tuple[Classifier, dict[str, Any]]:
+    """Vocabulary (of the training ``sentences``), GloVe start and model for ``config``
+    (``vocab_size`` and ``embed_dim`` filled in from the data and GloVe), and what to report
+    about GloVe (``{"glove": ...}`` or ``{}``)."""
     vocab = None
     if config.model != "minilm":  # minilm brings its own tokenizer and sub-word vocabulary
-        vocab = Vocabulary.build(train_file.sentences, config.min_count)
+        vocab = Vocabulary.build(sentences, config.min_count)
         config = replace(config, vocab_size=len(vocab))
     init, extra = None, {}
     if config.model in GLOVE_MODELS:
@@ -110,26 +140,27 @@ def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: i
 
 
 def train_classifier(
-    classifier: Classifier, datasets: dict[str, SentenceDataset], checkpoints: training.Checkpoints,
-    ctx: DistContext,
+    classifier: Classifier, train_set: SentenceDataset, dev_set: SentenceDataset,
+    checkpoints: training.Checkpoints, ctx: DistContext, loss: LossFn = bce_sum,
 ) -> training.LoopState:  # fmt: skip
-    """AdamW on the mean binary cross-entropy of each batch, the schedule stepped every batch,
-    early stopping on dev accuracy: the shared loop with the sentiment loss and evaluation."""
+    """AdamW on the batch mean of ``loss`` (binary cross-entropy against the labels unless
+    distilling), the schedule stepped every batch, early stopping on dev accuracy: the shared
+    loop with the sentiment loss and evaluation."""
     config, model, device = classifier.config, classifier.model, ctx.device
     rank_batch = distributed.per_rank_batch_size(config.batch_size, ctx)
-    loader = make_loader(datasets["train"], classifier.collate, rank_batch, True, config.seed, ctx)
-    dev = classifier.eval_loader(datasets["dev"], ctx)
+    loader = make_loader(train_set, classifier.collate, rank_batch, True, config.seed, ctx)
+    dev = classifier.eval_loader(dev_set, ctx)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = schedule(optimizer, config, config.epochs * len(loader))
     precision = config.autocast_precision()
-    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
 
     def batch_loss(model: nn.Module, batch: Any) -> tuple[torch.Tensor, int, int]:
-        inputs, labels = batch[0], batch[1].to(device)
+        inputs, targets = batch[0], batch[1].to(device)
         logits = model(**to_device(inputs, device)).float()  # (N,), float32 under autocast too
-        correct = int(((logits >= 0) == (labels >= 0.5)).sum())
-        return loss_fn(logits, labels) / len(labels), correct, len(labels)
+        total, reference = loss(logits, targets)  # reference: (N,) in [0, 1]
+        correct = int(((logits >= 0) == (reference >= 0.5)).sum())
+        return total / len(logits), correct, len(logits)
 
     task = training.Task(batch_loss, lambda model: evaluate(model, dev, ctx, precision))
     loop = training.LoopConfig(
@@ -161,11 +192,12 @@ def evaluate_best(
 
 def run(
     config: SentimentConfig, data_dir: str | Path, out_dir: str | Path, resume: bool = False,
-    device: str | None = None,
+    device: str | None = None, training_set: TrainingSetFn | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Train ``config.model`` on ``data_dir``, write its outputs to ``out_dir``; the metrics.
     ``resume`` continues from ``out_dir/last.pt`` when it exists (refused when any setting but
-    ``config.RESUMABLE``, or the training data, changed)."""
+    ``config.RESUMABLE``, or the training data, changed). ``training_set`` (distillation) makes
+    what the model trains on from the splits; dev and test are scored as always."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if not data_dir.is_dir():  # before the output folder is made
         raise DlcError(f"{data_dir}: no such data folder")
@@ -175,7 +207,7 @@ def run(
     try:
         ctx = distributed.init(resolve_device(device))
         with torch_threads(config.threads_for()):
-            result = train_and_score(config, data_dir, out_dir, resume, ctx)
+            result = train_and_score(config, data_dir, out_dir, resume, ctx, training_set)
         if ctx.is_main:  # every rank holds the same metrics; one writes them
             write_outputs(result, out_dir)
         distributed.barrier(ctx)  # the job ends when the files are complete
@@ -186,24 +218,45 @@ def run(
 
 
 def train_and_score(
-    config: SentimentConfig, data_dir: Path, out_dir: Path, resume: bool, ctx: DistContext
-) -> dict[str, Any]:
+    config: SentimentConfig, data_dir: Path, out_dir: Path, resume: bool, ctx: DistContext,
+    make_training_set: TrainingSetFn | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Read, build, train (checkpoints in ``out_dir``) and score the best epoch: the run's
-    ``metrics.json`` (accuracies as fractions; ``history``: the rows of ``training.LoopState``)."""
+    ``metrics.json`` (see ``describe_run``)."""
     times = [time.perf_counter()]
     splits = read_splits(data_dir, config)
-    classifier, extra = build(config, splits["train"])
+    trained_on = (make_training_set or plain_training_set)(splits, ctx)
+    classifier, extra = build(config, trained_on.sentences)
     config = classifier.config
     classifier.model.to(ctx.device)
     datasets = {name: classifier.dataset(f.sentences, f.labels) for name, f in splits.items()}
+    train_set = classifier.dataset(trained_on.sentences, trained_on.targets)
     words = classifier.vocab.words if classifier.vocab is not None else []
     saved, fingerprint = config.checkpoint_config(), data_fingerprint(splits)
+    fingerprint |= trained_on.fingerprint
     checkpoints = training.Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
     times.append(time.perf_counter())
-    state = train_classifier(classifier, datasets, checkpoints, ctx)
+    state = train_classifier(
+        classifier, train_set, datasets["dev"], checkpoints, ctx, trained_on.loss
+    )
     times.append(time.perf_counter())
     evaluations = evaluate_best(classifier, datasets, out_dir, ctx)
     times.append(time.perf_counter())
+    result = describe_run(config, splits, state, evaluations, times, ctx)
+    return result | {"data": str(data_dir), **extra, **trained_on.metrics}
+
+
+def plain_training_set(splits: dict[str, SentenceFile], ctx: DistContext) -> TrainingSet:
+    """The train split's sentences and labels, binary cross-entropy."""
+    return TrainingSet(splits["train"].sentences, splits["train"].labels)
+
+
+def describe_run(
+    config: SentimentConfig, splits: dict[str, SentenceFile], state: training.LoopState,
+    evaluations: dict[str, training.EvalResult], times: list[float], ctx: DistContext,
+) -> dict[str, Any]:  # fmt: skip
+    """The run's record (accuracies as fractions; ``history``: the rows of
+    ``training.LoopState``; ``times``: start, trained from, trained to, scored)."""
     best = state.history[state.best_epoch - 1]  # dev's scores when evaluate_best skipped it
     scores = {"dev": (best["dev_acc"], best["dev_loss"])}
     scores |= {name: (e.accuracy, e.loss) for name, e in evaluations.items()}
@@ -234,8 +287,6 @@ def train_and_score(
         "processes": ctx.world_size,
         "device": ctx.device,
         "files": FILES,
-        "data": str(data_dir),
-        **extra,
     }
 
 

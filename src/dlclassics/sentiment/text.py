@@ -83,6 +83,25 @@ def read_sentences(
     """Read a sentence file (or ``-``); ``labelled=None``: decided by ``looks_labelled``. The
     first bad line (unless skipping) is a DlcError ``<file>:<line>: <problem>``."""
     name, raw_lines = read_lines(path)
+    return parse_sentences(name, raw_lines, labelled, skip_bad_lines)
+
+
+def read_unlabelled(path: str | os.PathLike[str], skip_bad_lines: bool = False) -> SentenceFile:
+    """Read a file that must hold sentences without labels (extra training text): one that
+    ``looks_labelled`` is a DlcError, rather than read with its labels as words."""
+    name, raw_lines = read_lines(path)
+    if looks_labelled(raw_lines):
+        raise DlcError(
+            f"{name}: looks labelled (most lines start with a 0/1 label); give sentences "
+            "without labels"
+        )
+    return parse_sentences(name, raw_lines, False, skip_bad_lines)
+
+
+def parse_sentences(
+    name: str, raw_lines: Sequence[bytes], labelled: bool | None, skip_bad_lines: bool
+) -> SentenceFile:
+    """The sentences of the input ``name`` from its ``raw_lines`` (see ``read_sentences``)."""
     if labelled is None:
         labelled = looks_labelled(raw_lines)
     sentences: list[list[str]] = []

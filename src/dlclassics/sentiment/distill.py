@@ -1,0 +1,253 @@
+"""Knowledge distillation, ``dlc sentiment distill``: a student of any sentiment kind learns from
+the labels and from a teacher's probabilities, on the training sentences plus unlabelled ones.
+
+The teacher is one ``best.pt`` or several (an ensemble, as in ``predict``). With the student's
+logit s, the label y, the hard-label weight α and the temperature T, a sentence costs
+
+    α · BCE(s, y) + (1 − α) · T² · BCE(s / T, p)    a labelled sentence (the train split)
+                                T² · BCE(s / T, p)    an unlabelled sentence
+
+where BCE(z, t) = −t log σ(z) − (1 − t) log(1 − σ(z)) and p is the mean over the teacher's
+members of σ(z_m / T), z_m a member's logit (at T = 1 exactly the P(positive) of ``predict``).
+T > 1 softens both sides of the teacher's term; T² keeps that term's gradient the same size as T
+changes (Hinton, Vinyals and Dean 2015, who also average softened ensemble members). At T = 1,
+BCE being linear in its target, a labelled sentence costs BCE(s, α·y + (1 − α)·p): training on
+soft labels.
+
+The teacher's logits are computed once per (teacher checkpoint, sentence list) and cached in
+``<user cache>/dlclassics/teacher_logits`` under the SHA-256 of the checkpoint's bytes and of the
+sentences: another teacher or other data is another key, so a stale entry is never read. T is
+applied after the cache, so another temperature costs no teacher pass. The student is an ordinary
+sentiment ``best.pt`` of its kind, which ``predict``, ``compare`` and ``reproduce`` read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from dlclassics import distributed
+from dlclassics.data.root import user_cache_dir
+from dlclassics.distributed import DistContext
+from dlclassics.errors import DlcError
+from dlclassics.io import atomic_path
+from dlclassics.runtime import torch_threads
+from dlclassics.sentiment.classifier import Classifier, load_classifier, sentence_logits
+from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.run import LossFn, TrainingSet, run
+from dlclassics.sentiment.text import SentenceFile, read_unlabelled
+from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+CACHE_VERSION = 1  # part of every cache key: a change of what is cached retires old entries
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """One teacher checkpoint: its file, the SHA-256 of its bytes, the loaded classifier."""
+
+    path: Path
+    sha256: str
+    classifier: Classifier
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB pieces."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def sentences_sha256(sentences: Sequence[Sequence[str]]) -> str:
+    """The SHA-256 of token lists, one space-joined line each: what a teacher is shown."""
+    digest = hashlib.sha256()
+    for tokens in sentences:
+        digest.update(" ".join(tokens).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def load_teachers(paths: Sequence[str | os.PathLike[str]]) -> list[Teacher]:
+    """Each teacher ``best.pt`` loaded; a missing, unreadable or non-sentiment file is one
+    DlcError line (``classifier.load_classifier``)."""
+    teachers = []
+    for path in paths:
+        classifier = load_classifier(path)
+        teachers.append(Teacher(Path(path), file_sha256(path), classifier))
+    return teachers
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/dlclassics/teacher_logits`` or ``~/.cache/dlclassics/teacher_logits``."""
+    return user_cache_dir().parent / "teacher_logits"
+
+
+def teacher_logits(
+    teacher: Teacher, sentences: Sequence[Sequence[str]], device: str = "cpu"
+) -> tuple[torch.Tensor, bool]:
+    """``teacher``'s logits (N,) on ``sentences``, and whether they came from the cache (else
+    from one pass of the teacher, then stored). An unreadable entry is computed again."""
+    key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)}"
+    path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
+    try:
+        cached = np.load(path)  # no pickles: allow_pickle is False by default
+        if cached.shape == (len(sentences),) and cached.dtype == np.float32:
+            return torch.from_numpy(cached), True
+    except (OSError, ValueError, EOFError):
+        pass  # absent or damaged: computed below
+    logits = sentence_logits(teacher.classifier, sentences, device)  # (N,) float32
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, logits.numpy())
+    except OSError as exc:  # a read-only home costs a teacher pass next time, nothing else
+        print(f"{path.parent}: teacher logits not cached ({exc.strerror or exc})", file=sys.stderr)
+    return logits, False
+
+
+def teacher_probabilities(
+    teachers: Sequence[Teacher], sentences: Sequence[Sequence[str]], temperature: float = 1.0,
+    device: str = "cpu",
+) -> tuple[torch.Tensor, int]:  # fmt: skip
+    """p (N,): the mean over ``teachers`` of σ(logit / ``temperature``); and how many of the
+    teachers' logit vectors came from the cache."""
+    results = [teacher_logits(teacher, sentences, device) for teacher in teachers]
+    logits = torch.stack([member for member, _ in results])  # (M, N)
+    return torch.sigmoid(logits / temperature).mean(dim=0), sum(hit for _, hit in results)
+
+
+def distillation_loss(temperature: float) -> LossFn:
+    """The cost of the module docstring, summed over a batch. Targets (N, 3): label y, its
+    weight w (α for a labelled sentence, 0 for an unlabelled one) and the teacher's p; each
+    sentence costs w · BCE(s, y) + (1 − w) · T² · BCE(s / T, p). Training accuracy counts
+    against w·y + (1 − w)·p (at T = 1 the one target the cost pulls toward)."""
+    bce = nn.functional.binary_cross_entropy_with_logits
+
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        label, weight, teacher = targets.unbind(dim=1)  # (N,) each
+        hard = bce(logits, label, reduction="none")  # (N,)
+        soft = bce(logits / temperature, teacher, reduction="none")  # (N,)
+        total = weight * hard + (1 - weight) * temperature**2 * soft
+        return total.sum(), weight * label + (1 - weight) * teacher
+
+    return loss
+
+
+@dataclass
+class Distillation:
+    """What distillation adds to a run: the teacher, the unlabelled sentences, α (the weight
+    of the labels' term on labelled sentences, in [0, 1]) and the temperature T > 0. ``threads``:
+    CPU threads of a minilm teacher's pass (None: the student's, often 1 for a word student)."""
+
+    teachers: list[Teacher]
+    unlabelled: list[SentenceFile]
+    alpha: float = 0.5
+    temperature: float = 1.0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.alpha <= 1 and self.temperature > 0 and self.teachers):
+            raise ValueError("distillation needs a teacher, 0 ≤ alpha ≤ 1 and temperature > 0")
+
+    def teacher_outputs(self, splits: dict[str, SentenceFile], device: str) -> dict[str, Any]:
+        """``p``: the teacher's p (N,) on train and on each unlabelled file (named ``unlabelled
+        I``), T applied; ``accuracy``: its own on dev and test (T = 1, as ``predict``); ``sets``:
+        the logit vectors used, ``cached``: how many of them the cache held."""
+        evaluated = {name: splits[name] for name in ("dev", "test") if name in splits}
+        extra = {f"unlabelled {i}": f for i, f in enumerate(self.unlabelled)}
+        p, cached = {}, 0
+        with torch_threads(self.threads):
+            for name, sentences in {"train": splits["train"], **extra, **evaluated}.items():
+                temperature = 1.0 if name in evaluated else self.temperature
+                p[name], hits = teacher_probabilities(
+                    self.teachers, sentences.sentences, temperature, device
+                )
+                cached += hits
+        accuracy = {
+            name: float(((p[name] >= 0.5) == (torch.tensor(f.labels) == 1)).float().mean())
+            for name, f in evaluated.items()
+        }
+        sets = len(self.teachers) * len(p)
+        return {"p": p, "accuracy": accuracy, "sets": sets, "cached": cached}
+
+    def training_set(self, splits: dict[str, SentenceFile], ctx: DistContext) -> TrainingSet:
+        """Train then unlabelled sentences with (y, w, p) targets (``distillation_loss``); rank 0
+        runs the teacher (or reads the cache) and sends the results to the other ranks."""
+        mine = self.teacher_outputs(splits, ctx.device) if ctx.is_main else None
+        outputs: dict[str, Any] = distributed.broadcast_object(mine, ctx)
+        p, train = outputs["p"], splits["train"]
+        targets = [
+            (float(y), self.alpha, teacher)
+            for y, teacher in zip(train.labels or [], p["train"].tolist(), strict=True)
+        ]
+        for i in range(len(self.unlabelled)):
+            targets += [(0.0, 0.0, teacher) for teacher in p[f"unlabelled {i}"].tolist()]
+        extra = [tokens for f in self.unlabelled for tokens in f.sentences]
+        if ctx.is_main:
+            scores = " / ".join(f"{k} {100 * v:.2f} %" for k, v in outputs["accuracy"].items())
+            cached = f"{outputs['cached']} of {outputs['sets']} logit sets from the cache"
+            print(f"teacher: {scores} ({cached})")
+        settings = {"alpha": self.alpha, "temperature": self.temperature}
+        fingerprint = {
+            "teachers_sha256": [teacher.sha256 for teacher in self.teachers],
+            "unlabelled_sha256": sentences_sha256(extra),
+            **settings,
+        }
+        return TrainingSet(
+            train.sentences + extra,
+            targets,
+            distillation_loss(self.temperature),
+            {"distillation": fingerprint},
+            {"distillation": self.record(outputs, settings)},
+        )
+
+    def record(self, outputs: dict[str, Any], settings: dict[str, float]) -> dict[str, Any]:
+        """The ``distillation`` entry of ``metrics.json`` (accuracies as fractions)."""
+        teachers = [
+            {"path": str(t.path), "sha256": t.sha256, "model": t.classifier.config.model}
+            for t in self.teachers
+        ]
+        return {
+            "teachers": teachers,
+            "teacher_accuracy": outputs["accuracy"],
+            **settings,
+            "unlabelled": {
+                "files": [f.source for f in self.unlabelled],
+                "sentences": sum(len(f) for f in self.unlabelled),
+                "skipped_lines": [f.skipped for f in self.unlabelled],
+            },
+            "teacher_logits": {
+                "cached": outputs["cached"],
+                "computed": outputs["sets"] - outputs["cached"],
+                "cache": str(cache_dir()),
+            },
+        }
+
+
+def distill(
+    config: SentimentConfig, data_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+    teachers: Sequence[str | os.PathLike[str]], unlabelled: Sequence[str | os.PathLike[str]] = (),
+    alpha: float = 0.5, temperature: float = 1.0, resume: bool = False, device: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Train the student ``config`` on ``data_dir`` (train, dev, test as ``run.run``) and the
+    ``unlabelled`` files against the ``teachers`` (one checkpoint, or an ensemble); its outputs
+    go to ``out_dir`` and the metrics (with a ``distillation`` record) are returned."""
+    out = Path(out_dir).resolve()
+    for path in teachers:
+        if Path(path).resolve() in (out / BEST_CHECKPOINT, out / LAST_CHECKPOINT):
+            raise DlcError(f"{path}: the run would overwrite this teacher; choose another --out")
+    loaded = load_teachers(teachers)
+    extra = [read_unlabelled(path, config.skip_bad_lines) for path in unlabelled]
+    # the run sets the student's threads (1 for a word model); a minilm teacher gets the
+    # student's --threads, else PyTorch's default
+    threads = config.threads or torch.get_num_threads()
+    distillation = Distillation(loaded, extra, alpha, temperature, threads)
+    return run(config, data_dir, out_dir, resume, device, distillation.training_set)
