@@ -13,6 +13,7 @@ import torch
 
 from dlclassics.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from dlclassics.cli import main
+from dlclassics.data.manifest import sha256_file
 from dlclassics.sentiment import distill
 from dlclassics.sentiment.classifier import (
     KIND,
@@ -129,7 +130,7 @@ def test_the_soft_term_alone_makes_the_student_follow_a_teacher_against_the_labe
     assert record["teacher_accuracy"] == {"dev": 0.0, "test": 0.0}
     assert record["alpha"] == 0.0 and record["temperature"] == 1.0
     assert record["unlabelled"]["sentences"] == 50  # data_dir/unlabelled.txt by default
-    assert record["teachers"][0]["sha256"] == distill.file_sha256(inverted_teacher)
+    assert record["teachers"][0]["sha256"] == sha256_file(inverted_teacher)
     logits = record["teacher_logits"]  # train, unlabelled.txt, dev, test: each computed
     assert (logits["cached"], logits["computed"]) == (0, 4)
     assert follower["accuracy"]["test"] < 0.1  # it learnt the teacher's answers, not the labels

@@ -1,4 +1,4 @@
-"""Every figure a run writes, drawn one way: curves, confusion matrices, image grids.
+"""Every figure a run writes, drawn one way: curves, trade-offs, confusion matrices, image grids.
 
 Figures are ``matplotlib.figure.Figure`` objects saved with ``io.save_figure``; pyplot is never
 imported, so no backend is switched and nothing global changes for a notebook user.
@@ -74,6 +74,26 @@ def plot_series(
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale="log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_tradeoff(
+    points: dict[str, tuple[float, float]],
+    path: str | os.PathLike[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+) -> Path:
+    """One labelled point per name, ``(x, y)`` with x on a log scale: a cost-benefit plot, such as
+    sentences/s against accuracy, where x spans orders of magnitude."""
+    fig = new_figure(7, 4.5)
+    ax = fig.subplots()
+    for name, (x, y) in points.items():
+        ax.plot([x], [y], "o")
+        ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale="log")
+    ax.margins(x=0.15, y=0.1)  # room for the labels of the outermost points
+    ax.grid(True, which="both", alpha=0.3)
     return save_figure(fig, path)
 
 

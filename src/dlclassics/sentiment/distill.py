@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from dlclassics import distributed
+from dlclassics.data.manifest import sha256_file
 from dlclassics.data.root import user_cache_dir
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
@@ -59,15 +60,6 @@ class Teacher:
     classifier: Classifier
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(piece)
-    return digest.hexdigest()
-
-
 def sentences_sha256(sentences: Sequence[Sequence[str]]) -> str:
     """The SHA-256 of token lists, one space-joined line each: what a teacher is shown."""
     digest = hashlib.sha256()
@@ -82,7 +74,7 @@ def load_teachers(paths: Sequence[str | os.PathLike[str]]) -> list[Teacher]:
     teachers = []
     for path in paths:
         classifier = load_classifier(path)
-        teachers.append(Teacher(Path(path), file_sha256(path), classifier))
+        teachers.append(Teacher(Path(path), sha256_file(path), classifier))
     return teachers
 
 

@@ -1,13 +1,16 @@
 """Several sentiment models side by side: ``dlc sentiment compare`` and part 5 of ``dlc
-reproduce`` (the models on Yelp, a table against the reference with an ensemble row, and labels
-for ``unlabelled.txt`` from the model or ensemble with the best dev accuracy). An ensemble
+reproduce`` (the models on Yelp, a table against the reference with an ensemble row and a row for
+a student distilled from that ensemble, each row's sentences/s on one CPU thread and checkpoint
+size, and labels for ``unlabelled.txt`` from the row with the best dev accuracy). An ensemble
 averages P(positive): models that make different mistakes cancel part of each other's errors.
-Its members are chosen on dev, like any hyperparameter; test is scored once.
+Its members are chosen on dev, like any hyperparameter; test is scored once. The distilled student
+is one model that learns the ensemble's probabilities: its accuracy at one model's speed.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,16 +19,25 @@ from typing import Any
 import numpy as np
 
 from dlclassics.data.registry import dataset_path
+from dlclassics.figures import plot_tradeoff
 from dlclassics.io import atomic_write_json, atomic_write_text
 from dlclassics.report.sections import Figure, PartResult, Table
 from dlclassics.runtime import resolve_device
-from dlclassics.sentiment.classifier import load_classifier, predict_file, probabilities
+from dlclassics.sentiment.classifier import (
+    EVAL_BATCH,
+    Classifier,
+    load_classifier,
+    predict_file,
+    probabilities,
+    sentence_logits,
+)
 from dlclassics.sentiment.config import (
     REFERENCE_ACCURACY,
     REFERENCE_MODELS,
     SentimentConfig,
     preset,
 )
+from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.run import FILES, SPLITS, run
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table, percent
@@ -39,8 +51,13 @@ PROFILES: dict[str, dict[str, Any]] = {
 STRONGER_MODEL = "bilstm"  # our stronger word model (benchmarks/RESULTS.md)
 PREDICTIONS = "unlabelled_predictions.txt"
 COLUMNS = ["model", "train", "dev", "test", "ref train", "ref dev", "ref test", "test Δ", "train s"]
+SPEED_COLUMNS = ["sentences/s", "MB"]  # when every row was timed (``throughput``)
 CAPTIONS = {"curves": "loss and accuracy per epoch", "confusion": "confusion matrix"}
 MOST_CANDIDATES = 12  # every subset is tried: 2^12 mean-and-compare passes stay instant
+TRADEOFF = "throughput.png"
+# timing: the fastest of up to MOST_PASSES passes over the test sentences, more passes only while
+# they took under SHORT_SECONDS in all (a fast model's single pass is the noisiest)
+MOST_PASSES, SHORT_SECONDS = 3, 2.0
 
 
 def ensemble_accuracy(probabilities: Sequence[np.ndarray], labels: np.ndarray) -> float:
@@ -81,24 +98,30 @@ def train_models(
     configs: Sequence[SentimentConfig], data_dir: Path, out_dir: Path, resume: bool = False,
     device: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Train each config into ``out_dir/<model>``; one ``comparison_row`` per model."""
+    """Train each config into ``out_dir/<model>``; one ``comparison_row`` per model, with its
+    ``checkpoints`` (relative to ``out_dir``)."""
     rows = []
     for config in configs:
         print(f"== {config.model}")
-        rows.append(comparison_row(run(config, data_dir, out_dir / config.model, resume, device)))
+        metrics = run(config, data_dir, out_dir / config.model, resume, device)
+        checkpoints = [f"{config.model}/{BEST_CHECKPOINT}"]
+        rows.append(comparison_row(metrics) | {"checkpoints": checkpoints})
     return rows
 
 
 def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
-    """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``."""
+    """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``; with
+    ``SPEED_COLUMNS`` when every row has its ``throughput``."""
+    timed = bool(rows) and all("sentences_per_second" in row for row in rows)
     cells = []
     for row in rows:
         reference, delta = row["reference"] or {}, row.get("difference", {}).get("test")
         ours = [percent(row["ours"].get(split)) for split in SPLITS]
         theirs = [percent(reference.get(split)) for split in SPLITS]
         change = "–" if delta is None else f"{100 * delta:+.2f}"
-        cells.append([row["model"], *ours, *theirs, change, f"{row['train_seconds']:.1f}"])
-    return COLUMNS, cells
+        speed = [round(row["sentences_per_second"]), row["megabytes"]] if timed else []
+        cells.append([row["model"], *ours, *theirs, change, f"{row['train_seconds']:.1f}", *speed])
+    return COLUMNS + (SPEED_COLUMNS if timed else []), cells
 
 
 def ensemble_row(
@@ -118,6 +141,7 @@ def ensemble_row(
     return {
         "model": "ensemble: " + " + ".join(members),
         "members": list(members),
+        "checkpoints": [f"{member}/{BEST_CHECKPOINT}" for member in members],
         "ours": {"dev": dev_accuracy, "test": ensemble_accuracy(test, labels["test"])},
         "reference": None,
         "train_seconds": sum(row["train_seconds"] for row in rows if row["model"] in members),
@@ -125,11 +149,95 @@ def ensemble_row(
     }
 
 
+def distilled_row(
+    ensemble: dict[str, Any], student: SentimentConfig, data_dir: Path, out_dir: Path
+) -> dict[str, Any]:
+    """The table row of ``student`` distilled (``distill.distill``, default α and T, resumed from
+    its ``last.pt``) into ``out_dir/distilled-<model>`` from the ``ensemble`` row's members, on
+    train and ``unlabelled.txt``. No reference: the reference trained no such student."""
+    folder = f"distilled-{student.model}"
+    print(f"== {folder}")
+    teachers = [out_dir / path for path in ensemble["checkpoints"]]
+    unlabelled = [data_dir / "unlabelled.txt"]
+    metrics = distill(student, data_dir, out_dir / folder, teachers, unlabelled, resume=True)
+    row = {k: v for k, v in comparison_row(metrics).items() if k != "difference"}
+    return row | {
+        "model": f"distilled {student.model} ← " + " + ".join(ensemble["members"]),
+        "teachers": ensemble["members"],
+        "reference": None,
+        "checkpoints": [f"{folder}/{BEST_CHECKPOINT}"],
+    }
+
+
+def one_thread(classifier: Classifier) -> Classifier:
+    """``classifier`` set to predict on one CPU thread (``sentence_logits`` applies it)."""
+    return replace(classifier, config=replace(classifier.config, threads=1))
+
+
+def prediction_seconds(classifiers: Sequence[Classifier], sentences: list[list[str]]) -> float:
+    """Wall seconds for the ``classifiers``, one after the other, to score ``sentences`` on the
+    CPU (their ``threads`` apply)."""
+    started = time.perf_counter()
+    for classifier in classifiers:
+        sentence_logits(classifier, sentences, "cpu")
+    return time.perf_counter() - started
+
+
+def throughput(checkpoints: Sequence[Path], sentences: list[list[str]]) -> dict[str, float]:
+    """``sentences_per_second``: how fast the model (or the ensemble, members run one after the
+    other) in ``checkpoints`` scores the token lists ``sentences`` on one CPU thread, loading
+    excluded (the fastest of up to ``MOST_PASSES`` passes, after an untimed batch that pays for
+    lazy initialisation); ``megabytes``: the checkpoints' total size (10^6 bytes)."""
+    classifiers = [one_thread(load_classifier(path)) for path in checkpoints]
+    prediction_seconds(classifiers, sentences[:EVAL_BATCH])
+    seconds = [prediction_seconds(classifiers, sentences)]
+    while len(seconds) < MOST_PASSES and sum(seconds) < SHORT_SECONDS:
+        seconds.append(prediction_seconds(classifiers, sentences))
+    return {
+        "sentences_per_second": len(sentences) / min(seconds),
+        "megabytes": sum(path.stat().st_size for path in checkpoints) / 1e6,
+    }
+
+
+def model_rows(
+    configs: Sequence[SentimentConfig], student: SentimentConfig, data_dir: Path, out_dir: Path
+) -> list[dict[str, Any]]:
+    """Train ``configs`` (resumed); with two or more, add the ensemble row and the row of
+    ``student`` distilled from it; then time every row on the test split (``throughput``)."""
+    rows = train_models(configs, data_dir, out_dir, resume=True)
+    if len(rows) > 1:
+        rows.append(ensemble_row(rows, data_dir, out_dir))
+        rows.append(distilled_row(rows[-1], student, data_dir, out_dir))
+    print("== sentences/s on one CPU thread (test split)")
+    test = read_sentences(data_dir / "test.txt").sentences
+    return [row | throughput([out_dir / p for p in row["checkpoints"]], test) for row in rows]
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], out_dir: Path) -> list[Figure]:
+    """``TRADEOFF`` (test accuracy against sentences/s), then each trained model's curves and
+    confusion matrix; the figures with their captions."""
+    points = {
+        row["model"]: (row["sentences_per_second"], 100 * row["ours"]["test"]) for row in rows
+    }
+    title = "Test accuracy against speed (1 CPU thread, test split)"
+    plot_tradeoff(points, out_dir / TRADEOFF, title, "sentences/s (log scale)", "test accuracy (%)")
+    caption = "test accuracy against sentences/s on one CPU thread (log scale), every row"
+    figures = [Figure(Path(TRADEOFF), caption)]
+    for row in rows:
+        if len(row["checkpoints"]) == 1:  # a trained model: its folder holds its figures
+            folder, name = Path(row["checkpoints"][0]).parent, row["model"]
+            figures += [
+                Figure(folder / FILES[k], f"{name}: {text}") for k, text in CAPTIONS.items()
+            ]
+    return figures
+
+
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Train the models of ``profile`` on ``<data_root>/yelp`` (resuming from each ``last.pt``;
-    ``minilm`` only on a GPU: one CPU epoch takes hours), add the ensemble row (two or more
-    models), label ``unlabelled.txt`` with the best by dev accuracy; ``out_dir`` also gets
-    ``table.md``, ``summary.json``, one folder per model."""
+    ``minilm`` only on a GPU: one CPU epoch takes hours), add the ensemble and distilled rows (two
+    or more models; the student is ``STRONGER_MODEL`` in the full profile, else ``bow``), time
+    every row, label ``unlabelled.txt`` with the best by dev accuracy; ``out_dir`` also gets
+    ``table.md``, ``summary.json``, ``TRADEOFF``, one folder per trained model."""
     data_dir = dataset_path("yelp", data_root)
     if profile == "full":
         on_gpu = resolve_device().startswith("cuda")
@@ -137,11 +245,10 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     else:
         models = ("bow",) if profile == "tiny" else ("bow", "glove-avg")
     configs = [replace(preset(name), **PROFILES[profile]) for name in models]
-    rows = train_models(configs, data_dir, out_dir, resume=True)
-    if len(rows) > 1:
-        rows.append(ensemble_row(rows, data_dir, out_dir))
+    student = replace(preset(STRONGER_MODEL if profile == "full" else "bow"), **PROFILES[profile])
+    rows = model_rows(configs, student, data_dir, out_dir)
     best = max(rows, key=lambda row: row["ours"]["dev"])
-    checkpoints = [out_dir / m / BEST_CHECKPOINT for m in best.get("members", [best["model"]])]
+    checkpoints = [out_dir / path for path in best["checkpoints"]]
     labels = predict_file(checkpoints, data_dir / "unlabelled.txt", labelled=False).lines
     atomic_write_text(out_dir / PREDICTIONS, "".join(line + "\n" for line in labels))
     columns, cells = comparison_table(rows)
@@ -149,16 +256,17 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     title = f"Yelp sentence sentiment, accuracy (%) ours vs the reference ({profile} settings)"
     note = (
         "best epoch chosen on dev; test evaluated once with that checkpoint. The ensemble "
-        "averages P(positive) over the models whose mean is best on dev."
+        "averages P(positive) over the models whose mean is best on dev; the distilled student "
+        "learns from its probabilities on train and unlabelled.txt (train s: the student's own). "
+        "sentences/s: scoring the test sentences on one CPU thread, loading excluded (an "
+        "ensemble runs its members one after another); MB: checkpoint size (members together)."
     )
-    figures = [
-        Figure(Path(m) / FILES[k], f"{m}: {text}") for m in models for k, text in CAPTIONS.items()
-    ]
     summary = (
         f"Best model by dev accuracy: {best['model']}. Labels for every line of "
         f"unlabelled.txt are in sentiment/{PREDICTIONS}."
     )
     data = {"rows": rows, "best_model": best["model"], "predictions": PREDICTIONS}
-    result = PartResult(summary, [Table(title, columns, cells, note)], figures, data=data)
+    table = Table(title, columns, cells, note)
+    result = PartResult(summary, [table], plot_rows(rows, out_dir), data=data)
     atomic_write_json(out_dir / "summary.json", result.to_record())
     return result

@@ -1,0 +1,148 @@
+"""The sentiment part of ``dlc reproduce`` on a toy Yelp folder: the ensemble and distilled rows,
+each row's sentences/s on one CPU thread and checkpoint size, the throughput figure."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlclassics.report.sections import PartResult
+from dlclassics.sentiment import classifier as classifier_module
+from dlclassics.sentiment.classifier import load_classifier
+from dlclassics.sentiment.reproduce import (
+    COLUMNS,
+    SPEED_COLUMNS,
+    TRADEOFF,
+    comparison_table,
+    run_part,
+    throughput,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
+
+POSITIVE = ["great", "lovely", "tasty", "friendly", "amazing"]
+NEGATIVE = ["awful", "rude", "cold", "bland", "dirty"]
+NEUTRAL = ["the", "food", "staff", "was", "and", "place", "very", "our", "table", "."]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def sentence(rng: random.Random, label: int) -> str:
+    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(2, 7))]
+    words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def toy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root whose ``yelp`` holds train/dev/test.txt (400/100/100 labelled lines) and
+    unlabelled.txt (50 lines)."""
+    root = tmp_path_factory.mktemp("toy_root")
+    folder, rng = root / "yelp", random.Random(0)
+    folder.mkdir()
+    sizes = {"train": 400, "dev": 100, "test": 100}
+    files = {s: [f"{i % 2} {sentence(rng, i % 2)}" for i in range(n)] for s, n in sizes.items()}
+    files["unlabelled"] = [sentence(rng, i % 2) for i in range(50)]
+    for name, lines in files.items():
+        (folder / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+    return root
+
+
+@pytest.fixture(scope="module")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The teacher-logit cache in a temporary folder, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def quick(
+    toy_root: Path, tmp_path_factory: pytest.TempPathFactory, private_cache: None
+) -> tuple[Path, PartResult]:
+    """The quick profile (bow, glove-avg, their ensemble, a distilled bow) on the toy data."""
+    out = tmp_path_factory.mktemp("quick")
+    return out, run_part(out, toy_root, "quick")
+
+
+def test_quick_profile_has_the_ensemble_and_distilled_rows(quick: tuple[Path, PartResult]):
+    out, result = quick
+    rows = result.data["rows"]
+    names = ["bow", "glove-avg", "ensemble: bow + glove-avg", "distilled bow ← bow + glove-avg"]
+    assert [row["model"] for row in rows] == names
+    assert result.data["best_model"] in names
+    assert load_classifier(out / "distilled-bow" / "best.pt").config.model == "bow"
+    metrics = json.loads((out / "distilled-bow" / "metrics.json").read_text())
+    assert metrics["config"]["epochs"] == 4  # the profile's, not the preset's 10
+    teachers = [Path(t["path"]) for t in metrics["distillation"]["teachers"]]
+    assert teachers == [out / "bow" / "best.pt", out / "glove-avg" / "best.pt"]
+    assert metrics["distillation"]["unlabelled"]["sentences"] == 50
+    assert rows[3]["reference"] is None and rows[3]["ours"]["test"] == metrics["accuracy"]["test"]
+    predictions = (out / "unlabelled_predictions.txt").read_text().splitlines()
+    assert len(predictions) == 50 and set(predictions) <= {"0", "1"}
+
+
+def test_every_row_is_timed_and_sized_in_the_table_and_summary(quick: tuple[Path, PartResult]):
+    out, result = quick
+    rows = json.loads((out / "summary.json").read_text())["data"]["rows"]
+    for row in rows:
+        assert row["sentences_per_second"] > 0 and row["megabytes"] > 0
+    sizes = {row["model"]: row["megabytes"] for row in rows}
+    assert sizes["ensemble: bow + glove-avg"] == pytest.approx(sizes["bow"] + sizes["glove-avg"])
+    assert sizes["bow"] == (out / "bow" / "best.pt").stat().st_size / 1e6
+    table = result.tables[0]
+    assert table.columns == COLUMNS + SPEED_COLUMNS
+    speeds = [cells[-2] for cells in table.rows]
+    assert speeds == [round(row["sentences_per_second"]) for row in rows]
+    assert "| train s | sentences/s | MB |" in (out / "table.md").read_text()
+
+
+def test_the_throughput_figure_comes_first(quick: tuple[Path, PartResult]):
+    out, result = quick
+    first = result.figures[0]
+    assert first.path == Path(TRADEOFF) and "one CPU thread" in first.caption
+    assert (out / TRADEOFF).read_bytes().startswith(PNG)
+    for figure in result.figures:  # the distilled student's curves too
+        assert (out / figure.path).is_file(), figure.path
+    assert Path("distilled-bow/curves.png") in [figure.path for figure in result.figures]
+
+
+def test_throughput_predicts_on_one_thread(
+    quick: tuple[Path, PartResult], monkeypatch: pytest.MonkeyPatch
+):
+    out, _ = quick
+    threads, predict = [], classifier_module.predict_logits
+
+    def spy(*args, **kwargs):
+        threads.append(torch.get_num_threads())
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(classifier_module, "predict_logits", spy)
+    torch.set_num_threads(2)  # one_torch_thread restores the setting
+    sentences = [["great", "food"], ["rude", "staff", "."]] * 20
+    members = [out / "bow" / "best.pt", out / "glove-avg" / "best.pt"]
+    speed = throughput(members, sentences)
+    assert speed["sentences_per_second"] > 0
+    assert threads and set(threads) == {1}  # every pass, both members
+    assert len(threads) % 2 == 0 and len(threads) >= 4  # the warm-up and at least one timed pass
+
+
+def test_tiny_profile_keeps_one_model_and_still_times_it(
+    toy_root: Path, tmp_path: Path, private_cache: None
+):
+    result = run_part(tmp_path, toy_root, "tiny")
+    [row] = result.data["rows"]
+    assert row["model"] == "bow" and row["sentences_per_second"] > 0 and row["megabytes"] > 0
+    assert result.tables[0].columns[-2:] == SPEED_COLUMNS
+    assert result.figures[0].path == Path(TRADEOFF) and (tmp_path / TRADEOFF).is_file()
+    assert not (tmp_path / "distilled-bow").exists()
+
+
+def test_untimed_rows_keep_the_compare_columns():
+    row = {"model": "bow", "ours": {"test": 0.9}, "reference": None, "train_seconds": 1.0}
+    columns, cells = comparison_table([row])
+    assert columns == COLUMNS and len(cells[0]) == len(COLUMNS)
