@@ -152,8 +152,11 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     add("files", nargs="*", metavar="FILE", help="one sentence a line; - reads standard input")
     add("--input", action="append", metavar="FILE", help="the same as a FILE (repeatable)")
     ensemble = "several → their mean P(positive) decides (an ensemble)"
-    ckpt_help = f"a best.pt; {ensemble}; files named after the checkpoints are the inputs"
-    add("--checkpoint", required=True, nargs="+", action="extend", metavar="CKPT", help=ckpt_help)
+    ckpt_help = (
+        f"a best.pt; {ensemble}; files named after the checkpoints are the inputs (default: the "
+        "small distilled model packaged with dlclassics, see its MODEL_CARD.md)"
+    )
+    add("--checkpoint", nargs="+", action="extend", default=[], metavar="CKPT", help=ckpt_help)
     labelled = predict.add_mutually_exclusive_group()
     for flag, value, text in (("--labelled", True, "each line starts with its 0/1 label"),
                               ("--unlabelled", False, "a leading 0 or 1 is a word")):  # fmt: skip
@@ -262,7 +265,9 @@ def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[s
 
     from dlclassics.errors import DlcError
 
-    if files:
+    if files or not values:
+        if not files:
+            raise DlcError("no input: name the sentence FILEs (- for standard input) to label")
         return values, files
     cut = len(values)
     while cut > 1 and not zipfile.is_zipfile(values[cut - 1]):
@@ -295,10 +300,13 @@ def predict_command(args: argparse.Namespace) -> int:
     from dlclassics.outputs import check_output_file
     from dlclassics.runtime import resolve_device
     from dlclassics.sentiment.classifier import load_classifier, predict_sentences
+    from dlclassics.sentiment.packaged import packaged_model
     from dlclassics.sentiment.text import read_sentences
 
     err = functools.partial(print, file=sys.stderr)  # standard output holds the labels
     checkpoints, inputs = split_inputs(args.checkpoint, [*(args.input or []), *args.files])
+    if not checkpoints:
+        checkpoints = [str(packaged_model(err))]
     out = getattr(args, "out", None)
     if out is not None:
         check_output_file(out)  # before the work: a bad --out costs nothing
