@@ -8,7 +8,8 @@ from pathlib import Path
 from dlclassics.data.root import add_data_root_argument, resolve_data_root
 
 PROFILE_HELP = {
-    "quick": "small settings of every part, about 5 minutes on 2 CPU cores (the default)",
+    "quick": "small settings of every part, about 1.5 minutes on 2 idle CPU cores once the data "
+    "and image features are cached, a few minutes the first time (the default)",
     "full": "the reference protocols and our stronger models (hours on a CPU)",
     "tiny": "smallest settings, to check the pipeline end to end (tests use this)",
 }
