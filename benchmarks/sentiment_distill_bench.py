@@ -65,11 +65,13 @@ def parse_student(spec: str) -> tuple[str, float, float]:
 
 
 def run_students(
-    teachers: list[str], specs: list[str], data: Path, epochs: int | None
+    teachers: list[str], specs: list[str], data: Path, epochs: int | None, augment: int
 ) -> dict[str, Any]:
-    """One distillation run per spec; name → {kind, alpha, T, accuracy, teacher, seconds, ...}."""
+    """One distillation run per spec, on train, yelp's unlabelled.txt and ``augment`` altered
+    copies of each training sentence; name → {kind, alpha, T, accuracy, teacher, seconds, ...}."""
     rows = {}
     teacher_names = "+".join(Path(t).parent.name for t in teachers)
+    teacher_names += f"-augment{augment}" if augment else ""
     for spec in specs:
         kind, alpha, temperature = parse_student(spec)
         name = f"{kind}-a{alpha:g}-t{temperature:g}-from-{teacher_names}"
@@ -78,13 +80,14 @@ def run_students(
         started, load = time.perf_counter(), load_average()
         metrics = distill(
             config, data, OUT / name, teachers, [data / "unlabelled.txt"], alpha, temperature,
-            resume=True,
+            resume=True, augment=augment,
         )  # fmt: skip
         record = metrics["distillation"]
         rows[name] = {
             "kind": kind,
             "alpha": alpha,
             "temperature": temperature,
+            "augment": augment,
             "accuracy": metrics["accuracy"],
             "best_epoch": metrics["best_epoch"],
             "teacher_accuracy": record["teacher_accuracy"],
@@ -154,6 +157,7 @@ def ship(name: str, results: dict[str, Any], teacher_commands: list[str]) -> dic
     metrics = json.loads((Path(checkpoint).parent / "metrics.json").read_text())
     teachers = " ".join(f"runs/{Path(t).parent.name}/best.pt" for t in student["teachers"])
     spec = f"{student['kind']}:{student['alpha']:g}:{student['temperature']:g}"
+    spec += f" --augment {student['augment']}" if student.get("augment") else ""
     card = {
         "model": student["kind"],
         "train": metrics["sentences"]["train"],
@@ -165,6 +169,7 @@ def ship(name: str, results: dict[str, Any], teacher_commands: list[str]) -> dic
         "teacher_test": student["teacher_accuracy"]["test"],
         "alpha": student["alpha"],
         "temperature": student["temperature"],
+        "augment": student.get("augment", 0),
         "dev_accuracy": student["accuracy"]["dev"],
         "test_accuracy": student["accuracy"]["test"],
         "speed": speed["sentences_per_second"],
@@ -217,6 +222,7 @@ def main() -> None:
     parser.add_argument("--teacher", nargs="+", help="teacher checkpoint(s) of the students")
     parser.add_argument("--students", nargs="+", default=[], help="kind[:alpha[:T]] ...")
     parser.add_argument("--epochs", type=int, help="students' epochs (default: their preset)")
+    parser.add_argument("--augment", type=int, default=0, help="distill --augment K")
     parser.add_argument("--speed", nargs="+", default=[], help="checkpoints to time")
     parser.add_argument("--int8", help="a minilm checkpoint: float32 vs int8")
     parser.add_argument("--ship", metavar="NAME", help="package this student of the results")
@@ -234,7 +240,9 @@ def main() -> None:
     data = dataset_path("yelp", args.data_root)
     report: dict[str, Any] = {}
     if args.students:
-        report["students"] = run_students(args.teacher, args.students, data, args.epochs)
+        report["students"] = run_students(
+            args.teacher, args.students, data, args.epochs, args.augment
+        )
     if args.speed:
         report["speed"] = measure_speed(args.speed, data)
     if args.int8:

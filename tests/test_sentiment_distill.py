@@ -298,3 +298,26 @@ def test_int8_minilm_agrees_with_float_minilm(
         capsys, "--quantize", "int8", "--checkpoint", str(ckpt), str(source)
     )
     assert lines == [str(int(x >= 0)) for x in int8_logits.tolist()]
+
+
+def test_augment_adds_seeded_altered_copies_for_the_teacher_to_label(
+    data_dir: Path, inverted_teacher: Path, tmp_path: Path
+) -> None:
+    train = read_sentences(data_dir / "train.txt", True)
+    (copies,) = distill.augmented(train, 2, seed=0)
+    assert len(copies) == 2 * len(train) and copies.labels is None
+    assert copies.sentences == distill.augmented(train, 2, seed=0)[0].sentences  # seeded
+    assert copies.sentences != distill.augmented(train, 2, seed=1)[0].sentences
+    words = [w for s in copies.sentences for w in s]
+    assert 0.05 < words.count(distill.MASK) / len(words) < 0.15  # MASK_RATE 0.1
+    originals = [" ".join(s) for s in train.sentences for _ in range(2)]
+    altered = [" ".join(s) for s in copies.sentences]
+    assert sum(a != b for a, b in zip(altered, originals, strict=True)) > len(altered) / 2
+    assert distill.augmented(train, 0, seed=0) == []
+    # through the command: the copies are labelled by the teacher and trained on
+    out = tmp_path / "augmented"
+    args = ["sentiment", "distill", "--teacher", str(inverted_teacher), "--student", "bow"]
+    settings = ["--epochs", "1", "--no-unlabelled", "--augment", "1", "-o", str(out)]
+    assert main([*args, "--data", str(data_dir), *settings]) == 0
+    record = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert record["augment"] == 1 and record["unlabelled"]["sentences"] == len(train)

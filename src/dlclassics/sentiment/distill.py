@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ from dlclassics.sentiment.text import SentenceFile, read_unlabelled
 from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 CACHE_VERSION = 1  # part of every cache key: a change of what is cached retires old entries
+# --augment (Tang et al. 2019): each word of a copy masked with MASK_RATE, then with NGRAM_RATE
+# only a random n-gram of it (n <= LONGEST_NGRAM) kept; the teacher labels the copies
+MASK = "[MASK]"  # MiniLM's mask token; a word model learns it as one more word
+MASK_RATE, NGRAM_RATE, LONGEST_NGRAM = 0.1, 0.25, 5
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,28 @@ def teacher_probabilities(
     return torch.sigmoid(logits / temperature).mean(dim=0), sum(hit for _, hit in results)
 
 
+def augmented(train: SentenceFile, copies: int, seed: int) -> list[SentenceFile]:
+    """``copies`` altered copies of every training sentence, as one unlabelled set (none when
+    ``copies`` is 0): words masked, or a short n-gram kept (see ``MASK_RATE``), so the student
+    sees the teacher's answers on many near-neighbours of the training sentences."""
+    if not copies:
+        return []
+    rng = random.Random(seed)
+    sentences = []
+    for words in train.sentences:
+        for _ in range(copies):
+            new = [MASK if rng.random() < MASK_RATE else word for word in words]
+            if rng.random() < NGRAM_RATE and len(new) > 2:
+                n = rng.randint(1, min(LONGEST_NGRAM, len(new)))
+                start = rng.randint(0, len(new) - n)
+                new = new[start : start + n]
+            sentences.append(new)
+    numbers = list(range(1, len(sentences) + 1))
+    return [
+        SentenceFile(f"{train.source} x{copies} altered", sentences, None, numbers, len(numbers), 0)
+    ]
+
+
 def distillation_loss(temperature: float) -> LossFn:
     """The cost of the module docstring, summed over a batch. Targets (N, 3): label y, its
     weight w (α for a labelled sentence, 0 for an unlabelled one) and the teacher's p; each
@@ -144,17 +171,21 @@ class Distillation:
     alpha: float = 0.5
     temperature: float = 1.0
     threads: int | None = None
+    augment: int = 0  # altered copies of each training sentence (``augmented``), unlabelled
+    seed: int = 0  # of the alterations
 
     def __post_init__(self) -> None:
         if not (0 <= self.alpha <= 1 and self.temperature > 0 and self.teachers):
             raise ValueError("distillation needs a teacher, 0 ≤ alpha ≤ 1 and temperature > 0")
 
-    def teacher_outputs(self, splits: dict[str, SentenceFile], device: str) -> dict[str, Any]:
-        """``p``: the teacher's p (N,) on train and on each unlabelled file (named ``unlabelled
-        I``), T applied; ``accuracy``: its own on dev and test (T = 1, as ``predict``); ``sets``:
-        the logit vectors used, ``cached``: how many of them the cache held."""
+    def teacher_outputs(
+        self, splits: dict[str, SentenceFile], unlabelled: list[SentenceFile], device: str
+    ) -> dict[str, Any]:
+        """``p``: the teacher's p (N,) on train and on each ``unlabelled`` set (named
+        ``unlabelled I``), T applied; ``accuracy``: its own on dev and test (T = 1, as
+        ``predict``); ``sets``: the logit vectors used, ``cached``: how many the cache held."""
         evaluated = {name: splits[name] for name in ("dev", "test") if name in splits}
-        extra = {f"unlabelled {i}": f for i, f in enumerate(self.unlabelled)}
+        extra = {f"unlabelled {i}": f for i, f in enumerate(unlabelled)}
         p, cached = {}, 0
         with torch_threads(self.threads):
             for name, sentences in {"train": splits["train"], **extra, **evaluated}.items():
@@ -173,21 +204,22 @@ class Distillation:
     def training_set(self, splits: dict[str, SentenceFile], ctx: DistContext) -> TrainingSet:
         """Train then unlabelled sentences with (y, w, p) targets (``distillation_loss``); rank 0
         runs the teacher (or reads the cache) and sends the results to the other ranks."""
-        mine = self.teacher_outputs(splits, ctx.device) if ctx.is_main else None
+        unlabelled = self.unlabelled + augmented(splits["train"], self.augment, self.seed)
+        mine = self.teacher_outputs(splits, unlabelled, ctx.device) if ctx.is_main else None
         outputs: dict[str, Any] = distributed.broadcast_object(mine, ctx)
         p, train = outputs["p"], splits["train"]
         targets = [
             (float(y), self.alpha, teacher)
             for y, teacher in zip(train.labels or [], p["train"].tolist(), strict=True)
         ]
-        for i in range(len(self.unlabelled)):
+        for i in range(len(unlabelled)):
             targets += [(0.0, 0.0, teacher) for teacher in p[f"unlabelled {i}"].tolist()]
-        extra = [tokens for f in self.unlabelled for tokens in f.sentences]
+        extra = [tokens for f in unlabelled for tokens in f.sentences]
         if ctx.is_main:
             scores = " / ".join(f"{k} {100 * v:.2f} %" for k, v in outputs["accuracy"].items())
             cached = f"{outputs['cached']} of {outputs['sets']} logit sets from the cache"
             print(f"teacher: {scores} ({cached})")
-        settings = {"alpha": self.alpha, "temperature": self.temperature}
+        settings = {"alpha": self.alpha, "temperature": self.temperature, "augment": self.augment}
         fingerprint = {
             "teachers_sha256": [teacher.sha256 for teacher in self.teachers],
             "unlabelled_sha256": sentences_sha256(extra),
@@ -198,10 +230,12 @@ class Distillation:
             targets,
             distillation_loss(self.temperature),
             {"distillation": fingerprint},
-            {"distillation": self.record(outputs, settings)},
+            {"distillation": self.record(outputs, settings, unlabelled)},
         )
 
-    def record(self, outputs: dict[str, Any], settings: dict[str, float]) -> dict[str, Any]:
+    def record(
+        self, outputs: dict[str, Any], settings: dict[str, float], unlabelled: list[SentenceFile]
+    ) -> dict[str, Any]:
         """The ``distillation`` entry of ``metrics.json`` (accuracies as fractions)."""
         teachers = [
             {"path": str(t.path), "sha256": t.sha256, "model": t.classifier.config.model}
@@ -212,9 +246,9 @@ class Distillation:
             "teacher_accuracy": outputs["accuracy"],
             **settings,
             "unlabelled": {
-                "files": [f.source for f in self.unlabelled],
-                "sentences": sum(len(f) for f in self.unlabelled),
-                "skipped_lines": [f.skipped for f in self.unlabelled],
+                "files": [f.source for f in unlabelled],
+                "sentences": sum(len(f) for f in unlabelled),
+                "skipped_lines": [f.skipped for f in unlabelled],
             },
             "teacher_logits": {
                 "cached": outputs["cached"],
@@ -228,10 +262,12 @@ def distill(
     config: SentimentConfig, data_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
     teachers: Sequence[str | os.PathLike[str]], unlabelled: Sequence[str | os.PathLike[str]] = (),
     alpha: float = 0.5, temperature: float = 1.0, resume: bool = False, device: str | None = None,
+    augment: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Train the student ``config`` on ``data_dir`` (train, dev, test as ``run.run``) and the
-    ``unlabelled`` files against the ``teachers`` (one checkpoint, or an ensemble); its outputs
-    go to ``out_dir`` and the metrics (with a ``distillation`` record) are returned."""
+    ``unlabelled`` files (and ``augment`` altered copies of each training sentence) against the
+    ``teachers`` (one checkpoint, or an ensemble); its outputs go to ``out_dir`` and the metrics
+    (with a ``distillation`` record) are returned."""
     out = Path(out_dir).resolve()
     for path in teachers:
         if Path(path).resolve() in (out / BEST_CHECKPOINT, out / LAST_CHECKPOINT):
@@ -241,5 +277,7 @@ def distill(
     # the run sets the student's threads (1 for a word model); a minilm teacher gets the
     # student's --threads, else PyTorch's default
     threads = config.threads or torch.get_num_threads()
-    distillation = Distillation(loaded, extra, alpha, temperature, threads)
+    distillation = Distillation(
+        loaded, extra, alpha, temperature, threads, augment=augment, seed=config.seed
+    )
     return run(config, data_dir, out_dir, resume, device, distillation.training_set)

@@ -32,8 +32,9 @@ CARD_TEMPLATE = """# Model card: the packaged sentiment model
   distillation), {megabytes:.1f} MB, SHA-256 `{sha256}`.
 - **Task:** P(positive) of one English review sentence; label 1 when it is at least 0.5.
 - **Data:** the course's Yelp sentences (`dlc data fetch yelp`): {train} labelled training
-  sentences and {unlabelled} unlabelled ones; model choices made on the {dev} dev sentences,
-  test scored once.
+  sentences and {unlabelled} unlabelled ones (`unlabelled.txt`, plus {augment} altered copy or
+  copies of each training sentence: `--augment`), labelled by the teacher; model choices made on
+  the {dev} dev sentences, test scored once.
 - **Teacher:** the mean P(positive) of {teacher} (dev {teacher_dev:.2%}, test
   {teacher_test:.2%}); alpha {alpha}, temperature {temperature}.
 - **Accuracy:** dev {dev_accuracy:.2%}, test {test_accuracy:.2%}.
