@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -13,33 +12,15 @@ import torch
 
 from dlclassics.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from dlclassics.cli import main
-
-POSITIVE = ["great", "lovely", "tasty", "friendly", "amazing"]
-NEGATIVE = ["awful", "rude", "cold", "bland", "dirty"]
-NEUTRAL = ["the", "food", "staff", "was", "and", "place", "very", "our", "table", "."]
-
+from toy_sentiment import NEGATIVE, POSITIVE, write_toy_yelp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
-
-
-def sentence(rng: random.Random, label: int) -> str:
-    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(2, 7))]
-    words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
-    return " ".join(words)
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """train/dev/test.txt (400/100/100 labelled lines) and unlabelled.txt (50 lines)."""
-    folder = tmp_path_factory.mktemp("toy_yelp")
-    rng = random.Random(0)
-    for split, n in (("train", 400), ("dev", 100), ("test", 100)):
-        labels = [i % 2 for i in range(n)]
-        lines = [f"{label} {sentence(rng, label)}" for label in labels]
-        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    unlabelled = [sentence(rng, i % 2) for i in range(50)]
-    (folder / "unlabelled.txt").write_text("\n".join(unlabelled) + "\n", encoding="utf-8")
-    return folder
+    return write_toy_yelp(tmp_path_factory.mktemp("toy_yelp"))
 
 
 def single_error(capsys: pytest.CaptureFixture[str]) -> str:

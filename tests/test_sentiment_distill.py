@@ -25,34 +25,15 @@ from dlclassics.sentiment.classifier import (
 from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.text import read_sentences, subsample
 from dlclassics.sentiment.vocab import Vocabulary
+from toy_sentiment import NEGATIVE, NEUTRAL, POSITIVE, sentence, write_lines, write_toy_yelp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
-
-POSITIVE = ["great", "lovely", "tasty", "friendly", "amazing"]
-NEGATIVE = ["awful", "rude", "cold", "bland", "dirty"]
-NEUTRAL = ["the", "food", "staff", "was", "and", "place", "very", "our", "table", "."]
-
-
-def sentence(rng: random.Random, label: int) -> str:
-    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(2, 7))]
-    words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
-    return " ".join(words)
-
-
-def write_lines(path: Path, lines: list[str]) -> Path:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """train/dev/test.txt (400/100/100 labelled lines, alternating) and unlabelled.txt (50)."""
-    folder = tmp_path_factory.mktemp("toy_yelp")
-    rng = random.Random(0)
-    for split, n in (("train", 400), ("dev", 100), ("test", 100)):
-        write_lines(folder / f"{split}.txt", [f"{i % 2} {sentence(rng, i % 2)}" for i in range(n)])
-    write_lines(folder / "unlabelled.txt", [sentence(rng, i % 2) for i in range(50)])
-    return folder
+    return write_toy_yelp(tmp_path_factory.mktemp("toy_yelp"))
 
 
 def bow_teacher(path: Path, strength: float) -> Path:

@@ -4,7 +4,6 @@ each row's sentences/s on one CPU thread and checkpoint size, the throughput fig
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,19 +21,11 @@ from dlclassics.sentiment.reproduce import (
     run_part,
     throughput,
 )
+from toy_sentiment import write_toy_yelp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
-POSITIVE = ["great", "lovely", "tasty", "friendly", "amazing"]
-NEGATIVE = ["awful", "rude", "cold", "bland", "dirty"]
-NEUTRAL = ["the", "food", "staff", "was", "and", "place", "very", "our", "table", "."]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def sentence(rng: random.Random, label: int) -> str:
-    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(2, 7))]
-    words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
-    return " ".join(words)
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +33,7 @@ def toy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data root whose ``yelp`` holds train/dev/test.txt (400/100/100 labelled lines) and
     unlabelled.txt (50 lines)."""
     root = tmp_path_factory.mktemp("toy_root")
-    folder, rng = root / "yelp", random.Random(0)
-    folder.mkdir()
-    sizes = {"train": 400, "dev": 100, "test": 100}
-    files = {s: [f"{i % 2} {sentence(rng, i % 2)}" for i in range(n)] for s, n in sizes.items()}
-    files["unlabelled"] = [sentence(rng, i % 2) for i in range(50)]
-    for name, lines in files.items():
-        (folder / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+    write_toy_yelp(root / "yelp")
     return root
 
 
