@@ -19,6 +19,7 @@ from dlclassics.sentiment.reproduce import (
     TRADEOFF,
     comparison_table,
     run_part,
+    taught_by,
     throughput,
 )
 from toy_sentiment import write_toy_yelp
@@ -131,3 +132,13 @@ def test_untimed_rows_keep_the_compare_columns():
     row = {"model": "bow", "ours": {"test": 0.9}, "reference": None, "train_seconds": 1.0}
     columns, cells = comparison_table([row])
     assert columns == COLUMNS and len(cells[0]) == len(COLUMNS)
+
+
+def test_a_student_resumes_only_with_the_teachers_it_was_distilled_from(
+    quick: tuple[Path, PartResult],
+):
+    out, _ = quick
+    student, members = out / "distilled-bow" / "last.pt", [out / "bow" / "best.pt"]
+    assert taught_by(student, [*members, out / "glove-avg" / "best.pt"])
+    assert not taught_by(student, members)  # another ensemble: the student starts over
+    assert not taught_by(out / "distilled-cnn" / "last.pt", members)  # none saved yet

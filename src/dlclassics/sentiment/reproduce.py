@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from dlclassics.checkpoint import load_checkpoint
+from dlclassics.data.manifest import sha256_file
 from dlclassics.data.registry import dataset_path
 from dlclassics.figures import plot_tradeoff
 from dlclassics.io import atomic_write_json, atomic_write_text
@@ -25,6 +27,7 @@ from dlclassics.report.sections import Figure, PartResult, Table
 from dlclassics.runtime import resolve_device
 from dlclassics.sentiment.classifier import (
     EVAL_BATCH,
+    KIND,
     Classifier,
     load_classifier,
     predict_file,
@@ -41,7 +44,7 @@ from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.run import FILES, SPLITS, run
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table, percent
-from dlclassics.training import BEST_CHECKPOINT
+from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"epochs": 2, "train_limit": 2000},  # the pipeline end to end in seconds (tests)
@@ -159,7 +162,12 @@ def distilled_row(
     print(f"== {folder}")
     teachers = [out_dir / path for path in ensemble["checkpoints"]]
     unlabelled = [data_dir / "unlabelled.txt"]
-    metrics = distill(student, data_dir, out_dir / folder, teachers, unlabelled, resume=True)
+    resume = taught_by(out_dir / folder / LAST_CHECKPOINT, teachers)
+    if not resume and (out_dir / folder / LAST_CHECKPOINT).is_file():
+        print(
+            f"{out_dir / folder}: the teachers changed since this student was saved; starting over"
+        )
+    metrics = distill(student, data_dir, out_dir / folder, teachers, unlabelled, resume=resume)
     row = {k: v for k, v in comparison_row(metrics).items() if k != "difference"}
     return row | {
         "model": f"distilled {student.model} ← " + " + ".join(ensemble["members"]),
@@ -167,6 +175,15 @@ def distilled_row(
         "reference": None,
         "checkpoints": [f"{folder}/{BEST_CHECKPOINT}"],
     }
+
+
+def taught_by(checkpoint: Path, teachers: Sequence[Path]) -> bool:
+    """Whether the student ``checkpoint`` exists and was distilled from exactly ``teachers`` (a
+    retrained or another ensemble member makes a resumed student refuse: it starts over)."""
+    if not checkpoint.is_file():
+        return False
+    fingerprint = load_checkpoint(checkpoint, KIND)["fingerprint"].get("distillation", {})
+    return fingerprint.get("teachers_sha256") == [sha256_file(path) for path in teachers]
 
 
 def one_thread(classifier: Classifier) -> Classifier:
