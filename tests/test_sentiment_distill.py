@@ -169,6 +169,10 @@ def test_teacher_logits_are_cached_and_recomputed_when_the_teacher_or_the_data_c
     # an ensemble: the mean of its members' probabilities (the changed one's entry was damaged)
     both, hits = distill.teacher_probabilities([*teachers, *changed], sentences)
     assert hits == 1 and passes == [3, 3, 3, 3, 3] and torch.allclose(both, (first + theirs) / 2)
+    # other arithmetic (as bf16 autocast on a GPU would be): a teacher pass, not the CPU's logits
+    monkeypatch.setattr(distill, "autocast_dtype", lambda device, precision: torch.bfloat16)
+    distill.teacher_probabilities(teachers, sentences)
+    assert passes == [3, 3, 3, 3, 3, 3]
 
 
 @pytest.mark.parametrize("problem", ["missing", "transfer", "labelled", "bad line", "own out"])
@@ -302,3 +306,22 @@ def test_augment_adds_seeded_altered_copies_for_the_teacher_to_label(
     assert main([*args, "--data", str(data_dir), *settings]) == 0
     record = json.loads((out / "metrics.json").read_text())["distillation"]
     assert record["augment"] == 1 and record["unlabelled"]["sentences"] == len(train)
+
+
+def test_int8_full_range_activations_round_more_finely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the CPU allows it (VNNI), int8 layers quantise activations to all 8 bits instead of
+    torch's default 7: a linear layer's error against float32 drops by about half."""
+    from dlclassics.sentiment import classifier as classifier_module
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(256, 64)
+    inputs = torch.randn(512, 256)
+    config = SentimentConfig("bow", vocab_size=256)
+    errors = {}
+    for full_range in (False, True):
+        monkeypatch.setattr(classifier_module, "full_range_activations", lambda f=full_range: f)
+        plain = classifier_module.Classifier(torch.nn.Sequential(layer), config, None, None)
+        quantized = quantize_int8(plain).model
+        with torch.no_grad():
+            errors[full_range] = (quantized(inputs) - layer(inputs)).abs().mean().item()
+    assert errors[True] < 0.7 * errors[False]

@@ -275,6 +275,13 @@ def describe_epoch(row: dict[str, float], loop: LoopConfig, improved: bool) -> s
     )
 
 
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Tell the sampler and the data set that have ``set_epoch`` which epoch starts (seeded
+    shuffling and augmentation, so a resumed run repeats the same epochs)."""
+    for part in (loader.sampler, loader.dataset):
+        getattr(part, "set_epoch", lambda epoch: None)(epoch)
+
+
 def train(
     model: nn.Module,
     loader: DataLoader,
@@ -307,8 +314,7 @@ def train(
     for epoch in range(state.epochs_done + 1, loop.epochs + 1):
         if state.stopped_early:
             break
-        for part in (loader.sampler, loader.dataset):  # seeded shuffling and augmentation
-            getattr(part, "set_epoch", lambda epoch: None)(epoch)
+        set_epoch(loader, epoch)
         started, cpu_started = time.perf_counter(), time.process_time()
         lr = optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train_one_epoch(

@@ -171,8 +171,9 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         )
     add("--proba", action="store_true", help="write P(positive), not 0/1")
     quantize_help = (
-        "int8: minilm's linear layers dynamically quantised to int8 (faster on the CPU; runs on "
-        "the CPU); word models stay float32, said in one line"
+        "int8: minilm's linear layers dynamically quantised to int8 (about 2.5x faster; runs on "
+        "the CPU; activations at 8 bits where the CPU has VNNI, else 7); word models stay "
+        "float32, said in one line"
     )
     add("--quantize", choices=("int8",), default=None, help=quantize_help)
     add("--skip-bad-lines", action="store_true", help="leave bad lines empty")

@@ -42,7 +42,7 @@ from dlclassics.data.root import user_cache_dir
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
-from dlclassics.runtime import torch_threads
+from dlclassics.runtime import autocast_dtype, torch_threads
 from dlclassics.sentiment.classifier import Classifier, load_classifier, sentence_logits
 from dlclassics.sentiment.config import SentimentConfig
 from dlclassics.sentiment.run import LossFn, TrainingSet, run
@@ -92,8 +92,12 @@ def teacher_logits(
     teacher: Teacher, sentences: Sequence[Sequence[str]], device: str = "cpu"
 ) -> tuple[torch.Tensor, bool]:
     """``teacher``'s logits (N,) on ``sentences``, and whether they came from the cache (else
-    from one pass of the teacher, then stored). An unreadable entry is computed again."""
-    key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)}"
+    from one pass of the teacher, then stored). An unreadable entry is computed again. The key
+    holds the arithmetic too (device type, autocast dtype): bf16 logits from a GPU are not the
+    CPU's float32 ones."""
+    dtype = autocast_dtype(device, teacher.classifier.config.autocast_precision())
+    arithmetic = f"{device.split(':')[0]} {dtype or torch.float32}"
+    key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)} {arithmetic}"
     path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
     try:
         cached = np.load(path)  # no pickles: allow_pickle is False by default
