@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlclassics.captioning.vocab import END, NULL, START
+from dlclassics.captioning.model import Captioner
 from dlclassics.numpy_nn.activations import log_softmax
 from dlclassics.numpy_nn.attention import (
     attention_lstm_backward,
@@ -40,20 +40,9 @@ from dlclassics.numpy_nn.rnn_layers import (
     word_embedding_forward,
 )
 
-ATTENTION_PARAM_NAMES = (
-    "W_init",
-    "b_init",
-    "W_embed",
-    "Wx",
-    "Wh",
-    "b",
-    "W_af",
-    "W_ah",
-    "b_a",
-    "w_a",
-    "W_vocab",
-    "b_vocab",
-)
+# The parameters of attention_lstm_forward, in its order.
+RECURRENT_NAMES = ("W_init", "b_init", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
+ATTENTION_PARAM_NAMES = ("W_init", "b_init", "W_embed", *RECURRENT_NAMES[2:], "W_vocab", "b_vocab")
 
 
 def init_attention_params(
@@ -96,7 +85,7 @@ def init_attention_params(
     return {name: value.astype(dtype) for name, value in params.items()}
 
 
-class AttentionCaptioningRNN:
+class AttentionCaptioningRNN(Captioner):
     """Image feature map → caption, with an attention LSTM.
 
     Args:
@@ -130,14 +119,10 @@ class AttentionCaptioningRNN:
     ) -> None:
         if regularization < 0:
             raise ValueError(f"regularization: expected 0 or more, got {regularization}")
-        self.word_to_idx = dict(word_to_idx)
-        self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
+        self._set_vocabulary(word_to_idx)
         self.dtype = dtype
         self.regularization = float(regularization)
         self.context_output = bool(context_output)
-        self._null = word_to_idx[NULL]
-        self._start = word_to_idx.get(START)
-        self._end = word_to_idx.get(END)
         attention_dim = hidden_dim if attention_dim is None else attention_dim
         self.params = init_attention_params(
             len(word_to_idx),
@@ -154,10 +139,6 @@ class AttentionCaptioningRNN:
     def hidden_dim(self) -> int:
         return self.params["Wh"].shape[0]
 
-    @property
-    def _end_index(self) -> int:
-        return -1 if self._end is None else self._end
-
     def _features(self, features: np.ndarray) -> np.ndarray:
         features = np.asarray(features, dtype=self.dtype)
         if features.ndim != 3:
@@ -168,8 +149,7 @@ class AttentionCaptioningRNN:
         return features
 
     def _recurrent_params(self) -> list[np.ndarray]:
-        names = ("W_init", "b_init", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
-        return [self.params[name] for name in names]
+        return [self.params[name] for name in RECURRENT_NAMES]
 
     def loss(
         self, features: np.ndarray, captions: np.ndarray
@@ -210,8 +190,7 @@ class AttentionCaptioningRNN:
             dalphas = dpenalty if dalphas is None else dalphas + dpenalty
 
         dx, _, *recurrent = attention_lstm_backward(dh, dalphas, rec_cache)
-        names = ("W_init", "b_init", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
-        grads.update(zip(names, recurrent, strict=True))
+        grads.update(zip(RECURRENT_NAMES, recurrent, strict=True))
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         return float(loss), {name: grads[name] for name in ATTENTION_PARAM_NAMES}
 
@@ -246,18 +225,9 @@ class AttentionCaptioningRNN:
         """
         captions = np.asarray(captions)
         log_probs, _ = self.forward_attention(features, captions)
-        captions_out = captions[:, 1:]
-        picked = np.take_along_axis(log_probs.astype(np.float64), captions_out[..., None], axis=2)
-        return (picked[..., 0] * (captions_out != self._null)).sum(axis=1)
+        return self._masked_log_prob(log_probs, captions[:, 1:])
 
     # ---- test time ----------------------------------------------------------------------------
-
-    def _word_log_probs(self, out: np.ndarray) -> np.ndarray:
-        """(M, H) or (M, H + D) → (M, V) next-word log-probabilities; ``<NULL>`` and ``<START>``
-        are never chosen."""
-        log_probs = log_softmax(out @ self.params["W_vocab"] + self.params["b_vocab"])
-        log_probs[:, [i for i in (self._null, self._start) if i is not None]] = -np.inf
-        return log_probs
 
     def sample(
         self,
@@ -278,84 +248,31 @@ class AttentionCaptioningRNN:
         ``<END>``; with ``return_attention``, also alphas (N, max_length, L) (zero after
         ``<END>``).
         """
-        if beam_size < 1:
-            raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
-        if self._start is None:
-            raise ValueError(f"sample: the vocabulary has no {START} word to start captions from")
+        self._check_sample(beam_size)
         features = self._features(features)
         p = self.params
         H = self.hidden_dim
+        N, L, _ = features.shape
         hc0 = features.mean(axis=1) @ p["W_init"] + p["b_init"]
-        h, c = hc0[:, :H], hc0[:, H:]
+        state = (hc0[:, :H], hc0[:, H:])
         if beam_size == 1:
-            captions, alphas = self._greedy(features, h, c, max_length)
+            captions, alphas = self._greedy(self._decoder_step(features), state, N, max_length, L)
         else:
-            captions, alphas = self._beam_search(features, h, c, max_length, beam_size)
+            state = tuple(np.repeat(s, beam_size, axis=0) for s in state)
+            step = self._decoder_step(np.repeat(features, beam_size, axis=0))  # (N*K, L, D)
+            captions, alphas = self._beam_search(step, state, N, max_length, beam_size, L)
         return (captions, alphas) if return_attention else captions
 
-    def _step(self, words, h, c, feats, proj):
+    def _decoder_step(self, feats: np.ndarray):
+        """``step(words, (h, c))`` of ``_greedy``/``_beam_search`` for feature maps feats, their
+        projection computed once."""
         p = self.params
-        x = p["W_embed"][words]
-        return attention_lstm_step_inference(
-            x, h, c, feats, proj, p["Wx"], p["Wh"], p["b"], p["W_ah"], p["w_a"]
-        )
+        proj = attention_projection(feats, p["W_af"], p["b_a"])
 
-    def _greedy(self, feats, h, c, max_length):
-        N, L, _ = feats.shape
-        proj = attention_projection(feats, self.params["W_af"], self.params["b_a"])
-        words = np.full(N, self._start)
-        captions = np.full((N, max_length), self._null, dtype=np.int64)
-        alphas = np.zeros((N, max_length, L), dtype=self.dtype)
-        done = np.zeros(N, dtype=bool)
-        for t in range(max_length):
-            h, c, alpha = self._step(words, h, c, feats, proj)
-            words = self._word_log_probs(self._output_input(h, alpha, feats)).argmax(axis=1)
-            captions[~done, t] = words[~done]
-            alphas[~done, t] = alpha[~done]
-            done |= words == self._end_index
-            if done.all():
-                break
-        return captions, alphas
+        def step(words: np.ndarray, state: tuple) -> tuple:
+            weights = (p["Wx"], p["Wh"], p["b"], p["W_ah"], p["w_a"])
+            x = p["W_embed"][words]
+            h, c, alpha = attention_lstm_step_inference(x, *state, feats, proj, *weights)
+            return self._word_log_probs(self._output_input(h, alpha, feats)), (h, c), alpha
 
-    def _beam_search(self, feats, h, c, max_length, K):
-        """Beam search over all N images at once, (N, K) beams scored by summed log-probability
-        (as ``CaptioningRNN._beam_search``), keeping every beam's attention weights."""
-        N, L, _ = feats.shape
-        H = h.shape[1]
-        V = len(self.idx_to_word)
-        feats = np.repeat(feats, K, axis=0)  # (N*K, L, D)
-        proj = attention_projection(feats, self.params["W_af"], self.params["b_a"])
-        h, c = np.repeat(h, K, axis=0), np.repeat(c, K, axis=0)
-        scores = np.full((N, K), -np.inf)
-        scores[:, 0] = 0.0  # one live beam at first, so the K starts are not duplicates
-        captions = np.full((N, K, max_length), self._null, dtype=np.int64)
-        alphas = np.zeros((N, K, max_length, L), dtype=self.dtype)
-        finished = np.zeros((N, K), dtype=bool)
-        words = np.full(N * K, self._start)
-        rows = np.arange(N)[:, None]
-        for t in range(max_length):
-            h, c, alpha = self._step(words, h, c, feats, proj)
-            out = self._output_input(h, alpha, feats)
-            log_probs = self._word_log_probs(out).astype(np.float64)  # (N*K, V)
-            done = finished.reshape(N * K)
-            log_probs[done] = -np.inf
-            log_probs[done, self._null] = 0.0
-            total = (scores.reshape(N * K, 1) + log_probs).reshape(N, K * V)
-            best = np.argsort(-total, axis=1, kind="stable")[:, :K]  # (N, K) in K*V
-            source, new_words = best // V, best % V
-            scores = np.take_along_axis(total, best, axis=1)
-            was_finished = finished[rows, source]
-            captions = captions[rows, source]
-            captions[:, :, t] = np.where(was_finished, self._null, new_words)
-            alphas = alphas[rows, source]
-            alphas[:, :, t] = np.where(
-                was_finished[..., None], 0, alpha.reshape(N, K, L)[rows, source]
-            )
-            finished = was_finished | (new_words == self._end_index)
-            h = h.reshape(N, K, H)[rows, source].reshape(N * K, H)
-            c = c.reshape(N, K, H)[rows, source].reshape(N * K, H)
-            words = new_words.reshape(N * K)
-            if finished.all():
-                break
-        best_beam = scores.argmax(axis=1)
-        return captions[np.arange(N), best_beam], alphas[np.arange(N), best_beam]
+        return step

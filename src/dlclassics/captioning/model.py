@@ -21,6 +21,7 @@ at every word), with the same ``loss``/``sample`` interface.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,8 @@ from dlclassics.numpy_nn.rnn_layers import (
 )
 
 CELL_TYPES = ("rnn", "lstm", "attention")
+# step(words, state) -> (log_probs, state, alpha or None) of the decoders
+Step = Callable[[np.ndarray, tuple], tuple]
 PARAM_NAMES = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 
 
@@ -91,7 +94,103 @@ def init_params(
     return {name: value.astype(dtype) for name, value in params.items()}
 
 
-class CaptioningRNN:
+class Captioner:
+    """What the two captioners share: the vocabulary and the decoding (greedy or beam search)."""
+
+    def _set_vocabulary(self, word_to_idx: dict[str, int]) -> None:
+        self.word_to_idx = dict(word_to_idx)
+        self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
+        self._null = word_to_idx[NULL]
+        # CS231n reads these with .get: a vocabulary without them can still compute the loss.
+        self._start = word_to_idx.get(START)
+        self._end = word_to_idx.get(END)
+
+    @property
+    def _end_index(self) -> int:
+        """The ``<END>`` index, or -1 (matching no word) for a vocabulary without one."""
+        return -1 if self._end is None else self._end
+
+    def _check_sample(self, beam_size: int) -> None:
+        if beam_size < 1:
+            raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
+        if self._start is None:
+            raise ValueError(f"sample: the vocabulary has no {START} word to start captions from")
+
+    def _word_log_probs(self, out: np.ndarray) -> np.ndarray:
+        """(M, H) hidden states (or (M, H + D) output inputs) → (M, V) log-probabilities of the
+        next word; ``<NULL>`` and ``<START>`` are never generated (log-prob -inf), the others
+        keep the model's values."""
+        log_probs = log_softmax(out @ self.params["W_vocab"] + self.params["b_vocab"])
+        log_probs[:, [i for i in (self._null, self._start) if i is not None]] = -np.inf
+        return log_probs
+
+    def _masked_log_prob(self, log_probs: np.ndarray, captions_out: np.ndarray) -> np.ndarray:
+        """(N,) float64 sum of the log-probabilities (N, T, V) of the words captions_out (N, T)
+        that are not ``<NULL>``."""
+        picked = np.take_along_axis(log_probs.astype(np.float64), captions_out[..., None], axis=2)
+        return (picked[..., 0] * (captions_out != self._null)).sum(axis=1)
+
+    def _greedy(self, step: Step, state: tuple, N: int, max_length: int, L: int = 0):
+        """Captions (N, max_length) and attention weights (N, max_length, L) chosen greedily;
+        ``step(words, state) -> (log_probs, state, alpha or None)`` advances the recurrence."""
+        words = np.full(N, self._start)
+        captions = np.full((N, max_length), self._null, dtype=np.int64)
+        alphas = np.zeros((N, max_length, L), dtype=self.dtype)
+        done = np.zeros(N, dtype=bool)
+        for t in range(max_length):
+            log_probs, state, alpha = step(words, state)
+            words = log_probs.argmax(axis=1)
+            captions[~done, t] = words[~done]
+            if alpha is not None:
+                alphas[~done, t] = alpha[~done]
+            done |= words == self._end_index
+            if done.all():
+                break
+        return captions, alphas
+
+    def _beam_search(self, step: Step, state: tuple, N: int, max_length: int, K: int, L: int = 0):
+        """Beam search over all N images at once: (N, K) beams scored by summed log-probability;
+        ``state`` holds (N*K, ...) arrays, K copies of each image's, and ``step`` is as in
+        ``_greedy``. Returns the best beam's captions and attention weights.
+
+        A finished beam (ended by ``<END>``) stays in the beam with its score, extended only by
+        ``<NULL>`` at no cost, so it competes with the unfinished ones until the end.
+        """
+        V = len(self.idx_to_word)
+        scores = np.full((N, K), -np.inf)
+        scores[:, 0] = 0.0  # only one live beam at first, so the K starts are not duplicates
+        captions = np.full((N, K, max_length), self._null, dtype=np.int64)
+        alphas = np.zeros((N, K, max_length, L), dtype=self.dtype)
+        finished = np.zeros((N, K), dtype=bool)
+        words = np.full(N * K, self._start)
+        rows = np.arange(N)[:, None]
+        for t in range(max_length):
+            log_probs, state, alpha = step(words, state)
+            log_probs = log_probs.astype(np.float64)  # (N*K, V)
+            done = finished.reshape(N * K)
+            log_probs[done] = -np.inf
+            log_probs[done, self._null] = 0.0
+            total = (scores.reshape(N * K, 1) + log_probs).reshape(N, K * V)
+            best = np.argsort(-total, axis=1, kind="stable")[:, :K]  # (N, K) in K*V
+            source, new_words = best // V, best % V  # parent beam and new word
+            scores = np.take_along_axis(total, best, axis=1)
+            was_finished = finished[rows, source]
+            captions = captions[rows, source]
+            captions[:, :, t] = np.where(was_finished, self._null, new_words)
+            if alpha is not None:
+                alphas = alphas[rows, source]
+                alpha = alpha.reshape(N, K, L)[rows, source]
+                alphas[:, :, t] = np.where(was_finished[..., None], 0, alpha)
+            finished = was_finished | (new_words == self._end_index)
+            state = tuple(s.reshape(N, K, -1)[rows, source].reshape(N * K, -1) for s in state)
+            words = new_words.reshape(N * K)
+            if finished.all():
+                break
+        best_beam = scores.argmax(axis=1)
+        return captions[np.arange(N), best_beam], alphas[np.arange(N), best_beam]
+
+
+class CaptioningRNN(Captioner):
     """Image features (D,) → caption, with a vanilla RNN or an LSTM (no regularisation).
 
     ``word_to_idx`` holds ``<NULL>``; ``sample`` also needs ``<START>`` (and stops at ``<END>``
@@ -104,15 +203,7 @@ class CaptioningRNN:
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """``cell_type="attention"`` gives an ``AttentionCaptioningRNN`` built from the same
         arguments (plus its own keywords: attention_dim, regularization, context_output)."""
-        names = (
-            "word_to_idx",
-            "input_dim",
-            "wordvec_dim",
-            "hidden_dim",
-            "cell_type",
-            "dtype",
-            "seed",
-        )
+        names = list(inspect.signature(CaptioningRNN.__init__).parameters)[1:]
         given = {**dict(zip(names, args, strict=False)), **kwargs}
         if cls is not CaptioningRNN or given.get("cell_type") != "attention":
             return super().__new__(cls)
@@ -133,22 +224,12 @@ class CaptioningRNN:
     ) -> None:
         if cell_type not in CELL_TYPES[:2]:
             raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
-        self.word_to_idx = dict(word_to_idx)
-        self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
+        self._set_vocabulary(word_to_idx)
         self.cell_type = cell_type
         self.dtype = dtype
-        self._null = word_to_idx[NULL]
-        # CS231n reads these with .get: a vocabulary without them can still compute the loss.
-        self._start = word_to_idx.get(START)
-        self._end = word_to_idx.get(END)
         self.params = init_params(
             len(word_to_idx), input_dim, wordvec_dim, hidden_dim, cell_type, dtype, seed
         )
-
-    @property
-    def _end_index(self) -> int:
-        """The ``<END>`` index, or -1 (matching no word) for a vocabulary without one."""
-        return -1 if self._end is None else self._end
 
     def loss(
         self, features: np.ndarray, captions: np.ndarray
@@ -186,87 +267,28 @@ class CaptioningRNN:
         x = p["W_embed"][captions_in]  # (N, T, W)
         recurrent_forward = rnn_forward if self.cell_type == "rnn" else lstm_forward
         h, _ = recurrent_forward(x, h0, p["Wx"], p["Wh"], p["b"])
-        log_probs = log_softmax(h @ p["W_vocab"] + p["b_vocab"]).astype(np.float64)  # (N, T, V)
-        picked = np.take_along_axis(log_probs, captions_out[..., None], axis=2)[..., 0]  # (N, T)
-        return (picked * (captions_out != self._null)).sum(axis=1)
+        return self._masked_log_prob(log_softmax(h @ p["W_vocab"] + p["b_vocab"]), captions_out)
 
-    def _step_fn(self) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-        """One recurrent step ``(x, h, c) -> (next_h, next_c)``; c is unused by the RNN."""
+    def _step(self, words: np.ndarray, state: tuple) -> tuple:
+        """One recurrent step of ``_greedy``/``_beam_search``; state (h, c), c unused by the RNN."""
         p = self.params
+        h, c = state
+        x = p["W_embed"][words]
         if self.cell_type == "rnn":
-            return lambda x, h, c: (rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])[0], c)
-        return lambda x, h, c: lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])[:2]
-
-    def _word_log_probs(self, h: np.ndarray) -> np.ndarray:
-        """(M, H) hidden states → (M, V) log-probabilities of the next word; ``<NULL>`` and
-        ``<START>`` are never generated (log-prob -inf), the others keep the model's values."""
-        log_probs = log_softmax(h @ self.params["W_vocab"] + self.params["b_vocab"])
-        log_probs[:, [i for i in (self._null, self._start) if i is not None]] = -np.inf
-        return log_probs
+            h = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])[0]
+        else:
+            h, c = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])[:2]
+        return self._word_log_probs(h), (h, c), None
 
     def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
         """Captions (N, max_length) of features (N, D): word indices without ``<START>``, at most
         ``max_length`` words (``<END>`` included), ``<NULL>`` after ``<END>``. beam_size 1 is
         greedy (the reference); K > 1 is beam search keeping the K most likely partial captions."""
-        if beam_size < 1:
-            raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
-        if self._start is None:
-            raise ValueError(f"sample: the vocabulary has no {START} word to start captions from")
+        self._check_sample(beam_size)
         features = np.asarray(features, dtype=self.dtype)
         h0 = features @ self.params["W_proj"] + self.params["b_proj"]  # (N, H)
+        state = (h0, np.zeros_like(h0))
         if beam_size == 1:
-            return self._greedy(h0, max_length)
-        return self._beam_search(h0, max_length, beam_size)
-
-    def _greedy(self, h: np.ndarray, max_length: int) -> np.ndarray:
-        N = h.shape[0]
-        step = self._step_fn()
-        c = np.zeros_like(h)
-        words = np.full(N, self._start)
-        captions = np.full((N, max_length), self._null, dtype=np.int64)
-        done = np.zeros(N, dtype=bool)
-        for t in range(max_length):
-            h, c = step(self.params["W_embed"][words], h, c)
-            words = self._word_log_probs(h).argmax(axis=1)
-            captions[~done, t] = words[~done]
-            done |= words == self._end_index
-            if done.all():
-                break
-        return captions
-
-    def _beam_search(self, h: np.ndarray, max_length: int, K: int) -> np.ndarray:
-        """Beam search over all N images at once: (N, K) beams scored by summed log-probability.
-
-        A finished beam (ended by ``<END>``) stays in the beam with its score, extended only by
-        ``<NULL>`` at no cost, so it competes with the unfinished ones until the end.
-        """
-        N, H = h.shape
-        V = len(self.idx_to_word)
-        step = self._step_fn()
-        h = np.repeat(h, K, axis=0)  # (N*K, H): K copies of each image's state
-        c = np.zeros_like(h)
-        scores = np.full((N, K), -np.inf)
-        scores[:, 0] = 0.0  # only one live beam at first, so the K starts are not duplicates
-        captions = np.full((N, K, max_length), self._null, dtype=np.int64)
-        finished = np.zeros((N, K), dtype=bool)
-        words = np.full(N * K, self._start)
-        rows = np.arange(N)[:, None]
-        for t in range(max_length):
-            h, c = step(self.params["W_embed"][words], h, c)
-            log_probs = self._word_log_probs(h).astype(np.float64)  # (N*K, V)
-            done = finished.reshape(N * K)
-            log_probs[done] = -np.inf
-            log_probs[done, self._null] = 0.0
-            total = (scores.reshape(N * K, 1) + log_probs).reshape(N, K * V)
-            best = np.argsort(-total, axis=1, kind="stable")[:, :K]  # (N, K) in K*V
-            source, words_nk = best // V, best % V  # parent beam and new word
-            scores = np.take_along_axis(total, best, axis=1)
-            captions = captions[rows, source]
-            captions[:, :, t] = np.where(finished[rows, source], self._null, words_nk)
-            finished = finished[rows, source] | (words_nk == self._end_index)
-            h = h.reshape(N, K, H)[rows, source].reshape(N * K, H)
-            c = c.reshape(N, K, H)[rows, source].reshape(N * K, H)
-            words = words_nk.reshape(N * K)
-            if finished.all():
-                break
-        return captions[np.arange(N), scores.argmax(axis=1)]
+            return self._greedy(self._step, state, len(h0), max_length)[0]
+        state = tuple(np.repeat(s, beam_size, axis=0) for s in state)  # K copies of each image's
+        return self._beam_search(self._step, state, len(h0), max_length, beam_size)[0]
