@@ -38,13 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlclassics.numpy_nn.rnn_layers import _activate_gates, _cell_backward, _cell_forward
-from dlclassics.numpy_nn.validation import (
-    check_float,
-    check_shape,
-    check_upstream,
-    float_arrays,
-)
+from dlclassics.numpy_nn.rnn_layers import _cell_backward, _cell_forward
+from dlclassics.numpy_nn.validation import check_float, check_shape, check_upstream, float_arrays
 
 __all__ = [
     "AttentionCache",
@@ -74,19 +69,9 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_attention_args(
-    H: int,
-    feats: np.ndarray,
-    W_af: np.ndarray,
-    W_ah: np.ndarray,
-    b_a: np.ndarray,
-    w_a: np.ndarray,
-) -> tuple[int, int, int, int]:
+def _check_attention_args(H: int, feats, W_af, W_ah, b_a, w_a) -> tuple[int, int, int, int]:
     """Shapes: feats (N, L, D), W_af (D, A), W_ah (H, A), b_a (A,), w_a (A,), for a hidden
-    size H.
-
-    Returns (N, L, D, A).
-    """
+    size H. Returns (N, L, D, A)."""
     check_float("feats", feats, ("N", "L", "D"))
     N, L, D = feats.shape
     if L == 0:
@@ -94,12 +79,9 @@ def _check_attention_args(
     check_float("W_af", W_af, ("D", "A"))
     A = W_af.shape[1]
     check_shape("W_af", W_af, ("D", "A"), (D, A))
-    check_float("W_ah", W_ah, ("H", "A"))
-    check_shape("W_ah", W_ah, ("H", "A"), (H, A))
-    check_float("b_a", b_a, ("A",))
-    check_shape("b_a", b_a, ("A",), (A,))
-    check_float("w_a", w_a, ("A",))
-    check_shape("w_a", w_a, ("A",), (A,))
+    check_float("W_ah", W_ah, ("H", "A"), (H, A))
+    check_float("b_a", b_a, ("A",), (A,))
+    check_float("w_a", w_a, ("A",), (A,))
     return N, L, D, A
 
 
@@ -112,12 +94,9 @@ def _check_state(name: str, h: np.ndarray, N: int) -> int:
 
 def _check_lstm_weights(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, W: int, D: int, H: int):
     """Wx (W + D, 4H), Wh (H, 4H), b (4H,)."""
-    check_float("Wx", Wx, ("W+D", "4H"))
-    check_shape("Wx", Wx, ("W+D", "4H"), (W + D, 4 * H))
-    check_float("Wh", Wh, ("H", "4H"))
-    check_shape("Wh", Wh, ("H", "4H"), (H, 4 * H))
-    check_float("b", b, ("4H",))
-    check_shape("b", b, ("4H",), (4 * H,))
+    check_float("Wx", Wx, ("W+D", "4H"), (W + D, 4 * H))
+    check_float("Wh", Wh, ("H", "4H"), (H, 4 * H))
+    check_float("b", b, ("4H",), (4 * H,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +147,8 @@ def _attend_backward(
       dpre, and h @ W_ah gets dpre summed over L)
 
     The context's gradient to the features, alpha[:, :, None] * dcontext[:, None, :], is left to
-    the caller (the sequence does it for all steps in one batched matmul).
+    the caller (the sequence does it for all steps in one batched matmul; a single step in
+    ``_attend_step_grads``).
     """
     dalpha_total = np.matmul(feats, dcontext[:, :, None])[:, :, 0]  # (N, L, D) @ (N, D, 1)
     if dalpha is not None:
@@ -182,6 +162,32 @@ def _attend_backward(
     return ds, dpre
 
 
+def _attend_step_grads(
+    dcontext: np.ndarray,
+    dalpha: np.ndarray | None,
+    feats: np.ndarray,
+    u: np.ndarray,
+    alpha: np.ndarray,
+    w_a: np.ndarray,
+    W_af: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Backward through one whole attention step (the layers of one step), inputs as in
+    ``_attend_backward`` plus W_af (D, A).
+
+    Returns dq (N, A), the gradient of prev_h @ W_ah, then dfeats (N, L, D), dW_af (D, A),
+    db_a (A,) and dw_a (A,).
+    """
+    N, L, D = feats.shape
+    A = w_a.shape[0]
+    ds, dpre = _attend_backward(dcontext, dalpha, feats, u, alpha, w_a)
+    dpre_flat = dpre.reshape(N * L, A)
+    dfeats = alpha[:, :, None] * dcontext[:, None, :]  # through the context
+    dfeats += (dpre_flat @ W_af.T).reshape(N, L, D)  # through the projection
+    dW_af = feats.reshape(N * L, D).T @ dpre_flat
+    dw_a = ds.reshape(N * L) @ u.reshape(N * L, A)  # sum_{n,l} ds[n, l] * u[n, l]
+    return dpre.sum(axis=1), dfeats, dW_af, dpre_flat.sum(axis=0), dw_a
+
+
 def _attend_new(
     prev_h: np.ndarray, feats: np.ndarray, proj: np.ndarray, W_ah: np.ndarray, w_a: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,22 +198,6 @@ def _attend_new(
     context = np.empty((N, D), dtype=feats.dtype)
     _attend(prev_h, feats, proj, W_ah, w_a, u, alpha, context)
     return u, alpha, context
-
-
-def _lstm_cell_step(
-    gates: np.ndarray,
-    prev_c: np.ndarray,
-    next_c: np.ndarray,
-    tanh_c: np.ndarray,
-    next_h: np.ndarray,
-) -> None:
-    """The LSTM cell of one step, shared by the step, the sequence and inference.
-
-    gates (N, 4H): the pre-activations, activated in place ([i, f, o, g]); prev_c (N, H).
-    Outputs (filled in): next_c, tanh_c = tanh(next_c) and next_h, each (N, H).
-    """
-    _activate_gates(gates)
-    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,10 +245,9 @@ def attention_forward(
         prev_h=prev_h, feats=feats, W_af=W_af, W_ah=W_ah, b_a=b_a, w_a=w_a
     )
     check_float("prev_h", prev_h, ("N", "H"))
-    N, L, D, A = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)
+    N = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)[0]
     _check_state("prev_h", prev_h, N)
-    proj = (feats.reshape(N * L, D) @ W_af).reshape(N, L, A)  # (N*L, D) @ (D, A)
-    proj += b_a
+    proj = attention_projection(feats, W_af, b_a)  # (N, L, A)
     u, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
     return context, alpha, AttentionCache(prev_h, feats, W_af, W_ah, w_a, u, alpha)
 
@@ -288,15 +277,8 @@ def attention_backward(
         dalpha, cache = check_upstream("dalpha", dalpha, ("N", "L"), (N, L), cache)
     prev_h, feats, W_af, W_ah, w_a, u, alpha = cache
     dcontext = dcontext.astype(feats.dtype, copy=False)  # dalpha may have promoted the cache
-    A = w_a.shape[0]
-    ds, dpre = _attend_backward(dcontext, dalpha, feats, u, alpha, w_a)
-    dw_a = ds.reshape(N * L) @ u.reshape(N * L, A)  # sum_{n,l} ds[n, l] * u[n, l]
-    dq = dpre.sum(axis=1)  # (N, A): gradient of prev_h @ W_ah
-    dpre_flat = dpre.reshape(N * L, A)
-    dfeats = alpha[:, :, None] * dcontext[:, None, :]  # through the context
-    dfeats += (dpre_flat @ W_af.T).reshape(N, L, D)  # through the projection
-    dW_af = feats.reshape(N * L, D).T @ dpre_flat
-    return dq @ W_ah.T, dfeats, dW_af, prev_h.T @ dq, dpre_flat.sum(axis=0), dw_a
+    dq, dfeats, dW_af, db_a, dw_a = _attend_step_grads(dcontext, dalpha, feats, u, alpha, w_a, W_af)
+    return dq @ W_ah.T, dfeats, dW_af, prev_h.T @ dq, db_a, dw_a
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,43 +303,20 @@ class AttentionLSTMStepCache(NamedTuple):
     tanh_c: np.ndarray  # (N, H) tanh(next_c)
 
 
-def _checked_step_args(
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    prev_c: np.ndarray,
-    feats: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    b: np.ndarray,
-    W_af: np.ndarray,
-    W_ah: np.ndarray,
-    b_a: np.ndarray,
-    w_a: np.ndarray,
-) -> tuple[np.ndarray, ...]:
+def _checked_step_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
     """The arguments of ``attention_lstm_step_forward``, promoted to one float dtype
     (``float_arrays``) and shape-checked; returned in the same order."""
-    x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
-        x=x,
-        prev_h=prev_h,
-        prev_c=prev_c,
-        feats=feats,
-        Wx=Wx,
-        Wh=Wh,
-        b=b,
-        W_af=W_af,
-        W_ah=W_ah,
-        b_a=b_a,
-        w_a=w_a,
-    )
+    names = ("x", "prev_h", "prev_c", "feats", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
+    args = float_arrays(**dict(zip(names, args, strict=True)))
+    x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = args
     check_float("prev_h", prev_h, ("N", "H"))
     N, _, D, _ = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)
     H = _check_state("prev_h", prev_h, N)
     check_float("x", x, ("N", "W"))
     check_shape("x", x, ("N", "W"), (N, x.shape[1]))
-    check_float("prev_c", prev_c, ("N", "H"))
-    check_shape("prev_c", prev_c, ("N", "H"), (N, H))
+    check_float("prev_c", prev_c, ("N", "H"), (N, H))
     _check_lstm_weights(Wx, Wh, b, x.shape[1], D, H)
-    return x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+    return args
 
 
 def attention_lstm_step_forward(
@@ -400,7 +359,7 @@ def attention_lstm_step_forward(
     gates += prev_h @ Wh
     gates += b
     next_c, tanh_c, next_h = (np.empty_like(prev_c) for _ in range(3))
-    _lstm_cell_step(gates, prev_c, next_c, tanh_c, next_h)
+    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
     cache = AttentionLSTMStepCache(
         x, prev_h, prev_c, feats, Wx, Wh, W_af, W_ah, w_a, u, alpha, context, gates, tanh_c
     )
@@ -443,30 +402,15 @@ def attention_lstm_step_backward(
     x, prev_h, prev_c, feats, Wx, Wh, W_af, W_ah, w_a, u, alpha, context, gates, tanh_c = cache
     dtype = prev_c.dtype  # a later gradient may have promoted the cache
     dnext_h, dnext_c = dnext_h.astype(dtype, copy=False), dnext_c.astype(dtype, copy=False)
-    W, D, A = x.shape[1], feats.shape[2], w_a.shape[0]
+    W = x.shape[1]
     da = np.empty_like(gates)
     dprev_c = _cell_backward(dnext_h, dnext_c, gates, prev_c, tanh_c, da)
     dinput = da @ Wx.T  # (N, W + D)
     dx, dcontext = dinput[:, :W], dinput[:, W:]
-    ds, dpre = _attend_backward(dcontext, dalpha, feats, u, alpha, w_a)
-    dq = dpre.sum(axis=1)  # (N, A)
-    dpre_flat = dpre.reshape(N * L, A)
-    dfeats = alpha[:, :, None] * dcontext[:, None, :]
-    dfeats += (dpre_flat @ W_af.T).reshape(N, L, D)
+    dq, dfeats, dW_af, db_a, dw_a = _attend_step_grads(dcontext, dalpha, feats, u, alpha, w_a, W_af)
     dWx = np.concatenate([x, context], axis=1).T @ da
-    return (
-        dx,
-        da @ Wh.T + dq @ W_ah.T,
-        dprev_c,
-        dfeats,
-        dWx,
-        prev_h.T @ da,
-        da.sum(axis=0),
-        feats.reshape(N * L, D).T @ dpre_flat,
-        prev_h.T @ dq,
-        dpre_flat.sum(axis=0),
-        ds.reshape(N * L) @ u.reshape(N * L, A),
-    )
+    dprev_h, dWh, db = da @ Wh.T + dq @ W_ah.T, prev_h.T @ da, da.sum(axis=0)
+    return dx, dprev_h, dprev_c, dfeats, dWx, dWh, db, dW_af, prev_h.T @ dq, db_a, dw_a
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,34 +437,12 @@ class AttentionLSTMCache(NamedTuple):
     w_a: np.ndarray  # (A,)
 
 
-def _checked_sequence_args(
-    x: np.ndarray,
-    feats: np.ndarray,
-    W_init: np.ndarray,
-    b_init: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    b: np.ndarray,
-    W_af: np.ndarray,
-    W_ah: np.ndarray,
-    b_a: np.ndarray,
-    w_a: np.ndarray,
-) -> tuple[np.ndarray, ...]:
+def _checked_sequence_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
     """The arguments of ``attention_lstm_forward``, promoted to one float dtype
     (``float_arrays``) and shape-checked; returned in the same order."""
-    x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = float_arrays(
-        x=x,
-        feats=feats,
-        W_init=W_init,
-        b_init=b_init,
-        Wx=Wx,
-        Wh=Wh,
-        b=b,
-        W_af=W_af,
-        W_ah=W_ah,
-        b_a=b_a,
-        w_a=w_a,
-    )
+    names = ("x", "feats", "W_init", "b_init", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
+    args = float_arrays(**dict(zip(names, args, strict=True)))
+    x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = args
     check_float("x", x, ("N", "T", "W"))
     N, _, W = x.shape
     check_float("Wh", Wh, ("H", "4H"))
@@ -528,11 +450,9 @@ def _checked_sequence_args(
     _, L, D, _ = _check_attention_args(H, feats, W_af, W_ah, b_a, w_a)
     check_shape("feats", feats, ("N", "L", "D"), (N, L, D))
     _check_lstm_weights(Wx, Wh, b, W, D, H)
-    check_float("W_init", W_init, ("D", "2H"))
-    check_shape("W_init", W_init, ("D", "2H"), (D, 2 * H))
-    check_float("b_init", b_init, ("2H",))
-    check_shape("b_init", b_init, ("2H",), (2 * H,))
-    return x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
+    check_float("W_init", W_init, ("D", "2H"), (D, 2 * H))
+    check_float("b_init", b_init, ("2H",), (2 * H,))
+    return args
 
 
 def _forward_through_time(
@@ -576,7 +496,7 @@ def _forward_through_time(
         _attend(hs[t], feats, proj, W_ah, w_a, us[t], alphas[t], contexts[t])
         zh[:, :D], zh[:, D:] = contexts[t], hs[t]
         gates[t] += zh @ W_zh
-        _lstm_cell_step(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+        _cell_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
     return hs, cs, gates, tanh_cs, us, alphas, contexts
 
 
@@ -803,5 +723,5 @@ def attention_lstm_step_inference(
     gates += prev_h @ Wh
     gates += b
     next_c, tanh_c, next_h = (np.empty_like(prev_c) for _ in range(3))
-    _lstm_cell_step(gates, prev_c, next_c, tanh_c, next_h)
+    _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
     return next_h, next_c, alpha

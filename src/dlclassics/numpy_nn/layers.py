@@ -39,8 +39,7 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     check_float("w", w, ("D", "M"))
     M = w.shape[1]
     check_shape("w", w, ("D", "M"), (D, M))
-    check_float("b", b, ("M",))
-    check_shape("b", b, ("M",), (M,))
+    check_float("b", b, ("M",), (M,))
 
     out = x.reshape(N, D) @ w + b  # (N, D) @ (D, M) -> (N, M)
     return out, AffineCache(x, w)

@@ -89,12 +89,9 @@ def _check_recurrent_args(
     H = h.shape[1]
     check_shape(h_name, h, ("N", "H"), (N, H))
     gH = "H" if gates == 1 else f"{gates}H"
-    check_float("Wx", Wx, ("D", gH))
-    check_shape("Wx", Wx, ("D", gH), (D, gates * H))
-    check_float("Wh", Wh, ("H", gH))
-    check_shape("Wh", Wh, ("H", gH), (H, gates * H))
-    check_float("b", b, (gH,))
-    check_shape("b", b, (gH,), (gates * H,))
+    check_float("Wx", Wx, ("D", gH), (D, gates * H))
+    check_float("Wh", Wh, ("H", gH), (H, gates * H))
+    check_float("b", b, (gH,), (gates * H,))
     return D, H
 
 
@@ -275,14 +272,6 @@ class LSTMCache(NamedTuple):
     Wh: np.ndarray  # (H, 4H)
 
 
-def _activate_gates(a: np.ndarray) -> np.ndarray:
-    """In place on a (N, 4H) pre-activation: sigmoid on i, f, o and tanh on g. Returns ``a``."""
-    H = a.shape[1] // 4
-    sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
-    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
-    return a
-
-
 def _cell_forward(
     gates: np.ndarray,
     prev_c: np.ndarray,
@@ -292,9 +281,13 @@ def _cell_forward(
 ) -> None:
     """``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``, written into the out arrays.
 
-    Inputs: gates (N, 4H) activated [i, f, o, g]; prev_c (N, H).
+    Inputs: gates (N, 4H) pre-activations, activated in place (sigmoid on i, f, o and tanh on g);
+    prev_c (N, H).
     Outputs (filled in): next_c, tanh_c, next_h, each (N, H).
     """
+    H = gates.shape[1] // 4
+    sigmoid(gates[:, : 3 * H], out=gates[:, : 3 * H])
+    np.tanh(gates[:, 3 * H :], out=gates[:, 3 * H :])
     i, f, o, g = np.split(gates, 4, axis=1)
     np.multiply(f, prev_c, out=next_c)
     next_c += i * g
@@ -362,12 +355,10 @@ def lstm_step_forward(
         x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b
     )
     _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=4, sequence=False)
-    check_float("prev_c", prev_c, ("N", "H"))
-    check_shape("prev_c", prev_c, ("N", "H"), prev_h.shape)
+    check_float("prev_c", prev_c, ("N", "H"), prev_h.shape)
     gates = x @ Wx
     gates += prev_h @ Wh
     gates += b
-    _activate_gates(gates)
     next_c, tanh_c, next_h = (np.empty_like(prev_c) for _ in range(3))
     _cell_forward(gates, prev_c, next_c, tanh_c, next_h)
     return next_h, next_c, LSTMStepCache(x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
@@ -434,7 +425,6 @@ def lstm_forward(
     for t in range(T):
         np.matmul(hs[t], Wh, out=recurrent)
         gates[t] += recurrent
-        _activate_gates(gates[t])
         _cell_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
     return h, LSTMCache(x_tm, hs, cs, gates, tanh_cs, Wx, Wh)
@@ -541,8 +531,7 @@ def temporal_affine_forward(
     check_float("w", w, ("D", "M"))
     M = w.shape[1]
     check_shape("w", w, ("D", "M"), (D, M))
-    check_float("b", b, ("M",))
-    check_shape("b", b, ("M",), (M,))
+    check_float("b", b, ("M",), (M,))
     out = (x.reshape(N * T, D) @ w).reshape(N, T, M)  # (N*T, D) @ (D, M) -> (N, T, M)
     out += b
     return out, TemporalAffineCache(x, w)

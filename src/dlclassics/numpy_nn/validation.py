@@ -64,13 +64,16 @@ def _as_array(name: str, value: object) -> np.ndarray:
     return value
 
 
-def check_float(name: str, array: object, symbols: Sequence[str] | None) -> np.ndarray:
+def check_float(
+    name: str, array: object, symbols: Sequence[str] | None, shape: Sequence[int] | None = None
+) -> np.ndarray:
     """Check that ``array`` is a float32/float64 ndarray with ``len(symbols)`` dimensions.
 
     Inputs:
     - name: argument name used in the error message
     - array: the value to check
     - symbols: dimension names, e.g. ``("N", "T", "D")``; None accepts any number of dimensions
+    - shape: the expected shape, checked with ``check_shape`` (None: any)
 
     Returns the array, unchanged.
     """
@@ -82,6 +85,8 @@ def check_float(name: str, array: object, symbols: Sequence[str] | None) -> np.n
             f"{name}: expected a {len(symbols)}-D array of shape {_format_symbols(symbols)}, "
             f"got shape {array.shape}"
         )
+    if shape is not None:
+        check_shape(name, array, symbols, shape)
     return array
 
 
@@ -222,6 +227,4 @@ def check_upstream(
         dtype = _promoted_dtype([grad, np.empty(0, dtype=forward_dtype)])
         grad = np.asarray(grad, dtype=dtype)
         cache = promote_cache(cache, dtype)
-    check_float(name, grad, symbols)
-    check_shape(name, grad, symbols, shape)
-    return grad, cache
+    return check_float(name, grad, symbols, shape), cache
