@@ -249,12 +249,10 @@ def _load_scale(
 def _scale_optim(optim: OptimConfig, iterations: int, refining: bool) -> OptimConfig:
     """``optim`` with a scale's iteration count, and ``REFINE_LR`` times the learning rates when
     ``refining`` (a painted picture: smaller Adam steps)."""
-    optim_at_scale = replace(optim, iterations=iterations)
-    if refining:
-        optim_at_scale = replace(
-            optim_at_scale, lr=optim.lr * REFINE_LR, lr_decayed=optim.lr_decayed * REFINE_LR
-        )
-    return optim_at_scale
+    rate = REFINE_LR if refining else 1.0
+    return replace(
+        optim, iterations=iterations, lr=optim.lr * rate, lr_decayed=optim.lr_decayed * rate
+    )
 
 
 def _scale_optimiser(
@@ -265,17 +263,8 @@ def _scale_optimiser(
 
     def optimise(c: torch.Tensor, s: torch.Tensor, desc: str) -> tuple:
         balanced = content_weight(painting.weights, first_pixels, c)
-        return optimise_pixels(
-            painting.extractor,
-            c,
-            targets,
-            balanced,
-            optim,
-            seed=painting.config.seed,
-            progress=painting.progress,
-            start=s,
-            desc=desc,
-        )
+        settings = {"seed": painting.config.seed, "progress": painting.progress, "desc": desc}
+        return optimise_pixels(painting.extractor, c, targets, balanced, optim, start=s, **settings)
 
     return optimise
 
@@ -296,9 +285,8 @@ def _optimise_scale(
         )
     picture, history = optimise(seen, start, f"style {label}".strip())
     if painting.ctx.enabled:  # every process ran it; keep rank 0's picture on all of them
-        picture = distributed.broadcast_object(picture.cpu(), painting.ctx).to(
-            painting.config.device
-        )
+        picture = distributed.broadcast_object(picture.cpu(), painting.ctx)
+        picture = picture.to(painting.config.device)
     return picture, history, 1
 
 
