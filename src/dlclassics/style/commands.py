@@ -73,32 +73,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     help_text = "neural style transfer: paint a photo in the style of other pictures"
     parser = subparsers.add_parser("style", help=help_text, usage=USAGE, description=DESCRIPTION)
     add = parser.add_argument
-    add(
-        "images",
-        nargs="*",
-        metavar="CONTENT STYLE",
-        help="the CONTENT photo, then one or more STYLE pictures (--batch-dir: STYLE only)",
-    )
-    add_out_argument(
-        parser,
-        None,
-        "output image (.png, .jpg, …) or folder (default: runs/style/<content>__<styles>)",
-    )
+    images_help = "the CONTENT photo, then one or more STYLE pictures (--batch-dir: STYLE only)"
+    add("images", nargs="*", metavar="CONTENT STYLE", help=images_help)
+    out_help = "output image (.png, .jpg, …) or folder (default: runs/style/<content>__<styles>)"
+    add_out_argument(parser, None, out_help)
     add("--preset", choices=["reference"], help="the three reference pairs from <data root>/styles")
-    add(
-        "--batch-dir",
-        type=Path,
-        metavar="DIR",
-        help="style every image in DIR (then give STYLEs only)",
-    )
+    batch_help = "style every image in DIR (then give STYLEs only)"
+    add("--batch-dir", type=Path, metavar="DIR", help=batch_help)
     size_help = f"shorter side of the result (default: {StyleConfig.size}; reference 192)"
     add("--size", metavar="PX", type=pixel_size, help=size_help)
-    add(
-        "--style-size",
-        metavar="PX",
-        type=pixel_size,
-        help="shorter side of the style pictures (default: --size)",
-    )
+    style_size_help = "shorter side of the style pictures (default: --size)"
+    add("--style-size", metavar="PX", type=pixel_size, help=style_size_help)
     for option, dest, kind, nargs, metavar, text in PRESET_OPTIONS:
         help_text = f"{text} (default: the backbone's preset)"
         add(option, dest=dest, type=kind, nargs=nargs, metavar=metavar, help=help_text)
@@ -111,91 +96,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_other_arguments(parser: argparse.ArgumentParser, d: StyleConfig) -> None:
     add = parser.add_argument
-    add(
-        "--style-scale",
-        metavar="S",
-        type=nonnegative_float,
-        default=d.style_scale,
-        help="multiply every style weight by this",
-    )
-    add(
-        "--style-blend",
-        dest="blend",
-        nargs="+",
-        type=nonnegative_float,
-        metavar="B",
-        help="one blend weight per STYLE picture (default: equal)",
-    )
+    scale = "multiply every style weight by this"
+    add("--style-scale", metavar="S", type=nonnegative_float, default=d.style_scale, help=scale)
+    blend = "one blend weight per STYLE picture (default: equal)"
+    add("--style-blend", dest="blend", nargs="+", type=nonnegative_float, metavar="B", help=blend)
+    steps = "optimisation steps"
     add(
         "--iters",
         dest="iterations",
         type=positive_int,
         default=d.iterations,
         metavar="N",
-        help="optimisation steps",
+        help=steps,
     )
-    add(
-        "--optimizer",
-        choices=["adam", "lbfgs"],
-        default=d.optimizer,
-        help="Adam, or L-BFGS (strong-Wolfe line search, no learning rate)",
-    )
-    add(
-        "--init",
-        choices=["content", "noise"],
-        default=d.init,
-        help="start from the content photo or from noise",
-    )
+    optimizer_help = "Adam, or L-BFGS (strong-Wolfe line search, no learning rate)"
+    add("--optimizer", choices=["adam", "lbfgs"], default=d.optimizer, help=optimizer_help)
+    init_help = "start from the content photo or from noise"
+    add("--init", choices=["content", "noise"], default=d.init, help=init_help)
     add("--seed", type=nonnegative_int, default=d.seed, metavar="S", help="seed of the run")
     backbones = f"{DEFAULT_BACKBONE} (offline), squeezenet1_1 or vgg19 (weights downloaded)"
     add("--backbone", metavar="NAME", default=d.backbone, help=backbones)
-    add(
-        "--weights",
-        metavar="PATH",
-        default=d.weights,
-        help="'imagenet' or a local state_dict file for the backbone",
-    )
+    weights_help = "'imagenet' or a local state_dict file for the backbone"
+    add("--weights", metavar="PATH", default=d.weights, help=weights_help)
 
 
 def _add_artist_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add(
-        "--original-colors",
-        action="store_true",
-        help="keep the content's colours: transfer the style on luminance only",
-    )
-    add(
-        "--match-histogram",
-        action="store_true",
-        help="recolour the style pictures to the content's colour mean and covariance first",
-    )
-    add(
-        "--scales",
-        nargs="+",
-        type=pixel_size,
-        metavar="PX",
-        help="coarse-to-fine shorter sides, increasing; the last is the result's size",
-    )
+    colors_help = "keep the content's colours: transfer the style on luminance only"
+    add("--original-colors", action="store_true", help=colors_help)
+    histogram_help = "recolour the style pictures to the content's colour mean and covariance first"
+    add("--match-histogram", action="store_true", help=histogram_help)
+    scales_help = "coarse-to-fine shorter sides, increasing; the last is the result's size"
+    add("--scales", nargs="+", type=pixel_size, metavar="PX", help=scales_help)
+    steps = "steps at each of --scales (default: --iters at every scale)"
     add(
         "--scale-iters",
         dest="scale_iterations",
         nargs="+",
         type=positive_int,
         metavar="N",
-        help="steps at each of --scales (default: --iters at every scale)",
+        help=steps,
     )
     add("--tile", type=tile_size, metavar="PX", help="optimise in overlapping tiles of PX x PX")
-    add(
-        "--tile-overlap",
-        type=nonnegative_int,
-        metavar="PX",
-        help="overlap of neighbouring tiles (default: a quarter of the tile)",
-    )
-    add(
-        "--no-tile",
-        action="store_true",
-        help="never tile: refuse a picture estimated not to fit in memory",
-    )
+    overlap_help = "overlap of neighbouring tiles (default: a quarter of the tile)"
+    add("--tile-overlap", type=nonnegative_int, metavar="PX", help=overlap_help)
+    no_tile_help = "never tile: refuse a picture estimated not to fit in memory"
+    add("--no-tile", action="store_true", help=no_tile_help)
 
 
 def handle_style(args: argparse.Namespace) -> int:
