@@ -51,12 +51,8 @@ def build_parser() -> DlcArgumentParser:
         epilog=ENVIRONMENT,
     )
     parser.add_argument("--version", action="version", version=f"dlclassics {__version__}")
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="show library warnings, and the full traceback of an unexpected error",
-    )
+    verbose_help = "show library warnings, and the full traceback of an unexpected error"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=DlcArgumentParser
     )

@@ -99,21 +99,16 @@ class DlcArgumentParser(argparse.ArgumentParser):
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--device",
-        metavar="DEVICE",
-        default=None,
-        help="cpu, cuda or cuda:N (default: $DLC_DEVICE, else the GPU when one is visible, "
-        "else the CPU)",
+    text = (
+        "cpu, cuda or cuda:N (default: $DLC_DEVICE, else the GPU when one is visible, else the CPU)"
     )
+    parser.add_argument("--device", metavar="DEVICE", default=None, help=text)
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    text = "autocast on a GPU (auto: bf16 where supported); the CPU always runs fp32"
     parser.add_argument(
-        "--precision",
-        choices=("auto", "fp32", "bf16", "fp16"),
-        default="auto",
-        help="autocast on a GPU (auto: bf16 where supported); the CPU always runs fp32",
+        "--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=text
     )
 
 

@@ -89,25 +89,15 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("train", help="train a captioning model and evaluate it")
     add_data_root_argument(p)
     p.add_argument("--data", default=d.data, help="shapes[:DIR], coco[:DIR] or folder:DIR")
-    p.add_argument(
-        "--cell",
-        choices=("rnn", "lstm", "attention"),
-        default=d.cell,
-        help="recurrent cell; attention: an LSTM with soft attention over the backbone's feature "
-        "map (Show, Attend and Tell; NumPy engine, images of shapes or folder:DIR)",
+    cell_help = (
+        "recurrent cell; attention: an LSTM with soft attention over the backbone's feature map "
+        "(Show, Attend and Tell; NumPy engine, images of shapes or folder:DIR)"
     )
-    p.add_argument(
-        "--engine",
-        choices=("numpy", "torch"),
-        default=d.engine,
-        help="numpy: hand-derived gradients; torch: autograd on --device (the same update)",
-    )
-    p.add_argument(
-        "--overfit",
-        type=positive_int,
-        metavar="N",
-        help="train on N captions of N images only, with the reference protocol's settings",
-    )
+    p.add_argument("--cell", choices=("rnn", "lstm", "attention"), default=d.cell, help=cell_help)
+    engine_help = "numpy: hand-derived gradients; torch: autograd on --device (the same update)"
+    p.add_argument("--engine", choices=("numpy", "torch"), default=d.engine, help=engine_help)
+    overfit_help = "train on N captions of N images only, with the reference protocol's settings"
+    p.add_argument("--overfit", type=positive_int, metavar="N", help=overfit_help)
     for option, kind, text in TRAIN_NUMBERS:
         name = option[2:].replace("-", "_")
         if name in PROTOCOL_FIELDS:  # None: train_config picks the base's value
@@ -117,22 +107,16 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         else:
             p.add_argument(option, type=kind, default=getattr(d, name), help=text)
     p.add_argument("--backbone", default=d.backbone, help="feature backbone for image folders")
-    p.add_argument(
-        "--pca",
-        type=positive_int,
-        metavar="K",
-        help="PCA size of the image features (default 128; attention: of each map location's, "
-        "default 64)",
-    )
+    pca_help = "PCA size of the image features (default 128; attention: of each map location's, "
+    p.add_argument("--pca", type=positive_int, metavar="K", help=pca_help + "default 64)")
     p.add_argument("--feature-cache", metavar="DIR", help="feature cache folder")
     add_device_argument(p)
     add_out_argument(p, "runs/caption", "output folder")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from OUT/checkpoint.pt with the same settings (more --epochs, another "
-        "--engine or --device are allowed; other changes are refused)",
+    resume_help = (
+        "continue from OUT/checkpoint.pt with the same settings (more --epochs, another --engine "
+        "or --device are allowed; other changes are refused)"
     )
+    p.add_argument("--resume", action="store_true", help=resume_help)
     p.set_defaults(func=_train)
 
 

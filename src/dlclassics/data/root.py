@@ -40,9 +40,5 @@ def resolve_data_root(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
     """Give a (sub)command the ``--data-root DIR`` option."""
-    parser.add_argument(
-        "--data-root",
-        metavar="DIR",
-        default=None,
-        help=f"folder holding the data sets (default: ${DATA_ENV_VAR}, else {user_cache_dir()})",
-    )
+    text = f"folder holding the data sets (default: ${DATA_ENV_VAR}, else {user_cache_dir()})"
+    parser.add_argument("--data-root", metavar="DIR", default=None, help=text)

@@ -53,13 +53,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--data", metavar="DIR", help="image folder (none: the hymenoptera data set)")
     add_data_root_argument(parser)
     add("--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone")
-    add(
-        "--weights",
-        metavar="NAME_OR_PATH",
-        default="imagenet",
-        help="backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
-        "(DEFAULT, IMAGENET1K_V1), or a local state_dict file",
+    weights_help = (
+        "backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
+        "(DEFAULT, IMAGENET1K_V1), or a local state_dict file"
     )
+    add("--weights", metavar="NAME_OR_PATH", default="imagenet", help=weights_help)
     modes = [*MODES, "both"]
     add("--mode", choices=modes, default="both", help="train the whole model or the head")
     protocols = "improved (our measured recipe) or reference (the PyTorch tutorial's)"
