@@ -55,10 +55,6 @@ class DistContext:
 SINGLE_PROCESS = DistContext()
 
 
-def launched_by_torchrun() -> bool:
-    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
-
-
 def launched_rank() -> int:
     """This process's rank as torchrun set it (0 for a plain run), before or after ``init``."""
     return int(os.environ.get("RANK", "0"))
@@ -66,7 +62,7 @@ def launched_rank() -> int:
 
 def init(device: str | None = None) -> DistContext:
     """Join the process group that torchrun set up, or return the single-process context."""
-    if not launched_by_torchrun():
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:  # not launched by torchrun
         return DistContext(device=device or "cpu")
     timeout = collective_timeout()
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -93,11 +89,6 @@ def wrap_model(
     return DistributedDataParallel(
         model, device_ids=device_ids, find_unused_parameters=find_unused_parameters
     )
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The model inside a DDP wrapper (or ``model`` itself)."""
-    return getattr(model, "module", model)
 
 
 def decorrelate_rng(ctx: DistContext) -> None:

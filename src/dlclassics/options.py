@@ -116,12 +116,6 @@ def add_out_argument(parser: argparse.ArgumentParser, default: str | None, what:
     parser.add_argument("-o", "--out", metavar="DIR", default=default, help=what)
 
 
-def add_threads_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
-    parser.add_argument(
-        "--threads", type=positive_int, default=None, help=f"CPU threads ({default_text})"
-    )
-
-
 def config_from_args(cls: type[Config], args: argparse.Namespace, **given: Any) -> Config:
     """A ``cls`` dataclass from the parsed arguments of the same names, then ``given``.
 

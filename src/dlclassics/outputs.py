@@ -58,12 +58,6 @@ def _take_lock(folder: Path) -> Path:
     raise DlcError(f"{folder}: cannot take the lock {lock}")
 
 
-def _remove_stale_temporaries(folder: Path) -> None:
-    for tmp in folder.rglob(".*.tmp"):
-        if tmp.is_file():
-            tmp.unlink(missing_ok=True)
-
-
 def prepare_output_dir(path: str | os.PathLike[str], lock: bool = True) -> Path:
     """Create ``path`` as a writable folder for this run and (``lock``) lock it.
 
@@ -82,7 +76,9 @@ def prepare_output_dir(path: str | os.PathLike[str], lock: bool = True) -> Path:
         raise DlcError(f"{folder}: cannot write here ({exc.strerror or exc})") from exc
     if lock:
         _take_lock(folder)
-        _remove_stale_temporaries(folder)
+        for tmp in folder.rglob(".*.tmp"):  # left by a run that was killed
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
     return folder
 
 

@@ -187,11 +187,6 @@ def int_array(name: str, array: object) -> np.ndarray:
     return np.asarray(array)
 
 
-def _forward_dtype(cache: tuple) -> np.dtype:
-    """The float dtype a forward pass ran in: that of the first float array of its cache."""
-    return next(f.dtype for f in cache if isinstance(f, np.ndarray) and f.dtype.kind == "f")
-
-
 def promote_cache(cache: tuple, dtype: np.dtype) -> tuple:
     """``cache`` (a NamedTuple or tuple) with its float arrays in ``dtype``; itself if they are."""
     if all(not isinstance(f, np.ndarray) or f.dtype.kind != "f" or f.dtype == dtype for f in cache):
@@ -214,7 +209,10 @@ def check_upstream(
     Strict mode: the gradient must be a float32/float64 ndarray of the forward pass's dtype.
     Either way its shape must be ``shape``.
     """
-    forward_dtype = _forward_dtype(cache)
+    # the dtype the forward pass ran in: that of the first float array of its cache
+    forward_dtype = next(
+        f.dtype for f in cache if isinstance(f, np.ndarray) and f.dtype.kind == "f"
+    )
     if STRICT_DTYPES:
         grad = check_float(name, grad, None)
         if grad.dtype != forward_dtype:

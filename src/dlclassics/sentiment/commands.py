@@ -64,7 +64,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: s
     add("--resume", action="store_true", help=RESUME_HELP)
     options.add_device_argument(parser)
     options.add_precision_argument(parser)
-    options.add_threads_argument(parser, "default: 1 for the word models, all for minilm")
+    threads_help = "CPU threads (default: 1 for the word models, all for minilm)"
+    add("--threads", type=options.positive_int, default=None, help=threads_help)
     options.add_out_argument(parser, default_out, out)
 
 

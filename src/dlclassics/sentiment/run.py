@@ -109,10 +109,8 @@ def build(
     if config.model in GLOVE_MODELS:
         # only the spellings glove_matrix looks up: as written and lower-cased
         wanted = set(vocab.words) | {word.lower() for word in vocab.words}
-        if config.glove is None:
-            glove = load_packaged_glove(wanted)
-        else:
-            glove = load_glove_text(config.glove, wanted)
+        packaged = config.glove is None
+        glove = load_packaged_glove(wanted) if packaged else load_glove_text(config.glove, wanted)
         init, coverage = glove_matrix(vocab, glove, config.seed)
         config = replace(config, embed_dim=glove.dim)
         extra["glove"] = {"source": glove.source, "dim": glove.dim, **coverage}
@@ -225,7 +223,10 @@ def train_and_score(
     ``metrics.json`` (see ``describe_run``)."""
     times = [time.perf_counter()]
     splits = read_splits(data_dir, config)
-    trained_on = (make_training_set or plain_training_set)(splits, ctx)
+    if make_training_set is None:  # the train split's sentences and labels, binary cross-entropy
+        trained_on = TrainingSet(splits["train"].sentences, splits["train"].labels)
+    else:
+        trained_on = make_training_set(splits, ctx)
     classifier, extra = build(config, trained_on.sentences)
     config = classifier.config
     classifier.model.to(ctx.device)
@@ -244,11 +245,6 @@ def train_and_score(
     times.append(time.perf_counter())
     result = describe_run(config, splits, state, evaluations, times, ctx)
     return result | {"data": str(data_dir), **extra, **trained_on.metrics}
-
-
-def plain_training_set(splits: dict[str, SentenceFile], ctx: DistContext) -> TrainingSet:
-    """The train split's sentences and labels, binary cross-entropy."""
-    return TrainingSet(splits["train"].sentences, splits["train"].labels)
 
 
 def describe_run(
