@@ -132,13 +132,9 @@ def named_object(words: Sequence[str], k: int, objects: Sequence, colours: Seque
 
 
 def attention_box_hits(
-    words: Sequence[Sequence[str]],
-    alphas: Sequence[np.ndarray],
-    scenes: Sequence,
-    image_size: float,
-    shapes: Sequence[str],
-    colours: Sequence[str],
-) -> dict[str, float | int]:
+    words: Sequence[Sequence[str]], alphas: Sequence[np.ndarray], scenes: Sequence,
+    image_size: float, shapes: Sequence[str], colours: Sequence[str],
+) -> dict[str, float | int]:  # fmt: skip
     """How often the attention peak of a shape word lies on the object that word names.
 
     Inputs: per image, the generated words, their (len(words), L) attention weights and the
@@ -186,11 +182,8 @@ def shapes_scene(config, split: str, index: int):
 
 
 def shapes_box_hits(
-    images: Sequence[str],
-    words: Sequence[Sequence[str]],
-    alphas: Sequence[np.ndarray],
-    config,
-) -> dict[str, float | int]:
+    images: Sequence[str], words: Sequence[Sequence[str]], alphas: Sequence[np.ndarray], config,
+) -> dict[str, float | int]:  # fmt: skip
     """``attention_box_hits`` for images of a shapes folder (named ``<split>_<index>.png``) made
     with ``config`` (a ``ShapesConfig``)."""
     from dlclassics.captioning.shapes import COLOURS, SHAPES
