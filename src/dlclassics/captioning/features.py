@@ -55,47 +55,64 @@ def cache_key(paths: Sequence[Path], config: FeatureConfig) -> str:
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:20]
 
 
-def extract_features(
-    paths: Sequence[Path],
-    config: FeatureConfig,
-    cache_dir: Path | None = None,
-    desc: str = "image features",
-) -> np.ndarray:
-    """(N, feature_dim) float32 pooled backbone features of N image files (a broken one is a
-    DlcError naming it), from the cache (default ``<user cache>/dlclassics/caption_features``)
-    when present."""
+def cache_files(
+    paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None
+) -> tuple[Path, Path]:
+    """The cache files of the pooled features and of the feature maps (``spatial``) of ``paths``
+    (default folder ``<user cache>/dlclassics/caption_features``)."""
     cache_dir = user_cache_dir().parent / "caption_features" if cache_dir is None else cache_dir
-    name = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}.npy"
-    cache_file = Path(cache_dir) / name
+    stem = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}"
+    return Path(cache_dir) / f"{stem}.npy", Path(cache_dir) / f"{stem}-map.npy"
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
+
+
+def extract_features(
+    paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None = None,
+    desc: str = "image features",
+) -> np.ndarray:  # fmt: skip
+    """(N, feature_dim) float32 pooled backbone features of N image files (a broken one is a
+    DlcError naming it), from the cache (``cache_files``) when present."""
+    cache_file = cache_files(paths, config, cache_dir)[0]
     if cache_file.is_file():
         features = np.load(cache_file)
         if features.shape[0] == len(paths):
             return features
-    features = _compute_features(paths, config, desc)
-    with atomic_path(cache_file) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, features)
+    features = _compute_features(paths, config, desc)[0]
+    save_npy(cache_file, features)
     return features
 
 
-def _compute_features(paths: Sequence[Path], config: FeatureConfig, desc: str) -> np.ndarray:
+def _compute_features(
+    paths: Sequence[Path], config: FeatureConfig, desc: str, maps: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, C) pooled features and, with ``maps``, the (N, L, C) last feature maps (None
+    without), float32."""
     import torch
 
     from dlclassics.backbones import load_backbone
 
     backbone = load_backbone(config.backbone, config.weights).to(config.device)
-    chunks = []
+    pooled, grids = [], []
     with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
         for start in range(0, len(paths), config.batch_size):
-            batch = [
-                load_image_tensor(p, config.image_size)
-                for p in paths[start : start + config.batch_size]
-            ]
-            images = torch.stack(batch).to(config.device)  # (B, 3, S, S) in [0, 1]
-            chunks.append(backbone(backbone.preprocessing.normalize(images)).cpu().numpy())
+            chunk = paths[start : start + config.batch_size]
+            batch = [load_image_tensor(p, config.image_size) for p in chunk]
+            x = backbone.preprocessing.normalize(torch.stack(batch).to(config.device))
+            for layer in backbone.layers.values():
+                x = layer(x)  # (B, C, g, g) after the last layer
+            pooled.append(backbone.pool(x).cpu().numpy())
+            if maps:
+                grids.append(x.flatten(2).transpose(1, 2).cpu().numpy())  # (B, C, g*g) -> (B, L, C)
             bar.update(len(batch))
-    if not chunks:
-        return np.zeros((0, backbone.feature_dim), dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32)
+    C = backbone.feature_dim
+    if not pooled:  # no images
+        return np.zeros((0, C), np.float32), np.zeros((0, 1, C), np.float32) if maps else None
+    grids = np.concatenate(grids).astype(np.float32) if maps else None
+    return np.concatenate(pooled).astype(np.float32), grids
 
 
 def load_image_tensor(path: Path, image_size: int):  # -> torch.Tensor (3, S, S) in [0, 1]

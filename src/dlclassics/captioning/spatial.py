@@ -21,20 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from dlclassics.captioning.features import PCA, FeatureConfig, cache_key, fit_pca
-from dlclassics.captioning.features import load_image_tensor as _load_image_tensor
-from dlclassics.data.root import user_cache_dir
-from dlclassics.io import atomic_path
+from dlclassics.captioning.features import (
+    PCA,
+    FeatureConfig,
+    _compute_features,
+    cache_files,
+    fit_pca,
+    save_npy,
+)
 
 MAP_DTYPE = np.float16  # on disk: half the size; the maps are read back as float32
-
-
-def _cache_files(paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None):
-    cache_dir = user_cache_dir().parent / "caption_features" if cache_dir is None else cache_dir
-    stem = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}"
-    return Path(cache_dir) / f"{stem}.npy", Path(cache_dir) / f"{stem}-map.npy"
 
 
 def extract_feature_maps(
@@ -49,47 +46,17 @@ def extract_feature_maps(
     Computing them also writes the pooled features' cache entry (their mean over the locations,
     computed in float32 before storage), which ``features.extract_features`` then reads.
     """
-    pooled_file, map_file = _cache_files(paths, config, cache_dir)
+    pooled_file, map_file = cache_files(paths, config, cache_dir)
     if map_file.is_file():
         maps = np.load(map_file)
         if maps.shape[0] == len(paths):
             return maps.astype(np.float32)
-    maps, pooled = _compute_maps(paths, config, desc)
+    pooled, maps = _compute_features(paths, config, desc, maps=True)
     maps = maps.astype(MAP_DTYPE)  # what the cache returns next time, returned now as well
-    with atomic_path(map_file) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, maps)
+    save_npy(map_file, maps)
     if not pooled_file.is_file():
-        with atomic_path(pooled_file) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, pooled)
+        save_npy(pooled_file, pooled)
     return maps.astype(np.float32)
-
-
-def _compute_maps(
-    paths: Sequence[Path], config: FeatureConfig, desc: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """(N, L, C) maps and (N, C) pooled features, float32."""
-    import torch
-
-    from dlclassics.backbones import load_backbone
-
-    backbone = load_backbone(config.backbone, config.weights).to(config.device)
-    maps, pooled = [], []
-    with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
-        for start in range(0, len(paths), config.batch_size):
-            batch = [
-                _load_image_tensor(p, config.image_size)
-                for p in paths[start : start + config.batch_size]
-            ]
-            x = backbone.preprocessing.normalize(torch.stack(batch).to(config.device))
-            for layer in backbone.layers.values():
-                x = layer(x)  # (B, C, g, g) after the last layer
-            pooled.append(backbone.pool(x).cpu().numpy())
-            maps.append(x.flatten(2).transpose(1, 2).cpu().numpy())  # (B, C, g*g) -> (B, L, C)
-            bar.update(len(batch))
-    if not maps:
-        C = backbone.feature_dim
-        return np.zeros((0, 1, C), np.float32), np.zeros((0, C), np.float32)
-    return np.concatenate(maps).astype(np.float32), np.concatenate(pooled).astype(np.float32)
 
 
 def cell_coordinates(locations: int) -> np.ndarray:
