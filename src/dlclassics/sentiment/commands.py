@@ -203,14 +203,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.set_defaults(func=compare_command)
 
 
-def train_command(args: argparse.Namespace) -> int:
+def _train_one(out: Path, train: Callable[[], object]) -> int:
+    """Run ``train`` (under torchrun, in every process) and say what rank 0 wrote to ``out``."""
     from dlclassics import distributed
-    from dlclassics.sentiment.config import preset
-    from dlclassics.sentiment.run import run
 
-    out = Path(getattr(args, "out", None) or f"runs/sentiment/{args.model}")
     try:
-        run(preset(args.model, args), _data_dir(args), out, args.resume, args.device)
+        train()
     finally:
         distributed.shutdown()
     if distributed.launched_rank() == 0:
@@ -218,8 +216,16 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_command(args: argparse.Namespace) -> int:
+    from dlclassics.sentiment.config import preset
+    from dlclassics.sentiment.run import run
+
+    out = Path(getattr(args, "out", None) or f"runs/sentiment/{args.model}")
+    config = preset(args.model, args)
+    return _train_one(out, lambda: run(config, _data_dir(args), out, args.resume, args.device))
+
+
 def distill_command(args: argparse.Namespace) -> int:
-    from dlclassics import distributed
     from dlclassics.sentiment.config import preset
     from dlclassics.sentiment.distill import distill
 
@@ -229,14 +235,9 @@ def distill_command(args: argparse.Namespace) -> int:
     if not args.unlabelled and not args.no_unlabelled and (data_dir / "unlabelled.txt").is_file():
         unlabelled = [data_dir / "unlabelled.txt"]
     config = preset(args.student, args)
-    try:
-        distill(config, data_dir, out, args.teacher, unlabelled, args.alpha, args.temperature,
-                args.resume, args.device, args.augment)  # fmt: skip
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() == 0:
-        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
-    return 0
+    return _train_one(out, lambda: distill(
+        config, data_dir, out, args.teacher, unlabelled, args.alpha, args.temperature, args.resume,
+        args.device, args.augment))  # fmt: skip
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -273,16 +274,12 @@ def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[s
 
     from dlclassics.errors import DlcError
 
-    if files or not values:
-        if not files:
-            raise DlcError("no input: name the sentence FILEs (- for standard input) to label")
-        return values, files
     cut = len(values)
-    while cut > 1 and not zipfile.is_zipfile(values[cut - 1]):
+    while not files and cut > 1 and not zipfile.is_zipfile(values[cut - 1]):
         cut -= 1
-    if cut == len(values):
+    if not files and cut == len(values):
         raise DlcError("no input: name the sentence FILEs (- for standard input) to label")
-    return values[:cut], values[cut:]
+    return values[:cut], values[cut:] + files
 
 
 def quantize_members(

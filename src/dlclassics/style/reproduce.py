@@ -107,21 +107,14 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
     result = run_reference_pairs(template, data_root=data_root, progress=False)
     pairs = result["pairs"]
     reductions = ", ".join(f"{name} {p['style_reduction']:.0f}x" for name, p in pairs.items())
-    table = Table(
-        "Style transfer: loss of the generated image, first and last iteration",
-        ["style", "style loss first", "style loss last", "reduction", "total last", "s"],
-        [
-            [
-                name,
-                f"{p['style_first']:.4g}",
-                f"{p['style_last']:.4g}",
-                f"{p['style_reduction']:.1f}x",
-                f"{p['total_last']:.4g}",
-                f"{p['seconds']:.1f}",
-            ]
-            for name, p in pairs.items()
-        ],
-    )
+    rows = []
+    for name, p in pairs.items():
+        first, last, total = (f"{p[k]:.4g}" for k in ("style_first", "style_last", "total_last"))
+        reduction, seconds = f"{p['style_reduction']:.1f}x", f"{p['seconds']:.1f}"
+        rows.append([name, first, last, reduction, total, seconds])
+    columns = ["style", "style loss first", "style loss last", "reduction", "total last", "s"]
+    title = "Style transfer: loss of the generated image, first and last iteration"
+    table = Table(title, columns, rows)
     figures = [
         figure
         for name, p in pairs.items()
@@ -208,14 +201,10 @@ def _plot_extras(
         template.out / name / m["files"]["image"] for name, m in metrics.items()
     ]
     images = [load_rgb(path) for path in paths]
-    plot_image_grid(
-        images,
-        captions,
-        template.out / "artist_options.png",
-        "Tübingen in the style of Starry Night: plain, original colours, coarse to fine",
-        columns=3,
-        width_ratios=[image.width / image.height for image in images],
-    )
+    title = "Tübingen in the style of Starry Night: plain, original colours, coarse to fine"
+    ratios = [image.width / image.height for image in images]
+    path = template.out / "artist_options.png"
+    plot_image_grid(images, captions, path, title, columns=3, width_ratios=ratios)
 
 
 def _extras_table(
@@ -223,17 +212,11 @@ def _extras_table(
 ) -> Table:
     """One row per extra run (its caption and picture size, in ``metrics``'s order): style loss
     first and last, chrominance difference from the content, seconds."""
-    rows = [
-        [
-            caption,
-            f"{size} px",
-            f"{m['losses_first']['style']:.4g}",
-            f"{m['losses_last']['style']:.4g}",
-            f"{m['colors']['chroma_difference']:.2f}",
-            f"{m['seconds']:.1f}",
-        ]
-        for caption, size, m in zip(captions, sizes, metrics.values(), strict=True)
-    ]
+    rows = []
+    for caption, size, m in zip(captions, sizes, metrics.values(), strict=True):
+        first, last = (f"{m[k]['style']:.4g}" for k in ("losses_first", "losses_last"))
+        chroma = f"{m['colors']['chroma_difference']:.2f}"
+        rows.append([caption, f"{size} px", first, last, chroma, f"{m['seconds']:.1f}"])
     return Table(
         "Style transfer as artists use it (Starry Night): original colours and coarse to fine",
         ["run", "size", "style loss first (last scale)", "style loss last", "Cb/Cr Δ (1/255)", "s"],

@@ -154,14 +154,10 @@ def write_outputs(
     else:
         plot_scale_losses(scales, folder / "loss.png", title)
     panels = [content, *styles, result]
-    plot_image_grid(
-        [pixels_to_pil(p) for p in panels],
-        ["content", *(p.stem for p in config.styles), "result"],
-        folder / "panel.png",
-        title,
-        columns=len(panels),
-        width_ratios=[p.shape[-1] / p.shape[-2] for p in panels],  # width / height
-    )
+    images = [pixels_to_pil(p) for p in panels]
+    captions = ["content", *(p.stem for p in config.styles), "result"]
+    ratios = [p.shape[-1] / p.shape[-2] for p in panels]  # width / height
+    plot_image_grid(images, captions, folder / "panel.png", title, len(panels), width_ratios=ratios)
     saved = (result.clamp(0, 1) * 255).round() / 255  # the result as written, 8 bits
     steps = sum(scale.iterations * scale.tiles for scale in scales)
     metrics = {

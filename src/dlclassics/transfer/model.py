@@ -186,11 +186,8 @@ def before_training(
         "head_init": used_init,
         "initial_head_val_acc": initial.accuracy,
     }
-    shown = (
-        f"{zero_shot.accuracy:.4f}"
-        if zero_shot
-        else "n/a (the classes do not name ImageNet classes)"
-    )
+    no_match = "n/a (the classes do not name ImageNet classes)"
+    shown = f"{zero_shot.accuracy:.4f}" if zero_shot else no_match
     print(
         f"val acc before training: random head {random_result.accuracy:.4f}, zero-shot {shown}, "
         f"initial head ({used_init}) {initial.accuracy:.4f}"
