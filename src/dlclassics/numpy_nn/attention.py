@@ -339,11 +339,9 @@ def attention_lstm_step_forward(
 
 
 def attention_lstm_step_backward(
-    dnext_h: np.ndarray,
-    dnext_c: np.ndarray,
-    dalpha: np.ndarray | None,
+    dnext_h: np.ndarray, dnext_c: np.ndarray, dalpha: np.ndarray | None,
     cache: AttentionLSTMStepCache,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, ...]:  # fmt: skip
     """Backward pass of ``attention_lstm_step_forward``.
 
     Inputs:

@@ -166,11 +166,9 @@ def paint(
 
 
 def _plan_tiling(
-    config: StyleConfig,
-    extractor: StyleFeatureExtractor,
-    final_size: int,
+    config: StyleConfig, extractor: StyleFeatureExtractor, final_size: int,
     announce: Callable[[str], None],
-) -> tuple[int | None, int | None, dict]:
+) -> tuple[int | None, int | None, dict]:  # fmt: skip
     """(tile, overlap, plan) for the final scale, whose shorter side is ``final_size``: the tile
     (None: untiled), its overlap, and the plan ``{"tile", "overlap"}`` plus the memory estimate
     when it was made."""

@@ -165,11 +165,9 @@ def run_extras(
 
 
 def _extra_configs(
-    template: StyleConfig,
-    data_root: Path,
-    scales: tuple[int, ...],
+    template: StyleConfig, data_root: Path, scales: tuple[int, ...],
     scale_iterations: tuple[int, ...],
-) -> dict[str, StyleConfig]:
+) -> dict[str, StyleConfig]:  # fmt: skip
     """The settings of the two Starry Night extras, ``original_colors`` and ``coarse_to_fine``
     (over ``scales``, ``scale_iterations`` steps each), each into ``template.out/<name>``."""
     styles_folder = dataset_path("styles", data_root)
@@ -190,11 +188,9 @@ def _extra_configs(
 
 
 def _plot_extras(
-    template: StyleConfig,
-    reference: dict[str, Any],
-    metrics: dict[str, dict[str, Any]],
+    template: StyleConfig, reference: dict[str, Any], metrics: dict[str, dict[str, Any]],
     captions: list[str],
-) -> None:
+) -> None:  # fmt: skip
     """``template.out/artist_options.png``: the plain reference result and the extras' results
     side by side, under ``captions``."""
     paths = [template.out / reference["pairs"][EXTRA_PAIR]["image"]] + [
