@@ -111,16 +111,8 @@ class AttentionCaptioningRNN(Captioner):
         self.regularization = float(regularization)
         self.context_output = bool(context_output)
         attention_dim = hidden_dim if attention_dim is None else attention_dim
-        self.params = init_attention_params(
-            len(word_to_idx),
-            input_dim,
-            wordvec_dim,
-            hidden_dim,
-            attention_dim,
-            dtype,
-            seed,
-            self.context_output,
-        )
+        sizes = (len(word_to_idx), input_dim, wordvec_dim, hidden_dim, attention_dim)
+        self.params = init_attention_params(*sizes, dtype, seed, self.context_output)
 
     @property
     def hidden_dim(self) -> int:

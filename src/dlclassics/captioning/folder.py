@@ -27,11 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
-from dlclassics.captioning.features import (
-    FeatureConfig,
-    extract_features,
-    fit_pca,
-)
+from dlclassics.captioning.features import FeatureConfig, extract_features, fit_pca
 from dlclassics.captioning.spatial import extract_feature_maps, fit_map_reducer
 from dlclassics.captioning.vocab import build_vocab, encode_captions, tokenize
 from dlclassics.data.images import is_image_file

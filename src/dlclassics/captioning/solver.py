@@ -178,12 +178,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                 )
     saved = checkpoint.load_checkpoint(path, KIND, required=("loop",))
     try:
-        adam_state = saved["loop"]["adam"]
+        moments = saved["loop"]["adam"]
         return Checkpoint(
             params=_arrays(saved["model"]),
-            adam=AdamState(
-                _arrays(adam_state["m"]), _arrays(adam_state["v"]), int(adam_state["t"])
-            ),
+            adam=AdamState(_arrays(moments["m"]), _arrays(moments["v"]), int(moments["t"])),
             state=TrainingState(**saved["loop"]["state"]),
             config=dict(saved["config"]),
             labels=[str(word) for word in saved["labels"]],
@@ -257,14 +255,8 @@ class CaptioningSolver:
             "adam": {"m": _tensors(adam_state.m), "v": _tensors(adam_state.v), "t": adam_state.t},
             "state": asdict(self.state),
         }
-        saved = checkpoint.make_checkpoint(
-            KIND,
-            _tensors(self.model.params),
-            asdict(self.config),
-            self.model.idx_to_word,
-            self.fingerprint,
-            loop=loop,
-        )
+        fields = (_tensors(self.model.params), asdict(self.config), self.model.idx_to_word)
+        saved = checkpoint.make_checkpoint(KIND, *fields, self.fingerprint, loop=loop)
         checkpoint.save_checkpoint(saved, path)
 
     def train_epoch(self, epoch: int) -> list[float]:

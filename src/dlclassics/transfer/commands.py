@@ -123,13 +123,10 @@ def train_command(args: argparse.Namespace) -> int:
     train = {mode: apply_overrides(recipe(args.protocol, mode, args.quick), args) for mode in modes}
     if "finetune" in train:  # a backbone that trains cannot be cached, whatever --views says
         train["finetune"] = replace(train["finetune"], cached_views=0)
+    data_dir = Path(args.data) if args.data else dataset_path("hymenoptera", args.data_root)
+    device = resolve_device(args.device)
     config = config_from_args(
-        TransferConfig,
-        args,
-        data_dir=Path(args.data) if args.data else dataset_path("hymenoptera", args.data_root),
-        out_dir=Path(args.out),
-        train=train,
-        device=resolve_device(args.device),
+        TransferConfig, args, data_dir=data_dir, out_dir=Path(args.out), train=train, device=device
     )
     # before any work, so that a bad --weights or --out costs nothing
     if isinstance(resolve_weights(config.backbone, config.weights), Path):
