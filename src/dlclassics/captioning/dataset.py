@@ -35,27 +35,20 @@ class CaptionSplit:
     def subset_captions(self, rows: np.ndarray) -> CaptionSplit:
         """Only the captions at ``rows`` and the images they use (the ``--overfit N`` data)."""
         used, new_idxs = np.unique(self.image_idxs[rows], return_inverse=True)
-        return CaptionSplit(
-            captions=self.captions[rows],
-            image_idxs=new_idxs.astype(np.int64),
-            features=self.features[used],
-            images=[self.images[i] for i in used],
-            references=[self.references[i] for i in used],
-            unseen=self.unseen[used],
-        )
+        return self._subset(rows, new_idxs, used)
 
     def subset_images(self, keep: np.ndarray) -> CaptionSplit:
         """Only the images where the (I,) bool ``keep`` is True, with their captions."""
         new_index = np.cumsum(keep) - 1
-        caption_rows = keep[self.image_idxs]
+        rows = keep[self.image_idxs]
+        return self._subset(rows, new_index[self.image_idxs[rows]], np.flatnonzero(keep))
+
+    def _subset(self, rows: np.ndarray, image_idxs: np.ndarray, used: np.ndarray) -> CaptionSplit:
+        """The captions at ``rows``, pointing at ``image_idxs`` among the images ``used``."""
         return CaptionSplit(
-            captions=self.captions[caption_rows],
-            image_idxs=new_index[self.image_idxs[caption_rows]].astype(np.int64),
-            features=self.features[keep],
-            images=[p for p, k in zip(self.images, keep, strict=True) if k],
-            references=[r for r, k in zip(self.references, keep, strict=True) if k],
-            unseen=self.unseen[keep],
-        )
+            self.captions[rows], image_idxs.astype(np.int64), self.features[used],
+            [self.images[i] for i in used], [self.references[i] for i in used], self.unseen[used],
+        )  # fmt: skip
 
 
 @dataclass

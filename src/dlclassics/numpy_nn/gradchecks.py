@@ -240,16 +240,9 @@ def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list
         for (name, value), grad in zip(check.inputs.items(), analytic, strict=True):
             numeric = eval_numerical_gradient(lambda _, c=check: c.objective(), value)
             error = norm_rel_error(grad, numeric)
-            rows.append(
-                {
-                    "layer": check.layer,
-                    "gradient": f"d{name}",
-                    "shape": list(value.shape),
-                    "rel_error": error,
-                    "max_elementwise_rel_error": rel_error(grad, numeric),
-                    "passed": error <= TOLERANCE,
-                }
-            )
+            row = {"layer": check.layer, "gradient": f"d{name}", "shape": list(value.shape)}
+            row |= {"rel_error": error, "max_elementwise_rel_error": rel_error(grad, numeric)}
+            rows.append(row | {"passed": error <= TOLERANCE})
     return rows
 
 
