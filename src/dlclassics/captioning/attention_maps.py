@@ -70,12 +70,8 @@ def _attention_block(subfig, row: dict, n_rows: int) -> None:
     caption = "generated: " + " ".join(words)
     if row.get("truth"):
         caption += "\ntruth: " + row["truth"]
-    subfig.suptitle(
-        "\n".join(textwrap.fill(line, WRAP) for line in caption.split("\n")),
-        fontsize=LABEL_FONT,
-        ha="left",
-        x=0.01,
-    )
+    wrapped = "\n".join(textwrap.fill(line, WRAP) for line in caption.split("\n"))
+    subfig.suptitle(wrapped, fontsize=LABEL_FONT, ha="left", x=0.01)
     grid = subfig.add_gridspec(
         n_rows, WORDS_PER_ROW + 1, width_ratios=[IMAGE_INCHES / MAP_INCHES] + [1] * WORDS_PER_ROW
     )
@@ -86,15 +82,9 @@ def _attention_block(subfig, row: dict, n_rows: int) -> None:
     for k, (word, alpha) in enumerate(zip(words, alphas, strict=False)):
         ax = subfig.add_subplot(grid[k // WORDS_PER_ROW, 1 + k % WORDS_PER_ROW])
         ax.imshow(image, alpha=0.55)
-        ax.imshow(
-            alpha.reshape(side, side),
-            cmap="magma",
-            alpha=0.6,
-            vmin=0,
-            vmax=max(float(alpha.max()), 1e-12),
-            extent=(0, width, height, 0),
-            interpolation="bilinear",
-        )
+        style = {"cmap": "magma", "alpha": 0.6, "interpolation": "bilinear"}
+        vmax, extent = max(float(alpha.max()), 1e-12), (0, width, height, 0)
+        ax.imshow(alpha.reshape(side, side), vmin=0, vmax=vmax, extent=extent, **style)
         ax.set_title(word, fontsize=LABEL_FONT)
         ax.axis("off")
 
@@ -171,27 +161,17 @@ def attention_box_hits(
     }
 
 
-def shapes_scene(config, split: str, index: int):
-    """The ``Scene`` (objects with positions) of image ``index`` of ``split`` of a shapes data set
-    made with ``config`` (a ``ShapesConfig``): drawn again from the generator's own seed."""
-    from dlclassics.captioning.shapes import SPLITS, UNSEEN_FRACTION, sample_scene
-
-    rng = np.random.default_rng([config.seed, SPLITS.index(split), index])
-    unseen = split != "train" and rng.random() < UNSEEN_FRACTION
-    return sample_scene(rng, config.image_size, include_unseen=unseen)
-
-
 def shapes_box_hits(
     images: Sequence[str], words: Sequence[Sequence[str]], alphas: Sequence[np.ndarray], config,
 ) -> dict[str, float | int]:  # fmt: skip
     """``attention_box_hits`` for images of a shapes folder (named ``<split>_<index>.png``) made
     with ``config`` (a ``ShapesConfig``)."""
-    from dlclassics.captioning.shapes import COLOURS, SHAPES
+    from dlclassics.captioning.shapes import COLOURS, SHAPES, example_scene
 
     scenes = []
     for image in images:
         split, index = Path(image).stem.split("_")
-        scenes.append(shapes_scene(config, split, int(index)))
+        scenes.append(example_scene(config, split, int(index))[0])
     return attention_box_hits(words, alphas, scenes, config.image_size, SHAPES, COLOURS)
 
 

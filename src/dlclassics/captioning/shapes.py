@@ -267,13 +267,21 @@ def scene_captions(scene: Scene, size: int, rng: np.random.Generator) -> list[st
     return [candidates[i] for i in sorted(picks)]
 
 
+def example_scene(
+    config: ShapesConfig, split: str, index: int
+) -> tuple[Scene, np.random.Generator, bool]:
+    """The scene of example ``index`` of ``split``, the generator that drew it (it draws the rest
+    of the example next) and the ``unseen`` flag."""
+    rng = np.random.default_rng([config.seed, SPLITS.index(split), index])
+    unseen = split != "train" and rng.random() < UNSEEN_FRACTION
+    return sample_scene(rng, config.image_size, include_unseen=unseen), rng, unseen
+
+
 def generate_example(
     config: ShapesConfig, split: str, index: int
 ) -> tuple[Image.Image, list[str], bool]:
     """Image, five captions and the ``unseen`` flag of example ``index`` of ``split``."""
-    rng = np.random.default_rng([config.seed, SPLITS.index(split), index])
-    unseen = split != "train" and rng.random() < UNSEEN_FRACTION
-    scene = sample_scene(rng, config.image_size, include_unseen=unseen)
+    scene, rng, unseen = example_scene(config, split, index)
     image = render_scene(scene, config.image_size, rng)
     return image, scene_captions(scene, config.image_size, rng), unseen
 
