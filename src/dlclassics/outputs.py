@@ -59,11 +59,8 @@ def _take_lock(folder: Path) -> Path:
 
 
 def prepare_output_dir(path: str | os.PathLike[str], lock: bool = True) -> Path:
-    """Create ``path`` as a writable folder for this run and (``lock``) lock it.
-
-    Raises:
-        DlcError: ``path`` is a file, cannot be created or written, or another live run holds it.
-    """
+    """Create ``path`` as a writable folder for this run and (``lock``) lock it; a DlcError when
+    ``path`` is a file, cannot be created or written, or another live run holds it."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise DlcError(f"{folder}: exists and is not a folder")

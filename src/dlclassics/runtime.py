@@ -26,11 +26,8 @@ def seed_everything(seed: int) -> None:
 
 def resolve_device(requested: str | None = None) -> str:
     """The device to compute on: ``requested`` (``--device``), else ``$DLC_DEVICE``, else the
-    GPU when one is visible, else the CPU.
-
-    Raises:
-        DlcError: a malformed name, or a GPU asked for on a machine without one.
-    """
+    GPU when one is visible, else the CPU. A malformed name, or a GPU asked for on a machine
+    without one, is a DlcError."""
     import torch
 
     source = "--device" if requested else DEVICE_ENV_VAR

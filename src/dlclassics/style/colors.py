@@ -71,15 +71,12 @@ def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 
 
 def with_content_colors(painted: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """The painted picture's luminance under the content's chrominance, (1, 3, H, W) in [0, 1].
+    """The luminance of ``painted`` (1, 3, H, W), the optimised picture, under the chrominance of
+    ``content`` (1, 3, H, W), the photo at the same size: (1, 3, H, W) in [0, 1].
 
     With the content's Cb, Cr fixed, RGB = Y + a where a = RGB_content − Y_content; the result
     stays in [0, 1] exactly when max(−a) ≤ Y ≤ min(1 − a), a range that holds the content's own
     luminance, so clamping Y to it keeps every pixel in the RGB cube without touching Cb, Cr.
-
-    Args:
-        painted: (1, 3, H, W) the optimised picture (its luminance is kept).
-        content: (1, 3, H, W) the content photo at the same size (its chrominance is kept).
     """
     if painted.shape != content.shape:
         raise ValueError(f"painted {tuple(painted.shape)} and content {tuple(content.shape)}")
@@ -112,18 +109,10 @@ def _matrix_power(cov: torch.Tensor, power: float) -> torch.Tensor:
 
 
 def match_histogram(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """``style`` recoloured so that its RGB mean and covariance equal the content's.
-
-    x → A (x − μ_s) + μ_c with A = Σ_c^½ Σ_s^−½ (the symmetric square roots; Gatys et al. 2016,
-    "image analogies" colour transfer), then clamped to [0, 1].
-
-    Args:
-        style: (1, 3, H_s, W_s) in [0, 1].
-        content: (1, 3, H, W) in [0, 1].
-
-    Returns:
-        (1, 3, H_s, W_s) in [0, 1], same dtype and device as ``style``.
-    """
+    """``style`` (1, 3, H_s, W_s) recoloured so that its RGB mean and covariance equal those of
+    ``content`` (1, 3, H, W), both in [0, 1]: x → A (x − μ_s) + μ_c with A = Σ_c^½ Σ_s^−½ (the
+    symmetric square roots; Gatys et al. 2016, "image analogies" colour transfer), then clamped
+    to [0, 1]. Returns (1, 3, H_s, W_s), ``style``'s dtype and device."""
     mean_s, cov_s = colour_statistics(style)
     mean_c, cov_c = colour_statistics(content)
     transform = _matrix_power(cov_c, 0.5) @ _matrix_power(cov_s, -0.5)  # (3, 3)

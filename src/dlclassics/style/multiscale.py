@@ -83,11 +83,8 @@ class ScaleResult:
 
 
 def schedule(config: StyleConfig) -> list[tuple[int, int, int]]:
-    """(shorter side, style pictures' shorter side, iterations) of every scale, coarse to fine.
-
-    Raises:
-        DlcError: the scales do not increase, or there is not one iteration count per scale.
-    """
+    """(shorter side, style pictures' shorter side, iterations) of every scale, coarse to fine;
+    a DlcError when the scales do not increase, or there is not one iteration count per scale."""
     sizes = list(config.scales or (config.size,))
     if any(b <= a for a, b in itertools.pairwise(sizes)):
         raise DlcError(f"--scales {' '.join(map(str, sizes))}: each scale must exceed the last")
