@@ -36,11 +36,7 @@ VERSION = 1
 REQUIRED_KEYS = ("format", "version", "kind", "model", "config", "labels", "fingerprint")
 # checkpoints of release 0.1, before the one format: refused with how to get a new one
 OLD_FORMATS = {"dlclassics.transfer/1": "transfer", "dlclassics-sentiment-1": "sentiment"}
-RETRAIN = {
-    "transfer": "dlc transfer train",
-    "sentiment": "dlc sentiment train",
-    "caption": "dlc caption train",
-}
+RETRAIN = {kind: f"dlc {kind} train" for kind in ("transfer", "sentiment", "caption")}
 
 Config = TypeVar("Config")
 
@@ -62,9 +58,7 @@ def make_checkpoint(
     }
 
 
-def save_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``checkpoint`` atomically: a crash mid-write keeps the previous file whole."""
-    return torch_save_atomic(checkpoint, path)
+save_checkpoint = torch_save_atomic  # a crash mid-write keeps the previous file whole
 
 
 def read_torch_file(path: str | os.PathLike[str]) -> Any:

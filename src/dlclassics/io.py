@@ -15,14 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
+_UMASK = os.umask(0)  # the process's umask, read by setting it and then put back
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
