@@ -32,7 +32,7 @@ from torch import nn
 
 from dlclassics.checkpoint import read_torch_file
 from dlclassics.data.root import OFFLINE_ENV_VAR, offline
-from dlclassics.errors import DlcError
+from dlclassics.errors import DlcError, first_line
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 TORCHVISION_ARCHS = ("resnet18", "vgg19", "squeezenet1_1")
@@ -281,8 +281,7 @@ def load_backbone(
     try:
         backbone = BUILDERS[name](resolved)
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # key/shape mismatch
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DlcError(f"{weights}: does not fit backbone {name} ({first_line})") from exc
+        raise DlcError(f"{weights}: does not fit backbone {name} ({first_line(exc)})") from exc
     return backbone.eval()
 
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from dlclassics.errors import DlcError
+from dlclassics.errors import DlcError, first_line
 from dlclassics.io import torch_save_atomic
 
 FORMAT = "dlclassics-checkpoint"
@@ -78,9 +78,7 @@ def read_torch_file(path: str | os.PathLike[str]) -> Any:
         # torch's message advises weights_only=False, which would run the file's code
         raise DlcError(f"{path}: refused: the file holds objects other than weights") from exc
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        lines = str(exc).strip().splitlines()
-        reason = lines[0] if lines else type(exc).__name__
-        raise DlcError(f"{path}: not a readable checkpoint ({reason})") from exc
+        raise DlcError(f"{path}: not a readable checkpoint ({first_line(exc)})") from exc
 
 
 def load_checkpoint(

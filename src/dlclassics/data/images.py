@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from dlclassics.errors import DlcError
+from dlclassics.errors import DlcError, first_line
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -66,9 +66,9 @@ def load_rgb(path: str | os.PathLike[str], min_side: int | None = None) -> Image
     except UnidentifiedImageError as exc:
         raise DlcError(f"{p}: not a readable image file") from exc
     except Image.DecompressionBombError as exc:
-        raise DlcError(f"{p}: image too large to decode safely ({_first_line(exc)})") from exc
+        raise DlcError(f"{p}: image too large to decode safely ({first_line(exc)})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise DlcError(f"{p}: corrupt or truncated image ({_first_line(exc)})") from exc
+        raise DlcError(f"{p}: corrupt or truncated image ({first_line(exc)})") from exc
     return rgb.copy() if rgb is img else rgb  # a plain image, detached from the closed file
 
 
@@ -88,11 +88,6 @@ def _shrink(image: Image.Image, min_side: int | None) -> Image.Image:
     elif image.mode in SIXTEEN_BIT_MODES:
         image = image.convert("I")  # 32-bit integers: reduce averages them, to_rgb maps them
     return image.reduce(factor)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

@@ -68,10 +68,9 @@ def _describe(staging: Path, now: float) -> StagingFolder:
         pid, host = int(fields[0]), (fields[1] if len(fields) > 1 else None)
     except (OSError, ValueError, IndexError):
         pid, host = None, None
-    try:
+    age = 0.0
+    with contextlib.suppress(OSError):
         age = now - staging.stat().st_mtime
-    except OSError:
-        age = 0.0
     hours = f"{age / 3600:.1f} h old"
     if pid is None:
         stale = age > NO_PID_STALE_AGE_S
