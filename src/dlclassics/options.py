@@ -122,19 +122,15 @@ def config_from_args(cls: type[Config], args: argparse.Namespace, **given: Any) 
     Arguments left at None keep the dataclass default, so a preset applied before with
     ``apply_overrides`` is not undone by flags the user did not give.
     """
-    values = {
-        f.name: getattr(args, f.name)
-        for f in fields(cls)
-        if getattr(args, f.name, None) is not None
-    }
-    return cls(**{**values, **given})
+    return cls(**{**_given(args, cls), **given})
 
 
 def apply_overrides(config: Config, args: argparse.Namespace) -> Config:
     """``config`` with every field the user gave on the command line (not None) replaced."""
-    given = {
-        f.name: getattr(args, f.name)
-        for f in fields(config)
-        if getattr(args, f.name, None) is not None
-    }
-    return replace(config, **given)
+    return replace(config, **_given(args, config))
+
+
+def _given(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """The fields of the dataclass (or dataclass instance) ``config`` that ``args`` sets."""
+    names = [f.name for f in fields(config)]
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

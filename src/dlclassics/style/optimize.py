@@ -184,11 +184,6 @@ def make_optimizer(pixels: torch.Tensor, config: OptimConfig) -> PixelAdam | tor
     if config.optimizer == "adam":
         return PixelAdam(pixels, lr=config.lr)
     if config.optimizer == "lbfgs":
-        return torch.optim.LBFGS(
-            [pixels],
-            lr=1.0,
-            max_iter=1,
-            history_size=config.lbfgs_history,
-            line_search_fn="strong_wolfe",
-        )
+        search = {"history_size": config.lbfgs_history, "line_search_fn": "strong_wolfe"}
+        return torch.optim.LBFGS([pixels], lr=1.0, max_iter=1, **search)
     raise DlcError(f"unknown optimizer {config.optimizer!r}; choose adam or lbfgs")
