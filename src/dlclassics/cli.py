@@ -24,15 +24,8 @@ from dlclassics.errors import DlcError
 from dlclassics.options import DlcArgumentParser
 
 # in the report's order, then the tools
-COMMAND_MODULES = [
-    "dlclassics.transfer.commands",
-    "dlclassics.style.commands",
-    "dlclassics.numpy_nn.commands",
-    "dlclassics.captioning.commands",
-    "dlclassics.sentiment.commands",
-    "dlclassics.report.commands",
-    "dlclassics.data.commands",
-]
+PACKAGES = ("transfer", "style", "numpy_nn", "captioning", "sentiment", "report", "data")
+COMMAND_MODULES = [f"dlclassics.{package}.commands" for package in PACKAGES]
 ENVIRONMENT = """environment variables:
   DLC_DATA           data root (default: ~/.cache/dlclassics/data, or under $XDG_CACHE_HOME)
   DLC_DEVICE         device when --device is not given: cpu, cuda, cuda:N (default: the GPU
