@@ -103,12 +103,6 @@ def boxes_overlap(a: Sequence[float], b: Sequence[float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def object_box(obj, margin: float = 0.0) -> tuple[float, float, float, float]:
-    """The square box (x0, y0, x1, y1) around a shapes object (centre x, y and radius)."""
-    r = obj.radius + margin
-    return obj.x - r, obj.y - r, obj.x + r, obj.y + r
-
-
 def named_object(words: Sequence[str], k: int, objects: Sequence, colours: Sequence[str]):
     """The one object of the scene that word ``k`` (a shape word) names, or None.
 
@@ -147,7 +141,8 @@ def attention_box_hits(
             if obj is None:
                 skipped += 1
                 continue
-            box = object_box(obj)
+            r = obj.radius  # the square box (x0, y0, x1, y1) around the object
+            box = (obj.x - r, obj.y - r, obj.x + r, obj.y + r)
             peak = int(np.argmax(image_alphas[k]))
             hits += boxes_overlap(cells[peak], box)
             chance += sum(boxes_overlap(cell, box) for cell in cells) / len(cells)

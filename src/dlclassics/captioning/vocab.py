@@ -54,12 +54,7 @@ def decode_captions(captions: np.ndarray, idx_to_word: Sequence[str]) -> list[st
     ``<START>``/``<NULL>`` (``<UNK>`` is kept: it is a word the model emitted)."""
     decoded = []
     for row in np.atleast_2d(captions):
-        words = []
-        for index in row:
-            word = idx_to_word[int(index)]
-            if word == END:
-                break
-            if word not in (NULL, START):
-                words.append(word)
-        decoded.append(" ".join(words))
+        words = [idx_to_word[int(index)] for index in row]
+        words = words[: words.index(END)] if END in words else words
+        decoded.append(" ".join(word for word in words if word not in (NULL, START)))
     return decoded

@@ -139,12 +139,6 @@ def saved_bytes_per_pixel(extractor: StyleFeatureExtractor, device: str) -> floa
     return sum(seen.values()) / PROBE_SIDE**2
 
 
-def estimated_bytes(extractor: StyleFeatureExtractor, height: int, width: int, device: str) -> int:
-    """Memory one optimisation step of a ``height`` x ``width`` picture is estimated to need."""
-    per_pixel = saved_bytes_per_pixel(extractor, device)
-    return int(MEMORY_FACTOR * per_pixel * height * width)
-
-
 def free_bytes(device: str) -> int:
     """Memory free for a new run: the GPU's free memory, or the system's available memory."""
     if device.startswith("cuda"):
@@ -171,7 +165,9 @@ def plan_tile(
     """
     if tile is not None:
         return tile, {}
-    need, free = estimated_bytes(extractor, height, width, device), free_bytes(device)
+    # the memory one optimisation step of the picture is estimated to need, and what is free
+    need = int(MEMORY_FACTOR * saved_bytes_per_pixel(extractor, device) * height * width)
+    free = free_bytes(device)
     memory = {"estimated_gib": need / 2**30, "free_gib": free / 2**30}
     if need <= MEMORY_BUDGET * free:
         return None, memory
