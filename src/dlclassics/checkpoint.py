@@ -88,15 +88,14 @@ def load_checkpoint(
     anything else is a one-line DlcError saying what the file is and what was expected."""
     p = Path(path)
     saved = read_torch_file(p)
-    if not isinstance(saved, dict):
-        raise DlcError(f"{p}: not a dlc checkpoint (expected a {kind} checkpoint)")
-    if saved.get("format") in OLD_FORMATS:
-        old_kind = OLD_FORMATS[saved["format"]]
+    file_format = saved.get("format") if isinstance(saved, dict) else None
+    if file_format in OLD_FORMATS:
+        old_kind = OLD_FORMATS[file_format]
         raise DlcError(
             f"{p}: a {old_kind} checkpoint of dlclassics 0.1, which this version does not read; "
             f"retrain with `{RETRAIN[old_kind]}`"
         )
-    if saved.get("format") != FORMAT:
+    if file_format != FORMAT:
         raise DlcError(f"{p}: not a dlc checkpoint (expected a {kind} checkpoint)")
     if saved.get("version") != VERSION:
         raise DlcError(

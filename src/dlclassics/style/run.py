@@ -82,9 +82,8 @@ def read_pictures(config: StyleConfig) -> tuple[torch.Tensor, list[torch.Tensor]
     if len(blend) != len(config.styles):
         raise DlcError(f"{len(config.styles)} style images but {len(blend)} --style-blend weights")
     content = load_pixels(config.content, config.size).to(config.device)
-    styles = [
-        load_pixels(p, config.style_size or config.size).to(config.device) for p in config.styles
-    ]
+    side = config.style_size or config.size
+    styles = [load_pixels(p, side).to(config.device) for p in config.styles]
     return content, styles, blend
 
 
