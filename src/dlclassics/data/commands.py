@@ -115,10 +115,9 @@ def run_status(args: argparse.Namespace) -> int:
             "a command that needs a missing one fetches it itself unless DLC_OFFLINE=1"
         )
     for staging in find_staging(root):
+        state = f"in progress ({staging.why})"
         if staging.stale:
             state = f"stale ({staging.why}): the next `dlc data fetch` removes it"
-        else:
-            state = f"in progress ({staging.why})"
         print(f"fetch leftover: {staging.path} ({human_bytes(staging.size)}), {state}")
     return 0
 
@@ -156,10 +155,9 @@ def run_fetch(args: argparse.Namespace) -> int:
                 f"that was killed ({staging.why})"
             )
         report = outcome.report
+        verified = f"{report.unchecked} files present (no checksums known, not verified)"
         if report.checked:
             verified = f"{report.checked} files match the manifest"
-        else:
-            verified = f"{report.unchecked} files present (no checksums known, not verified)"
         if outcome.dropped:
             shown = ", ".join(outcome.dropped[:3]) + (", ..." if len(outcome.dropped) > 3 else "")
             verified += f", {len(outcome.dropped)} file(s) not in the manifest left out ({shown})"

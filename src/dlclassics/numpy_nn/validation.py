@@ -64,6 +64,14 @@ def _as_array(name: str, value: object) -> np.ndarray:
     return value
 
 
+def _check_ndim(name: str, array: np.ndarray, symbols: Sequence[str]) -> None:
+    if array.ndim != len(symbols):
+        raise ValueError(
+            f"{name}: expected a {len(symbols)}-D array of shape {_format_symbols(symbols)}, "
+            f"got shape {array.shape}"
+        )
+
+
 def check_float(
     name: str, array: object, symbols: Sequence[str] | None, shape: Sequence[int] | None = None
 ) -> np.ndarray:
@@ -80,11 +88,8 @@ def check_float(
     array = _as_array(name, array)
     if array.dtype not in FLOAT_DTYPES:
         raise ValueError(f"{name}: expected a float32 or float64 array, got dtype {array.dtype}")
-    if symbols is not None and array.ndim != len(symbols):
-        raise ValueError(
-            f"{name}: expected a {len(symbols)}-D array of shape {_format_symbols(symbols)}, "
-            f"got shape {array.shape}"
-        )
+    if symbols is not None:
+        _check_ndim(name, array, symbols)
     if shape is not None:
         check_shape(name, array, symbols, shape)
     return array
@@ -104,11 +109,7 @@ def check_int(name: str, array: object, symbols: Sequence[str], upper: int) -> n
     array = _as_array(name, array)
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"{name}: expected an integer array of indices, got dtype {array.dtype}")
-    if array.ndim != len(symbols):
-        raise ValueError(
-            f"{name}: expected a {len(symbols)}-D array of shape {_format_symbols(symbols)}, "
-            f"got shape {array.shape}"
-        )
+    _check_ndim(name, array, symbols)
     if array.size and (array.min() < 0 or array.max() >= upper):
         raise ValueError(
             f"{name}: indices must lie in [0, {upper}), got values from {array.min()} "
