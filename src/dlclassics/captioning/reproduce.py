@@ -139,18 +139,14 @@ def run_attention_stage(out_dir: Path, shapes_dir: Path, settings: BenchSettings
     """
     base = replace(settings.attention, data=f"shapes:{shapes_dir}", beam=settings.beam)
     features = FeatureConfig(image_size=base.image_size, device=settings.device)
-    data = {
-        "lstm": pooled_features(shapes_dir, base, settings.device),
-        "attention": load_shapes(
-            shapes_dir, FolderOptions(features, pca_dim=base.pca, spatial=True)
-        ),
-    }
+    pooled = pooled_features(shapes_dir, base, settings.device)
+    maps = load_shapes(shapes_dir, FolderOptions(features, pca_dim=base.pca, spatial=True))
+    data = {"lstm": pooled, "attention": maps}
     runs = {}
     for cell in ATTENTION_CELLS:
         run = out_dir / f"attention_{cell}"
-        m = run_training(
-            replace(base, cell=cell), run, shapes_dir.parent, settings.resume, data[cell]
-        )
+        config = replace(base, cell=cell)
+        m = run_training(config, run, shapes_dir.parent, settings.resume, data[cell])
         seconds = [row["seconds"] for row in m["history"]]
         runs[cell] = {
             "final_loss": m["final_loss"],
@@ -308,14 +304,8 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
         caption = "attention LSTM, val images: each generated word's attention map over the image"
         figures.append(Figure(Path(attention_val), caption))
     data = summary["data"]
-    return PartResult(
-        summary=f"Generated shapes data: {data['images']['train']} training images, "
-        f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features.",
-        tables=summary_tables(summary),
-        figures=figures,
-        data={
-            **{k: v for k, v in summary.items() if k != "figures"},
-            "table": table,
-            "images": images,
-        },
-    )
+    text = f"Generated shapes data: {data['images']['train']} training images, "
+    text += f"vocabulary {data['vocab_size']}, {data['feature_dim']}-d image features."
+    record = {k: v for k, v in summary.items() if k != "figures"}
+    record |= {"table": table, "images": images}
+    return PartResult(text, summary_tables(summary), figures, data=record)
