@@ -42,11 +42,19 @@ from dlclassics.numpy_nn.rnn_layers import _cell_backward, _cell_forward
 from dlclassics.numpy_nn.validation import check_float, check_shape, check_upstream, float_arrays
 
 __all__ = [
-    "AttentionCache", "AttentionLSTMCache", "AttentionLSTMStepCache", "attention_backward",
-    "attention_forward", "attention_lstm_backward", "attention_lstm_forward",
-    "attention_lstm_step_backward", "attention_lstm_step_forward", "attention_lstm_step_inference",
-    "attention_projection", "softmax",
-]  # fmt: skip
+    "AttentionCache",
+    "AttentionLSTMCache",
+    "AttentionLSTMStepCache",
+    "attention_backward",
+    "attention_forward",
+    "attention_lstm_backward",
+    "attention_lstm_forward",
+    "attention_lstm_step_backward",
+    "attention_lstm_step_forward",
+    "attention_lstm_step_inference",
+    "attention_projection",
+    "softmax",
+]
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

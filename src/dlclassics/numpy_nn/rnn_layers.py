@@ -35,13 +35,32 @@ from dlclassics.numpy_nn.validation import (
 )
 
 __all__ = [
-    "AffineCache", "LSTMCache", "LSTMStepCache", "RNNCache", "RNNStepCache", "TemporalAffineCache",
-    "WordEmbeddingCache", "affine_backward", "affine_forward", "lstm_backward", "lstm_forward",
-    "lstm_step_backward", "lstm_step_forward", "rnn_backward", "rnn_forward", "rnn_step_backward",
-    "rnn_step_forward", "sigmoid", "temporal_affine_backward", "temporal_affine_forward",
-    "temporal_fc_backward", "temporal_fc_forward", "temporal_softmax_loss",
-    "word_embedding_backward", "word_embedding_forward",
-]  # fmt: skip
+    "AffineCache",
+    "LSTMCache",
+    "LSTMStepCache",
+    "RNNCache",
+    "RNNStepCache",
+    "TemporalAffineCache",
+    "WordEmbeddingCache",
+    "affine_backward",
+    "affine_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "sigmoid",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_fc_backward",
+    "temporal_fc_forward",
+    "temporal_softmax_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Argument checks shared by the RNN and LSTM
