@@ -35,9 +35,11 @@ MAP_DTYPE = np.float16  # on disk: half the size; the maps are read back as floa
 
 
 def extract_feature_maps(
-    paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None = None,
+    paths: Sequence[Path],
+    config: FeatureConfig,
+    cache_dir: Path | None = None,
     desc: str = "image feature maps",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """(N, L, C) float32 last feature maps of N image files (rounded to float16, as cached),
     from the cache when present.
 

@@ -73,9 +73,11 @@ def list_members(archive: str | os.PathLike[str]) -> list[str]:
 
 
 def extract_archive(
-    archive: str | os.PathLike[str], dest: str | os.PathLike[str],
-    select: Callable[[str], bool] | None = None, max_total_bytes: int | None = None,
-) -> list[Path]:  # fmt: skip
+    archive: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    select: Callable[[str], bool] | None = None,
+    max_total_bytes: int | None = None,
+) -> list[Path]:
     """Unpack a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` ``archive`` (format detected from its content)
     into folder ``dest``; return the files written, in archive order.
 
@@ -146,9 +148,11 @@ def _tar_members(
 
 
 def _write_members(
-    archive: Path, members: list[_Member], open_member: Callable[[Any], BinaryIO | None],
+    archive: Path,
+    members: list[_Member],
+    open_member: Callable[[Any], BinaryIO | None],
     cap: int | None,
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """Create the folders and write the files of ``members``; the files written. ``cap`` is
     checked against the declared sizes, then the bytes written (a member may hold more)."""
     total = sum(m.size for m in members if not m.is_dir)

@@ -102,9 +102,11 @@ def download_file(
 
 
 def fetch_dataset(
-    spec: DatasetSpec, data_root: str | os.PathLike[str], mirror: str | None = None,
+    spec: DatasetSpec,
+    data_root: str | os.PathLike[str],
+    mirror: str | None = None,
     force: bool = False,
-) -> FetchOutcome:  # fmt: skip
+) -> FetchOutcome:
     """Download ``spec`` from its public source (or ``mirror``) into ``data_root``. An existing
     copy that matches the manifest is kept; one that does not is an error unless ``force`` is set,
     in which case it is replaced once the new copy has been verified."""
@@ -130,9 +132,11 @@ def fetch_dataset(
 
 
 def import_dataset(
-    spec: DatasetSpec, data_root: str | os.PathLike[str], source: str | os.PathLike[str],
+    spec: DatasetSpec,
+    data_root: str | os.PathLike[str],
+    source: str | os.PathLike[str],
     force: bool = False,
-) -> FetchOutcome:  # fmt: skip
+) -> FetchOutcome:
     """Copy ``spec`` into ``data_root`` from ``source``, verifying every file: the data set's
     folder (``.../hymenoptera_data``), a folder holding it, or a zip/tar archive of it."""
     source = Path(source).expanduser()

@@ -147,9 +147,11 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 def dataset_path(
-    name: str, data_root: str | os.PathLike[str] | None = None, fetch_missing: bool = True,
+    name: str,
+    data_root: str | os.PathLike[str] | None = None,
+    fetch_missing: bool = True,
     mirror: str | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """``<data root>/<folder>`` of data set ``name``, its layout checked (not its checksums).
 
     An absent folder is downloaded first when ``fetch_missing`` is set (from ``mirror``, else

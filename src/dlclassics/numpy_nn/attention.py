@@ -339,9 +339,11 @@ def attention_lstm_step_forward(
 
 
 def attention_lstm_step_backward(
-    dnext_h: np.ndarray, dnext_c: np.ndarray, dalpha: np.ndarray | None,
+    dnext_h: np.ndarray,
+    dnext_c: np.ndarray,
+    dalpha: np.ndarray | None,
     cache: AttentionLSTMStepCache,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+) -> tuple[np.ndarray, ...]:
     """Backward pass of ``attention_lstm_step_forward``.
 
     Inputs:

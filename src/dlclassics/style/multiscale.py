@@ -163,9 +163,11 @@ def paint(
 
 
 def _plan_tiling(
-    config: StyleConfig, extractor: StyleFeatureExtractor, final_size: int,
+    config: StyleConfig,
+    extractor: StyleFeatureExtractor,
+    final_size: int,
     announce: Callable[[str], None],
-) -> tuple[int | None, int | None, dict]:  # fmt: skip
+) -> tuple[int | None, int | None, dict]:
     """(tile, overlap, plan) for the final scale, whose shorter side is ``final_size``: the tile
     (None: untiled), its overlap, and the plan ``{"tile", "overlap"}`` plus the memory estimate
     when it was made."""

@@ -165,9 +165,11 @@ def run_extras(
 
 
 def _extra_configs(
-    template: StyleConfig, data_root: Path, scales: tuple[int, ...],
+    template: StyleConfig,
+    data_root: Path,
+    scales: tuple[int, ...],
     scale_iterations: tuple[int, ...],
-) -> dict[str, StyleConfig]:  # fmt: skip
+) -> dict[str, StyleConfig]:
     """The settings of the two Starry Night extras, ``original_colors`` and ``coarse_to_fine``
     (over ``scales``, ``scale_iterations`` steps each), each into ``template.out/<name>``."""
     styles_folder = dataset_path("styles", data_root)
@@ -188,9 +190,11 @@ def _extra_configs(
 
 
 def _plot_extras(
-    template: StyleConfig, reference: dict[str, Any], metrics: dict[str, dict[str, Any]],
+    template: StyleConfig,
+    reference: dict[str, Any],
+    metrics: dict[str, dict[str, Any]],
     captions: list[str],
-) -> None:  # fmt: skip
+) -> None:
     """``template.out/artist_options.png``: the plain reference result and the extras' results
     side by side, under ``captions``."""
     paths = [template.out / reference["pairs"][EXTRA_PAIR]["image"]] + [
