@@ -42,9 +42,13 @@ Config = TypeVar("Config")
 
 
 def make_checkpoint(
-    kind: str, model: dict[str, torch.Tensor], config: dict[str, Any],
-    labels: list[str] | None = None, fingerprint: dict[str, Any] | None = None, **extra: Any,
-) -> dict[str, Any]:  # fmt: skip
+    kind: str,
+    model: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    labels: list[str] | None = None,
+    fingerprint: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The checkpoint dict of one model (``extra``: more plain data, e.g. ``loop`` or ``epoch``)."""
     return {
         "format": FORMAT,

@@ -49,9 +49,13 @@ def plot_curves(
 
 
 def plot_series(
-    series: dict[str, Sequence[float]], path: str | os.PathLike[str], title: str,
-    xlabel: str = "iteration", ylabel: str = "loss", smooth: bool = False,
-) -> Path:  # fmt: skip
+    series: dict[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    title: str,
+    xlabel: str = "iteration",
+    ylabel: str = "loss",
+    smooth: bool = False,
+) -> Path:
     """One line per named series on a log scale (non-positive values left out); ``smooth`` adds
     a moving average over 1/50 of the points and fades the raw line."""
     fig = new_figure(7, 4)
@@ -74,9 +78,12 @@ def plot_series(
 
 
 def plot_tradeoff(
-    points: dict[str, tuple[float, float]], path: str | os.PathLike[str], title: str, xlabel: str,
+    points: dict[str, tuple[float, float]],
+    path: str | os.PathLike[str],
+    title: str,
+    xlabel: str,
     ylabel: str,
-) -> Path:  # fmt: skip
+) -> Path:
     """One labelled point per name, ``(x, y)`` with x on a log scale: a cost-benefit plot, such as
     sentences/s against accuracy, where x spans orders of magnitude."""
     fig = new_figure(7, 4.5)
@@ -119,10 +126,14 @@ def plot_confusion(
 
 
 def plot_image_grid(
-    images: Sequence[np.ndarray | object], captions: Sequence[str], path: str | os.PathLike[str],
-    title: str, columns: int = 4, mistakes: Sequence[bool] | None = None,
+    images: Sequence[np.ndarray | object],
+    captions: Sequence[str],
+    path: str | os.PathLike[str],
+    title: str,
+    columns: int = 4,
+    mistakes: Sequence[bool] | None = None,
     width_ratios: Sequence[float] | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Images (arrays or PIL images) in a grid with a caption under each; ``mistakes`` frames
     those images in red; ``width_ratios`` (one row only) keeps each image's aspect ratio."""
     count = len(images)

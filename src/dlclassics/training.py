@@ -147,9 +147,16 @@ class LoopState:
 
 
 def train_one_epoch(
-    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, scheduler: Any,
-    task: Task, loop: LoopConfig, epoch: int, device: str, ctx: DistContext = SINGLE_PROCESS,
-) -> tuple[float, float]:  # fmt: skip
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    task: Task,
+    loop: LoopConfig,
+    epoch: int,
+    device: str,
+    ctx: DistContext = SINGLE_PROCESS,
+) -> tuple[float, float]:
     """One pass over ``loader``; the mean training loss and accuracy over all ranks."""
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
@@ -186,9 +193,12 @@ def check_finite(model: nn.Module, result: EvalResult, where: str) -> None:
 
 
 def resume_state(
-    checkpoints: Checkpoints, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+    checkpoints: Checkpoints,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
     ctx: DistContext = SINGLE_PROCESS,
-) -> LoopState:  # fmt: skip
+) -> LoopState:
     """The loop state in ``last.pt`` (a fresh one when there is none), its weights, optimiser
     and scheduler loaded. Rank 0 reads the file and sends it to the others."""
     path = checkpoints.folder / LAST_CHECKPOINT
@@ -217,9 +227,13 @@ def resume_state(
 
 
 def save_epoch(
-    checkpoints: Checkpoints, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-    state: LoopState, improved: bool,
-) -> None:  # fmt: skip
+    checkpoints: Checkpoints,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: LoopState,
+    improved: bool,
+) -> None:
     """Write ``best.pt`` (when this epoch is the best) and ``last.pt``."""
     fields = (checkpoints.kind, checkpoints.config, checkpoints.labels, checkpoints.fingerprint)
     if improved:
@@ -269,10 +283,16 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
 
 
 def train(
-    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, scheduler: Any,
-    task: Task, loop: LoopConfig, checkpoints: Checkpoints | None = None, device: str = "cpu",
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    task: Task,
+    loop: LoopConfig,
+    checkpoints: Checkpoints | None = None,
+    device: str = "cpu",
     ctx: DistContext = SINGLE_PROCESS,
-) -> LoopState:  # fmt: skip
+) -> LoopState:
     """Train ``model`` to ``loop.epochs`` (or early stopping), evaluating after every epoch.
 
     Args:

@@ -116,9 +116,13 @@ def named_object(words: Sequence[str], k: int, objects: Sequence, colours: Seque
 
 
 def attention_box_hits(
-    words: Sequence[Sequence[str]], alphas: Sequence[np.ndarray], scenes: Sequence,
-    image_size: float, shapes: Sequence[str], colours: Sequence[str],
-) -> dict[str, float | int]:  # fmt: skip
+    words: Sequence[Sequence[str]],
+    alphas: Sequence[np.ndarray],
+    scenes: Sequence,
+    image_size: float,
+    shapes: Sequence[str],
+    colours: Sequence[str],
+) -> dict[str, float | int]:
     """How often the attention peak of a shape word lies on the object that word names.
 
     Inputs: per image, the generated words, their (len(words), L) attention weights and the
@@ -157,8 +161,11 @@ def attention_box_hits(
 
 
 def shapes_box_hits(
-    images: Sequence[str], words: Sequence[Sequence[str]], alphas: Sequence[np.ndarray], config,
-) -> dict[str, float | int]:  # fmt: skip
+    images: Sequence[str],
+    words: Sequence[Sequence[str]],
+    alphas: Sequence[np.ndarray],
+    config,
+) -> dict[str, float | int]:
     """``attention_box_hits`` for images of a shapes folder (named ``<split>_<index>.png``) made
     with ``config`` (a ``ShapesConfig``)."""
     from dlclassics.captioning.shapes import COLOURS, SHAPES, example_scene

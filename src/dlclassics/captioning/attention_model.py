@@ -46,9 +46,15 @@ ATTENTION_PARAM_NAMES = ("W_init", "b_init", "W_embed", *RECURRENT_NAMES[2:], "W
 
 
 def init_attention_params(
-    vocab_size: int, input_dim: int, wordvec_dim: int, hidden_dim: int, attention_dim: int,
-    dtype: type, seed: int | None, context_output: bool = False,
-) -> dict[str, np.ndarray]:  # fmt: skip
+    vocab_size: int,
+    input_dim: int,
+    wordvec_dim: int,
+    hidden_dim: int,
+    attention_dim: int,
+    dtype: type,
+    seed: int | None,
+    context_output: bool = False,
+) -> dict[str, np.ndarray]:
     """Small random word vectors, 1/sqrt(fan-in) weights, zero biases (as ``init_params``).
 
     seed None draws from NumPy's global generator, an integer from ``np.random.default_rng(seed)``.
@@ -100,10 +106,17 @@ class AttentionCaptioningRNN(Captioner):
     cell_type = "attention"
 
     def __init__(
-        self, word_to_idx: dict[str, int], input_dim: int = 512, wordvec_dim: int = 128,
-        hidden_dim: int = 128, attention_dim: int | None = None, regularization: float = 0.0,
-        dtype: type = np.float32, seed: int | None = None, context_output: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        word_to_idx: dict[str, int],
+        input_dim: int = 512,
+        wordvec_dim: int = 128,
+        hidden_dim: int = 128,
+        attention_dim: int | None = None,
+        regularization: float = 0.0,
+        dtype: type = np.float32,
+        seed: int | None = None,
+        context_output: bool = False,
+    ) -> None:
         if regularization < 0:
             raise ValueError(f"regularization: expected 0 or more, got {regularization}")
         self._set_vocabulary(word_to_idx)
@@ -209,9 +222,12 @@ class AttentionCaptioningRNN(Captioner):
     # ---- test time ----------------------------------------------------------------------------
 
     def sample(
-        self, features: np.ndarray, max_length: int = 30, beam_size: int = 1,
+        self,
+        features: np.ndarray,
+        max_length: int = 30,
+        beam_size: int = 1,
         return_attention: bool = False,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Generate captions.
 
         Inputs:

@@ -51,9 +51,14 @@ PARAM_NAMES = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_voc
 
 
 def init_params(
-    vocab_size: int, input_dim: int, wordvec_dim: int, hidden_dim: int, cell_type: str, dtype: type,
+    vocab_size: int,
+    input_dim: int,
+    wordvec_dim: int,
+    hidden_dim: int,
+    cell_type: str,
+    dtype: type,
     seed: int | None,
-) -> dict[str, np.ndarray]:  # fmt: skip
+) -> dict[str, np.ndarray]:
     """The reference's initialisation: small random embeddings, 1/sqrt(fan-in) weights, zero biases.
 
     Returns W_proj (D, H), b_proj (H,), W_embed (V, W), Wx (W, gH), Wh (H, gH), b (gH,),
@@ -208,10 +213,15 @@ class CaptioningRNN(Captioner):
         return AttentionCaptioningRNN(**given)
 
     def __init__(
-        self, word_to_idx: dict[str, int], input_dim: int = 512, wordvec_dim: int = 128,
-        hidden_dim: int = 128, cell_type: str = "rnn", dtype: type = np.float32,
+        self,
+        word_to_idx: dict[str, int],
+        input_dim: int = 512,
+        wordvec_dim: int = 128,
+        hidden_dim: int = 128,
+        cell_type: str = "rnn",
+        dtype: type = np.float32,
         seed: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if cell_type not in CELL_TYPES[:2]:
             raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
         self._set_vocabulary(word_to_idx)

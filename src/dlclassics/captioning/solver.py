@@ -211,9 +211,13 @@ class CaptioningSolver:
     ``fingerprint``: plain data naming the training data, stored in checkpoints."""
 
     def __init__(
-        self, model: CaptioningRNN, train: CaptionSplit, config: TrainConfig,
-        checkpoint_path: Path | None = None, fingerprint: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        model: CaptioningRNN,
+        train: CaptionSplit,
+        config: TrainConfig,
+        checkpoint_path: Path | None = None,
+        fingerprint: dict[str, Any] | None = None,
+    ) -> None:
         self.model, self.train_split, self.config = model, train, config
         self.checkpoint_path, self.fingerprint = checkpoint_path, fingerprint or {}
         self.state = TrainingState(learning_rate=config.lr)

@@ -158,9 +158,12 @@ def evaluation_splits(data: CaptionData, train: CaptionSplit) -> dict[str, Capti
 
 
 def run_training(
-    config: TrainConfig, out_dir: Path, data_root: Path, resume: bool = False,
+    config: TrainConfig,
+    out_dir: Path,
+    data_root: Path,
+    resume: bool = False,
     data: CaptionData | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Train and evaluate one model; write checkpoint, metrics.json and figures into ``out_dir``.
 
     ``data``: a loaded data set to reuse across runs (benchmarks). Returns the metrics.
@@ -260,9 +263,15 @@ def plot_samples(rows: list[dict[str, str]], path: Path, title: str) -> Path:
 
 
 def sample_from_checkpoint(
-    checkpoint_path: Path, data_root: Path, data_spec: str | None, split_name: str, count: int,
-    beam: int, out_dir: Path, device: str = "cpu",
-) -> tuple[list[dict[str, str]], Path]:  # fmt: skip
+    checkpoint_path: Path,
+    data_root: Path,
+    data_spec: str | None,
+    split_name: str,
+    count: int,
+    beam: int,
+    out_dir: Path,
+    device: str = "cpu",
+) -> tuple[list[dict[str, str]], Path]:
     """Caption the first ``count`` images of a split with the checkpoint's model, on the data
     set it was trained on (or ``data_spec``) with the same feature settings.
 

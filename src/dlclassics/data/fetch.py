@@ -50,9 +50,12 @@ class FetchOutcome:
 
 
 def download_file(
-    url: str, dest: str | os.PathLike[str], expected_sha256: str | None = None,
-    timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int | None = None,
-) -> str:  # fmt: skip
+    url: str,
+    dest: str | os.PathLike[str],
+    expected_sha256: str | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    max_bytes: int | None = None,
+) -> str:
     """Stream ``url`` to ``dest`` with a progress bar; return the SHA-256 of the bytes.
 
     ``dest`` is written (atomically) only when the download is complete, within ``max_bytes`` and
@@ -167,9 +170,12 @@ def import_dataset(
 
 
 def _install(
-    spec: DatasetSpec, data_root: Path, fill: Callable[[Path], tuple[Path, str, list[str]]],
-    force: bool, action: str,
-) -> FetchOutcome:  # fmt: skip
+    spec: DatasetSpec,
+    data_root: Path,
+    fill: Callable[[Path], tuple[Path, str, list[str]]],
+    force: bool,
+    action: str,
+) -> FetchOutcome:
     """Run ``fill(staging) -> (content, origin, dropped)`` in a staging folder; verify; move in."""
     target = spec.path_under(data_root)
     cleaned = remove_stale_staging(data_root)

@@ -105,9 +105,15 @@ def _check_lstm_weights(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, W: int, D
 
 
 def _attend(
-    prev_h: np.ndarray, feats: np.ndarray, proj: np.ndarray, W_ah: np.ndarray, w_a: np.ndarray,
-    u: np.ndarray, alpha: np.ndarray, context: np.ndarray,
-) -> None:  # fmt: skip
+    prev_h: np.ndarray,
+    feats: np.ndarray,
+    proj: np.ndarray,
+    W_ah: np.ndarray,
+    w_a: np.ndarray,
+    u: np.ndarray,
+    alpha: np.ndarray,
+    context: np.ndarray,
+) -> None:
     """Attention weights and context for one step, written into the out arrays.
 
     Inputs: prev_h (N, H); feats (N, L, D); proj (N, L, A) = feats @ W_af + b_a; W_ah (H, A);
@@ -121,9 +127,14 @@ def _attend(
 
 
 def _attend_backward(
-    dcontext: np.ndarray, dalpha: np.ndarray | None, feats: np.ndarray, u: np.ndarray,
-    alpha: np.ndarray, w_a: np.ndarray, out: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    dcontext: np.ndarray,
+    dalpha: np.ndarray | None,
+    feats: np.ndarray,
+    u: np.ndarray,
+    alpha: np.ndarray,
+    w_a: np.ndarray,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Backward through one attention step, except the parts that are done once per sequence.
 
     Inputs: dcontext (N, D); dalpha (N, L) or None (no gradient on the weights themselves);
@@ -152,9 +163,14 @@ def _attend_backward(
 
 
 def _attend_step_grads(
-    dcontext: np.ndarray, dalpha: np.ndarray | None, feats: np.ndarray, u: np.ndarray,
-    alpha: np.ndarray, w_a: np.ndarray, W_af: np.ndarray,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+    dcontext: np.ndarray,
+    dalpha: np.ndarray | None,
+    feats: np.ndarray,
+    u: np.ndarray,
+    alpha: np.ndarray,
+    w_a: np.ndarray,
+    W_af: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """Backward through one whole attention step (the layers of one step), inputs as in
     ``_attend_backward`` plus W_af (D, A).
 
@@ -200,9 +216,13 @@ class AttentionCache(NamedTuple):
 
 
 def attention_forward(
-    prev_h: np.ndarray, feats: np.ndarray, W_af: np.ndarray, W_ah: np.ndarray, b_a: np.ndarray,
+    prev_h: np.ndarray,
+    feats: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
     w_a: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, AttentionCache]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, AttentionCache]:
     """Additive (Bahdanau) attention of a hidden state over L feature vectors.
 
     ``u = tanh(feats @ W_af + b_a + (prev_h @ W_ah)[:, None])``, ``alpha = softmax_L(u @ w_a)``,
@@ -300,10 +320,18 @@ def _checked_step_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def attention_lstm_step_forward(
-    x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray, feats: np.ndarray, Wx: np.ndarray,
-    Wh: np.ndarray, b: np.ndarray, W_af: np.ndarray, W_ah: np.ndarray, b_a: np.ndarray,
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    prev_c: np.ndarray,
+    feats: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
     w_a: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, AttentionLSTMStepCache]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, AttentionLSTMStepCache]:
     """One step of the attention LSTM: attend with prev_h, then an LSTM step on [x, context].
 
     Inputs:
@@ -428,9 +456,17 @@ def _checked_sequence_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _forward_through_time(
-    x_tm: np.ndarray, feats: np.ndarray, hc0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
-    b: np.ndarray, W_af: np.ndarray, W_ah: np.ndarray, b_a: np.ndarray, w_a: np.ndarray,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+    x_tm: np.ndarray,
+    feats: np.ndarray,
+    hc0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
+    w_a: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """The forward loop over steps 0..T-1, kept time-major.
 
     Inputs: x_tm (T, N, W) word vectors; feats (N, L, D); hc0 (N, 2H) = [h0, c0]; the LSTM and
@@ -465,10 +501,18 @@ def _forward_through_time(
 
 
 def attention_lstm_forward(
-    x: np.ndarray, feats: np.ndarray, W_init: np.ndarray, b_init: np.ndarray, Wx: np.ndarray,
-    Wh: np.ndarray, b: np.ndarray, W_af: np.ndarray, W_ah: np.ndarray, b_a: np.ndarray,
+    x: np.ndarray,
+    feats: np.ndarray,
+    W_init: np.ndarray,
+    b_init: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_af: np.ndarray,
+    W_ah: np.ndarray,
+    b_a: np.ndarray,
     w_a: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, AttentionLSTMCache]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, AttentionLSTMCache]:
     """The attention LSTM over a whole sequence (module docstring).
 
     ``[h0, c0] = mean_l(feats) @ W_init + b_init``; at step t, attention with h_{t-1} gives
@@ -551,9 +595,15 @@ def _backward_through_time(
 
 
 def _sequence_param_grads(
-    cache: AttentionLSTMCache, da: np.ndarray, dcontexts: np.ndarray, dss: np.ndarray,
-    dqs: np.ndarray, dproj: np.ndarray, dh0: np.ndarray, dc0: np.ndarray,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+    cache: AttentionLSTMCache,
+    da: np.ndarray,
+    dcontexts: np.ndarray,
+    dss: np.ndarray,
+    dqs: np.ndarray,
+    dproj: np.ndarray,
+    dh0: np.ndarray,
+    dc0: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """The gradients after the backward loop (``_backward_through_time``'s outputs), each one
     matmul over all steps; returns the tuple of ``attention_lstm_backward``."""
     T, N, L, A = cache.us.shape
@@ -646,9 +696,17 @@ def attention_projection(feats: np.ndarray, W_af: np.ndarray, b_a: np.ndarray) -
 
 
 def attention_lstm_step_inference(
-    x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray, feats: np.ndarray, proj: np.ndarray,
-    Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, W_ah: np.ndarray, w_a: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    prev_c: np.ndarray,
+    feats: np.ndarray,
+    proj: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    W_ah: np.ndarray,
+    w_a: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``attention_lstm_step_forward`` for sampling: no cache, no argument checks, and the feature
     projection ``proj = attention_projection(feats, W_af, b_a)`` passed in (computed once per
     caption instead of once per word).

@@ -68,9 +68,15 @@ __all__ = [
 
 
 def _check_recurrent_args(
-    x: np.ndarray, h_name: str, h: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
-    gates: int, sequence: bool,
-) -> tuple[int, int]:  # fmt: skip
+    x: np.ndarray,
+    h_name: str,
+    h: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    gates: int,
+    sequence: bool,
+) -> tuple[int, int]:
     """Check the shapes of x ((N, T, D) if sequence else (N, D)), h (N, H), Wx (D, gH),
     Wh (H, gH), b (gH,), where g = gates (1 for the RNN, 4 for the LSTM). The arrays must already
     come from ``float_arrays`` (one float dtype).
@@ -267,9 +273,12 @@ class LSTMCache(NamedTuple):
 
 
 def _cell_forward(
-    gates: np.ndarray, prev_c: np.ndarray, next_c: np.ndarray, tanh_c: np.ndarray,
+    gates: np.ndarray,
+    prev_c: np.ndarray,
+    next_c: np.ndarray,
+    tanh_c: np.ndarray,
     next_h: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     """``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``, written into the out arrays.
 
     Inputs: gates (N, 4H) pre-activations, activated in place (sigmoid on i, f, o and tanh on g);
@@ -287,9 +296,13 @@ def _cell_forward(
 
 
 def _cell_backward(
-    dnext_h: np.ndarray, dnext_c: np.ndarray, gates: np.ndarray, prev_c: np.ndarray,
-    tanh_c: np.ndarray, da: np.ndarray,
-) -> np.ndarray:  # fmt: skip
+    dnext_h: np.ndarray,
+    dnext_c: np.ndarray,
+    gates: np.ndarray,
+    prev_c: np.ndarray,
+    tanh_c: np.ndarray,
+    da: np.ndarray,
+) -> np.ndarray:
     """Backward pass through one LSTM cell, from (dh_t, dc_t) to the pre-activation gradient.
 
     Inputs:
@@ -312,9 +325,13 @@ def _cell_backward(
 
 
 def lstm_step_forward(
-    x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    prev_c: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
     b: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, LSTMStepCache]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, LSTMStepCache]:
     """One time step of an LSTM.
 
     ``a = x @ Wx + prev_h @ Wh + b`` is split into gates i, f, o, g (in that order);

@@ -131,9 +131,13 @@ def machine_header(profile: str, data_root: Path, timings: dict[str, float]) -> 
 
 
 def run_reproduce(
-    out_dir: Path, data_root: Path, profile: str = "quick", only: Sequence[str] | None = None,
-    force: bool = False, log: Callable[[str], None] = print,
-) -> list[Section]:  # fmt: skip
+    out_dir: Path,
+    data_root: Path,
+    profile: str = "quick",
+    only: Sequence[str] | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[Section]:
     """Run the selected parts (reusing finished ones) and write ``index.html`` and ``report.md``."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")

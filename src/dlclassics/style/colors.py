@@ -122,8 +122,11 @@ def match_histogram(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 
 
 def prepare_colors(
-    content: torch.Tensor, styles: list[torch.Tensor], original_colors: bool, histogram: bool,
-) -> tuple[torch.Tensor, list[torch.Tensor]]:  # fmt: skip
+    content: torch.Tensor,
+    styles: list[torch.Tensor],
+    original_colors: bool,
+    histogram: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The pictures the optimiser sees: (content, styles) after ``--match-histogram`` (styles
     recoloured to the content) and ``--original-colors`` (both as luminance, the styles' matched
     to the content's mean and spread)."""

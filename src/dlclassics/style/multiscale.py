@@ -130,11 +130,15 @@ def upsample(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def paint(
-    config: StyleConfig, extractor: StyleFeatureExtractor, weights: LossWeights, optim: OptimConfig,
-    blend: Sequence[float], progress: bool = True,
+    config: StyleConfig,
+    extractor: StyleFeatureExtractor,
+    weights: LossWeights,
+    optim: OptimConfig,
+    blend: Sequence[float],
+    progress: bool = True,
     ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
     announce: Callable[[str], None] = print,
-) -> tuple[torch.Tensor, list[ScaleResult], dict]:  # fmt: skip
+) -> tuple[torch.Tensor, list[ScaleResult], dict]:
     """Paint ``config.content`` at every scale of ``schedule(config)``.
 
     Args:
@@ -263,9 +267,12 @@ def _scale_optimiser(
 
 
 def _optimise_scale(
-    painting: _Painting, optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple],
-    seen: torch.Tensor, start: torch.Tensor, label: str,
-) -> tuple[torch.Tensor, LossHistory, int]:  # fmt: skip
+    painting: _Painting,
+    optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple],
+    seen: torch.Tensor,
+    start: torch.Tensor,
+    label: str,
+) -> tuple[torch.Tensor, LossHistory, int]:
     """(picture, history, tile count) of one scale: in tiles when it is larger than the tile,
     else whole (under torchrun every process runs it and rank 0's picture is kept)."""
     tile = painting.tile

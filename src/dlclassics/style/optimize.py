@@ -82,9 +82,12 @@ def initial_image(content_pixels: torch.Tensor, init: str, seed: int) -> torch.T
 
 
 def total_loss(
-    pixels: torch.Tensor, extractor: StyleFeatureExtractor, content_target: torch.Tensor,
-    style_targets: list[torch.Tensor], weights: LossWeights,
-) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+    pixels: torch.Tensor,
+    extractor: StyleFeatureExtractor,
+    content_target: torch.Tensor,
+    style_targets: list[torch.Tensor],
+    weights: LossWeights,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Lc + Ls + Ltv of ``pixels`` (1, 3, H, W); returns the differentiable total and each term."""
     features, grams = extractor(pixels)
     terms = {
@@ -107,9 +110,12 @@ def check_finite(values: dict[str, float], iteration: int) -> None:
 
 
 def take_step(
-    optimizer: PixelAdam | torch.optim.LBFGS, closure: Callable[[], torch.Tensor],
-    pixels: torch.Tensor, evaluations: list[dict[str, float]], step: int,
-) -> dict[str, float]:  # fmt: skip
+    optimizer: PixelAdam | torch.optim.LBFGS,
+    closure: Callable[[], torch.Tensor],
+    pixels: torch.Tensor,
+    evaluations: list[dict[str, float]],
+    step: int,
+) -> dict[str, float]:
     """One optimiser step, then clamp the pixels to [0, 1]; the loss terms at the step's start.
 
     An Adam step that left the image unchanged although the loss has a gradient is refused: the
@@ -134,10 +140,16 @@ def take_step(
 
 
 def optimise_pixels(
-    extractor: StyleFeatureExtractor, content_pixels: torch.Tensor,
-    style_targets: list[torch.Tensor], weights: LossWeights, config: OptimConfig, seed: int = 0,
-    progress: bool = True, start: torch.Tensor | None = None, desc: str = "style",
-) -> tuple[torch.Tensor, LossHistory]:  # fmt: skip
+    extractor: StyleFeatureExtractor,
+    content_pixels: torch.Tensor,
+    style_targets: list[torch.Tensor],
+    weights: LossWeights,
+    config: OptimConfig,
+    seed: int = 0,
+    progress: bool = True,
+    start: torch.Tensor | None = None,
+    desc: str = "style",
+) -> tuple[torch.Tensor, LossHistory]:
     """Optimise the pixels, starting from the (1, 3, H, W) ``content_pixels`` in [0, 1] (or from
     noise drawn with ``seed``, or from ``start``, e.g. a coarser scale's result), against the
     blended Gram matrices ``style_targets`` (one (1, C_l, C_l) per style layer), on the content's

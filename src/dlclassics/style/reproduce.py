@@ -137,9 +137,12 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
 
 
 def run_extras(
-    template: StyleConfig, data_root: Path, reference: dict[str, Any], scales: tuple[int, ...],
+    template: StyleConfig,
+    data_root: Path,
+    reference: dict[str, Any],
+    scales: tuple[int, ...],
     scale_iterations: tuple[int, ...],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Starry Night with ``--original-colors`` at the template's size and coarse to fine over
     ``scales``, into ``template.out/{original_colors,coarse_to_fine}/``; a figure beside the
     plain reference result, and a table."""

@@ -88,9 +88,12 @@ def read_pictures(config: StyleConfig) -> tuple[torch.Tensor, list[torch.Tensor]
 
 
 def run_style_transfer(
-    config: StyleConfig, backbone: Backbone | None = None, progress: bool = True,
-    prepare: bool = True, ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
-) -> dict[str, Any]:  # fmt: skip
+    config: StyleConfig,
+    backbone: Backbone | None = None,
+    progress: bool = True,
+    prepare: bool = True,
+    ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
+) -> dict[str, Any]:
     """Run style transfer, write the image, ``loss.png``, ``panel.png`` and ``metrics.json``,
     and return the metrics.
 
@@ -136,9 +139,13 @@ def run_style_transfer(
 
 
 def write_outputs(
-    config: StyleConfig, images: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor],
-    scales: list[ScaleResult], seconds: float, settings: dict[str, Any], extra: dict[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+    config: StyleConfig,
+    images: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor],
+    scales: list[ScaleResult],
+    seconds: float,
+    settings: dict[str, Any],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     """Write the image, the two figures and ``metrics.json``; returns the metrics. ``images``:
     content (1, 3, H, W), styles [(1, 3, H_k, W_k)], result (1, 3, H, W); ``scales``: one per
     scale, coarse to fine; ``extra``: added to the metrics as is."""

@@ -154,9 +154,14 @@ def free_bytes(device: str) -> int:
 
 
 def plan_tile(
-    extractor: StyleFeatureExtractor, height: int, width: int, device: str, tile: int | None,
-    no_tile: bool, announce: Callable[[str], None] = print,
-) -> tuple[int | None, dict[str, float]]:  # fmt: skip
+    extractor: StyleFeatureExtractor,
+    height: int,
+    width: int,
+    device: str,
+    tile: int | None,
+    no_tile: bool,
+    announce: Callable[[str], None] = print,
+) -> tuple[int | None, dict[str, float]]:
     """The tile side for a ``height`` x ``width`` picture (None: untiled), and the memory figures.
 
     ``tile`` given: that tile. Otherwise the picture is tiled at ``AUTO_TILE`` when its estimated
@@ -195,9 +200,13 @@ def mean_history(histories: list[LossHistory]) -> LossHistory:
 
 def optimise_tiles(
     optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple[torch.Tensor, LossHistory]],
-    content: torch.Tensor, start: torch.Tensor, tile: int, overlap: int,
-    ctx: distributed.DistContext = distributed.SINGLE_PROCESS, label: str = "",
-) -> tuple[torch.Tensor, LossHistory, int]:  # fmt: skip
+    content: torch.Tensor,
+    start: torch.Tensor,
+    tile: int,
+    overlap: int,
+    ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
+    label: str = "",
+) -> tuple[torch.Tensor, LossHistory, int]:
     """Optimise ``start`` tile by tile and blend; (picture, loss history, number of tiles).
 
     Args:
