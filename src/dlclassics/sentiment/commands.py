@@ -172,7 +172,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         )
     add("--proba", action="store_true", help="write P(positive), not 0/1")
     quantize_help = (
-        "int8: minilm's linear layers dynamically quantised to int8 (about 2.5x faster; runs on "
+        "int8: minilm's linear layers dynamically quantised to int8 (about 2.4x faster; runs on "
         "the CPU; activations at 8 bits where the CPU has VNNI, else 7); word models stay "
         "float32, said in one line"
     )
