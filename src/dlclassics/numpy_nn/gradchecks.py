@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -87,18 +88,13 @@ def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     return _check("rnn_step", args, forward, backward, dnext_h)
 
 
-def _sequence(
-    rng: np.random.Generator, s: GradcheckShapes, layer: str, gates: int, forward, backward
-) -> LayerCheck:
+def _sequence(layer: str, rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     """``rnn`` (1 gate) or ``lstm`` (4 gates) over T steps from h0; upstream dh is (N, T, H)."""
     args = {"x": rng.standard_normal((s.N, s.T, s.D)), "h0": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, gates, s.D))
+    args.update(_recurrent_weights(rng, s, {"rnn": 1, "lstm": 4}[layer], s.D))
     dh = rng.standard_normal((s.N, s.T, s.H))
+    forward, backward = (getattr(rnn_layers, f"{layer}_{way}") for way in ("forward", "backward"))
     return _check(layer, args, forward, backward, dh)
-
-
-def _rnn(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    return _sequence(rng, s, "rnn", 1, rnn_layers.rnn_forward, rnn_layers.rnn_backward)
 
 
 def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -112,10 +108,6 @@ def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
     forward, backward = rnn_layers.lstm_step_forward, rnn_layers.lstm_step_backward
     return _check("lstm_step", args, forward, backward, dnext_h, dnext_c)
-
-
-def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    return _sequence(rng, s, "lstm", 4, rnn_layers.lstm_forward, rnn_layers.lstm_backward)
 
 
 def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -211,9 +203,9 @@ def _attention_lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
 LAYER_CHECKS = (
     _affine,
     _rnn_step,
-    _rnn,
+    partial(_sequence, "rnn"),
     _lstm_step,
-    _lstm,
+    partial(_sequence, "lstm"),
     _word_embedding,
     _temporal_affine,
     _temporal_softmax_loss,
