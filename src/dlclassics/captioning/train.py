@@ -82,10 +82,8 @@ def training_split(data: CaptionData, config: TrainConfig) -> CaptionSplit:
     if count > train.num_images:
         raise DlcError(f"--overfit {count}: the training split has only {train.num_images} images")
     images = np.random.default_rng(config.seed).permutation(train.num_images)[:count]
-    first_caption = {}
-    for row, image in enumerate(train.image_idxs):
-        first_caption.setdefault(int(image), row)
-    return train.subset_captions(np.array([first_caption[int(i)] for i in images]))
+    first_caption = dict(zip(*np.unique(train.image_idxs, return_index=True), strict=True))
+    return train.subset_captions(np.array([first_caption[i] for i in images]))
 
 
 def build_model(data: CaptionData, config: TrainConfig) -> CaptioningRNN:
