@@ -216,11 +216,7 @@ def check_upstream(
     )
     if STRICT_DTYPES:
         grad = check_float(name, grad, None)
-        if grad.dtype != forward_dtype:
-            raise ValueError(
-                f"{name}: dtype {grad.dtype} differs from the forward input's {forward_dtype}; "
-                "pass every float array in one dtype (float32 or float64)"
-            )
+        check_same_dtype("the forward input", np.empty(0, forward_dtype), **{name: grad})
     else:
         grad = _as_numeric(name, grad)
         dtype = _promoted_dtype([grad, np.empty(0, dtype=forward_dtype)])
