@@ -89,13 +89,17 @@ class Backbone(nn.Module):
             x = layer(x)
         return self.pool(x)
 
-    def intermediate(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Outputs of the named layers, stopping after the deepest one that is asked for."""
+    def check_layers(self, names: Sequence[str]) -> None:
+        """A DlcError naming the first of ``names`` that is not a layer, and the layers."""
         unknown = [n for n in names if n not in self.layers]
         if unknown:
             raise DlcError(
                 f"backbone {self.name} has no layer {unknown[0]!r}; layers: {', '.join(self.layers)}"
             )
+
+    def intermediate(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Outputs of the named layers, stopping after the deepest one that is asked for."""
+        self.check_layers(names)
         wanted, out = set(names), {}
         for layer_name, layer in self.layers.items():
             x = layer(x)

@@ -64,12 +64,7 @@ class StyleFeatureExtractor:
     ``backbone``'s layers named ``content_layer`` and ``style_layers``."""
 
     def __init__(self, backbone: Backbone, content_layer: str, style_layers: Sequence[str]) -> None:
-        missing = [n for n in (content_layer, *style_layers) if n not in backbone.layers]
-        if missing:
-            raise DlcError(
-                f"backbone {backbone.name} has no layer {missing[0]!r}; "
-                f"layers: {', '.join(backbone.layer_names)}"
-            )
+        backbone.check_layers((content_layer, *style_layers))
         self.backbone = backbone
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
