@@ -113,10 +113,9 @@ def sample_scene(rng: np.random.Generator, size: int, include_unseen: bool) -> S
         pairs[0] = unseen_pairs[int(rng.integers(0, len(unseen_pairs)))]
     scale = size / 128
     attributes = [(c, s, ("small", "large")[int(rng.integers(0, 2))]) for c, s in pairs]
-    while True:  # rejection sampling of whole layouts: objects must not overlap
+    objects = None
+    while objects is None:  # rejection sampling of whole layouts: objects must not overlap
         objects = _place(attributes, size, scale, rng)
-        if objects is not None:
-            break
     tone = ("light", "dark")[int(rng.integers(0, 2))]
     level = rng.integers(185, 235) if tone == "light" else rng.integers(25, 75)
     tint = rng.integers(-12, 13, size=3)
@@ -200,10 +199,8 @@ def render_scene(
 
 def _location(obj: ShapeObject, size: int) -> str:
     """3 × 3 grid cell: "top left", "top", ..., "center", ..., "bottom right"."""
-    col = min(int(obj.x / size * 3), 2)
-    row = min(int(obj.y / size * 3), 2)
-    vertical = ("top", "", "bottom")[row]
-    horizontal = ("left", "", "right")[col]
+    vertical = ("top", "", "bottom")[min(int(obj.y / size * 3), 2)]
+    horizontal = ("left", "", "right")[min(int(obj.x / size * 3), 2)]
     return " ".join(w for w in (vertical, horizontal) if w) or "center"
 
 
