@@ -16,8 +16,8 @@ def run_cli(*args: str) -> int:
     return main(["style", *map(str, args)])
 
 
-def test_64px_20_iterations_lowers_the_loss_and_writes_every_file(styles_root, tmp_path):
-    out = tmp_path / "run"
+def test_64px_20_iterations_lowers_the_loss_and_writes_every_file(styles_root, tmp_path, capsys):
+    out = tmp_path / "run.v2"  # a dot in a folder name does not make it an image
     rc = run_cli(
         styles_root / "tubingen.jpg",
         styles_root / "starry_night.jpg",
@@ -31,6 +31,7 @@ def test_64px_20_iterations_lowers_the_loss_and_writes_every_file(styles_root, t
     assert rc == 0
     for name in OUTPUT_FILES:
         assert (out / name).is_file(), name
+    assert f"metrics.json in {out}\n" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["losses_last"]["total"] < metrics["losses_first"]["total"]
     assert metrics["losses_last"]["style"] < metrics["losses_first"]["style"]

@@ -167,7 +167,7 @@ def handle_style(args: argparse.Namespace) -> int:
     if len(images) < 2:
         raise DlcError("give a CONTENT image and at least one STYLE image (or --preset reference)")
     from dlclassics import distributed
-    from dlclassics.style.run import run_style_transfer
+    from dlclassics.style.run import output_paths, run_style_transfer
 
     content, *styles = images
     out = _out(args, f"{content.stem}__{'+'.join(p.stem for p in styles)}")
@@ -185,10 +185,8 @@ def handle_style(args: argparse.Namespace) -> int:
         f"(style {first['style']:.4g} -> {last['style']:.4g}), {metrics['seconds']:.1f} s, "
         f"{metrics['iterations_per_second']:.1f} it/s"
     )
-    folder = out.parent if out.suffix else out
-    print(
-        f"wrote {folder / metrics['files']['image']}, loss.png, panel.png, metrics.json in {folder}"
-    )
+    image, folder = output_paths(out)
+    print(f"wrote {image}, loss.png, panel.png, metrics.json in {folder}")
     return 0
 
 
