@@ -26,10 +26,47 @@ def offline() -> bool:
     raise DlcError(f"{OFFLINE_ENV_VAR}={raw!r}: expected 1 or 0 (also true/false, yes/no, on/off)")
 
 
-def user_cache_dir() -> Path:
-    """The per-user data folder: ``$XDG_CACHE_HOME/dlclassics/data`` or ``~/.cache/dlclassics/data``."""
+def cache_root() -> Path:
+    """The per-user cache folder of dlclassics (not created here).
+
+    ``$XDG_CACHE_HOME/dlclassics``, else ``~/.cache/dlclassics``.
+
+    >>> cache_root().name
+    'dlclassics'
+    """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dlclassics" / "data"
+    return Path(base) / "dlclassics"
+
+
+def user_cache_dir() -> Path:
+    """The per-user data root, ``cache_root() / "data"`` (not created here).
+
+    >>> user_cache_dir() == cache_root() / "data"
+    True
+    """
+    return cache_root() / "data"
+
+
+def cache_dir(*parts: str) -> Path:
+    """The folder ``cache_root() / parts...`` for data dlclassics generates, created on demand.
+
+    Generated data (rendered captioning images, cached features, teacher logits) goes here rather
+    than under the data root, which may be read-only. A folder that cannot be created is a
+    DlcError naming it.
+
+    >>> folder = cache_dir("shapes")  # e.g. ~/.cache/dlclassics/shapes
+    >>> folder.is_dir()
+    True
+    """
+    folder = cache_root().joinpath(*parts)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DlcError(
+            f"{folder}: cannot create the cache folder ({exc.strerror or exc}); "
+            "set $XDG_CACHE_HOME to a writable folder"
+        ) from exc
+    return folder
 
 
 def resolve_data_root(cli_value: str | os.PathLike[str] | None = None) -> Path:
