@@ -40,7 +40,7 @@ from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
 from dlclassics.sentiment.classifier import load_classifier, predict_logits, probabilities
 from dlclassics.sentiment.config import MODEL_NAMES, preset
-from dlclassics.sentiment.reproduce import (
+from dlclassics.sentiment.compare import (
     choose_members,
     comparison_row,
     comparison_table,

@@ -10,7 +10,7 @@ Students are ``dlc sentiment distill`` runs (``sentiment.distill.distill``) into
 ``benchmarks/out/distill/<kind>-a<alpha>-t<T>-from-<teachers' folders>``, on train plus yelp's ``unlabelled.txt``, with
 the student's preset; alpha and T are chosen on dev (test is recorded, not used). Speed: the test
 split's 10 000 sentences predicted by one checkpoint on ONE CPU thread, reading and loading
-excluded (``sentiment.reproduce.throughput``, as ``dlc reproduce`` times its rows: the fastest
+excluded (``sentiment.compare.throughput``, as ``dlc reproduce`` times its rows: the fastest
 of up to 3 passes over the already-read sentences); size = the checkpoint file. ``--int8``: each MiniLM checkpoint in float32 and dynamically quantised to int8
 (``classifier.quantize_int8``): sentences/s on test, dev accuracy of both, and how often their
 labels agree on dev. ``--ship NAME``: the student NAME of the results (its speed measured with
@@ -45,7 +45,7 @@ from dlclassics.sentiment.classifier import (
 from dlclassics.sentiment.config import preset
 from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.packaged import package_model
-from dlclassics.sentiment.reproduce import one_thread, prediction_seconds, throughput
+from dlclassics.sentiment.compare import one_thread, prediction_seconds, throughput
 from dlclassics.sentiment.text import SentenceFile, read_sentences
 from dlclassics.tables import markdown_table
 

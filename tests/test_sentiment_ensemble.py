@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlclassics.sentiment.reproduce import choose_members, ensemble_accuracy
+from dlclassics.sentiment.compare import choose_members, ensemble_accuracy
 
 LABELS = np.array([1, 1, 0, 0])
 # each member is wrong on a different sentence, and less sure there than where it is right

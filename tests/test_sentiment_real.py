@@ -10,7 +10,7 @@ import pytest
 
 from dlclassics.sentiment.classifier import predict_file
 from dlclassics.sentiment.config import preset
-from dlclassics.sentiment.reproduce import ensemble_row, train_models
+from dlclassics.sentiment.compare import ensemble_row, train_models
 from dlclassics.sentiment.run import run
 
 

@@ -13,15 +13,14 @@ import torch
 from dlclassics.report.sections import PartResult
 from dlclassics.sentiment import classifier as classifier_module
 from dlclassics.sentiment.classifier import load_classifier
-from dlclassics.sentiment.reproduce import (
+from dlclassics.sentiment.compare import (
     COLUMNS,
     SPEED_COLUMNS,
-    TRADEOFF,
     comparison_table,
-    run_part,
     taught_by,
     throughput,
 )
+from dlclassics.sentiment.reproduce import TRADEOFF, run_part
 from toy_sentiment import write_toy_yelp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
