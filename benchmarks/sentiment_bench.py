@@ -39,13 +39,13 @@ import numpy as np
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
 from dlclassics.sentiment.classifier import load_classifier, predict_logits, probabilities
-from dlclassics.sentiment.config import MODEL_NAMES, preset
 from dlclassics.sentiment.compare import (
     choose_members,
     comparison_row,
     comparison_table,
     ensemble_accuracy,
 )
+from dlclassics.sentiment.config import MODEL_NAMES, preset
 from dlclassics.sentiment.run import run
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table

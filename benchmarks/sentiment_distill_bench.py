@@ -42,10 +42,10 @@ from dlclassics.sentiment.classifier import (
     quantize_int8,
     sentence_logits,
 )
+from dlclassics.sentiment.compare import one_thread, prediction_seconds, throughput
 from dlclassics.sentiment.config import preset
 from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.packaged import package_model
-from dlclassics.sentiment.compare import one_thread, prediction_seconds, throughput
 from dlclassics.sentiment.text import SentenceFile, read_sentences
 from dlclassics.tables import markdown_table
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dlclassics.sentiment.classifier import predict_file
-from dlclassics.sentiment.config import preset
 from dlclassics.sentiment.compare import ensemble_row, train_models
+from dlclassics.sentiment.config import preset
 from dlclassics.sentiment.run import run
 
 

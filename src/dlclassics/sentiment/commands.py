@@ -244,8 +244,8 @@ def compare_command(args: argparse.Namespace) -> int:
     from dlclassics import distributed
     from dlclassics.io import atomic_write_json, atomic_write_text
     from dlclassics.outputs import prepare_output_dir, release_output_dir
-    from dlclassics.sentiment.config import preset
     from dlclassics.sentiment.compare import comparison_table, train_models
+    from dlclassics.sentiment.config import preset
     from dlclassics.tables import markdown_table
 
     out, writer = Path(args.out), distributed.launched_rank() == 0
