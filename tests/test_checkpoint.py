@@ -51,6 +51,13 @@ def test_round_trip_keeps_every_field(tmp_path: Path):
         ),
         ({"format": "something"}, "not a dlc checkpoint"),
         ({"version": 99}, "version 99"),
+        ({"labels": "ab"}, "labels is a str, not a list"),
+        ({"labels": ["a", 2]}, "labels are not all strings"),
+        ({"config": [4]}, "config is a list, not a dict"),
+        ({"fingerprint": None}, "fingerprint is a NoneType"),
+        ({"model": {"w": [1.0, 2.0]}}, "weight w is a list"),
+        ({"model": {"w": torch.tensor([1.0, float("nan")])}}, "weight w holds NaN or inf"),
+        ({"model": {"w": torch.tensor([float("-inf")])}}, "weight w holds NaN or inf"),
     ],
 )
 def test_wrong_files_are_refused_with_what_they_are(tmp_path: Path, changes, message):

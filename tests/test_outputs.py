@@ -1,15 +1,19 @@
-"""The one "prepare the output folder" step every writing command takes before its work."""
+"""The one "prepare the output folder" step every writing command takes before its work, and the
+one output writer: regular files atomically, devices and pipes written straight into."""
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from dlclassics.errors import DlcError
+from dlclassics.io import write_output_text
 from dlclassics.outputs import (
     LOCK_NAME,
     check_output_file,
@@ -65,3 +69,35 @@ def test_an_output_file_is_checked_without_locking(tmp_path: Path):
     assert (tmp_path / "new").is_dir() and not (tmp_path / "new" / LOCK_NAME).exists()
     with pytest.raises(DlcError, match="is a folder"):
         check_output_file(tmp_path)
+
+
+def test_a_device_is_written_into_not_replaced():
+    write_output_text("/dev/null", "one\ntwo\n")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_full_device_is_one_error_line():
+    with pytest.raises(DlcError, match=r"^/dev/full: cannot write \(No space left on device\)$"):
+        write_output_text("/dev/full", "x\n" * 10_000)
+
+
+def test_a_named_pipe_gets_the_text_and_stays_a_pipe(tmp_path: Path):
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_output_text(fifo, "a\nb\n")
+    reader.join(timeout=10)
+    assert received == ["a\nb\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert check_output_file(fifo) == fifo  # checked as it is: no probe file beside it
+
+
+def test_a_regular_file_is_replaced_whole_and_stdout_is_dash(tmp_path: Path, capsys):
+    target = tmp_path / "preds.txt"
+    target.write_text("old\n")
+    assert write_output_text(target, "new\n") == target and target.read_text() == "new\n"
+    assert write_output_text("-", "to stdout\n") is None
+    assert capsys.readouterr().out == "to stdout\n"
+    with pytest.raises(DlcError, match="is a folder"):
+        write_output_text(tmp_path, "x")

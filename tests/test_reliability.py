@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +89,14 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def damaged(inputs: dict[str, Path], tmp: Path, change: Callable[[dict], None]) -> Path:
-    """A copy of the good sentiment best.pt with ``change`` applied to its dict."""
-    saved = torch.load(inputs["sentiment_best"], weights_only=True)
+def damaged(
+    inputs: dict[str, Path],
+    tmp: Path,
+    change: Callable[[dict], None],
+    source: str = "sentiment_best",
+) -> Path:
+    """A copy of a good best.pt (``source``: which) with ``change`` applied to its dict."""
+    saved = torch.load(inputs[source], weights_only=True)
     change(saved)
     path = tmp / "damaged.pt"
     torch.save(saved, path)
@@ -111,6 +118,11 @@ def malicious(tmp: Path) -> Path:
     path = tmp / "evil.pt"
     torch.save({"format": "dlclassics-checkpoint", "model": Exploit()}, path)
     return path
+
+
+def poison_first_weight(saved: dict) -> None:
+    name = next(iter(saved["model"]))
+    saved["model"][name] = torch.full_like(saved["model"][name], float("nan"))
 
 
 def shrink_largest_tensor(saved: dict) -> None:
@@ -174,6 +186,39 @@ CASES = [
         "short vocabulary",
         lambda i, t, o: sent_predict(damaged(i, t, lambda s: s["labels"].pop()), i),
         "damaged.pt",
+    ),
+    Case(
+        "NaN weights",
+        lambda i, t, o: sent_predict(damaged(i, t, poison_first_weight), i),
+        "holds NaN",
+    ),
+    Case(
+        "NaN transfer weights",
+        lambda i, t, o: [
+            *("transfer", "predict", "--checkpoint"),
+            str(damaged(i, t, poison_first_weight, source="transfer_best")),
+            str(i["photo"]),
+        ],
+        "holds NaN",
+    ),
+    Case(
+        "labels a string",
+        lambda i, t, o: [
+            *("transfer", "predict", "--checkpoint"),
+            str(damaged(i, t, lambda s: s.update(labels="ab"), source="transfer_best")),
+            str(i["photo"]),
+        ],
+        "labels is a str",
+    ),
+    Case(
+        "config a list",
+        lambda i, t, o: sent_predict(damaged(i, t, lambda s: s.update(config=[1])), i),
+        "config is a list",
+    ),
+    Case(
+        "predict -o /dev/full",
+        lambda i, t, o: sent_predict(i["sentiment_best"], i, "-o", "/dev/full"),
+        "No space left on device",
     ),
     Case("truncated", lambda i, t, o: sent_predict(truncated(i, t), i), "cut.pt"),
     Case("malicious pickle", lambda i, t, o: sent_predict(malicious(t), i), "evil.pt"),
@@ -291,3 +336,39 @@ def test_stale_temporary_files_are_removed_by_the_next_run(inputs: dict[str, Pat
     leftover.write_bytes(b"half a checkpoint")
     assert cli.main(sent_train(inputs, out, "--epochs", "1")) == 0
     assert not leftover.exists()
+
+
+def test_a_pipe_given_as_output_gets_the_lines_and_stays_a_pipe(
+    inputs: dict[str, Path], tmp_path: Path
+):
+    fifo = tmp_path / "predictions.fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    code = cli.main(sent_predict(inputs["sentiment_best"], inputs, "-o", str(fifo)))
+    reader.join(timeout=30)
+    assert code == 0
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].count("\n") == 2
+
+
+def test_a_device_given_as_output_stays_a_device(inputs: dict[str, Path]):
+    assert cli.main(sent_predict(inputs["sentiment_best"], inputs, "-o", "/dev/null")) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_os_error_naming_a_path_is_one_line(monkeypatch, capsys):
+    """A permission error anywhere (a read-only cache folder) names the path, not a type."""
+
+    def refuse(args):
+        raise PermissionError(13, "Permission denied", "/cache/features.pt")
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["data", "status"])
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(args, "func", refuse, raising=False)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: args)
+    assert cli.main(["data", "status"]) == 2
+    err = capsys.readouterr().err
+    assert err == "dlc: error: /cache/features.pt: Permission denied\n"

@@ -1,3 +1,3 @@
 """dlclassics: five classic deep-learning experiments, end to end on real data."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -12,7 +12,8 @@ Every checkpoint ``dlc`` writes is ``torch.save`` of a dict with these keys:
 
 ``load_checkpoint`` reads it with ``weights_only=True`` (no code runs from a malicious pickle)
 and turns every way a file can be wrong — missing, truncated, not ours, another experiment's,
-an older format, missing keys — into one ``DlcError`` line.
+an older format, missing keys, a field of the wrong type, a weight that is NaN or infinite — into
+one ``DlcError`` line, so a damaged file is refused when it is loaded, never served.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ REQUIRED_KEYS = ("format", "version", "kind", "model", "config", "labels", "fing
 # checkpoints of release 0.1, before the one format: refused with how to get a new one
 OLD_FORMATS = {"dlclassics.transfer/1": "transfer", "dlclassics-sentiment-1": "sentiment"}
 RETRAIN = {kind: f"dlc {kind} train" for kind in ("transfer", "sentiment", "caption")}
+# the type every field must have; "model" is further checked tensor by tensor
+FIELD_TYPES = {
+    "version": int,
+    "kind": str,
+    "model": dict,
+    "config": dict,
+    "labels": list,
+    "fingerprint": dict,
+}
 
 Config = TypeVar("Config")
 
@@ -111,7 +121,37 @@ def load_checkpoint(
     missing = [key for key in (*REQUIRED_KEYS, *required) if key not in saved]
     if missing:
         raise DlcError(f"{p}: damaged {kind} checkpoint: no {', '.join(missing)}")
+    check_fields(saved, p, kind)
     return saved
+
+
+def check_fields(saved: dict[str, Any], path: Path, kind: str) -> None:
+    """Refuse a checkpoint whose fields have the wrong type (``labels`` a string, ``model`` a
+    list), whose labels are not all strings, or whose weights are not finite tensors.
+
+    Example:
+        >>> check_fields(make_checkpoint("transfer", {"w": torch.zeros(2)}, {}, ["ants"]),
+        ...              Path("best.pt"), "transfer")
+    """
+    for key, expected in FIELD_TYPES.items():
+        if not isinstance(saved[key], expected):
+            found = type(saved[key]).__name__
+            raise DlcError(
+                f"{path}: damaged {kind} checkpoint: {key} is a {found}, not a {expected.__name__}"
+            )
+    if not all(isinstance(label, str) for label in saved["labels"]):
+        raise DlcError(f"{path}: damaged {kind} checkpoint: labels are not all strings")
+    check_finite_weights(saved["model"], path, kind)
+
+
+def check_finite_weights(weights: dict[str, Any], path: Path, kind: str) -> None:
+    """Every entry of ``weights`` is a tensor, and every floating-point one is finite."""
+    for name, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor):
+            found = type(tensor).__name__
+            raise DlcError(f"{path}: damaged {kind} checkpoint: weight {name} is a {found}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise DlcError(f"{path}: damaged {kind} checkpoint: weight {name} holds NaN or inf")
 
 
 def load_weights(module: nn.Module, state: dict[str, Any], path: str | os.PathLike[str]) -> None:

@@ -5,7 +5,8 @@ sets ``func`` (``args -> exit code``) on it. Heavy imports (torch, transformers)
 those functions, so ``dlc --help`` stays fast.
 
 Every failure reaches the user as one ``dlc: error:`` line and a non-zero exit: a ``DlcError``
-(bad input, named by file and problem) exits 2; anything else is a bug, also one line, with the
+(bad input, named by file and problem) exits 2, and so does an operating-system error that names
+its file (a read-only folder, a full disk); anything else is a bug, also one line, with the
 traceback under ``--verbose`` or ``DLC_VERBOSE=1``. Library warnings are silenced unless verbose.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -80,7 +82,32 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _report_unexpected(exc: BaseException, verbose: bool) -> int:
+    """A bug, not bad input: one line, and the traceback when asked."""
+    if verbose:
+        traceback.print_exc()
+    reason = _one_line(f"{type(exc).__name__}: {exc}")[:300]
+    hint = "" if verbose else " (rerun with --verbose for the traceback)"
+    print(f"dlc: error: {_rank_prefix()}unexpected {reason}{hint}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dlc`` with ``argv`` (None: the program's own arguments); the exit code.
+
+    Example:
+        >>> main(["gradcheck", "--help"])  # doctest: +SKIP
+    """
+    try:
+        return _dispatch(argv)
+    finally:
+        if argv is None:
+            # The process is ending: a Ctrl-C during the exit handlers (lock removal) would
+            # print an "Exception ignored in atexit callback" traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     verbose = args.verbose or os.environ.get("DLC_VERBOSE", "") not in ("", "0")
     with warnings.catch_warnings():
@@ -100,13 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except MemoryError:
             print(f"dlc: error: {_rank_prefix()}out of memory", file=sys.stderr)
             return 1
-        except Exception as exc:  # a bug, not bad input: one line, the trace when asked
-            if verbose:
-                traceback.print_exc()
-            reason = _one_line(f"{type(exc).__name__}: {exc}")[:300]
-            hint = "" if verbose else " (rerun with --verbose for the traceback)"
-            print(f"dlc: error: {_rank_prefix()}unexpected {reason}{hint}", file=sys.stderr)
-            return 1
+        except OSError as exc:
+            if exc.filename is None:
+                return _report_unexpected(exc, verbose)
+            reason = exc.strerror or type(exc).__name__
+            print(f"dlc: error: {_rank_prefix()}{exc.filename}: {reason}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            return _report_unexpected(exc, verbose)
 
 
 if __name__ == "__main__":

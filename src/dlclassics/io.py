@@ -1,7 +1,10 @@
 """Atomic output: every file a run writes appears whole or not at all.
 
 Each writer goes to a temporary file in the destination folder and renames it into place, so an
-interrupted run never leaves a half-written ``metrics.json``, figure or checkpoint behind.
+interrupted run never leaves a half-written ``metrics.json``, figure or checkpoint behind. A
+destination that is a device or a named pipe (``/dev/stdout``, ``/dev/full``, a fifo with a
+reader) is written straight into instead: renaming over it would replace it with a regular file,
+and the reader would get nothing. A failed write there is one DlcError naming the path.
 """
 
 from __future__ import annotations
@@ -10,19 +13,43 @@ import contextlib
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dlclassics.errors import DlcError
+
 _UMASK = os.umask(0)  # the process's umask, read by setting it and then put back
 os.umask(_UMASK)
 
 
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder: a device
+    (``/dev/null``, ``/dev/full``, ``/dev/stdout``), a named pipe or a socket.
+
+    Example:
+        >>> is_special_file("/dev/null"), is_special_file("report.md")
+        (True, False)
+    """
+    target = Path(path)
+    return target.exists() and not target.is_file() and not target.is_dir()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    A device or named pipe is yielded as it is, to be written straight into.
+    """
     final = Path(path)
+    if is_special_file(final):
+        try:
+            yield final
+        except OSError as exc:
+            raise DlcError(f"{final}: cannot write ({exc.strerror or exc})") from exc
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
@@ -46,6 +73,29 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_output_text(path: str | os.PathLike[str], text: str) -> Path | None:
+    """Write ``text`` where the user asked: ``-`` is standard output; a device or a named pipe
+    straight into; anything else atomically. A failed write is one DlcError naming the path.
+
+    Returns the path written, or None for standard output.
+
+    Example:
+        >>> write_output_text("predictions.txt", "1\n0\n")
+        PosixPath('predictions.txt')
+    """
+    if os.fspath(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return None
+    target = Path(path)
+    if target.is_dir():
+        raise DlcError(f"{target}: is a folder; give a file name")
+    try:
+        return atomic_write_text(target, text)
+    except OSError as exc:
+        raise DlcError(f"{target}: cannot write ({exc.strerror or exc})") from exc
 
 
 def _json_ready(value: Any) -> Any:

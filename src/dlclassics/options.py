@@ -2,7 +2,10 @@
 
 - numeric options are checked by their argparse type, so ``--batch-size 0`` or ``--lr nan``
   stops with one ``dlc: error:`` line before any work starts;
-- ``--device``, ``--out`` / ``-o`` and ``--threads`` mean the same in every command;
+- ``--device``, ``--out`` / ``-o``, ``--threads``, ``--precision`` and ``--format`` mean the
+  same in every command;
+- a renamed option keeps its old spelling for one release (``add_deprecated_alias``), with a
+  one-line note saying the new one;
 - each experiment's config dataclass is filled straight from the parsed arguments
   (``config_from_args``), with no field-by-field copying.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any, TypeVar
@@ -110,6 +114,61 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=text
     )
+
+
+def add_threads_argument(
+    parser: argparse.ArgumentParser, text: str = "CPU threads for PyTorch (default: all)"
+) -> None:
+    """``--threads N``: PyTorch's intra-op threads (None: leave PyTorch's default)."""
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N", help=text)
+
+
+def add_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--format txt|csv|jsonl`` of a predict command (``predictions.write_predictions``)."""
+    text = "txt: one line a prediction; csv: with a header; jsonl: one JSON object a line"
+    parser.add_argument("--format", choices=("txt", "csv", "jsonl"), default="txt", help=text)
+
+
+class _DeprecatedSpelling(argparse.Action):
+    """An option's old spelling: notes the new one on standard error, then acts as it."""
+
+    def __init__(self, option_strings: list[str], dest: str, current: argparse.Action) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=current.nargs,
+            type=current.type,
+            choices=current.choices,
+            metavar=current.metavar,
+            help=argparse.SUPPRESS,
+        )
+        self.current = current
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        new = self.current.option_strings[-1]
+        print(f"dlc: note: {option_string} is deprecated; use {new}", file=sys.stderr)
+        self.current(parser, namespace, values, new)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Keep ``old`` working as a hidden spelling of the existing option ``new`` (one release).
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> _ = parser.add_argument("--hidden-size", type=int)
+        >>> add_deprecated_alias(parser, old="--hidden", new="--hidden-size")
+        >>> parser.parse_args(["--hidden", "8"]).hidden_size  # notes the new name on stderr
+        8
+    """
+    # argparse has no public lookup of an option's action before Python 3.13's deprecated=
+    current = parser._option_string_actions[new]
+    parser.add_argument(old, dest=current.dest, action=_DeprecatedSpelling, current=current)
 
 
 def add_out_argument(parser: argparse.ArgumentParser, default: str | None, what: str) -> None:

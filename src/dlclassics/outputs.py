@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from dlclassics.errors import DlcError
-from dlclassics.io import atomic_path
+from dlclassics.io import atomic_path, is_special_file
 
 LOCK_NAME = ".dlc.lock"
 
@@ -88,9 +88,12 @@ def release_output_dir(path: str | os.PathLike[str]) -> None:
 
 
 def check_output_file(path: str | os.PathLike[str]) -> Path:
-    """Check before the work that an output file can be written (its folder is created)."""
+    """Check before the work that an output file can be written (its folder is created); a
+    device or named pipe is taken as it is (``io.write_output_text`` writes straight into it)."""
     target = Path(path)
     if target.is_dir():
         raise DlcError(f"{target}: is a folder; give a file name")
+    if is_special_file(target):
+        return target
     prepare_output_dir(target.parent if str(target.parent) else ".", lock=False)
     return target
