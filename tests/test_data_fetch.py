@@ -28,11 +28,14 @@ import pytest
 from dlclassics import cli
 from dlclassics.data import fetch
 from dlclassics.data import manifest as manifest_module
+from dlclassics.data.catalog import get_dataset
 from dlclassics.data.manifest import sha256_file, verify_folder
-from dlclassics.data.registry import dataset_path, get_dataset
+from dlclassics.data.registry import dataset_path
 from dlclassics.data.staging import PID_FILE
 
 SLOW_STALL_S = 20.0
+
+PADDING = b"0 and a sentence the manifest does not know\n"  # what /padded/ and /unannounced/ add
 
 
 class MirrorHandler(http.server.SimpleHTTPRequestHandler):
@@ -43,7 +46,7 @@ class MirrorHandler(http.server.SimpleHTTPRequestHandler):
             prefix = "/" + self.path.split("/")[1] + "/"
             body = (Path(self.directory) / self.path[len(prefix) :]).read_bytes()
             if prefix != "/slow/":
-                body += b"0 and a sentence the manifest does not know\n"
+                body += PADDING
             self.send_response(200)
             if prefix != "/unannounced/":  # no length: the body ends when the connection does
                 self.send_header("Content-Length", str(len(body)))
@@ -443,7 +446,13 @@ def test_per_file_download_larger_than_its_manifest_entry_is_refused(
     size = get_dataset("yelp").manifest.files["dev.txt"].size
     line = one_error_line(err)
     assert line.startswith(f"dlc: error: {mirror}/{route}/yelp/dev.txt: refusing to download ")
-    assert f"size cap of {manifest_module.human_bytes(size)}" in line
+    if route == "padded":  # it announces its length: both sizes are said, never alike
+        served = size + len(PADDING)
+        shown, cap_shown = manifest_module.distinct_sizes(served, size)
+        assert f"refusing to download {shown}: more than its size cap of {cap_shown}" in line
+        assert shown != cap_shown
+    else:
+        assert f"size cap of {manifest_module.human_bytes(size)}" in line
     assert entries(root) == []
 
 
@@ -609,7 +618,7 @@ def test_fetch_killed_by_sigterm_leaves_a_staging_folder_the_next_fetch_removes(
     # command module (and torch) first
     script = (
         "import sys; from dlclassics.data.fetch import fetch_dataset; "
-        "from dlclassics.data.registry import get_dataset; "
+        "from dlclassics.data.catalog import get_dataset; "
         "fetch_dataset(get_dataset('yelp'), sys.argv[1], mirror=sys.argv[2])"
     )
     child = subprocess.Popen(

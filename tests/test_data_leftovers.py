@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dlclassics import cli
-from dlclassics.data.registry import get_dataset
+from dlclassics.data.catalog import get_dataset
 from dlclassics.data.root import offline
 from dlclassics.data.staging import (
     NO_PID_STALE_AGE_S,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from dlclassics import cli
-from dlclassics.data.registry import DATASETS, dataset_path, download_urls, get_dataset
+from dlclassics.data.catalog import DATASETS, download_urls, get_dataset
+from dlclassics.data.registry import dataset_path
 from dlclassics.errors import DlcError
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "src" / "dlclassics" / "data" / "manifests"

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
-from dlclassics.data.manifest import human_bytes
+from dlclassics.data.manifest import distinct_sizes
 from dlclassics.errors import DlcError
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -157,11 +157,13 @@ def _write_members(
     checked against the declared sizes, then the bytes written (a member may hold more)."""
     total = sum(m.size for m in members if not m.is_dir)
     if cap is not None and total > cap:
+        total_shown, cap_shown = distinct_sizes(total, cap)
         raise DlcError(
-            f"{archive}: refusing to unpack {human_bytes(total)} of files: more than the "
-            f"size cap of {human_bytes(cap)} for this data set"
+            f"{archive}: refusing to unpack {total_shown} of files: more than the "
+            f"size cap of {cap_shown} for this data set"
         )
-    budget, written = cap, []
+    budget = cap  # bytes still allowed; None: no cap
+    written: list[Path] = []
     for member in tqdm(members, desc=f"unpacking {archive.name}", unit="file", disable=None):
         if member.is_dir:
             member.target.mkdir(parents=True, exist_ok=True)

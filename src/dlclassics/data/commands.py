@@ -9,24 +9,27 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dlclassics.data.catalog import DATASETS, MIRROR_ENV_VAR, DatasetSpec
 from dlclassics.data.root import add_data_root_argument
 
 if TYPE_CHECKING:
     from dlclassics.data.manifest import VerifyReport
-    from dlclassics.data.registry import DatasetSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from dlclassics.data.registry import DATASETS
+    """Add ``dlc data`` and its actions (status, fetch, path, manifest) to ``subparsers``.
 
+    >>> parser = argparse.ArgumentParser()
+    >>> register(parser.add_subparsers())
+    >>> parser.parse_args(["data", "path", "yelp"]).name
+    'yelp'
+    """
     data = subparsers.add_parser(
         "data",
         help="list, fetch and verify the data sets",
         description="List, fetch and verify the data sets under the data root.",
     )
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    names = dict(metavar="NAME", choices=list(DATASETS), help=f"data set: {', '.join(DATASETS)}")
-
     status = actions.add_parser(
         "status", help="table of every data set: found or missing, where, files, checksums"
     )
@@ -35,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--no-verify", action="store_true", help=no_verify_help)
     status.set_defaults(func=run_status)
 
-    _register_fetch(actions, names)
+    _register_fetch(actions)
 
     path = actions.add_parser(
         "path",
@@ -43,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the folder of a data set under the data root; a data set that is not "
         "there is an error (this command never downloads).",
     )
-    path.add_argument("name", **names)
+    _add_dataset_argument(path, "name")
     add_data_root_argument(path)
     path.set_defaults(func=run_path)
 
@@ -60,9 +63,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     manifest.set_defaults(func=run_manifest)
 
 
-def _register_fetch(actions: argparse._SubParsersAction, names: dict) -> None:
-    from dlclassics.data.registry import MIRROR_ENV_VAR
+def _add_dataset_argument(
+    parser: argparse.ArgumentParser, dest: str, nargs: str | None = None
+) -> None:
+    """The positional data-set name(s), one of the known data sets."""
+    known = ", ".join(DATASETS)
+    parser.add_argument(
+        dest, nargs=nargs, metavar="NAME", choices=list(DATASETS), help=f"data set: {known}"
+    )
 
+
+def _register_fetch(actions: argparse._SubParsersAction) -> None:
     fetch = actions.add_parser(
         "fetch",
         help="download a data set (or import it with --from) and verify it",
@@ -70,7 +81,7 @@ def _register_fetch(actions: argparse._SubParsersAction, names: dict) -> None:
         "folder or archive, verifying every file against the shipped SHA-256 manifest.",
     )
     add = fetch.add_argument
-    add("names", nargs="+", **names)
+    _add_dataset_argument(fetch, "names", nargs="+")
     from_help = (
         "import from this folder (the data set's folder or a data root holding it) or archive "
         "instead of downloading"
@@ -88,8 +99,12 @@ def _register_fetch(actions: argparse._SubParsersAction, names: dict) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    """``dlc data status``: one row per data set (state, files, checksums, folder), then any
+    fetch leftovers; always exits 0.
+
+    >>> run_status(argparse.Namespace(data_root="/data", no_verify=True))  # doctest: +SKIP
+    """
     from dlclassics.data.manifest import human_bytes, list_files, verify_folder
-    from dlclassics.data.registry import DATASETS
     from dlclassics.data.root import resolve_data_root
     from dlclassics.data.staging import find_staging
 
@@ -136,9 +151,15 @@ def _checksums(report: VerifyReport, spec: DatasetSpec, no_verify: bool) -> str:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    """``dlc data fetch``: download (or, with ``--from``, import) each named data set and say
+    what was verified.
+
+    >>> run_fetch(argparse.Namespace(names=["yelp"], source="old/data", force=False,
+    ...                              mirror=None, data_root="/data"))  # doctest: +SKIP
+    """
+    from dlclassics.data.catalog import get_dataset, resolve_mirror
     from dlclassics.data.fetch import fetch_dataset, import_dataset
     from dlclassics.data.manifest import human_bytes
-    from dlclassics.data.registry import get_dataset, resolve_mirror
     from dlclassics.data.root import resolve_data_root
 
     root = resolve_data_root(args.data_root)
@@ -166,6 +187,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_path(args: argparse.Namespace) -> int:
+    """``dlc data path NAME``: print the data set's folder; never downloads.
+
+    >>> run_path(argparse.Namespace(name="yelp", data_root="/data"))  # doctest: +SKIP
+    /data/yelp
+    """
     from dlclassics.data.registry import dataset_path
 
     print(dataset_path(args.name, args.data_root, fetch_missing=False))
@@ -173,6 +199,10 @@ def run_path(args: argparse.Namespace) -> int:
 
 
 def run_manifest(args: argparse.Namespace) -> int:
+    """``dlc data manifest DIR``: hash every file under DIR into a manifest (stdout or ``-o``).
+
+    >>> run_manifest(argparse.Namespace(folder="my_data", name=None, out="-"))  # doctest: +SKIP
+    """
     from dlclassics.data.manifest import build_manifest
     from dlclassics.io import atomic_write_text
     from dlclassics.outputs import check_output_file

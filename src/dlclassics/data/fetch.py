@@ -26,16 +26,20 @@ from tqdm import tqdm
 
 from dlclassics import __version__
 from dlclassics.data.archive import extract_archive, list_members
-from dlclassics.data.manifest import VerifyReport, human_bytes, list_files, verify_folder
-from dlclassics.data.registry import ArchiveSource, DatasetSpec, download_urls
+from dlclassics.data.catalog import ArchiveSource, DatasetSpec, download_urls
+from dlclassics.data.manifest import (
+    VerifyReport,
+    distinct_sizes,
+    human_bytes,
+    list_files,
+    verify_folder,
+)
 from dlclassics.data.staging import StagingFolder, make_staging, remove_stale_staging
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 DOWNLOAD_TIMEOUT_S = 60.0
-# tqdm's options for a download: bytes in KiB/MiB, hidden when not a terminal, gone when done
-DOWNLOAD_BAR = dict(unit="B", unit_scale=True, unit_divisor=1024, disable=None, leave=False)
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,23 @@ def download_file(
             length = response.headers.get("Content-Length")
             expected_bytes = int(length) if length and length.isdigit() else None
             if max_bytes is not None and expected_bytes is not None and expected_bytes > max_bytes:
+                expected_shown, cap_shown = distinct_sizes(expected_bytes, max_bytes)
                 raise DlcError(
-                    f"{url}: refusing to download {human_bytes(expected_bytes)}: more than its "
-                    f"size cap of {human_bytes(max_bytes)}"
+                    f"{url}: refusing to download {expected_shown}: more than its "
+                    f"size cap of {cap_shown}"
                 )
-            digest, received = hashlib.sha256(), 0
-            bar = tqdm(total=expected_bytes, desc=dest.name, **DOWNLOAD_BAR)
+            digest = hashlib.sha256()
+            received = 0
+            # bytes in KiB/MiB, hidden when not a terminal, gone when done
+            bar = tqdm(
+                total=expected_bytes,
+                desc=dest.name,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                disable=None,
+                leave=False,
+            )
             with open(tmp, "wb") as out, bar:
                 while chunk := response.read(DOWNLOAD_CHUNK_BYTES):
                     out.write(chunk)
@@ -148,11 +163,13 @@ def import_dataset(
 
     def copy_into(staging: Path) -> tuple[Path, str, list[str]]:
         if source.is_file():
-            size, cap = source.stat().st_size, _archive_cap(spec)
+            size = source.stat().st_size
+            cap = _archive_cap(spec)
             if size > cap:
+                size_shown, cap_shown = distinct_sizes(size, cap)
                 raise DlcError(
-                    f"{source}: refusing an archive of {human_bytes(size)}: more than the size "
-                    f"cap of {human_bytes(cap)} for the {spec.name} data set"
+                    f"{source}: refusing an archive of {size_shown}: more than the size "
+                    f"cap of {cap_shown} for the {spec.name} data set"
                 )
             content, dropped = _unpack(spec, source, staging / "unpacked", origin=str(source))
             return content, str(source), dropped
@@ -314,7 +331,9 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
         dropped = sorted(set(present) - set(manifest.files))
     else:
         files, dropped = present, []
-    inside, sources, total = origin.resolve(), [], 0
+    inside = origin.resolve()
+    sources: list[tuple[str, Path, int]] = []
+    total = 0
     for rel in files:
         source = origin / rel
         real = source.resolve()
@@ -331,9 +350,10 @@ def _copy_tree(spec: DatasetSpec, origin: Path, content: Path) -> list[str]:
         total += info.st_size
     cap = manifest.size_cap()
     if total > cap:
+        total_shown, cap_shown = distinct_sizes(total, cap)
         raise DlcError(
-            f"{origin}: refusing to copy {human_bytes(total)}: more than the size cap of "
-            f"{human_bytes(cap)} for the {spec.name} data set"
+            f"{origin}: refusing to copy {total_shown}: more than the size cap of "
+            f"{cap_shown} for the {spec.name} data set"
         )
     bar = tqdm(total=total, desc=f"copying {origin.name}", unit="B", unit_scale=True, disable=None)
     with bar:

@@ -23,14 +23,36 @@ CAP_SLACK_BYTES = 64 * 1000**2  # covers an archive's own overhead on a small da
 FALLBACK_CAP_BYTES = 8 * 1000**3  # the cap where the manifest does not record the sizes
 
 
-def human_bytes(n: int) -> str:
-    """``1234567`` → ``1.2 MB`` (decimal units, like ``ls -h --si``)."""
+def human_bytes(n: int, digits: int = 1) -> str:
+    """``n`` bytes in decimal units, like ``ls -h --si``, with ``digits`` decimals.
+
+    >>> human_bytes(1234567), human_bytes(999), human_bytes(999_960)
+    ('1.2 MB', '999 B', '1.0 MB')
+    """
     if n < 1000:
         return f"{n} B"
     size, units = n / 1000, ["kB", "MB", "GB", "TB"]
-    while size >= 1000 and len(units) > 1:
+    # choose the unit after rounding, so that 999 960 bytes is 1.0 MB rather than 1000.0 kB
+    while round(size, digits) >= 1000 and len(units) > 1:
         size, units = size / 1000, units[1:]
-    return f"{size:.1f} {units[0]}"
+    return f"{size:.{digits}f} {units[0]}"
+
+
+def distinct_sizes(first: int, second: int) -> tuple[str, str]:
+    """``first`` and ``second`` as :func:`human_bytes` with just enough decimals (up to three)
+    that two different sizes never print alike; exact byte counts where three are not enough.
+    For messages that compare two sizes, such as a download and its size cap.
+
+    >>> distinct_sizes(493_912, 493_900)
+    ('493.91 kB', '493.90 kB')
+    >>> distinct_sizes(12_345_678, 12_345_600)
+    ('12345678 B', '12345600 B')
+    """
+    for digits in (1, 2, 3):
+        shown = (human_bytes(first, digits), human_bytes(second, digits))
+        if first == second or shown[0] != shown[1]:
+            return shown
+    return f"{first} B", f"{second} B"
 
 
 @dataclass(frozen=True)
@@ -166,8 +188,10 @@ def verify_folder(
     root = Path(folder)
     report = VerifyReport()
     entries = sorted(manifest.files.items())
-    bar = dict(desc=f"verifying {manifest.dataset}", unit="file", disable=None, leave=False)
-    for rel, entry in tqdm(entries, **bar):
+    bar = tqdm(
+        entries, desc=f"verifying {manifest.dataset}", unit="file", disable=None, leave=False
+    )
+    for rel, entry in bar:
         path = root / rel
         if not path.is_file():
             report.missing.append(rel)
