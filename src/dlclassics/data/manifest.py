@@ -148,24 +148,43 @@ def _first(paths: list[str], shown: int = 3) -> str:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    """SHA-256 hex digest of a file, read in 1 MiB chunks; a file that cannot be read is a
+    DlcError naming it.
+
+    >>> sha256_file("/dev/null")
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+    except OSError as exc:
+        raise DlcError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     return digest.hexdigest()
 
 
 def list_files(folder: str | os.PathLike[str]) -> list[str]:
     """Every regular file under ``folder`` as a sorted ``/``-separated relative path, without
-    hidden files and folders (``.DS_Store``, ``.git``, our ``.*.tmp``): never part of a data set."""
+    hidden files and folders (``.DS_Store``, ``.git``, our ``.*.tmp``): never part of a data set.
+    A folder that cannot be read is a DlcError naming it (a listing must not silently miss one).
+
+    >>> list_files("/nonexistent")
+    []
+    """
     root = Path(folder)
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable_folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         base = Path(dirpath).relative_to(root)
         found.extend((base / name).as_posix() for name in filenames if not name.startswith("."))
     return sorted(found)
+
+
+def _unreadable_folder(exc: OSError) -> None:
+    """``os.walk``'s error handler: a folder it cannot list is an error, except a missing root."""
+    if not isinstance(exc, FileNotFoundError):
+        raise DlcError(f"{exc.filename}: cannot read the folder ({exc.strerror or exc})") from exc
 
 
 def build_manifest(dataset: str, folder: str | os.PathLike[str]) -> Manifest:
