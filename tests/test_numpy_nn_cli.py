@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,29 @@ def test_dlc_gradcheck_unwritable_json_is_a_one_line_error(
     assert main(["gradcheck", "--json", str(tmp_path)]) == 2  # a folder, not a file
     err = capsys.readouterr().err
     assert err.startswith(f"dlc: error: {tmp_path}: is a folder") and err.count("\n") == 1
+
+
+def test_dlc_gradcheck_into_a_full_device_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["gradcheck", "-o", "/dev/full"]) == 2
+    assert capsys.readouterr().err == (
+        "dlc: error: /dev/full: cannot write (No space left on device)\n"
+    )
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # still the device
+
+
+def test_dlc_gradcheck_into_a_named_pipe_keeps_the_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "gradcheck.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["gradcheck", "-o", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert json.loads(received[0])["all_passed"] is True  # the reader got the whole report
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # and the pipe is still a pipe
+    assert sorted(tmp_path.iterdir()) == [fifo]  # no temporary file beside it
 
 
 def test_reproduce_gradients_section(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import TypedDict
 
 import numpy as np
 
@@ -50,7 +50,35 @@ class LayerCheck:
     gradients: Callable[[], tuple[np.ndarray, ...]]  # analytic dL/d(input), in inputs' order
 
 
-def _check(layer: str, args: dict, forward: Callable, backward: Callable, *douts) -> LayerCheck:
+class GradcheckRow(TypedDict):
+    """One (layer, gradient) of the table: a row of ``dlc gradcheck`` and of its JSON."""
+
+    layer: str  # e.g. "lstm"
+    gradient: str  # e.g. "dWh"
+    shape: list[int]
+    rel_error: float  # normwise; passed when <= TOLERANCE
+    max_elementwise_rel_error: float
+    passed: bool
+
+
+class GradcheckReport(TypedDict):
+    """Every row with a summary: the JSON that ``dlc gradcheck -o FILE`` writes."""
+
+    seed: int
+    tolerance: float
+    all_passed: bool
+    max_rel_error: float  # over all rows
+    rows: list[GradcheckRow]
+
+
+def _check(
+    layer: str,
+    args: dict[str, np.ndarray],
+    *,
+    forward: Callable,
+    backward: Callable,
+    douts: tuple[np.ndarray, ...],
+) -> LayerCheck:
     """L = sum_k sum(out_k * dout_k) over the outputs of ``forward(**args)`` but the last (the
     cache); the gradients are ``backward(*douts, cache)``."""
 
@@ -68,13 +96,22 @@ def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
         "b": rng.standard_normal(s.M),
     }
     dout = rng.standard_normal((s.N, s.M))
-    return _check("affine", args, layers.affine_forward, layers.affine_backward, dout)
+    return _check(
+        "affine",
+        args,
+        forward=layers.affine_forward,
+        backward=layers.affine_backward,
+        douts=(dout,),
+    )
 
 
-def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int, D: int) -> dict:
-    """Wx (D, gH), Wh (H, gH), b (gH,) at a scale that keeps tanh/sigmoid out of saturation."""
+def _recurrent_weights(
+    rng: np.random.Generator, s: GradcheckShapes, *, gates: int, input_size: int
+) -> dict[str, np.ndarray]:
+    """Wx (input_size, gH), Wh (H, gH), b (gH,) at a scale that keeps tanh/sigmoid out of
+    saturation."""
     return {
-        "Wx": 0.4 * rng.standard_normal((D, gates * s.H)),
+        "Wx": 0.4 * rng.standard_normal((input_size, gates * s.H)),
         "Wh": 0.4 * rng.standard_normal((s.H, gates * s.H)),
         "b": 0.4 * rng.standard_normal(gates * s.H),
     }
@@ -82,23 +119,47 @@ def _recurrent_weights(rng: np.random.Generator, s: GradcheckShapes, gates: int,
 
 def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     args = {"x": rng.standard_normal((s.N, s.D)), "prev_h": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, 1, s.D))
+    args.update(_recurrent_weights(rng, s, gates=1, input_size=s.D))
     dnext_h = rng.standard_normal((s.N, s.H))
-    forward, backward = rnn_layers.rnn_step_forward, rnn_layers.rnn_step_backward
-    return _check("rnn_step", args, forward, backward, dnext_h)
+    return _check(
+        "rnn_step",
+        args,
+        forward=rnn_layers.rnn_step_forward,
+        backward=rnn_layers.rnn_step_backward,
+        douts=(dnext_h,),
+    )
 
 
-def _sequence(layer: str, rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    """``rnn`` (1 gate) or ``lstm`` (4 gates) over T steps from h0; upstream dh is (N, T, H)."""
+def _sequence_args(rng: np.random.Generator, s: GradcheckShapes, *, gates: int) -> dict:
+    """x (N, T, D), h0 (N, H) and the weights of a recurrent layer with ``gates`` gates."""
     args = {"x": rng.standard_normal((s.N, s.T, s.D)), "h0": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, {"rnn": 1, "lstm": 4}[layer], s.D))
+    return args | _recurrent_weights(rng, s, gates=gates, input_size=s.D)
+
+
+def _rnn(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    """The vanilla RNN over T steps from h0; upstream dh is (N, T, H)."""
+    args = _sequence_args(rng, s, gates=1)
     dh = rng.standard_normal((s.N, s.T, s.H))
-    forward, backward = (getattr(rnn_layers, f"{layer}_{way}") for way in ("forward", "backward"))
-    return _check(layer, args, forward, backward, dh)
+    return _check(
+        "rnn", args, forward=rnn_layers.rnn_forward, backward=rnn_layers.rnn_backward, douts=(dh,)
+    )
+
+
+def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+    """The LSTM over T steps from h0 (and c0 = 0); upstream dh is (N, T, H)."""
+    args = _sequence_args(rng, s, gates=4)
+    dh = rng.standard_normal((s.N, s.T, s.H))
+    return _check(
+        "lstm",
+        args,
+        forward=rnn_layers.lstm_forward,
+        backward=rnn_layers.lstm_backward,
+        douts=(dh,),
+    )
 
 
 def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    weights = _recurrent_weights(rng, s, 4, s.D)
+    weights = _recurrent_weights(rng, s, gates=4, input_size=s.D)
     args = {
         "x": rng.standard_normal((s.N, s.D)),
         "prev_h": rng.standard_normal((s.N, s.H)),
@@ -106,8 +167,13 @@ def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
         **weights,
     }
     dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
-    forward, backward = rnn_layers.lstm_step_forward, rnn_layers.lstm_step_backward
-    return _check("lstm_step", args, forward, backward, dnext_h, dnext_c)
+    return _check(
+        "lstm_step",
+        args,
+        forward=rnn_layers.lstm_step_forward,
+        backward=rnn_layers.lstm_step_backward,
+        douts=(dnext_h, dnext_c),
+    )
 
 
 def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -117,9 +183,9 @@ def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     return _check(
         "word_embedding",
         args,
-        lambda W: rnn_layers.word_embedding_forward(words, W),
-        lambda dout, cache: (rnn_layers.word_embedding_backward(dout, cache),),
-        dout,
+        forward=lambda W: rnn_layers.word_embedding_forward(words, W),
+        backward=lambda dout, cache: (rnn_layers.word_embedding_backward(dout, cache),),
+        douts=(dout,),
     )
 
 
@@ -130,8 +196,13 @@ def _temporal_affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck
         "b": rng.standard_normal(s.M),
     }
     dout = rng.standard_normal((s.N, s.T, s.M))
-    forward, backward = rnn_layers.temporal_affine_forward, rnn_layers.temporal_affine_backward
-    return _check("temporal_affine", args, forward, backward, dout)
+    return _check(
+        "temporal_affine",
+        args,
+        forward=rnn_layers.temporal_affine_forward,
+        backward=rnn_layers.temporal_affine_backward,
+        douts=(dout,),
+    )
 
 
 def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -147,7 +218,7 @@ def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> Laye
     )
 
 
-def _attention_params(rng: np.random.Generator, s: GradcheckShapes) -> dict:
+def _attention_params(rng: np.random.Generator, s: GradcheckShapes) -> dict[str, np.ndarray]:
     """feats (N, L, F) and the attention weights W_af (F, A), W_ah (H, A), b_a (A,), w_a (A,)."""
     return {
         "feats": rng.standard_normal((s.N, s.L, s.F)),
@@ -162,8 +233,13 @@ def _attention(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     args = {"prev_h": rng.standard_normal((s.N, s.H)), **_attention_params(rng, s)}
     dcontext = rng.standard_normal((s.N, s.F))
     dalpha = rng.standard_normal((s.N, s.L))
-    forward, backward = attention.attention_forward, attention.attention_backward
-    return _check("attention", args, forward, backward, dcontext, dalpha)
+    return _check(
+        "attention",
+        args,
+        forward=attention.attention_forward,
+        backward=attention.attention_backward,
+        douts=(dcontext, dalpha),
+    )
 
 
 def _attention_lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -174,14 +250,18 @@ def _attention_lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerC
         "prev_h": rng.standard_normal((s.N, s.H)),
         "prev_c": rng.standard_normal((s.N, s.H)),
         "feats": att.pop("feats"),
-        **_recurrent_weights(rng, s, 4, s.D + s.F),
+        **_recurrent_weights(rng, s, gates=4, input_size=s.D + s.F),
         **att,
     }
     dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
     dalpha = rng.standard_normal((s.N, s.L))
-    forward = attention.attention_lstm_step_forward
-    backward = attention.attention_lstm_step_backward
-    return _check("attention_lstm_step", args, forward, backward, dnext_h, dnext_c, dalpha)
+    return _check(
+        "attention_lstm_step",
+        args,
+        forward=attention.attention_lstm_step_forward,
+        backward=attention.attention_lstm_step_backward,
+        douts=(dnext_h, dnext_c, dalpha),
+    )
 
 
 def _attention_lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
@@ -191,21 +271,26 @@ def _attention_lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
         "feats": att.pop("feats"),
         "W_init": 0.4 * rng.standard_normal((s.F, 2 * s.H)),
         "b_init": 0.4 * rng.standard_normal(2 * s.H),
-        **_recurrent_weights(rng, s, 4, s.D + s.F),
+        **_recurrent_weights(rng, s, gates=4, input_size=s.D + s.F),
         **att,
     }
     dh = rng.standard_normal((s.N, s.T, s.H))
     dalphas = rng.standard_normal((s.N, s.T, s.L))
-    forward, backward = attention.attention_lstm_forward, attention.attention_lstm_backward
-    return _check("attention_lstm", args, forward, backward, dh, dalphas)
+    return _check(
+        "attention_lstm",
+        args,
+        forward=attention.attention_lstm_forward,
+        backward=attention.attention_lstm_backward,
+        douts=(dh, dalphas),
+    )
 
 
 LAYER_CHECKS = (
     _affine,
     _rnn_step,
-    partial(_sequence, "rnn"),
+    _rnn,
     _lstm_step,
-    partial(_sequence, "lstm"),
+    _lstm,
     _word_embedding,
     _temporal_affine,
     _temporal_softmax_loss,
@@ -215,13 +300,15 @@ LAYER_CHECKS = (
 )
 
 
-def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list[dict]:
+def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list[GradcheckRow]:
     """Check every layer's analytic gradients against centred differences, in float64, on
     random problems of ``shapes`` (default ``GradcheckShapes()``) drawn with ``seed``.
 
-    Returns one dict per (layer, gradient), in a fixed order, with keys ``layer``, ``gradient``
-    (e.g. "dWh"), ``shape`` (list of int), ``rel_error`` (normwise), ``max_elementwise_rel_error``
-    and ``passed`` (rel_error <= TOLERANCE).
+    Returns one row per (layer, gradient), in a fixed order.
+
+    >>> rows = run_gradchecks(seed=0)
+    >>> len(rows), rows[0]["layer"], rows[0]["gradient"], all(row["passed"] for row in rows)
+    (57, 'affine', 'dx', True)
     """
     rng = np.random.default_rng(seed)
     shapes = shapes or GradcheckShapes()
@@ -232,27 +319,43 @@ def run_gradchecks(seed: int = 0, shapes: GradcheckShapes | None = None) -> list
         for (name, value), grad in zip(check.inputs.items(), analytic, strict=True):
             numeric = eval_numerical_gradient(lambda _, c=check: c.objective(), value)
             error = norm_rel_error(grad, numeric)
-            row = {"layer": check.layer, "gradient": f"d{name}", "shape": list(value.shape)}
-            row |= {"rel_error": error, "max_elementwise_rel_error": rel_error(grad, numeric)}
-            rows.append(row | {"passed": error <= TOLERANCE})
+            row = GradcheckRow(
+                layer=check.layer,
+                gradient=f"d{name}",
+                shape=list(value.shape),
+                rel_error=error,
+                max_elementwise_rel_error=rel_error(grad, numeric),
+                passed=error <= TOLERANCE,
+            )
+            rows.append(row)
     return rows
 
 
-def gradcheck_report(seed: int = 0) -> dict:
-    """``run_gradchecks(seed)`` with a summary, the JSON of ``dlc gradcheck --json``: keys
-    ``seed``, ``tolerance``, ``all_passed``, ``max_rel_error`` (over all rows) and ``rows``."""
+def gradcheck_report(seed: int = 0) -> GradcheckReport:
+    """``run_gradchecks(seed)`` with a summary: what ``dlc gradcheck -o FILE`` writes as JSON.
+
+    >>> report = gradcheck_report(seed=0)
+    >>> report["all_passed"], report["max_rel_error"] <= report["tolerance"], len(report["rows"])
+    (True, True, 57)
+    """
     rows = run_gradchecks(seed)
-    return {
-        "seed": seed,
-        "tolerance": TOLERANCE,
-        "all_passed": all(row["passed"] for row in rows),
-        "max_rel_error": max(row["rel_error"] for row in rows),
-        "rows": rows,
-    }
+    return GradcheckReport(
+        seed=seed,
+        tolerance=TOLERANCE,
+        all_passed=all(row["passed"] for row in rows),
+        max_rel_error=max(row["rel_error"] for row in rows),
+        rows=rows,
+    )
 
 
-def format_gradcheck_table(rows: list[dict]) -> str:
-    """One line per (layer, gradient): shape, normwise and elementwise relative error, verdict."""
+def format_gradcheck_table(rows: list[GradcheckRow]) -> str:
+    """One line per (layer, gradient): shape, normwise and elementwise relative error, verdict.
+
+    >>> print(format_gradcheck_table(run_gradchecks(seed=0)[:1]))  # doctest: +ELLIPSIS
+    layer                  gradient shape        rel. error max elementwise  result
+    ---...
+    affine                 dx       3x2x3          ...e-1...        ...e-...  ok
+    """
     header = f"{'layer':<22} {'gradient':<8} {'shape':<12} {'rel. error':>10} "
     header += f"{'max elementwise':>15}  result"
     lines = [header, "-" * len(header)]
@@ -264,3 +367,20 @@ def format_gradcheck_table(rows: list[dict]) -> str:
             f"{row['max_elementwise_rel_error']:>15.2e}  {verdict}"
         )
     return "\n".join(lines)
+
+
+def format_gradcheck_verdict(report: GradcheckReport) -> str:
+    """The sentence under the table: which gradients failed, or that all agree.
+
+    >>> format_gradcheck_verdict(gradcheck_report(seed=0))  # doctest: +ELLIPSIS
+    'all 57 gradients agree (largest relative error ...e-1... <= 1e-07, seed 0)'
+    """
+    failed = [row for row in report["rows"] if not row["passed"]]
+    total = len(report["rows"])
+    if failed:
+        names = ", ".join(f"{row['layer']} {row['gradient']}" for row in failed)
+        return f"{len(failed)} of {total} gradients exceed {report['tolerance']:.0e}: {names}"
+    return (
+        f"all {total} gradients agree (largest relative error "
+        f"{report['max_rel_error']:.1e} <= {report['tolerance']:.0e}, seed {report['seed']})"
+    )
