@@ -1,0 +1,259 @@
+"""Text as people write it, in the form of the Yelp training files.
+
+The Yelp sentences were tokenised the Penn Treebank way; the conventions, read off the 70 000
+lines of ``train/dev/test/unlabelled.txt``:
+
+- lower case, ASCII (no accents, no curly quotes or dashes);
+- ``! ? , ; : ( ) [ ] $ % & # @ = ~`` are tokens of their own (``, :`` stay inside numbers:
+  ``1,000``, ``5:30``); a run of ``!``/``?`` is one mark; ``..`` or more is ``...``, ``--`` or
+  more is ``--``; ``- + * / _`` stay inside words (``go-to``, ``a+``, ``1/2``, ``w/``);
+- clitics split: ``do n't``, ``ca n't``, ``wo n't``, ``it 's``, ``i 'm``, ``we 've``,
+  ``you 'll``, ``they 're``, ``i 'd``; ``cannot`` is ``can not``, ``gonna`` ``gon na``,
+  ``wanna`` ``wan na``, ``gotta`` ``got ta``; ``ol'`` is ``ol '``;
+- double quotes are ``\\`\\``` (opening) and ``''`` (closing);
+- a number (digits, one decimal point) is ``_num_``; ``2nd``, ``10pm``, ``3-4`` stay words;
+- a sentence's period is a token; abbreviations keep theirs (``dr.``, ``p.m.``, initials).
+
+The files' own text is a fixed point: ``normalise(line) == line`` for every one of their lines
+(a few dozen lines end in ``good.``, kept as they are; the same ending is split when the rest of
+the line shows it was written by hand). Every step is a single left-to-right pass: time is
+linear in the text's length, and ``limit`` stops early.
+
+>>> tokenise("Don't miss it: GREAT food!!")
+['do', "n't", 'miss', 'it', ':', 'great', 'food', '!']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dlclassics.errors import DlcError
+
+# Characters the files spell another way; NFKC leaves these alone.
+_ASCII_FORMS = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
+        **dict.fromkeys("\u201c\u201e\u201f\u00ab", " `` "),
+        **dict.fromkeys("\u201d\u00bb", " '' "),
+        **dict.fromkeys("\u2014\u2015", " -- "),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"),
+    }
+)
+# Accents (left by NFKD), variation selectors and zero-width characters: dropped.
+_MARKS = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f"
+    "\ufe20-\ufe2f\u200b-\u200d\u2060\ufeff]"
+)
+_OPENING_QUOTE = re.compile(r'(?:^|(?<=[\s(\[{<]))"')
+# In a word: letters, digits, _ + * /; a lone ., - or '; , and : between digits.
+_WORD = r"(?:[\w+*/]++|\.(?!\.)|-(?!-)|(?<=\d)[,:](?=\d)|(?<!')'(?!'))++"
+_PIECES = re.compile(
+    rf"(?P<quotes>``|'')|(?P<ellipsis>\.{{2,}})|(?P<dashes>-{{2,}})|(?P<marks>[!?]+)"
+    rf"|(?P<word>{_WORD})|(?P<other>\S)"
+)
+_RAW_WORDS = re.compile(r"\S++")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_CLITICS = ("n't", "'s", "'ve", "'m", "'ll", "'re", "'d")
+_JOINED = {
+    "cannot": ["can", "not"],
+    "gonna": ["gon", "na"],
+    "wanna": ["wan", "na"],
+    "gotta": ["got", "ta"],
+}
+# Words whose period is part of them, not the end of a sentence ("dr. smith", "main st.").
+_ABBREVIATIONS = frozenset(
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "st",
+        "vs",
+        "jr",
+        "sr",
+        "mt",
+        "ft",
+        "prof",
+        "ave",
+        "blvd",
+        "apt",
+        "dept",
+        "inc",
+        "ltd",
+        "approx",
+    ]
+)
+NUMBER_TOKEN = "_num_"
+_RULES = frozenset({("yelp", 1)})  # (name, version) of the rules below
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Which text normalisation a model was trained with, stored in its checkpoint as plain data.
+
+    Calling it tokenises one line (see ``tokenise``); ``name``/``version`` say which rules, so
+    that a checkpoint made with other rules is refused rather than fed the wrong form.
+
+    >>> YELP("Great food!")
+    ['great', 'food', '!']
+    >>> Normaliser.from_dict(YELP.to_dict(), "best.pt") == YELP
+    True
+    """
+
+    name: str = "yelp"
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if (self.name, self.version) not in _RULES:
+            raise ValueError(f"unknown text normaliser {self.name} {self.version}")
+
+    def __call__(self, text: str, limit: int | None = None) -> list[str]:
+        return tokenise(text, self, limit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain data a checkpoint stores: ``{"name": "yelp", "version": 1}``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object, source: str) -> Normaliser:
+        """The normaliser a checkpoint's ``data`` names; a DlcError naming ``source`` when the
+        data is malformed or names rules this dlclassics does not know.
+
+        >>> Normaliser.from_dict({"name": "yelp", "version": 1}, "best.pt")
+        Normaliser(name='yelp', version=1)
+        """
+        if not (
+            isinstance(data, dict)
+            and set(data) == {"name", "version"}
+            and isinstance(data["name"], str)
+            and type(data["version"]) is int
+        ):
+            raise DlcError(f"{source}: damaged checkpoint (normaliser {data!r})")
+        if (data["name"], data["version"]) not in _RULES:
+            known = ", ".join(f"{name} {version}" for name, version in sorted(_RULES))
+            raise DlcError(
+                f"{source}: made with text normaliser {data['name']} {data['version']}; "
+                f"this dlclassics knows {known} (a newer dlclassics may)"
+            )
+        return cls(data["name"], data["version"])
+
+
+YELP = Normaliser()
+
+
+def ascii_form(text: str) -> str:
+    """``text`` lower-cased in the files' alphabet: NFKC, curly quotes and dashes as ASCII,
+    accents and zero-width characters dropped, straight double quotes as `````` / ``''``.
+
+    >>> ascii_form("Café “Olé” it’s").split()
+    ['cafe', '``', 'ole', "''", "it's"]
+    """
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(_ASCII_FORMS))
+        text = unicodedata.normalize("NFKC", _MARKS.sub("", text))
+    if '"' in text:
+        text = _OPENING_QUOTE.sub(" `` ", text).replace('"', " '' ")
+    return text
+
+
+def _keeps_period(word: str) -> bool:
+    """True when the period ending ``word`` belongs to it: an abbreviation (``dr.``), an initial
+    (``b.``), or dotted letters (``p.m.``, ``i.e.``), not a sentence's end."""
+    stem = word[:-1]
+    last_part = stem.rpartition(".")[2]
+    return (len(last_part) == 1 and last_part.isalpha()) or stem in _ABBREVIATIONS
+
+
+def split_word(word: str) -> list[str]:
+    """One word run (letters, digits, ``_+*/``, inner ``.-'``) as the files' tokens: the
+    sentence period and a closing apostrophe split off, then clitics, joined words, numbers.
+
+    >>> split_word("can't."), split_word("ol'"), split_word("5.99"), split_word("dr.")
+    (['ca', "n't", '.'], ['ol', "'"], ['_num_'], ['dr.'])
+    """
+    tail: list[str] = []
+    if word.endswith(".") and len(word) > 1 and not _keeps_period(word):
+        word, tail = word[:-1], ["."]
+    if word.endswith("'") and len(word) > 1:
+        word, tail = word[:-1], ["'", *tail]
+    if word in _JOINED:
+        return [*_JOINED[word], *tail]
+    for clitic in _CLITICS:
+        if word.endswith(clitic) and len(word) > len(clitic):
+            return [word[: -len(clitic)], clitic, *tail]
+    if _NUMBER.fullmatch(word):
+        return [NUMBER_TOKEN, *tail]
+    return [word, *tail]
+
+
+def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
+    """The tokens of ``text`` (already ``ascii_form``) and whether the scan reached its end
+    (False when it stopped at ``limit`` tokens)."""
+    tokens: list[str] = []
+    for match in _PIECES.finditer(text):
+        if limit is not None and len(tokens) >= limit:
+            return tokens[:limit], False
+        piece, kind = match.group(), match.lastgroup
+        if kind == "word":
+            tokens += [piece] if piece.isalpha() and piece not in _JOINED else split_word(piece)
+        elif kind == "ellipsis":
+            tokens.append("...")
+        elif kind == "dashes":
+            tokens.append("--")
+        elif kind == "marks":
+            tokens.append(piece[0])
+        else:
+            tokens.append(piece)
+    return tokens, True
+
+
+def _files_own_ending(text: str, tokens: list[str]) -> list[str]:
+    """``tokens`` with a split final ``word .`` joined back to ``word.`` when everything else in
+    ``text`` was already in the files' form: the Yelp files end a few dozen lines that way, and
+    their own lines must come out unchanged. Hand-written text (capitals, ``great!``, ``don't``)
+    has the period split."""
+    if len(tokens) < 2 or tokens[-1] != ".":
+        return tokens
+    joined = [*tokens[:-2], tokens[-2] + "."]
+    return joined if joined == text.split() else tokens
+
+
+def _first_words(text: str, count: int) -> str:
+    """``text`` up to the end of its ``count``-th whitespace-separated word (all of it when it
+    has fewer): each such word gives at least one token, so ``count`` tokens come from it."""
+    ends = [match.end() for match, _ in zip(_RAW_WORDS.finditer(text), range(count), strict=False)]
+    return text[: ends[-1]] if len(ends) == count else text
+
+
+def tokenise(text: str, normaliser: Normaliser = YELP, limit: int | None = None) -> list[str]:
+    """The tokens of one line of raw or already-normalised text, in the training files' form;
+    at most ``limit`` of them (the first ones; then only the text they come from is looked at).
+
+    >>> tokenise("It's the BEST taco in town… 5 stars!!!")
+    ['it', "'s", 'the', 'best', 'taco', 'in', 'town', '...', '_num_', 'stars', '!']
+    >>> tokenise("it 's the best taco in town ... _num_ stars !")
+    ['it', "'s", 'the', 'best', 'taco', 'in', 'town', '...', '_num_', 'stars', '!']
+    >>> tokenise("Great food!" * 1_000_000, limit=3)
+    ['great', 'food', '!']
+    """
+    words = limit or 0  # enough words for ``limit`` tokens, unless some hold only dropped marks
+    while words and len(head := _first_words(text, words)) < len(text):
+        tokens = _scan(ascii_form(head), limit)[0]
+        if len(tokens) == limit:
+            return tokens
+        words *= 4
+    tokens, whole = _scan(ascii_form(text), limit)
+    return _files_own_ending(text, tokens) if whole else tokens
+
+
+def normalise(text: str, normaliser: Normaliser = YELP) -> str:
+    """One line in the training files' form: its tokens joined by single spaces.
+
+    >>> normalise("Best tacos in town, hands down!")
+    'best tacos in town , hands down !'
+    """
+    return " ".join(tokenise(text, normaliser))
