@@ -28,51 +28,34 @@ from typing import Any
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
 from dlclassics.runtime import resolve_device
-from dlclassics.transfer.config import TransferConfig, recipe
-from dlclassics.transfer.run import run_experiment
+from dlclassics.transfer import Config, train
 
 RESULTS = Path(__file__).parent / "results" / "transfer_bench.json"
 OUT = Path(__file__).parent / "out" / "transfer"
 SHARED_CACHE = OUT / "feature_cache"
 
-# Freeze-mode variants on the shared cache: (name, protocol, TrainConfig overrides)
+# Freeze-mode variants on the shared cache: (name, protocol, Config overrides)
 FREEZE_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("freeze improved (default)", "improved", {}),
     ("freeze improved, random head init", "improved", {"head_init": "random"}),
-    ("freeze improved, no flip TTA", "improved", {"flip_tta": False}),
-    ("freeze improved, 1 view", "improved", {"cached_views": 1}),
-    ("freeze improved, 3 views", "improved", {"cached_views": 3}),
-    ("freeze reference recipe on the 2-view cache", "reference", {"cached_views": 2}),
+    ("freeze improved, no flip TTA", "improved", {"tta": False}),
+    ("freeze improved, 1 view", "improved", {"views": 1}),
+    ("freeze improved, 3 views", "improved", {"views": 3}),
+    ("freeze reference recipe on the 2-view cache", "reference", {"views": 2}),
 ]
 
 
-def run(
-    name: str,
-    mode: str,
-    protocol: str,
-    overrides: dict[str, Any],
-    data_dir: Path,
-    cache_dir: Path,
-    seed: int,
-) -> dict[str, Any]:
-    """One mode of one recipe; the record stored in the JSON."""
-    cfg = replace(recipe(protocol, mode), **overrides)
+def run(name: str, config: Config) -> dict[str, Any]:
+    """Train the one mode of ``config`` into a folder named after ``name``; the JSON record."""
     out = OUT / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
-    config = TransferConfig(
-        data_dir,
-        out,
-        {mode: cfg},
-        protocol=protocol,
-        seed=seed,
-        cache_dir=cache_dir,
-        device=resolve_device(),  # $DLC_DEVICE, else the GPU when one is visible
-    )
-    m = run_experiment(config)["modes"][mode]
+    # $DLC_DEVICE, else the GPU when one is visible
+    result = train(replace(config, out=out, device=resolve_device()))
+    m = result.details["modes"][config.mode]
     return {
         "name": name,
-        "mode": mode,
-        "protocol": protocol,
-        "seed": seed,
+        "mode": config.mode,
+        "protocol": config.protocol,
+        "seed": config.seed,
         "device": m["device"],
         "train_config": m["train_config"],
         "random_head_val_acc": m["random_head_val_acc"],
@@ -95,7 +78,17 @@ def run(
 
 def part_freeze(data_dir: Path, seeds: list[int]) -> list[dict[str, Any]]:
     return [
-        run(f"{name} seed {seed}", "freeze", protocol, overrides, data_dir, SHARED_CACHE, seed)
+        run(
+            f"{name} seed {seed}",
+            Config(
+                data=data_dir,
+                mode="freeze",
+                protocol=protocol,
+                seed=seed,
+                cache_dir=SHARED_CACHE,
+                **overrides,
+            ),
+        )
         for seed in seeds
         for name, protocol, overrides in FREEZE_VARIANTS
     ]
@@ -105,17 +98,11 @@ def part_speed(data_dir: Path, recompute_epochs: int) -> dict[str, Any]:
     """Cached freeze (from an empty cache) vs recomputing the backbone, same recipe."""
     cache = OUT / "speed_cache"
     shutil.rmtree(cache, ignore_errors=True)
-    cached = run("speed cached freeze", "freeze", "improved", {}, data_dir, cache, 0)
+    freeze = Config(data=data_dir, mode="freeze", cache_dir=cache)
+    cached = run("speed cached freeze", freeze)
     full_epochs = cached["train_config"]["epochs"]
-    recomputed = run(
-        "speed recompute freeze",
-        "freeze",
-        "improved",
-        {"cached_views": 0, "epochs": recompute_epochs},
-        data_dir,
-        cache,
-        0,
-    )
+    recompute = replace(freeze, views=0, epochs=recompute_epochs)
+    recomputed = run("speed recompute freeze", recompute)
     per_epoch = sum(recomputed["epoch_seconds"]) / len(recomputed["epoch_seconds"])
     extrapolated = recomputed["setup_seconds"] + full_epochs * per_epoch
     return {
@@ -134,16 +121,12 @@ def part_speed(data_dir: Path, recompute_epochs: int) -> dict[str, Any]:
 
 
 def part_finetune(data_dir: Path, seeds: list[int], epochs: int | None) -> list[dict[str, Any]]:
-    overrides = {"epochs": epochs} if epochs else {}
     return [
         run(
             f"finetune improved seed {seed}",
-            "finetune",
-            "improved",
-            overrides,
-            data_dir,
-            SHARED_CACHE,
-            seed,
+            Config(
+                data=data_dir, mode="finetune", seed=seed, cache_dir=SHARED_CACHE, epochs=epochs
+            ),
         )
         for seed in seeds
     ]

@@ -3,6 +3,7 @@ the transfer task on the shared training loop."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import pytest
@@ -14,7 +15,7 @@ from dlclassics.backbones import load_backbone
 from dlclassics.errors import DlcError
 from dlclassics.figures import confusion_matrix
 from dlclassics.training import LoopConfig, Task, train
-from dlclassics.transfer.config import TrainConfig, recipe
+from dlclassics.transfer.config import Config, recipe
 from dlclassics.transfer.features import CachedViews
 from dlclassics.transfer.model import (
     TransferModel,
@@ -63,7 +64,7 @@ def test_frozen_bn_and_frozen_backbone_modes(lite0):
     assert bns and not any(bn.training for bn in bns)
     assert model.head.training and all(p.requires_grad for p in model.backbone.parameters())
 
-    cfg = TrainConfig(lr=0.01, backbone_lr_scale=0.1)
+    cfg = Config(lr=0.01, backbone_lr_scale=0.1).for_mode("finetune")
     groups = make_optimizer(model, cfg).param_groups
     assert [g["lr"] for g in groups] == [0.01, pytest.approx(0.001)]
 
@@ -94,10 +95,34 @@ def test_confusion_matrix_rows_are_true_classes():
 
 
 def test_reference_recipe_is_the_tutorial():
-    ref = recipe("reference", "finetune")
+    ref = Config(protocol="reference").for_mode("finetune")
     assert (ref.epochs, ref.batch_size, ref.lr, ref.momentum) == (25, 4, 1e-3, 0.9)
     assert (ref.schedule, ref.lr_step, ref.lr_gamma, ref.head_init) == ("step", 7, 0.1, "random")
-    assert not ref.flip_tta and not ref.frozen_bn
+    assert not ref.tta and not ref.frozen_bn and ref.views == 0  # a training backbone: no cache
+    assert recipe("reference", "freeze")["views"] == 25  # one cached view per tutorial epoch
+
+
+def test_config_fills_each_mode_from_the_protocol_and_keeps_what_was_given():
+    config = Config(mode="both", epochs=2, quick=True)
+    assert config.modes == ("finetune", "freeze")
+    freeze, finetune = config.for_mode("freeze"), config.for_mode("finetune")
+    assert (freeze.mode, freeze.epochs, freeze.views, freeze.lr) == ("freeze", 2, 1, 1e-3)
+    assert (finetune.epochs, finetune.train_per_class, finetune.views) == (2, 16, 0)
+    assert Config(views=5).for_mode("finetune").views == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"mode": "frozen"}, "mode='frozen' is not one of finetune, freeze, both"),
+        ({"epochs": 0}, "epochs=0 is out of range"),
+        ({"lr": float("nan")}, "lr=nan is out of range"),
+        ({"val_fraction": 1.0}, "val_fraction=1.0 is not in (0, 1)"),
+    ],
+)
+def test_config_refuses_bad_values_in_one_line(given, message):
+    with pytest.raises(DlcError, match=re.escape(message)):
+        Config(**given)
 
 
 def test_shared_loop_learns_separable_data_and_rejects_nan():
@@ -108,7 +133,7 @@ def test_shared_loop_learns_separable_data_and_rejects_nan():
     loader = DataLoader(data, batch_size=8, sampler=DistributedSampler(data, 1, 0, seed=0))
     torch.manual_seed(0)
     head = nn.Linear(5, 2)
-    cfg = TrainConfig(epochs=10, lr=0.1)
+    cfg = Config(protocol="reference", epochs=10, lr=0.1).for_mode("freeze")
     optimizer = make_optimizer(head, cfg)
     scheduler = make_scheduler(optimizer, cfg)
     val_loader = DataLoader(data, batch_size=64)

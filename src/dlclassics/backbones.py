@@ -68,9 +68,15 @@ class Backbone(nn.Module):
     """
 
     def __init__(
-        self, name: str, layers: OrderedDict[str, nn.Module], pool: nn.Module, feature_dim: int,
-        imagenet_head: nn.Linear | None, preprocessing: Preprocessing,
-    ) -> None:  # fmt: skip
+        self,
+        name: str,
+        layers: OrderedDict[str, nn.Module],
+        pool: nn.Module,
+        *,
+        feature_dim: int,
+        imagenet_head: nn.Linear | None,
+        preprocessing: Preprocessing,
+    ) -> None:
         super().__init__()
         self.name = name
         self.layers = nn.ModuleDict(layers)
@@ -130,7 +136,14 @@ def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
     layers.update((f"block{i}", block) for i, block in enumerate(net.blocks))
     layers["head"] = net.head
     scaling = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-    return Backbone("efficientnet_lite0", layers, GlobalAvgPool(), 1280, net.classifier, scaling)
+    return Backbone(
+        "efficientnet_lite0",
+        layers,
+        GlobalAvgPool(),
+        feature_dim=1280,
+        imagenet_head=net.classifier,
+        preprocessing=scaling,
+    )
 
 
 def _torchvision_model(arch: str, weights: str | Path | None) -> nn.Module:
@@ -172,7 +185,14 @@ def _build_resnet18(weights: str | Path | None) -> Backbone:
     net = _torchvision_model("resnet18", weights)
     names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
     layers = OrderedDict((n, getattr(net, n)) for n in names)
-    return Backbone("resnet18", layers, GlobalAvgPool(), 512, net.fc, IMAGENET_PREPROCESSING)
+    return Backbone(
+        "resnet18",
+        layers,
+        GlobalAvgPool(),
+        feature_dim=512,
+        imagenet_head=net.fc,
+        preprocessing=IMAGENET_PREPROCESSING,
+    )
 
 
 def _vgg_layer_names(features: nn.Sequential) -> list[str]:
@@ -196,7 +216,14 @@ def _build_vgg19(weights: str | Path | None) -> Backbone:
     layers = OrderedDict(zip(_vgg_layer_names(net.features), net.features, strict=True))
     # pooled vector: the 4096-d fc7 activation, as used by classic captioning/transfer pipelines
     pool = nn.Sequential(net.avgpool, nn.Flatten(1), *list(net.classifier.children())[:-1])
-    return Backbone("vgg19", layers, pool, 4096, net.classifier[-1], IMAGENET_PREPROCESSING)
+    return Backbone(
+        "vgg19",
+        layers,
+        pool,
+        feature_dim=4096,
+        imagenet_head=net.classifier[-1],
+        preprocessing=IMAGENET_PREPROCESSING,
+    )
 
 
 def _build_squeezenet1_1(weights: str | Path | None) -> Backbone:
@@ -205,7 +232,14 @@ def _build_squeezenet1_1(weights: str | Path | None) -> Backbone:
     names += ["fire6", "fire7", "fire8", "fire9"]
     _no_inplace_relu(net.features)
     layers = OrderedDict(zip(names, net.features, strict=True))
-    return Backbone("squeezenet1_1", layers, GlobalAvgPool(), 512, None, IMAGENET_PREPROCESSING)
+    return Backbone(
+        "squeezenet1_1",
+        layers,
+        GlobalAvgPool(),
+        feature_dim=512,
+        imagenet_head=None,
+        preprocessing=IMAGENET_PREPROCESSING,
+    )
 
 
 BUILDERS: dict[str, Callable[[str | Path | None], Backbone]] = {

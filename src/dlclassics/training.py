@@ -226,6 +226,26 @@ def resume_state(
     return LoopState(**loop["state"])
 
 
+def checkpoint_dict(
+    checkpoints: Checkpoints, weights: dict[str, torch.Tensor], **extra: Any
+) -> dict[str, Any]:
+    """The checkpoint of ``weights`` with the fields of ``checkpoints`` and ``extra`` (``loop``,
+    ``epoch``).
+
+    Example:
+        >>> checkpoint_dict(Checkpoints(Path("runs"), "transfer", {}), {}, epoch=3)["epoch"]
+        3
+    """
+    return make_checkpoint(
+        checkpoints.kind,
+        weights,
+        checkpoints.config,
+        labels=checkpoints.labels,
+        fingerprint=checkpoints.fingerprint,
+        **extra,
+    )
+
+
 def save_epoch(
     checkpoints: Checkpoints,
     model: nn.Module,
@@ -235,19 +255,22 @@ def save_epoch(
     improved: bool,
 ) -> None:
     """Write ``best.pt`` (when this epoch is the best) and ``last.pt``."""
-    fields = (checkpoints.kind, checkpoints.config, checkpoints.labels, checkpoints.fingerprint)
     if improved:
         weights = checkpoints.best_weights() if checkpoints.best_weights else model.state_dict()
-        best = make_checkpoint(*fields[:1], weights, *fields[1:], epoch=state.best_epoch)
-        save_checkpoint(best, checkpoints.folder / BEST_CHECKPOINT)
+        save_checkpoint(
+            checkpoint_dict(checkpoints, weights, epoch=state.best_epoch),
+            checkpoints.folder / BEST_CHECKPOINT,
+        )
     loop = {
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "torch_rng_state": torch.get_rng_state(),
         "state": asdict(state),
     }
-    last = make_checkpoint(fields[0], model.state_dict(), *fields[1:], loop=loop)
-    save_checkpoint(last, checkpoints.folder / LAST_CHECKPOINT)
+    save_checkpoint(
+        checkpoint_dict(checkpoints, model.state_dict(), loop=loop),
+        checkpoints.folder / LAST_CHECKPOINT,
+    )
 
 
 def record_epoch(
@@ -265,13 +288,32 @@ def record_epoch(
     return improved
 
 
+def format_seconds(seconds: float) -> str:
+    """A duration as people read it: milliseconds below a second (a freeze-mode epoch on cached
+    features takes a few), else seconds with one decimal.
+
+    Example:
+        >>> format_seconds(0.0123), format_seconds(12.34)
+        ('12 ms', '12.3 s')
+    """
+    return f"{1000 * seconds:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 def describe_epoch(row: dict[str, float], loop: LoopConfig, improved: bool) -> str:
-    """The log line of one epoch (``*`` marks a new best)."""
+    """The log line of one epoch, accuracies as percentages (``*`` marks a new best).
+
+    Example:
+        >>> row = {"epoch": 1, "train_loss": 0.5, "train_acc": 0.75, "val_loss": 0.4,
+        ...        "val_acc": 0.8, "seconds": 0.02}
+        >>> describe_epoch(row, LoopConfig(epochs=3, desc="freeze"), improved=True)
+        'freeze epoch 1/3: train loss 0.5000 acc 75.00 % | val loss 0.4000 acc 80.00 % (20 ms) *'
+    """
     split = loop.eval_split
     return (
         f"{loop.desc} epoch {row['epoch']}/{loop.epochs}: train loss {row['train_loss']:.4f} acc "
-        f"{row['train_acc']:.4f} | {split} loss {row[f'{split}_loss']:.4f} acc "
-        f"{row[f'{split}_acc']:.4f} ({row['seconds']:.1f} s)" + (" *" if improved else "")
+        f"{100 * row['train_acc']:.2f} % | {split} loss {row[f'{split}_loss']:.4f} acc "
+        f"{100 * row[f'{split}_acc']:.2f} % ({format_seconds(row['seconds'])})"
+        + (" *" if improved else "")
     )
 
 

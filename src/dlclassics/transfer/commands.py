@@ -1,19 +1,37 @@
 """``dlc transfer train``: adapt a backbone to an image folder; ``dlc transfer predict``: classify
-images with the result. ``dlc transfer --data …`` (no action) is ``train``, as before."""
+images with the result. ``dlc transfer --data …`` (no action) is ``train``, as before.
+
+The commands only turn arguments into a ``Config`` (or a checkpoint and images) and call the API
+(``transfer.run``), imported when a command runs: it imports torch, and ``dlc --help`` must not.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.options import nonnegative_int, positive_float, positive_int
-from dlclassics.transfer.config import BACKBONES, HEAD_INITS, MODES, PROTOCOLS, SCHEDULES
+from dlclassics.io import is_special_file
+from dlclassics.options import nonnegative_int, positive_float, positive_int, probability
+from dlclassics.outputs import check_output_file
+from dlclassics.predictions import Prediction, accuracy_summary, write_predictions
+from dlclassics.runtime import torch_threads
+from dlclassics.transfer.config import (
+    BACKBONES,
+    HEAD_INITS,
+    MODE_CHOICES,
+    PROTOCOLS,
+    SCHEDULES,
+    Config,
+)
 
 DESCRIPTION = (
-    "Adapt an ImageNet backbone to an ImageFolder-style folder (train/<class>/…, val/<class>/…). "
+    "Adapt an ImageNet backbone to an ImageFolder-style folder (train/<class>/…, val/<class>/…; "
+    "or just <class>/…, of which --val-fraction is held out for validation). "
     "Reports val accuracy with a new random head, zero-shot accuracy from ImageNet classes named "
     "like the class folders, per-epoch curves, best and final-epoch val accuracy; writes "
     "metrics.json, figures and checkpoints to --out."
@@ -47,19 +65,20 @@ class TransferActions(argparse._SubParsersAction):
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``dlc transfer train`` (also accepted by bare ``dlc transfer``). Options
-    named after ``TrainConfig`` fields replace the protocol's value when given."""
+    """The options of ``dlc transfer train`` (also accepted by bare ``dlc transfer``), each named
+    after its ``transfer.Config`` field; training settings left out take the protocol's value."""
     add = parser.add_argument
     add("--data", metavar="DIR", help="image folder (none: the hymenoptera data set)")
     add_data_root_argument(parser)
+    fraction = "without a val/ folder: the share of each class held out for validation"
+    add("--val-fraction", type=probability, default=0.2, metavar="F", help=fraction)
     add("--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone")
     weights_help = (
         "backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
         "(DEFAULT, IMAGENET1K_V1), or a local state_dict file"
     )
     add("--weights", metavar="NAME_OR_PATH", default="imagenet", help=weights_help)
-    modes = [*MODES, "both"]
-    add("--mode", choices=modes, default="both", help="train the whole model or the head")
+    add("--mode", choices=MODE_CHOICES, default="both", help="train the whole model or the head")
     protocols = "improved (our measured recipe) or reference (the PyTorch tutorial's)"
     add("--protocol", choices=PROTOCOLS, default="improved", help=protocols)
     add("--quick", action="store_true", help="a few-minute profile (tests, demos)")
@@ -70,19 +89,38 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--schedule", choices=SCHEDULES, help=f"learning-rate schedule {given}")
     add("--head-init", choices=HEAD_INITS, help=f"new head's start {given}")
     views = "freeze mode: cached augmented views per training image, 0: recompute every epoch"
-    add("--views", dest="cached_views", type=nonnegative_int, metavar="N", help=f"{views} {given}")
+    add("--views", type=nonnegative_int, metavar="N", help=f"{views} {given}")
     tta = argparse.BooleanOptionalAction
-    add("--tta", dest="flip_tta", action=tta, help=f"flip test-time augmentation {given}")
+    add("--tta", action=tta, help=f"flip test-time augmentation {given}")
     per_class = "use N train images per class (none: all, or the profile's)"
-    dest = "train_images_per_class"
-    add("--train-per-class", dest=dest, type=positive_int, metavar="N", help=per_class)
-    add("--seed", type=nonnegative_int, default=0, help="random seed")
+    add("--train-per-class", type=positive_int, metavar="N", help=per_class)
+    add("--seed", type=nonnegative_int, default=0, help="random seed (training, the val split)")
     options.add_out_argument(parser, "runs/transfer", "output folder")
     add("--cache-dir", type=Path, metavar="DIR", help="feature cache (none: OUT/feature_cache)")
     add("--resume", action="store_true", help="continue from OUT/<mode>/last.pt")
     options.add_device_argument(parser)
     options.add_precision_argument(parser)
+    options.add_threads_argument(parser)
     parser.set_defaults(func=train_command)
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``dlc transfer predict``."""
+    add = parser.add_argument
+    add("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
+    images_help = (
+        "images, folders of images (a folder with class subfolders gives each image its true "
+        "class, and the accuracy on standard error), or - to read image paths from standard input"
+    )
+    add("images", nargs="+", metavar="IMAGE_OR_DIR", help=images_help)
+    add("-o", "--out", metavar="FILE", help="write the predictions here (none: standard output)")
+    options.add_format_argument(parser)
+    topk = "also give the K most probable classes (jsonl/csv: a topk field; txt: more columns)"
+    add("--topk", type=positive_int, metavar="K", help=topk)
+    options.add_device_argument(parser)
+    options.add_precision_argument(parser)
+    options.add_threads_argument(parser)
+    parser.set_defaults(func=predict_command)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,89 +135,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train = actions.add_parser("train", help="train on an image folder", description=DESCRIPTION)
     add_train_arguments(train)
-    predict = actions.add_parser("predict", help="classify images with a trained checkpoint")
-    add = predict.add_argument
-    add("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
-    images_help = "images, folders of images, or - to read image paths from standard input"
-    add("images", nargs="+", metavar="IMAGE_OR_DIR", help=images_help)
-    add("-o", "--out", metavar="FILE", help="write the TSV here (none: standard output)")
-    options.add_device_argument(predict)
-    predict.set_defaults(func=predict_command)
+    predict_text = "classify images with a trained checkpoint"
+    predict = actions.add_parser("predict", help=predict_text, description=predict_text + ".")
+    add_predict_arguments(predict)
+
+
+def transfer_api() -> ModuleType:
+    """``dlclassics.transfer.run``, imported when a command runs (it imports torch)."""
+    from dlclassics.transfer import run
+
+    return run
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from dlclassics import distributed
-    from dlclassics.backbones import load_state_dict_file, resolve_weights
-    from dlclassics.data.registry import dataset_path
-    from dlclassics.options import apply_overrides, config_from_args
-    from dlclassics.outputs import prepare_output_dir
-    from dlclassics.runtime import resolve_device
-    from dlclassics.transfer.config import TransferConfig, recipe
-    from dlclassics.transfer.run import run_experiment
-
-    modes = MODES if args.mode == "both" else (args.mode,)
-    train = {mode: apply_overrides(recipe(args.protocol, mode, args.quick), args) for mode in modes}
-    if "finetune" in train:  # a backbone that trains cannot be cached, whatever --views says
-        train["finetune"] = replace(train["finetune"], cached_views=0)
-    data_dir = Path(args.data) if args.data else dataset_path("hymenoptera", args.data_root)
-    device = resolve_device(args.device)
-    config = config_from_args(
-        TransferConfig, args, data_dir=data_dir, out_dir=Path(args.out), train=train, device=device
-    )
-    # before any work, so that a bad --weights or --out costs nothing
-    if isinstance(resolve_weights(config.backbone, config.weights), Path):
-        load_state_dict_file(config.weights)
-    if distributed.launched_rank() == 0:
-        prepare_output_dir(config.out_dir)
-        if config.cache_dir is not None:
-            prepare_output_dir(config.cache_dir, lock=False)
-    try:
-        summary = run_experiment(config)
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() == 0:
-        print_summary(summary)
-        print(f"wrote {config.out_dir / 'metrics.json'}")
+    """``dlc transfer train``: the arguments as a ``Config``, trained (``transfer.train``)."""
+    transfer_api().train(options.config_from_args(Config, args))
     return 0
 
 
-def print_summary(summary: dict) -> None:
-    """A markdown table of the val accuracies of every mode."""
-    from dlclassics.tables import markdown_table, percent
+def txt_line(prediction: Prediction) -> str:
+    """The txt row: path, class and its probability, tab-separated, then the other top-k pairs.
 
-    rows = []
-    for mode, m in summary["modes"].items():
-        best = f"{100 * m['best_val_acc']:.2f} ({m['best_epoch']})"
-        untrained = [percent(m["random_head_val_acc"]), percent(m["zero_shot_val_acc"])]
-        rows.append([mode, *untrained, best, percent(m["final_val_acc"])])
-    columns = ["mode", "random head %", "zero-shot %", "best val % (epoch)", "final val %"]
-    print("\n" + markdown_table(columns, rows))
-    print(f"\nnote: {summary['selection_note']}")
+    Example:
+        >>> txt_line(Prediction("a.jpg", label="ants", probabilities={"ants": 0.9, "bees": 0.1}))
+        'a.jpg\tants\t0.9000'
+    """
+    ranked = prediction.extra.get("topk") or [
+        {"label": prediction.label, "probability": prediction.probabilities[prediction.label]}
+    ]
+    pairs = [f"{entry['label']}\t{entry['probability']:.4f}" for entry in ranked]
+    return "\t".join([prediction.input, *pairs])
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from dlclassics.data.images import expand_image_args
-    from dlclassics.errors import DlcError
-    from dlclassics.io import atomic_write_text
-    from dlclassics.outputs import check_output_file
-    from dlclassics.runtime import resolve_device
-    from dlclassics.transfer.model import load_classifier, predict_files
-
-    if args.out:
+    """``dlc transfer predict``: classify the images, write them in ``--format``; the accuracy
+    and confusion matrix on standard error when the images sit in class folders."""
+    writes_file = args.out not in (None, "-") and not is_special_file(args.out)
+    if writes_file:
         check_output_file(args.out)
-    classifier = load_classifier(args.checkpoint, resolve_device(args.device))
-    paths = expand_image_args(args.images)
-    if not paths:
-        raise DlcError(f"{' '.join(args.images)}: no image files found")
-    results = predict_files(classifier, paths)
-    if not results:
-        raise DlcError("none of the given images could be read")
-    lines = "".join(f"{path}\t{name}\t{probability:.4f}\n" for path, name, probability in results)
-    if args.out:
-        atomic_write_text(args.out, lines)
-        print(f"wrote {args.out}")
-    else:
-        print(lines, end="")
+    run = transfer_api()
+    with torch_threads(args.threads):
+        classifier = run.load(args.checkpoint, args.device, args.precision)
+        rows = run.predict_paths(classifier, args.images, topk=args.topk)
+    write_predictions(rows, args.format, args.out, txt_line)
+    summary = accuracy_summary(rows)
+    if summary:
+        print(summary, file=sys.stderr)
+    if writes_file:
+        print(f"wrote {len(rows)} predictions to {args.out}", file=sys.stderr)
     return 0

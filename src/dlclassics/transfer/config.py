@@ -1,97 +1,235 @@
-"""The settings of a transfer run: one ``TransferConfig``, with a ``TrainConfig`` per mode
-(``recipe`` gives a mode's defaults; command-line flags named after the fields replace them).
-Plain data, so it goes into ``metrics.json`` and checkpoints as-is; no torch, so ``dlc --help``
-stays fast."""
+"""The settings of a transfer run: one ``Config``, whose fields carry the names of the
+``dlc transfer train`` options (``--batch-size`` → ``batch_size``, ``--views`` → ``views``).
+
+The training settings (``epochs``, ``lr``, ``views`` …) default to None: "the protocol's value
+for the mode" (``recipe``). ``Config.for_mode`` fills them in, so every mode trains from a
+complete ``Config`` of its own. Plain data, so it goes into ``metrics.json`` and checkpoints as-is;
+no torch, so ``dlc --help`` stays fast.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from dlclassics.errors import DlcError
 
 MODES = ("finetune", "freeze")
+MODE_CHOICES = (*MODES, "both")
 PROTOCOLS = ("improved", "reference")
 HEAD_INITS = ("random", "imagenet")
 SCHEDULES = ("step", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # backbones.available_backbones(), the default first, named here without importing torch (so
 # that ``dlc --help`` stays fast); tests/test_backbones.py keeps the two lists equal
 BACKBONES = ("efficientnet_lite0", "resnet18", "vgg19", "squeezenet1_1")
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How one mode trains (SGD; ``lr`` is the new head's).
-
-    schedule: "step" (lr × ``lr_gamma`` every ``lr_step`` epochs) or "cosine" (to 0 over
-    ``epochs``). head_init: "random", or "imagenet" (the ImageNet classifier rows of the classes
-    the folder names map to; random when a class does not map). Finetune only: the backbone
-    trains at ``lr * backbone_lr_scale``; ``frozen_bn`` keeps BatchNorm statistics fixed, so small
-    batches do not overwrite the ImageNet ones. Freeze only: ``cached_views`` augmented views
-    per training image in the feature cache (0: recompute the backbone every epoch, like the
-    tutorial). ``flip_tta`` averages the logits of the centre crop and its mirror image.
-    """
-
-    epochs: int = 25
-    batch_size: int = 4
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "step"
-    lr_step: int = 7
-    lr_gamma: float = 0.1
-    head_init: str = "random"
-    backbone_lr_scale: float = 1.0
-    frozen_bn: bool = False
-    cached_views: int = 0
-    flip_tta: bool = False
-    train_images_per_class: int | None = None  # at most this many (quick runs)
-
-
 # The PyTorch transfer-learning tutorial, exactly: SGD(momentum 0.9, lr 1e-3), StepLR(7, 0.1),
 # 25 epochs, batch 4, a randomly initialised new head, no test-time augmentation. Its frozen run
-# recomputes the backbone on fresh crops every epoch; a cache of 25 views (one per epoch) gives the
-# same distribution of inputs.
-REFERENCE = TrainConfig(cached_views=25)
+# recomputes the backbone on fresh crops every epoch; a cache of 25 views (one per epoch) gives
+# the same distribution of inputs.
+REFERENCE: dict[str, Any] = {
+    "epochs": 25,
+    "batch_size": 4,
+    "lr": 1e-3,
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "step",
+    "lr_step": 7,
+    "lr_gamma": 0.1,
+    "head_init": "random",
+    "backbone_lr_scale": 1.0,
+    "frozen_bn": False,
+    "views": 25,
+    "tta": False,
+    "train_per_class": None,
+}
 
 # Our recipe, chosen by measurement (benchmarks/transfer_bench.py, benchmarks/RESULTS.md).
-_IMPROVED = {"batch_size": 16, "lr": 1e-3, "schedule": "cosine", "head_init": "imagenet"}
-IMPROVED = {
-    "freeze": TrainConfig(epochs=25, cached_views=2, flip_tta=True, **_IMPROVED),
-    "finetune": TrainConfig(
-        epochs=3, backbone_lr_scale=0.1, frozen_bn=True, flip_tta=True, **_IMPROVED
-    ),
+_IMPROVED_COMMON = {"batch_size": 16, "lr": 1e-3, "schedule": "cosine", "head_init": "imagenet"}
+IMPROVED: dict[str, dict[str, Any]] = {
+    "freeze": REFERENCE | _IMPROVED_COMMON | {"epochs": 25, "views": 2, "tta": True},
+    "finetune": REFERENCE
+    | _IMPROVED_COMMON
+    | {"epochs": 3, "backbone_lr_scale": 0.1, "frozen_bn": True, "tta": True},
 }
 
 # A few minutes on 2 CPU cores for tests and ``dlc reproduce --quick``: one cached view, one
 # fine-tuning epoch on a subset of the training images.
-QUICK = {
-    "freeze": {"epochs": 5, "cached_views": 1, "flip_tta": False},
-    "finetune": {"epochs": 1, "train_images_per_class": 16, "flip_tta": False},
+QUICK: dict[str, dict[str, Any]] = {
+    "freeze": {"epochs": 5, "views": 1, "tta": False},
+    "finetune": {"epochs": 1, "train_per_class": 16, "tta": False},
 }
 
+# The smallest value of each numeric field (None: any value above 0)
+SMALLEST: dict[str, int | None] = {
+    "epochs": 1,
+    "batch_size": 1,
+    "lr_step": 1,
+    "threads": 1,
+    "train_per_class": 1,
+    "seed": 0,
+    "views": 0,
+    "momentum": 0,
+    "weight_decay": 0,
+    "lr": None,
+    "lr_gamma": None,
+    "backbone_lr_scale": None,
+}
 
-def recipe(protocol: str, mode: str, quick: bool = False) -> TrainConfig:
-    """The default ``TrainConfig`` of ``protocol`` ("improved"/"reference") for ``mode``."""
-    base = REFERENCE if protocol == "reference" else IMPROVED[mode]
+# The fields that say how one mode trains (None in a Config: the recipe's value)
+TRAINING_FIELDS = tuple(REFERENCE)
+
+
+def recipe(protocol: str, mode: str, quick: bool = False) -> dict[str, Any]:
+    """The training settings of ``protocol`` ("improved"/"reference") for ``mode``, as a dict
+    of ``Config`` field values (a backbone that trains cannot be cached: finetune has 0 views).
+
+    Example:
+        >>> recipe("reference", "freeze")["batch_size"]
+        4
+    """
+    settings = dict(REFERENCE if protocol == "reference" else IMPROVED[mode])
     if mode == "finetune":
-        base = replace(base, cached_views=0)  # a backbone that trains cannot be cached
-    return replace(base, **QUICK[mode]) if quick else base
+        settings["views"] = 0
+    return settings | QUICK[mode] if quick else settings
 
 
-@dataclass
-class TransferConfig:
-    """One ``dlc transfer`` run: ``data_dir`` holds ``train/<class>/`` and ``val/<class>/``;
-    outputs go to ``out_dir/metrics.json`` and ``out_dir/<mode>/`` for every mode in ``train``;
-    ``weights`` is as ``backbones.resolve_weights`` takes it; the feature cache goes to
-    ``cache_dir`` (default ``out_dir/feature_cache``)."""
+@dataclass(frozen=True)
+class Config:
+    """One transfer-learning run (``dlc transfer train``), field for option.
 
-    data_dir: Path
-    out_dir: Path
-    train: dict[str, TrainConfig] = field(default_factory=dict)
+    Attributes:
+        data: an image folder: ``train/<class>/…`` and ``val/<class>/…``, or just ``<class>/…``
+            (then ``val_fraction`` of each class is held out for validation); None: the
+            hymenoptera (ants/bees) data set under ``data_root``.
+        out: the run folder: ``metrics.json``, and ``<mode>/`` (``best.pt``, ``last.pt``,
+            ``metrics.json``, ``curves.png``, ``predictions.png``, ``confusion.png``) per mode.
+        mode: "freeze" (train a new head on the frozen backbone), "finetune" (train everything)
+            or "both".
+        protocol: where the training settings left at None come from: "improved" (our measured
+            recipe) or "reference" (the PyTorch tutorial's); ``quick``: its few-minute profile.
+        backbone, weights: the ImageNet network and its weights ("imagenet", a torchvision weight
+            name, or a local state_dict file).
+        cache_dir: the frozen-backbone feature cache (None: ``out/feature_cache``).
+        resume: continue each mode from ``out/<mode>/last.pt`` when it exists.
+        device, precision, threads: where and how to compute (None: the GPU when one is visible;
+            autocast on a GPU; PyTorch's thread count).
+        epochs … train_per_class: how each mode trains (None: the protocol's value); ``views``
+            cached augmented views per training image in freeze mode (0: recompute the backbone
+            every epoch), ``tta`` flip test-time augmentation, ``train_per_class`` at most this
+            many training images per class.
+
+    Example:
+        >>> Config(data="my_images", mode="freeze", epochs=3, out="runs/t").for_mode("freeze").lr
+        0.001
+    """
+
+    data: str | Path | None = None
+    out: str | Path = "runs/transfer"
+    mode: str = "both"
+    protocol: str = "improved"
+    quick: bool = False
     backbone: str = BACKBONES[0]
     weights: str = "imagenet"
-    protocol: str = "improved"  # the recipe the train configs came from (recorded in metrics)
     seed: int = 0
-    cache_dir: Path | None = None
-    resume: bool = False  # continue each mode from out_dir/<mode>/last.pt when it exists
-    device: str = "cpu"
-    precision: str = "auto"  # autocast on a GPU (runtime.autocast)
+    val_fraction: float = 0.2
+    data_root: str | Path | None = None
+    cache_dir: str | Path | None = None
+    resume: bool = False
+    device: str | None = None
+    precision: str = "auto"
+    threads: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
+    schedule: str | None = None
+    lr_step: int | None = None
+    lr_gamma: float | None = None
+    head_init: str | None = None
+    backbone_lr_scale: float | None = None
+    frozen_bn: bool | None = None
+    views: int | None = None
+    tta: bool | None = None
+    train_per_class: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        _check_numbers(self)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes this run trains, in order ("both": finetune, then freeze).
+
+        Example:
+            >>> Config(mode="both").modes
+            ('finetune', 'freeze')
+        """
+        return MODES if self.mode == "both" else (self.mode,)
+
+    def for_mode(self, mode: str) -> Config:
+        """This config for one ``mode``, every training setting left at None filled in from the
+        protocol's recipe (finetune always has 0 views: a backbone that trains is not cached).
+
+        Example:
+            >>> Config(epochs=2).for_mode("finetune").views
+            0
+        """
+        given = {name: getattr(self, name) for name in TRAINING_FIELDS}
+        settings = recipe(self.protocol, mode, self.quick) | {
+            name: value for name, value in given.items() if value is not None
+        }
+        if mode == "finetune":
+            settings["views"] = 0
+        return replace(self, mode=mode, **settings)
+
+    def training_settings(self) -> dict[str, Any]:
+        """The training fields as a dict (what ``metrics.json`` and checkpoints record).
+
+        Example:
+            >>> Config().for_mode("freeze").training_settings()["views"]
+            2
+        """
+        return {name: getattr(self, name) for name in TRAINING_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain data (paths as strings).
+
+        Example:
+            >>> Config(data="my_images").to_dict()["data"]
+            'my_images'
+        """
+        return {key: str(v) if isinstance(v, Path) else v for key, v in asdict(self).items()}
+
+
+def _check_choices(config: Config) -> None:
+    """A DlcError naming the field when a named setting is not one of its choices."""
+    choices = {
+        "mode": MODE_CHOICES,
+        "protocol": PROTOCOLS,
+        "backbone": BACKBONES,
+        "precision": PRECISIONS,
+        "schedule": SCHEDULES,
+        "head_init": HEAD_INITS,
+    }
+    for name, allowed in choices.items():
+        value = getattr(config, name)
+        if value is not None and value not in allowed:
+            raise DlcError(f"transfer.Config: {name}={value!r} is not one of {', '.join(allowed)}")
+
+
+def _check_numbers(config: Config) -> None:
+    """A DlcError naming the field when a number is out of its range (None is always fine)."""
+    for name, lowest in SMALLEST.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        too_small = value <= 0 if lowest is None else value < lowest
+        if not math.isfinite(value) or too_small:
+            raise DlcError(f"transfer.Config: {name}={value!r} is out of range")
+    if not 0 < config.val_fraction < 1:
+        raise DlcError(f"transfer.Config: val_fraction={config.val_fraction!r} is not in (0, 1)")

@@ -1,4 +1,5 @@
-"""An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``) and its transforms.
+"""An ImageFolder-style data set (``train/<class>/…``, ``val/<class>/…``, or ``<class>/…`` split
+into the two) and its transforms.
 
 The scan decodes every image once with ``load_rgb``: unreadable files (corrupt, truncated, not an
 image) are reported by path and left out, so one bad file never stops a run hours in.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +23,9 @@ from torchvision import transforms as T
 from tqdm import tqdm
 
 from dlclassics.backbones import Preprocessing
-from dlclassics.data.images import is_image_file, load_rgb
+from dlclassics.data.images import expand_image_args, is_image_file, load_rgb
 from dlclassics.errors import DlcError
 
-SPLITS = ("train", "val")
 Samples = list[tuple[Path, int]]  # (image path, class index) pairs
 Transform = Callable[[Image.Image], torch.Tensor]
 
@@ -32,13 +33,14 @@ Transform = Callable[[Image.Image], torch.Tensor]
 @dataclass
 class ImageFolderData:
     """The readable images of a data folder: ``(path, label)`` pairs, label i naming
-    ``classes[i]`` (the sorted ``train/`` subfolders), and ``(path, reason)`` of every file left out."""
+    ``classes[i]`` (the sorted class subfolders), and ``(path, reason)`` of every file left out."""
 
     root: Path
     classes: list[str]
     train: Samples
     val: Samples
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    split_note: str | None = None  # how val was split off, when the folder has no val/
 
 
 def fingerprint(samples: Samples) -> str:
@@ -51,54 +53,125 @@ def fingerprint(samples: Samples) -> str:
     return digest.hexdigest()[:16]
 
 
-def _class_folders(split_dir: Path) -> list[str]:
-    if not split_dir.is_dir():
-        raise DlcError(f"{split_dir}: no such folder (expected train/<class>/… and val/<class>/…)")
-    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _class_folders(folder: Path) -> list[str]:
+    """The sorted names of the visible subfolders of ``folder`` (none when it is missing)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def scan_image_folder(root: str | os.PathLike[str]) -> ImageFolderData:
-    """Find the classes and images of ``root`` (``train/<class>/``, ``val/<class>/``), decoding
-    each image once to drop unreadable ones. A missing split, fewer than two classes, a val class
-    that train lacks, or a class with no readable training image is a DlcError."""
+def _readable_images(
+    folder: Path, classes: list[str], skipped: list[tuple[Path, str]], desc: str
+) -> Samples:
+    """The ``(path, label)`` of every image below ``folder/<class>/`` that decodes; the others
+    are added to ``skipped`` as ``(path, reason)``."""
+    candidates = [
+        (path, label)
+        for label, name in enumerate(classes)
+        if (folder / name).is_dir()
+        for path in sorted((folder / name).rglob("*"))
+        if path.is_file() and is_image_file(path)
+    ]
+    readable = []
+    for path, label in tqdm(candidates, desc=desc, disable=None, leave=False):
+        try:
+            load_rgb(path)
+            readable.append((path, label))
+        except DlcError as exc:
+            skipped.append((path, str(exc)))
+    return readable
+
+
+def split_off_validation(samples: Samples, fraction: float, seed: int) -> tuple[Samples, Samples]:
+    """Hold out ``fraction`` of every class (rounded, at least one image of a class with two or
+    more, never its last one), drawn with ``seed``; returns ``(train, val)`` in the input order.
+
+    Example:
+        >>> samples = [(Path(f"{i}.jpg"), i % 2) for i in range(10)]
+        >>> train, val = split_off_validation(samples, 0.2, seed=0)
+        >>> len(train), len(val), sorted(label for _, label in val)
+        (8, 2, [0, 1])
+    """
+    rng = random.Random(seed)
+    held_out: set[int] = set()
+    for label in sorted({label for _, label in samples}):
+        indices = [i for i, (_, lab) in enumerate(samples) if lab == label]
+        count = min(max(round(len(indices) * fraction), 1), len(indices) - 1)
+        held_out.update(rng.sample(indices, count))
+    train = [sample for i, sample in enumerate(samples) if i not in held_out]
+    return train, [sample for i, sample in enumerate(samples) if i in held_out]
+
+
+def scan_image_folder(
+    root: str | os.PathLike[str], val_fraction: float = 0.2, seed: int = 0
+) -> ImageFolderData:
+    """Find the classes and images of ``root``, decoding each image once to drop unreadable ones.
+
+    ``root`` holds ``train/<class>/`` and ``val/<class>/``; without ``val/``, ``val_fraction`` of
+    each class of ``train/`` (or, without ``train/`` either, of ``root/<class>/``) is held out
+    for validation, drawn with ``seed`` (``split_note`` says so). Fewer than two classes, a val
+    class that train lacks, or a class with no readable training image is a DlcError.
+
+    Example:
+        >>> data = scan_image_folder("my_images")  # my_images/ants/*.jpg, my_images/bees/*.jpg
+        >>> data.classes
+        ['ants', 'bees']
+    """
     root = Path(root)
     if not root.is_dir():
         raise DlcError(f"{root}: data folder not found")
-    classes = _class_folders(root / "train")
+    has_val = (root / "val").is_dir()
+    train_dir = root / "train" if (root / "train").is_dir() or has_val else root
+    classes = _class_folders(train_dir)
     if len(classes) < 2:
-        raise DlcError(f"{root / 'train'}: need at least two class folders, found {len(classes)}")
+        raise DlcError(
+            f"{train_dir}: need at least two class folders, found {len(classes)} (expected "
+            "<class>/… or train/<class>/… and val/<class>/…)"
+        )
     extra = sorted(set(_class_folders(root / "val")) - set(classes))
     if extra:
         raise DlcError(f"{root / 'val' / extra[0]}: class folder not present under train/")
-
-    splits: dict[str, Samples] = {}
     skipped: list[tuple[Path, str]] = []
-    for split in SPLITS:
-        candidates = [
-            (path, label)
-            for label, name in enumerate(classes)
-            if (root / split / name).is_dir()
-            for path in sorted((root / split / name).rglob("*"))
-            if path.is_file() and is_image_file(path)
-        ]
-        splits[split] = []
-        for path, label in tqdm(candidates, desc=f"scan {split}", disable=None, leave=False):
-            try:
-                load_rgb(path)
-                splits[split].append((path, label))
-            except DlcError as exc:
-                skipped.append((path, str(exc)))
-
+    train = _readable_images(train_dir, classes, skipped, "scan train")
+    val = _readable_images(root / "val", classes, skipped, "scan val") if has_val else []
     for label, name in enumerate(classes):
-        if not any(lab == label for _, lab in splits["train"]):
-            raise DlcError(f"{root / 'train' / name}: no readable training images")
-    if not splits["val"]:
+        if not any(lab == label for _, lab in train):
+            raise DlcError(f"{train_dir / name}: no readable training images")
+    split_note = None
+    if not has_val:
+        train, val = split_off_validation(train, val_fraction, seed)
+        split_note = (
+            f"{root}: no val/ folder; held out {100 * val_fraction:g} % of each class for "
+            f"validation (seed {seed}): {len(train)} train / {len(val)} val images"
+        )
+    if not val:
         raise DlcError(f"{root / 'val'}: no readable validation images")
     for _, reason in skipped:
         print(f"dlc: warning: skipping unreadable image {reason}", file=sys.stderr)
     if skipped:
         print(f"dlc: warning: skipped {len(skipped)} unreadable image(s)", file=sys.stderr)
-    return ImageFolderData(root, classes, splits["train"], splits["val"], skipped)
+    return ImageFolderData(root, classes, train, val, skipped, split_note)
+
+
+def labelled_image_args(
+    args: Iterable[str | os.PathLike[str]], classes: list[str]
+) -> list[tuple[Path, str | None]]:
+    """Command-line image arguments (files, folders, ``-`` for paths on standard input) as
+    ``(image, true class)`` pairs: an image below ``<folder>/<class>/`` of a folder argument,
+    ``<class>`` one of ``classes``, carries that class; any other image None.
+
+    Example:
+        >>> labelled_image_args(["a.jpg", "my_images"], ["ants", "bees"])[:2]
+        [(PosixPath('a.jpg'), None), (PosixPath('my_images/ants/0.jpg'), 'ants')]
+    """
+    pairs: list[tuple[Path, str | None]] = []
+    for arg in args:
+        folder = Path(arg) if os.fspath(arg) != "-" and Path(arg).is_dir() else None
+        for path in expand_image_args([arg]):
+            parts = path.relative_to(folder).parts if folder is not None else ()
+            true = parts[0] if len(parts) > 1 and parts[0] in classes else None
+            pairs.append((path, true))
+    return pairs
 
 
 def limit_per_class(samples: Samples, limit: int | None) -> Samples:

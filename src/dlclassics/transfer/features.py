@@ -91,17 +91,38 @@ def _cached(
     start = time.perf_counter()
     features = compute()
     if ctx.is_main:
-        torch_save_atomic({"features": features}, path)
+        try:
+            torch_save_atomic({"features": features}, path)
+        except OSError as exc:  # a read-only or full --cache-dir
+            raise DlcError(
+                f"{path.parent}: cannot write the feature cache ({exc.strerror or exc}); "
+                "give a writable --cache-dir"
+            ) from exc
     return features, time.perf_counter() - start
 
 
 def build_feature_cache(
-    backbone: Backbone, weights_key: str, train_samples: data.Samples, val_samples: data.Samples,
-    views: int, flip_tta: bool, seed: int, cache_dir: Path, ctx: DistContext = SINGLE_PROCESS,
-) -> FeatureCache:  # fmt: skip
+    backbone: Backbone,
+    train_samples: data.Samples,
+    val_samples: data.Samples,
+    *,
+    weights_key: str,
+    views: int,
+    flip_tta: bool,
+    seed: int,
+    cache_dir: Path,
+    ctx: DistContext = SINGLE_PROCESS,
+) -> FeatureCache:
     """Load or compute ``views`` augmented views of the training set (view v under seed
     ``seed * 1000 + v``) and the val crops (and their mirror images when ``flip_tta``); every
-    rank ends with the same whole cache, on the CPU. ``weights_key``: ``backbones.weights_key``."""
+    rank ends with the same whole cache, on the CPU. ``weights_key``: ``backbones.weights_key``.
+
+    Example:
+        >>> cache = build_feature_cache(backbone, train, val, weights_key="imagenet", views=2,
+        ...                             flip_tta=False, seed=0, cache_dir=Path("runs/cache"))
+        >>> cache.train.shape  # (views, training images, feature size)
+        torch.Size([2, 244, 1280])
+    """
     pre = backbone.preprocessing
     items = []  # (file name, data set, progress label)
     for v in range(views):

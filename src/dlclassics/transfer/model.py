@@ -1,5 +1,5 @@
-"""The transfer model (a pretrained backbone plus a new linear head), how it is scored, and
-classifying images with a trained checkpoint (``<out>/<mode>/best.pt``).
+"""The transfer model (a pretrained backbone plus a new linear head) and how it is scored
+(``classifier`` classifies images with a trained checkpoint, ``<out>/<mode>/best.pt``).
 
 When every class folder names an ImageNet category (``ants`` → ``ant``, index 310; ``bees`` →
 ``bee``, 309), the backbone's own ImageNet classifier already separates them: its rows for those
@@ -8,31 +8,18 @@ categories give a zero-shot classifier and the natural starting point for the ne
 
 from __future__ import annotations
 
-import os
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dlclassics.backbones import Backbone, available_backbones, imagenet_categories, load_backbone
-from dlclassics.checkpoint import load_checkpoint, load_weights
-from dlclassics.data.images import load_rgb
-from dlclassics.errors import DlcError
+from dlclassics.backbones import Backbone, imagenet_categories
 from dlclassics.training import EvalResult
-from dlclassics.transfer.data import EvalViews
 
 CHECKPOINT_KIND = "transfer"
-# Decode big photos at reduced size, keeping the shorter side at least this many pixels: four
-# times the 256 px the evaluation transform resizes to, so a 12 000 x 12 000 scan does not
-# need gigabytes.
-PREDICT_MIN_SIDE = 1024
 
 
 def _name_forms(name: str) -> list[str]:
@@ -59,9 +46,12 @@ def imagenet_class_indices(class_names: list[str]) -> list[int] | None:
 
 
 def new_head(
-    backbone: Backbone, num_classes: int, init: str, imagenet_indices: list[int] | None,
+    backbone: Backbone,
+    num_classes: int,
+    init: str,
+    imagenet_indices: list[int] | None,
     generator: torch.Generator,
-) -> nn.Linear:  # fmt: skip
+) -> nn.Linear:
     """A new ``nn.Linear(feature_dim, num_classes)`` head: ``init`` "imagenet" copies the
     ImageNet classifier rows ``imagenet_indices`` (when there are such rows); otherwise PyTorch's
     default Linear initialisation, drawn from ``generator``."""
@@ -150,9 +140,13 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
 
 
 def before_training(
-    backbone: Backbone, val: torch.Tensor, labels: torch.Tensor, classes: list[str], head_init: str,
+    backbone: Backbone,
+    val: torch.Tensor,
+    labels: torch.Tensor,
+    classes: list[str],
+    head_init: str,
     seed: int,
-) -> tuple[dict[str, Any], nn.Linear]:  # fmt: skip
+) -> tuple[dict[str, Any], nn.Linear]:
     """Val accuracy before any training, from val features (N, T, D) and labels (N,), with logits
     averaged over T: of a new random head, of zero-shot classification with the ImageNet
     classifier rows of the classes (when every class folder names an ImageNet category), and of
@@ -186,66 +180,22 @@ def before_training(
         "head_init": used_init,
         "initial_head_val_acc": initial.accuracy,
     }
-    no_match = "n/a (the classes do not name ImageNet classes)"
-    shown = f"{zero_shot.accuracy:.4f}" if zero_shot else no_match
-    print(
-        f"val acc before training: random head {random_result.accuracy:.4f}, zero-shot {shown}, "
-        f"initial head ({used_init}) {initial.accuracy:.4f}"
-    )
     return measured, head
 
 
-@dataclass
-class Classifier:
-    """A trained model, on its device, and what it needs to classify a PIL image."""
+def describe_before_training(measured: dict[str, Any]) -> str:
+    """The log line of ``before_training``'s figures, as percentages.
 
-    model: TransferModel
-    classes: list[str]
-    flip_tta: bool
-    device: str
-
-    @torch.no_grad()
-    def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
-        """PIL RGB images → (N, C) class probabilities on the CPU (flip TTA when the run used it)."""
-        views = EvalViews(self.model.backbone.preprocessing, self.flip_tta)
-        batch = torch.stack([views(image) for image in images]).to(self.device)  # (N, V, 3, H, W)
-        return ViewAverage(self.model.eval())(batch).softmax(dim=1).cpu()
-
-
-def load_classifier(path: str | os.PathLike[str], device: str = "cpu") -> Classifier:
-    """Rebuild the model saved in ``best.pt`` on ``device``; any other file is a DlcError."""
-    saved = load_checkpoint(path, CHECKPOINT_KIND)
-    if "loop" in saved:
-        raise DlcError(f"{path}: a resume checkpoint (last.pt); predict with best.pt")
-    config = saved["config"]
-    backbone_name = config.get("backbone") if isinstance(config, dict) else None
-    if backbone_name not in available_backbones():
-        raise DlcError(f"{path}: damaged transfer checkpoint: unknown backbone {backbone_name!r}")
-    backbone = load_backbone(backbone_name, weights=None)
-    head = torch.nn.Linear(backbone.feature_dim, len(saved["labels"]))
-    model = TransferModel(backbone, head, frozen_backbone=True)
-    load_weights(model, saved["model"], path)
-    flip_tta = bool(config.get("flip_tta", False))
-    return Classifier(model.to(device).eval(), list(saved["labels"]), flip_tta, device)
-
-
-def predict_files(
-    classifier: Classifier, paths: list[Path], batch_size: int = 16
-) -> list[tuple[Path, str, float]]:
-    """``(path, predicted class, probability)`` per readable image; unreadable ones are reported
-    on stderr and left out."""
-    results = []
-    for start in range(0, len(paths), batch_size):
-        chunk = []
-        for path in paths[start : start + batch_size]:  # one batch of images in memory at a time
-            try:
-                chunk.append((path, load_rgb(path, min_side=PREDICT_MIN_SIDE)))
-            except DlcError as exc:
-                print(f"dlc: warning: skipping {exc}", file=sys.stderr)
-        if not chunk:
-            continue
-        probabilities = classifier.probabilities([image for _, image in chunk])  # (B, C)
-        best_prob, best_class = probabilities.max(dim=1)
-        for (path, _), p, c in zip(chunk, best_prob.tolist(), best_class.tolist(), strict=True):
-            results.append((path, classifier.classes[c], p))
-    return results
+    Example:
+        >>> describe_before_training({"random_head_val_acc": 0.5, "zero_shot_val_acc": None,
+        ...                           "head_init": "random", "initial_head_val_acc": 0.5})
+        'val acc before training: random head 50.00 %, zero-shot n/a (the classes do not name ImageNet classes), initial head (random) 50.00 %'
+    """
+    zero_shot = measured["zero_shot_val_acc"]
+    no_match = "n/a (the classes do not name ImageNet classes)"
+    shown = no_match if zero_shot is None else f"{100 * zero_shot:.2f} %"
+    return (
+        f"val acc before training: random head {100 * measured['random_head_val_acc']:.2f} %, "
+        f"zero-shot {shown}, initial head ({measured['head_init']}) "
+        f"{100 * measured['initial_head_val_acc']:.2f} %"
+    )
