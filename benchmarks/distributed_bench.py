@@ -50,10 +50,9 @@ def free_port() -> int:
 
 def torchrun(processes: int, args: list[str]) -> float:
     """Run ``dlc ARGS`` in ``processes`` processes; return the wall seconds of the whole job."""
-    command = [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-        "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "dlclassics.cli", *args,
-    ]  # fmt: skip
+    launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}"]
+    rendezvous = ["--master_addr=127.0.0.1", f"--master_port={free_port()}"]
+    command = [*launcher, *rendezvous, "-m", "dlclassics.cli", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     started = time.perf_counter()
     job = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -65,10 +64,17 @@ def torchrun(processes: int, args: list[str]) -> float:
 def sentiment(processes: int, work: Path, data_root: Path, train_limit: int, epochs: int) -> dict:
     out = work / f"sentiment_{processes}"
     args = [
-        "sentiment", "train", "--model", "glove-lstm", "--data", str(dataset_path("yelp", data_root)),
-        "--out", str(out), "--train-limit", str(train_limit), "--epochs", str(epochs),
-        "--batch-size", "64", "--patience", str(epochs), "--threads", "1",
-    ]  # fmt: skip
+        "sentiment",
+        "train",
+        "--model=glove-lstm",
+        f"--data={dataset_path('yelp', data_root)}",
+        f"--out={out}",
+        f"--train-limit={train_limit}",
+        f"--epochs={epochs}",
+        "--batch-size=64",
+        f"--patience={epochs}",
+        "--threads=1",
+    ]
     wall = torchrun(processes, args)
     metrics = json.loads((out / "metrics.json").read_text())
     epoch_seconds = metrics["seconds"]["per_epoch"]
@@ -85,9 +91,14 @@ def sentiment(processes: int, work: Path, data_root: Path, train_limit: int, epo
 def transfer(processes: int, work: Path, data_root: Path) -> dict:
     out = work / f"transfer_{processes}"
     args = [
-        "transfer", "train", "--data", str(dataset_path("hymenoptera", data_root)), "--out", str(out),
-        "--mode", "freeze", "--views", "1", "--epochs", "1",
-    ]  # fmt: skip
+        "transfer",
+        "train",
+        f"--data={dataset_path('hymenoptera', data_root)}",
+        f"--out={out}",
+        "--mode=freeze",
+        "--views=1",
+        "--epochs=1",
+    ]
     wall = torchrun(processes, args)
     metrics = json.loads((out / "freeze" / "metrics.json").read_text())
     cache = metrics["feature_cache"]
@@ -113,9 +124,13 @@ def style(processes: int, work: Path, data_root: Path, photos: int) -> dict:
     out = work / f"style_{processes}"
     styles = dataset_path("styles", data_root)
     args = [
-        "style", "--batch-dir", str(folder), str(styles / "starry_night.jpg"), "-o", str(out),
-        "--size", "128", "--iters", "30",
-    ]  # fmt: skip
+        "style",
+        f"--batch-dir={folder}",
+        str(styles / "starry_night.jpg"),
+        f"--out={out}",
+        "--size=128",
+        "--iters=30",
+    ]
     wall = torchrun(processes, args)
     summary = json.loads((out / "metrics.json").read_text())
     return {

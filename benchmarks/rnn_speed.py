@@ -66,9 +66,14 @@ def interleaved_times(
     return times
 
 
+NUMPY_LAYERS = {
+    "rnn": (rnn_layers.rnn_forward, rnn_layers.rnn_backward),
+    "lstm": (rnn_layers.lstm_forward, rnn_layers.lstm_backward),
+}
+
+
 def numpy_step(cell: str, inputs: dict[str, np.ndarray], dh: np.ndarray) -> Callable[[], object]:
-    forward = getattr(rnn_layers, f"{cell}_forward")
-    backward = getattr(rnn_layers, f"{cell}_backward")
+    forward, backward = NUMPY_LAYERS[cell]
 
     def run() -> object:
         _, cache = forward(inputs["x"], inputs["h0"], inputs["Wx"], inputs["Wh"], inputs["b"])

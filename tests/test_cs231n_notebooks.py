@@ -31,6 +31,8 @@ what CS231n's ``gradient_check.py`` computes (same centred differences, same ord
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
@@ -69,6 +71,12 @@ def rel_error(x, y):
     return np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def published(text: str) -> np.ndarray:
+    """An expected array as the notebook's cell writes it: a nested list literal, laid out as
+    printed (kept as text so that the formatter leaves the layout alone)."""
+    return np.asarray(ast.literal_eval(text.strip()))
+
+
 def assert_printed(out: np.ndarray, expected: np.ndarray) -> None:
     """``out`` rounds to every decimal the notebook prints (8)."""
     assert out.shape == expected.shape
@@ -91,10 +99,13 @@ def test_rnn_notebook_cell_9_rnn_step_forward() -> None:
     b = np.linspace(-0.2, 0.4, num=H)
 
     next_h, _ = rnn_step_forward(x, prev_h, Wx, Wh, b)
-    expected_next_h = np.asarray([
-      [-0.58172089, -0.50182032, -0.41232771, -0.31410098],
-      [ 0.66854692,  0.79562378,  0.87755553,  0.92795967],
-      [ 0.97934501,  0.99144213,  0.99646691,  0.99854353]])  # fmt: skip
+    expected_next_h = published(
+        """
+        [[-0.58172089, -0.50182032, -0.41232771, -0.31410098],
+         [ 0.66854692,  0.79562378,  0.87755553,  0.92795967],
+         [ 0.97934501,  0.99144213,  0.99646691,  0.99854353]]
+        """
+    )
 
     assert rel_error(expected_next_h, next_h) < 1e-8
     assert_printed(next_h, expected_next_h)
@@ -146,16 +157,16 @@ def test_rnn_notebook_cell_13_rnn_forward() -> None:
     b = np.linspace(-0.7, 0.1, num=H)
 
     h, _ = rnn_forward(x, h0, Wx, Wh, b)
-    expected_h = np.asarray([
-      [
-        [-0.42070749, -0.27279261, -0.11074945,  0.05740409,  0.22236251],
-        [-0.39525808, -0.22554661, -0.0409454,   0.14649412,  0.32397316],
-        [-0.42305111, -0.24223728, -0.04287027,  0.15997045,  0.35014525],
-      ],
-      [
-        [-0.55857474, -0.39065825, -0.19198182,  0.02378408,  0.23735671],
-        [-0.27150199, -0.07088804,  0.13562939,  0.33099728,  0.50158768],
-        [-0.51014825, -0.30524429, -0.06755202,  0.17806392,  0.40333043]]])  # fmt: skip
+    expected_h = published(
+        """
+        [[[-0.42070749, -0.27279261, -0.11074945,  0.05740409,  0.22236251],
+          [-0.39525808, -0.22554661, -0.0409454,   0.14649412,  0.32397316],
+          [-0.42305111, -0.24223728, -0.04287027,  0.15997045,  0.35014525]],
+         [[-0.55857474, -0.39065825, -0.19198182,  0.02378408,  0.23735671],
+          [-0.27150199, -0.07088804,  0.13562939,  0.33099728,  0.50158768],
+          [-0.51014825, -0.30524429, -0.06755202,  0.17806392,  0.40333043]]]
+        """
+    )
 
     assert rel_error(expected_h, h) < 1e-6
     assert_printed(h, expected_h)
@@ -206,15 +217,18 @@ def test_rnn_notebook_cell_17_word_embedding_forward() -> None:
     W = np.linspace(0, 1, num=V * D).reshape(V, D)
 
     out, _ = word_embedding_forward(x, W)
-    expected_out = np.asarray([
-     [[ 0.,          0.07142857,  0.14285714],
-      [ 0.64285714,  0.71428571,  0.78571429],
-      [ 0.21428571,  0.28571429,  0.35714286],
-      [ 0.42857143,  0.5,         0.57142857]],
-     [[ 0.42857143,  0.5,         0.57142857],
-      [ 0.21428571,  0.28571429,  0.35714286],
-      [ 0.,          0.07142857,  0.14285714],
-      [ 0.64285714,  0.71428571,  0.78571429]]])  # fmt: skip
+    expected_out = published(
+        """
+        [[[ 0.,          0.07142857,  0.14285714],
+          [ 0.64285714,  0.71428571,  0.78571429],
+          [ 0.21428571,  0.28571429,  0.35714286],
+          [ 0.42857143,  0.5,         0.57142857]],
+         [[ 0.42857143,  0.5,         0.57142857],
+          [ 0.21428571,  0.28571429,  0.35714286],
+          [ 0.,          0.07142857,  0.14285714],
+          [ 0.64285714,  0.71428571,  0.78571429]]]
+        """
+    )
 
     assert rel_error(expected_out, out) < 1e-7
     assert_printed(out, expected_out)
@@ -454,14 +468,20 @@ def test_lstm_notebook_cell_7_lstm_step_forward() -> None:
 
     next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
 
-    expected_next_h = np.asarray([
-        [ 0.24635157,  0.28610883,  0.32240467,  0.35525807,  0.38474904],
-        [ 0.49223563,  0.55611431,  0.61507696,  0.66844003,  0.7159181 ],
-        [ 0.56735664,  0.66310127,  0.74419266,  0.80889665,  0.858299  ]])  # fmt: skip
-    expected_next_c = np.asarray([
-        [ 0.32986176,  0.39145139,  0.451556,    0.51014116,  0.56717407],
-        [ 0.66382255,  0.76674007,  0.87195994,  0.97902709,  1.08751345],
-        [ 0.74192008,  0.90592151,  1.07717006,  1.25120233,  1.42395676]])  # fmt: skip
+    expected_next_h = published(
+        """
+        [[ 0.24635157,  0.28610883,  0.32240467,  0.35525807,  0.38474904],
+         [ 0.49223563,  0.55611431,  0.61507696,  0.66844003,  0.7159181 ],
+         [ 0.56735664,  0.66310127,  0.74419266,  0.80889665,  0.858299  ]]
+        """
+    )
+    expected_next_c = published(
+        """
+        [[ 0.32986176,  0.39145139,  0.451556,    0.51014116,  0.56717407],
+         [ 0.66382255,  0.76674007,  0.87195994,  0.97902709,  1.08751345],
+         [ 0.74192008,  0.90592151,  1.07717006,  1.25120233,  1.42395676]]
+        """
+    )
 
     assert rel_error(expected_next_h, next_h) < 1e-8
     assert rel_error(expected_next_c, next_c) < 1e-8
@@ -530,13 +550,16 @@ def test_lstm_notebook_cell_11_lstm_forward() -> None:
 
     h, cache = lstm_forward(x, h0, Wx, Wh, b)
 
-    expected_h = np.asarray([
-     [[ 0.01764008,  0.01823233,  0.01882671,  0.0194232 ],
-      [ 0.11287491,  0.12146228,  0.13018446,  0.13902939],
-      [ 0.31358768,  0.33338627,  0.35304453,  0.37250975]],
-     [[ 0.45767879,  0.4761092,   0.4936887,   0.51041945],
-      [ 0.6704845,   0.69350089,  0.71486014,  0.7346449 ],
-      [ 0.81733511,  0.83677871,  0.85403753,  0.86935314]]])  # fmt: skip
+    expected_h = published(
+        """
+        [[[ 0.01764008,  0.01823233,  0.01882671,  0.0194232 ],
+          [ 0.11287491,  0.12146228,  0.13018446,  0.13902939],
+          [ 0.31358768,  0.33338627,  0.35304453,  0.37250975]],
+         [[ 0.45767879,  0.4761092,   0.4936887,   0.51041945],
+          [ 0.6704845,   0.69350089,  0.71486014,  0.7346449 ],
+          [ 0.81733511,  0.83677871,  0.85403753,  0.86935314]]]
+        """
+    )
 
     assert rel_error(expected_h, h) < 1e-6
     assert_printed(h, expected_h)
@@ -621,11 +644,23 @@ def test_star_import_gives_the_cs231n_names() -> None:
     namespace: dict = {}
     exec("from dlclassics.numpy_nn.rnn_layers import *", namespace)
     cs231n_names = {
-        "affine_forward", "affine_backward", "rnn_step_forward", "rnn_step_backward",
-        "rnn_forward", "rnn_backward", "word_embedding_forward", "word_embedding_backward",
-        "sigmoid", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
-        "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss",
-    }  # fmt: skip
+        "affine_forward",
+        "affine_backward",
+        "rnn_step_forward",
+        "rnn_step_backward",
+        "rnn_forward",
+        "rnn_backward",
+        "word_embedding_forward",
+        "word_embedding_backward",
+        "sigmoid",
+        "lstm_step_forward",
+        "lstm_step_backward",
+        "lstm_forward",
+        "lstm_backward",
+        "temporal_affine_forward",
+        "temporal_affine_backward",
+        "temporal_softmax_loss",
+    }
     assert cs231n_names <= set(namespace)
     assert affine_forward is layers.affine_forward and affine_backward is layers.affine_backward
     x = np.linspace(-1, 1, 2 * 3 * 2).reshape(2, 3, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ def test_sgd_momentum_two_steps_by_hand() -> None:
     np.testing.assert_allclose(w2, [0.86, -1.53])
 
 
-def _adam_by_hand(w: float, grads: list[float], lr: float) -> float:
+def _adam_by_hand(w: float, grads: Sequence[float], lr: float) -> float:
     m = v = 0.0
     for t, g in enumerate(grads, start=1):
         m = 0.9 * m + 0.1 * g
@@ -50,8 +51,8 @@ def test_adam_three_steps_by_hand() -> None:
         w, config = optim.adam(w, np.array(g), config)
     assert config["t"] == 3
     assert (config["beta1"], config["beta2"], config["epsilon"]) == (0.9, 0.999, 1e-8)
-    expected = [_adam_by_hand(1.0, [g[0] for g in grads], 0.01),
-                _adam_by_hand(-3.0, [g[1] for g in grads], 0.01)]  # fmt: skip
+    first, second = zip(*grads, strict=True)  # each weight's three gradients
+    expected = [_adam_by_hand(1.0, first, 0.01), _adam_by_hand(-3.0, second, 0.01)]
     np.testing.assert_allclose(w, expected, rtol=1e-12)
 
 

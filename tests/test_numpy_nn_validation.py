@@ -45,7 +45,7 @@ def test_rnn_step_names_the_wrong_weight_and_both_shapes() -> None:
         ("h0", np.zeros((3, 5)), "h0: expected shape (N, H) = (2, 5), got (3, 5)"),
         ("x", np.zeros((N, D)), "x: expected a 3-D array of shape (N, T, D), got shape (2, 4)"),
     ],
-)  # fmt: skip
+)
 def test_lstm_forward_rejects_bad_arguments(name: str, bad: object, message: str) -> None:
     a = _arrays(gates=4)
     a[name] = bad
@@ -57,14 +57,20 @@ def test_lstm_forward_rejects_bad_arguments(name: str, bad: object, message: str
 @pytest.mark.parametrize(
     ("name", "bad", "message"),
     [
-        ("x", np.zeros((N, T, D), dtype=np.int64),
-         "x: expected a float32 or float64 array, got dtype int64"),
+        (
+            "x",
+            np.zeros((N, T, D), dtype=np.int64),
+            "x: expected a float32 or float64 array, got dtype int64",
+        ),
         ("Wx", [[0.0] * 20] * 4, "Wx: expected a numpy array, got list"),
-        ("Wx", np.zeros((D, 20), dtype=np.float32),
-         "Wx: dtype float32 differs from x's float64; pass every float array in one dtype "
-         "(float32 or float64)"),
+        (
+            "Wx",
+            np.zeros((D, 20), dtype=np.float32),
+            "Wx: dtype float32 differs from x's float64; pass every float array in one dtype "
+            "(float32 or float64)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_strict_lstm_forward_rejects_bad_dtypes(name: str, bad: object, message: str) -> None:
     a = _arrays(gates=4)
     a[name] = bad
@@ -81,11 +87,16 @@ def test_lstm_step_checks_the_cell_state() -> None:
         )
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_backward_checks_the_upstream_gradient(cell: str) -> None:
-    a = _arrays(gates=4 if cell == "lstm" else 1)
-    _, cache = getattr(rnn_layers, f"{cell}_forward")(**a)
-    backward = getattr(rnn_layers, f"{cell}_backward")
+@pytest.mark.parametrize(
+    ("gates", "forward", "backward"),
+    [
+        pytest.param(1, rnn_layers.rnn_forward, rnn_layers.rnn_backward, id="rnn"),
+        pytest.param(4, rnn_layers.lstm_forward, rnn_layers.lstm_backward, id="lstm"),
+    ],
+)
+def test_backward_checks_the_upstream_gradient(gates: int, forward, backward) -> None:
+    a = _arrays(gates=gates)
+    _, cache = forward(**a)
     with _raises("dh: expected shape (N, T, H) = (2, 3, 5), got (2, 3, 4)"):
         backward(np.zeros((N, T, 4)), cache)
     message = (
