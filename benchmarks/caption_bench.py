@@ -1,4 +1,4 @@
-"""Captioning benchmark on the generated shapes data (see ``dlclassics.captioning.reproduce``).
+"""Captioning benchmark on the generated shapes data (see ``dlclassics.captioning.benchmark``).
 
     python benchmarks/caption_bench.py                 # everything: overfit, full, engine timing,
                                                        # attention vs LSTM
@@ -35,7 +35,7 @@ import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from dlclassics.captioning.reproduce import BenchSettings, format_table, run_benchmark  # noqa: E402
+from dlclassics.captioning.benchmark import BenchSettings, format_table, run_benchmark  # noqa: E402
 from dlclassics.captioning.shapes import default_shapes_dir  # noqa: E402
 from dlclassics.data.root import resolve_data_root  # noqa: E402
 from dlclassics.io import atomic_write_bytes, atomic_write_json  # noqa: E402
@@ -75,7 +75,9 @@ def main() -> None:
         choices=["overfit", "full", "timing", "attention"],
     )
     parser.add_argument("--n-train", type=int, help="shapes training images (default 2000)")
-    parser.add_argument("--hidden", type=int, help="hidden size of the full runs (default 256)")
+    parser.add_argument(
+        "--hidden-size", type=int, help="hidden size of the full runs (default 256)"
+    )
     parser.add_argument(
         "--wordvec", type=int, help="word vector size of the full runs (default 128)"
     )
@@ -101,9 +103,13 @@ def main() -> None:
     )
     if args.n_train:
         settings = replace(settings, shapes=replace(settings.shapes, n_train=args.n_train))
-    sizes = {k: v for k, v in (("hidden", args.hidden), ("wordvec", args.wordvec)) if v}
-    if sizes and settings.full is not None:
-        settings = replace(settings, full=replace(settings.full, **sizes))
+    if settings.full is not None:
+        full = replace(
+            settings.full,
+            hidden_size=args.hidden_size or settings.full.hidden_size,
+            wordvec=args.wordvec or settings.full.wordvec,
+        )
+        settings = replace(settings, full=full)
     shapes_dir = (
         Path(args.shapes_dir)
         if args.shapes_dir

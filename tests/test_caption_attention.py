@@ -231,10 +231,10 @@ def test_dlc_caption_train_cell_attention_resume_and_sample(tmp_path, capsys, on
         lines += [f"p{i}.png#0\ta {word} square", f"p{i}.png#1\tthe square is {word}"]
     (folder / "captions.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "run"
-    common = ["caption", "train", "--data", f"folder:{folder}", "--cell", "attention"]
-    common += ["--image-size", "64", "--pca", "4", "--hidden", "12", "--wordvec", "6"]
+    common = ["caption", "train", "--data", str(folder), "--cell", "attention"]
+    common += ["--image-size", "64", "--pca", "4", "--hidden-size", "12", "--wordvec", "6"]
     common += ["--attention-dim", "5", "--attention-reg", "0.1", "--batch-size", "4", "--beam", "2"]
-    common += ["--feature-cache", str(tmp_path / "cache"), "--out", str(out)]
+    common += ["--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
     assert main([*common, "--epochs", "2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["feature_dim"] == 6 and metrics["config"]["cell"] == "attention"

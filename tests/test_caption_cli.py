@@ -38,14 +38,14 @@ def test_train_resume_and_sample_on_an_own_folder(tmp_path: Path, capsys) -> Non
         "caption",
         "train",
         "--data",
-        f"folder:{folder}",
+        str(folder),
         "--cell",
         "lstm",
         "--overfit",
         "4",
         "--batch-size",
         "4",
-        "--hidden",
+        "--hidden-size",
         "24",
         "--wordvec",
         "12",
@@ -55,7 +55,7 @@ def test_train_resume_and_sample_on_an_own_folder(tmp_path: Path, capsys) -> Non
         "1",
         "--image-size",
         "32",
-        "--feature-cache",
+        "--cache-dir",
         str(tmp_path / "cache"),
         "--beam",
         "2",
@@ -95,7 +95,9 @@ def test_train_resume_and_sample_on_an_own_folder(tmp_path: Path, capsys) -> Non
 
 def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
     assert main(["caption", "train", "--data", "pictures", "--out", str(tmp_path)]) == 2
-    assert "dlc: error: --data 'pictures': expected shapes[:DIR]" in capsys.readouterr().err
+    assert "dlc: error: --data 'pictures': no such folder; expected shapes, coco" in (
+        capsys.readouterr().err
+    )
     assert (
         main(
             ["caption", "train", "--data", f"folder:{tmp_path / 'nowhere'}", "--out", str(tmp_path)]
@@ -107,12 +109,23 @@ def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
     assert "none.pt: checkpoint not found" in capsys.readouterr().err
 
 
-TINY = ["--cell", "rnn", "--hidden", "8", "--wordvec", "4", "--image-size", "32", "--beam", "1"]
+TINY = [
+    "--cell",
+    "rnn",
+    "--hidden-size",
+    "8",
+    "--wordvec",
+    "4",
+    "--image-size",
+    "32",
+    "--beam",
+    "1",
+]
 
 
 def train_tiny(folder: Path, out: Path, cache: Path, *extra: str) -> int:
     """A few epochs of a tiny model on ``folder``, into ``out``."""
-    data = ["--data", f"folder:{folder}", "--feature-cache", str(cache), "--out", str(out)]
+    data = ["--data", str(folder), "--cache-dir", str(cache), "--out", str(out)]
     return main(["caption", "train", *data, *TINY, "--epochs", "2", "--batch-size", "4", *extra])
 
 
@@ -131,7 +144,7 @@ def test_checkpoint_round_trip_through_sample(tmp_path: Path, capsys) -> None:
     saved = torch.load(out / "checkpoint.pt", weights_only=True)
     assert (saved["format"], saved["kind"]) == ("dlclassics-checkpoint", "caption")
     assert saved["labels"][:4] == ["<NULL>", "<START>", "<END>", "<UNK>"]
-    assert saved["config"]["hidden"] == 8 and saved["loop"]["state"]["epochs_done"] == 2
+    assert saved["config"]["hidden_size"] == 8 and saved["loop"]["state"]["epochs_done"] == 2
     capsys.readouterr()
     sample = ["caption", "sample", "--checkpoint", str(out / "checkpoint.pt"), "--split", "train"]
     assert main([*sample, "--n", "3", "--out", str(tmp_path / "figs")]) == 0
@@ -207,14 +220,13 @@ def test_overfit_alone_applies_the_reference_protocol() -> None:
 
     protocol = config("--overfit", "50", "--device", "cpu")
     assert (protocol.overfit, protocol.epochs, protocol.batch_size) == (50, 50, 25)
-    assert (protocol.lr, protocol.lr_decay, protocol.hidden, protocol.wordvec) == (
-        5e-3, 0.995, 512, 256
-    )  # fmt: skip
-    given = config("--overfit", "50", "--epochs", "3", "--hidden", "64", "--device", "cpu")
-    assert (given.epochs, given.batch_size, given.hidden, given.lr_decay) == (3, 25, 64, 0.995)
+    assert (protocol.lr, protocol.lr_decay) == (5e-3, 0.995)
+    assert (protocol.hidden_size, protocol.wordvec) == (512, 256)
+    given = config("--overfit", "50", "--epochs", "3", "--hidden-size", "64", "--device", "cpu")
+    assert (given.epochs, given.batch_size, given.hidden_size, given.lr_decay) == (3, 25, 64, 0.995)
     plain = config("--device", "cpu")
     assert (plain.overfit, plain.epochs, plain.batch_size) == (None, 10, 100)
-    assert (plain.lr_decay, plain.hidden, plain.wordvec, plain.pca) == (0.9, 256, 128, None)
+    assert (plain.lr_decay, plain.hidden_size, plain.wordvec, plain.pca) == (0.9, 256, 128, None)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +235,7 @@ def test_overfit_alone_applies_the_reference_protocol() -> None:
         ("--batch-size", "0"),
         ("--lr", "nan"),
         ("--lr", "-1"),
-        ("--hidden", "0"),
+        ("--hidden-size", "0"),
         ("--overfit", "-5"),
     ],
 )

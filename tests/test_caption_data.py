@@ -188,7 +188,7 @@ def test_features_are_cached_and_invalidated_by_changes(tmp_path: Path, monkeypa
     def no_recompute(*args, **kwargs):
         raise AssertionError("features were recomputed although cached")
 
-    monkeypatch.setattr(features_module, "_compute_features", no_recompute)
+    monkeypatch.setattr(features_module, "compute_features", no_recompute)
     assert np.array_equal(extract_features(paths, FEATURES, tmp_path / "cache"), first)
     Image.new("RGB", (40, 48), "red").save(paths[1])  # the image changed: a new cache entry
     with pytest.raises(AssertionError, match="recomputed"):
@@ -212,7 +212,7 @@ def test_train_command_on_coco_schema(tmp_path: Path) -> None:
         "caption",
         "train",
         "--data",
-        f"coco:{tmp_path / 'coco'}",
+        str(tmp_path / "coco"),
         "--cell",
         "rnn",
         "--epochs",
@@ -221,7 +221,7 @@ def test_train_command_on_coco_schema(tmp_path: Path) -> None:
     args += [
         "--batch-size",
         "3",
-        "--hidden",
+        "--hidden-size",
         "16",
         "--wordvec",
         "8",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from dlclassics.captioning.config import TrainConfig
+from dlclassics.captioning.config import Config
 from dlclassics.captioning.dataset import CaptionSplit
 from dlclassics.captioning.model import PARAM_NAMES, CaptioningRNN
 from dlclassics.captioning.solver import CaptioningSolver, load_checkpoint
@@ -136,7 +137,7 @@ def tiny_split() -> CaptionSplit:
 def test_overfits_a_handful_of_captions(cell: str) -> None:
     split = tiny_split()
     model = CaptioningRNN(WORDS, 5, 16, 32, cell, np.float32, seed=0)
-    config = TrainConfig(epochs=150, batch_size=5, lr=2e-2, lr_decay=0.995)
+    config = Config(epochs=150, batch_size=5, lr=2e-2, lr_decay=0.995)
     state = CaptioningSolver(model, split, config).train()
     assert state.loss_history[-1] < 0.1
     generated = decode_captions(model.sample(split.features, max_length=8), model.idx_to_word)
@@ -146,19 +147,17 @@ def test_overfits_a_handful_of_captions(cell: str) -> None:
 @pytest.mark.parametrize("second_engine", ["numpy", "torch"])
 def test_resume_continues_exactly_where_training_stopped(tmp_path, second_engine: str) -> None:
     split = tiny_split()
-    config = TrainConfig(epochs=6, batch_size=2, lr=1e-2, lr_decay=0.9, engine="numpy")
+    config = Config(epochs=6, batch_size=2, lr=1e-2, lr_decay=0.9, engine="numpy")
     straight = CaptioningRNN(WORDS, 5, 8, 12, "lstm", np.float32, seed=0)
     CaptioningSolver(straight, split, config).train()
 
     first = CaptioningRNN(WORDS, 5, 8, 12, "lstm", np.float32, seed=0)
-    half = TrainConfig(**{**config.__dict__, "epochs": 3})
+    half = replace(config, epochs=3)
     CaptioningSolver(first, split, half, checkpoint_path=tmp_path / "ckpt.npz").train()
     resumed = CaptioningRNN(
         WORDS, 5, 8, 12, "lstm", np.float32, seed=99
     )  # weights come from the file
-    solver = CaptioningSolver(
-        resumed, split, TrainConfig(**{**config.__dict__, "engine": second_engine})
-    )
+    solver = CaptioningSolver(resumed, split, replace(config, engine=second_engine))
     solver.resume_from(load_checkpoint(tmp_path / "ckpt.npz"))
     state = solver.train()
     assert state.epochs_done == 6 and len(state.loss_history) == 6 * 3

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlclassics.captioning.model import Captioner
+from dlclassics.captioning.decoding import CaptionDecoder
 from dlclassics.numpy_nn.activations import log_softmax
 from dlclassics.numpy_nn.attention import (
     attention_lstm_backward,
@@ -85,7 +85,7 @@ def init_attention_params(
     return {name: value.astype(dtype) for name, value in params.items()}
 
 
-class AttentionCaptioningRNN(Captioner):
+class AttentionCaptioningRNN(CaptionDecoder):
     """Image feature map → caption, with an attention LSTM.
 
     Args:
@@ -244,15 +244,18 @@ class AttentionCaptioningRNN(Captioner):
         features = self._features(features)
         p = self.params
         H = self.hidden_dim
-        N, L, _ = features.shape
+        L = features.shape[1]
         hc0 = features.mean(axis=1) @ p["W_init"] + p["b_init"]
         state = (hc0[:, :H], hc0[:, H:])
         if beam_size == 1:
-            captions, alphas = self._greedy(self._decoder_step(features), state, N, max_length, L)
+            step = self._decoder_step(features)
+            captions, alphas = self._greedy(step, state, max_length=max_length, locations=L)
         else:
             state = tuple(np.repeat(s, beam_size, axis=0) for s in state)
             step = self._decoder_step(np.repeat(features, beam_size, axis=0))  # (N*K, L, D)
-            captions, alphas = self._beam_search(step, state, N, max_length, beam_size, L)
+            captions, alphas = self._beam_search(
+                step, state, max_length=max_length, beam_size=beam_size, locations=L
+            )
         return (captions, alphas) if return_attention else captions
 
     def _decoder_step(self, feats: np.ndarray):

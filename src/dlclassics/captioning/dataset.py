@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dlclassics.captioning.spatial import Projection
+
 
 @dataclass
 class CaptionSplit:
@@ -46,9 +48,13 @@ class CaptionSplit:
     def _subset(self, rows: np.ndarray, image_idxs: np.ndarray, used: np.ndarray) -> CaptionSplit:
         """The captions at ``rows``, pointing at ``image_idxs`` among the images ``used``."""
         return CaptionSplit(
-            self.captions[rows], image_idxs.astype(np.int64), self.features[used],
-            [self.images[i] for i in used], [self.references[i] for i in used], self.unseen[used],
-        )  # fmt: skip
+            captions=self.captions[rows],
+            image_idxs=image_idxs.astype(np.int64),
+            features=self.features[used],
+            images=[self.images[i] for i in used],
+            references=[self.references[i] for i in used],
+            unseen=self.unseen[used],
+        )
 
 
 @dataclass
@@ -58,6 +64,9 @@ class CaptionData:
     word_to_idx: dict[str, int]  # <NULL>=0, <START>=1, <END>=2, <UNK>=3, then the words
     splits: dict[str, CaptionSplit]  # "train", "val" and optionally "test"
     description: str  # where it came from, for metrics.json
+    # what turned the backbone's features of an image into the model's input (a PCA, or a
+    # MapReducer for feature maps); None where the features came ready-made (CS231n's COCO)
+    projection: Projection | None = None
 
     @property
     def idx_to_word(self) -> list[str]:

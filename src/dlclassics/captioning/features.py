@@ -24,20 +24,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
 from tqdm import tqdm
 
-from dlclassics.data.images import load_rgb
-from dlclassics.data.root import user_cache_dir
+from dlclassics.backbones import load_backbone
+from dlclassics.data.images import load_rgb, to_rgb
+from dlclassics.data.root import cache_dir as data_cache_dir
+from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
+from dlclassics.runtime import autocast, autocast_dtype
+
+# An image to caption: a file, or a picture already in memory.
+ImageInput = str | os.PathLike | Image.Image
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
+    """How image features are computed: which backbone, at what input size, where."""
+
     backbone: str = "efficientnet_lite0"
     weights: str | None = "imagenet"  # "imagenet", a state_dict path, or None (random, tests)
     image_size: int = 224
     batch_size: int = 32
     device: str = "cpu"  # where the backbone runs; not part of the cache key
+    precision: str = "auto"  # autocast on a GPU (part of the cache key when it is not fp32)
 
 
 def cache_key(paths: Sequence[Path], config: FeatureConfig) -> str:
@@ -52,6 +63,9 @@ def cache_key(paths: Sequence[Path], config: FeatureConfig) -> str:
         "image_size": config.image_size,
         "files": files,
     }
+    autocast = autocast_dtype(config.device, config.precision)
+    if autocast is not None:  # float32 features keep the keys they always had
+        payload["autocast"] = str(autocast)
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:20]
 
 
@@ -59,21 +73,31 @@ def cache_files(
     paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None
 ) -> tuple[Path, Path]:
     """The cache files of the pooled features and of the feature maps (``spatial``) of ``paths``
-    (default folder ``<user cache>/dlclassics/caption_features``)."""
-    cache_dir = user_cache_dir().parent / "caption_features" if cache_dir is None else cache_dir
+    (default folder ``~/.cache/dlclassics/caption_features``)."""
+    cache_dir = data_cache_dir("caption_features") if cache_dir is None else cache_dir
     stem = f"{config.backbone}-{config.image_size}px-{cache_key(paths, config)}"
     return Path(cache_dir) / f"{stem}.npy", Path(cache_dir) / f"{stem}-map.npy"
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` atomically; a folder that cannot be written is a DlcError."""
+    try:
+        _write_npy(path, array)
+    except PermissionError as exc:
+        raise DlcError(f"{path.parent}: cannot write the feature cache ({exc.strerror})") from exc
+
+
+def _write_npy(path: Path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array)
 
 
 def extract_features(
-    paths: Sequence[Path], config: FeatureConfig, cache_dir: Path | None = None,
+    paths: Sequence[Path],
+    config: FeatureConfig,
+    cache_dir: Path | None = None,
     desc: str = "image features",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """(N, feature_dim) float32 pooled backbone features of N image files (a broken one is a
     DlcError naming it), from the cache (``cache_files``) when present."""
     cache_file = cache_files(paths, config, cache_dir)[0]
@@ -81,32 +105,36 @@ def extract_features(
         features = np.load(cache_file)
         if features.shape[0] == len(paths):
             return features
-    features = _compute_features(paths, config, desc)[0]
+    features = compute_features(paths, config, desc)[0]
     save_npy(cache_file, features)
     return features
 
 
-def _compute_features(
-    paths: Sequence[Path], config: FeatureConfig, desc: str, maps: bool = False
+def compute_features(
+    images: Sequence[ImageInput], config: FeatureConfig, desc: str, maps: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(N, C) pooled features and, with ``maps``, the (N, L, C) last feature maps (None
-    without), float32."""
-    import torch
+    without), float32, of N image files or PIL images (no cache).
 
-    from dlclassics.backbones import load_backbone
-
+    >>> from PIL import Image
+    >>> pooled, _ = compute_features([Image.new("RGB", (40, 40))], FeatureConfig(
+    ...     weights=None, image_size=32), "features")
+    >>> pooled.shape
+    (1, 1280)
+    """
     backbone = load_backbone(config.backbone, config.weights).to(config.device)
     pooled, grids = [], []
-    with torch.inference_mode(), tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
-        for start in range(0, len(paths), config.batch_size):
-            chunk = paths[start : start + config.batch_size]
-            batch = [load_image_tensor(p, config.image_size) for p in chunk]
+    bar = tqdm(total=len(images), desc=desc, unit="img", disable=None)
+    with torch.inference_mode(), autocast(config.device, config.precision), bar:
+        for start in range(0, len(images), config.batch_size):
+            chunk = images[start : start + config.batch_size]
+            batch = [load_image_tensor(image, config.image_size) for image in chunk]
             x = backbone.preprocessing.normalize(torch.stack(batch).to(config.device))
             for layer in backbone.layers.values():
                 x = layer(x)  # (B, C, g, g) after the last layer
-            pooled.append(backbone.pool(x).cpu().numpy())
-            if maps:
-                grids.append(x.flatten(2).transpose(1, 2).cpu().numpy())  # (B, C, g*g) -> (B, L, C)
+            pooled.append(backbone.pool(x).float().cpu().numpy())
+            if maps:  # (B, C, g*g) -> (B, L, C)
+                grids.append(x.flatten(2).transpose(1, 2).float().cpu().numpy())
             bar.update(len(batch))
     C = backbone.feature_dim
     if not pooled:  # no images
@@ -115,12 +143,16 @@ def _compute_features(
     return np.concatenate(pooled).astype(np.float32), grids
 
 
-def load_image_tensor(path: Path, image_size: int):  # -> torch.Tensor (3, S, S) in [0, 1]
-    """An image file as a (3, image_size, image_size) float tensor in [0, 1], resized whole."""
-    import torch
-    from PIL import Image
+def load_image_tensor(image: ImageInput, image_size: int) -> torch.Tensor:
+    """An image file or PIL image as a (3, image_size, image_size) float tensor in [0, 1],
+    resized whole.
 
-    image = load_rgb(path).resize((image_size, image_size), Image.BILINEAR)
+    >>> from PIL import Image
+    >>> load_image_tensor(Image.new("L", (50, 20)), 32).shape
+    torch.Size([3, 32, 32])
+    """
+    rgb = to_rgb(image) if isinstance(image, Image.Image) else load_rgb(image)
+    image = rgb.resize((image_size, image_size), Image.BILINEAR)
     array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
     return torch.from_numpy(array).permute(2, 0, 1)  # (S, S, 3) -> (3, S, S)
 
@@ -135,6 +167,31 @@ class PCA:
     def apply(self, features: np.ndarray) -> np.ndarray:
         """(N, D) → (N, K) float32."""
         return ((features - self.mean) @ self.components).astype(np.float32)
+
+    @property
+    def dim(self) -> int:
+        """K, the size of a reduced feature vector."""
+        return self.components.shape[1]
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """The arrays as tensors, for a checkpoint (``PCA.from_state`` reads them back).
+
+        >>> sorted(PCA(np.zeros(3), np.eye(3)[:, :2]).state())
+        ['components', 'mean']
+        """
+        return {
+            "mean": torch.from_numpy(self.mean),
+            "components": torch.from_numpy(self.components),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor]) -> PCA:
+        """The projection ``state()`` stored.
+
+        >>> PCA.from_state(PCA(np.zeros(3), np.eye(3)).state()).components.shape
+        (3, 3)
+        """
+        return cls(state["mean"].numpy(), state["components"].numpy())
 
 
 def fit_pca(train_features: np.ndarray, dim: int) -> PCA:

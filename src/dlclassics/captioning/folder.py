@@ -10,8 +10,9 @@ Layout of ``DIR`` (images may sit in ``DIR/images/`` or directly in ``DIR``):
   ``captions_test.*`` (what ``dlc caption make-shapes`` writes).
 
 A malformed line (in a CSV file also bad quoting, such as a quote never closed), an empty
-caption, a captions file with no captions, or a caption for an image that is not in the folder
-is an error naming the file and line: a typo silently shrinking the data set would be worse than
+caption, a captions file with no captions, a caption for an image that is not in the folder, or
+one naming an image outside it (an absolute path, or one climbing out with ``..``) is an error
+naming the file and line: a typo silently shrinking the data set would be worse than
 stopping. An image that no caption mentions is left out with a warning listing the first few.
 """
 
@@ -22,7 +23,7 @@ import io
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -143,6 +144,12 @@ def _group(captions_file: Path, images_dir: Path) -> dict[str, list[CaptionLine]
     """Captions per image name, in file order; a caption naming a missing image is an error."""
     grouped: dict[str, list[CaptionLine]] = {}
     for row in read_captions_file(captions_file):
+        name = PurePath(row.image)
+        if name.is_absolute() or ".." in name.parts:
+            raise DlcError(
+                f"{captions_file}:{row.line}: image {row.image!r} is outside {images_dir}; "
+                "name images by their path inside it"
+            )
         if row.image not in grouped and not (images_dir / row.image).is_file():
             raise DlcError(
                 f"{captions_file}:{row.line}: image {row.image!r} not found in {images_dir}"
@@ -220,4 +227,4 @@ def load_caption_folder(
         centre = fit_pca(train_features, options.pca_dim or POOLED_PCA_DIM)
     for split in splits.values():
         split.features = centre.apply(split.features)
-    return CaptionData(word_to_idx, splits, f"caption folder {folder}")
+    return CaptionData(word_to_idx, splits, f"caption folder {folder}", projection=centre)

@@ -14,20 +14,16 @@ chosen word back in: greedily, or keeping the ``beam_size`` most likely partial 
 It is a drop-in for CS231n's ``classifiers/rnn.py`` (see ``docs/cs231n.md``): the same
 constructor, ``loss`` and ``sample``, and the same weights after ``np.random.seed(231)``.
 
-``CaptioningRNN(..., cell_type="attention")`` builds the attention captioner instead
-(``captioning.attention_model.AttentionCaptioningRNN``: feature maps (N, L, D) in, soft attention
-at every word), with the same ``loss``/``sample`` interface.
+The attention captioner is its sibling ``captioning.attention_model.AttentionCaptioningRNN``
+(feature maps (N, L, D) in, soft attention at every word), with the same ``loss``/``sample``
+interface; ``captioning.architecture.build_model`` picks the class for a cell name.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
-from dlclassics.captioning.vocab import END, NULL, START
+from dlclassics.captioning.decoding import CaptionDecoder
 from dlclassics.numpy_nn.activations import log_softmax
 from dlclassics.numpy_nn.layers import affine_backward, affine_forward
 from dlclassics.numpy_nn.rnn_layers import (
@@ -44,9 +40,7 @@ from dlclassics.numpy_nn.rnn_layers import (
     word_embedding_forward,
 )
 
-CELL_TYPES = ("rnn", "lstm", "attention")
-# step(words, state) -> (log_probs, state, alpha or None) of the decoders
-Step = Callable[[np.ndarray, tuple], tuple]
+CELL_TYPES = ("rnn", "lstm")
 PARAM_NAMES = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 
 
@@ -94,103 +88,7 @@ def init_params(
     return {name: value.astype(dtype) for name, value in params.items()}
 
 
-class Captioner:
-    """What the two captioners share: the vocabulary and the decoding (greedy or beam search)."""
-
-    def _set_vocabulary(self, word_to_idx: dict[str, int]) -> None:
-        self.word_to_idx = dict(word_to_idx)
-        self.idx_to_word = sorted(self.word_to_idx, key=self.word_to_idx.__getitem__)
-        self._null = word_to_idx[NULL]
-        # CS231n reads these with .get: a vocabulary without them can still compute the loss.
-        self._start = word_to_idx.get(START)
-        self._end = word_to_idx.get(END)
-
-    @property
-    def _end_index(self) -> int:
-        """The ``<END>`` index, or -1 (matching no word) for a vocabulary without one."""
-        return -1 if self._end is None else self._end
-
-    def _check_sample(self, beam_size: int) -> None:
-        if beam_size < 1:
-            raise ValueError(f"beam_size: expected 1 or more, got {beam_size}")
-        if self._start is None:
-            raise ValueError(f"sample: the vocabulary has no {START} word to start captions from")
-
-    def _word_log_probs(self, out: np.ndarray) -> np.ndarray:
-        """(M, H) hidden states (or (M, H + D) output inputs) → (M, V) log-probabilities of the
-        next word; ``<NULL>`` and ``<START>`` are never generated (log-prob -inf), the others
-        keep the model's values."""
-        log_probs = log_softmax(out @ self.params["W_vocab"] + self.params["b_vocab"])
-        log_probs[:, [i for i in (self._null, self._start) if i is not None]] = -np.inf
-        return log_probs
-
-    def _masked_log_prob(self, log_probs: np.ndarray, captions_out: np.ndarray) -> np.ndarray:
-        """(N,) float64 sum of the log-probabilities (N, T, V) of the words captions_out (N, T)
-        that are not ``<NULL>``."""
-        picked = np.take_along_axis(log_probs.astype(np.float64), captions_out[..., None], axis=2)
-        return (picked[..., 0] * (captions_out != self._null)).sum(axis=1)
-
-    def _greedy(self, step: Step, state: tuple, N: int, max_length: int, L: int = 0):
-        """Captions (N, max_length) and attention weights (N, max_length, L) chosen greedily;
-        ``step(words, state) -> (log_probs, state, alpha or None)`` advances the recurrence."""
-        words = np.full(N, self._start)
-        captions = np.full((N, max_length), self._null, dtype=np.int64)
-        alphas = np.zeros((N, max_length, L), dtype=self.dtype)
-        done = np.zeros(N, dtype=bool)
-        for t in range(max_length):
-            log_probs, state, alpha = step(words, state)
-            words = log_probs.argmax(axis=1)
-            captions[~done, t] = words[~done]
-            if alpha is not None:
-                alphas[~done, t] = alpha[~done]
-            done |= words == self._end_index
-            if done.all():
-                break
-        return captions, alphas
-
-    def _beam_search(self, step: Step, state: tuple, N: int, max_length: int, K: int, L: int = 0):
-        """Beam search over all N images at once: (N, K) beams scored by summed log-probability;
-        ``state`` holds (N*K, ...) arrays, K copies of each image's, and ``step`` is as in
-        ``_greedy``. Returns the best beam's captions and attention weights.
-
-        A finished beam (ended by ``<END>``) stays in the beam with its score, extended only by
-        ``<NULL>`` at no cost, so it competes with the unfinished ones until the end.
-        """
-        V = len(self.idx_to_word)
-        scores = np.full((N, K), -np.inf)
-        scores[:, 0] = 0.0  # only one live beam at first, so the K starts are not duplicates
-        captions = np.full((N, K, max_length), self._null, dtype=np.int64)
-        alphas = np.zeros((N, K, max_length, L), dtype=self.dtype)
-        finished = np.zeros((N, K), dtype=bool)
-        words = np.full(N * K, self._start)
-        rows = np.arange(N)[:, None]
-        for t in range(max_length):
-            log_probs, state, alpha = step(words, state)
-            log_probs = log_probs.astype(np.float64)  # (N*K, V)
-            done = finished.reshape(N * K)
-            log_probs[done] = -np.inf
-            log_probs[done, self._null] = 0.0
-            total = (scores.reshape(N * K, 1) + log_probs).reshape(N, K * V)
-            best = np.argsort(-total, axis=1, kind="stable")[:, :K]  # (N, K) in K*V
-            source, new_words = best // V, best % V  # parent beam and new word
-            scores = np.take_along_axis(total, best, axis=1)
-            was_finished = finished[rows, source]
-            captions = captions[rows, source]
-            captions[:, :, t] = np.where(was_finished, self._null, new_words)
-            if alpha is not None:
-                alphas = alphas[rows, source]
-                alpha = alpha.reshape(N, K, L)[rows, source]
-                alphas[:, :, t] = np.where(was_finished[..., None], 0, alpha)
-            finished = was_finished | (new_words == self._end_index)
-            state = tuple(s.reshape(N, K, -1)[rows, source].reshape(N * K, -1) for s in state)
-            words = new_words.reshape(N * K)
-            if finished.all():
-                break
-        best_beam = scores.argmax(axis=1)
-        return captions[np.arange(N), best_beam], alphas[np.arange(N), best_beam]
-
-
-class CaptioningRNN(Captioner):
+class CaptioningRNN(CaptionDecoder):
     """Image features (D,) → caption, with a vanilla RNN or an LSTM (no regularisation).
 
     ``word_to_idx`` holds ``<NULL>``; ``sample`` also needs ``<START>`` (and stops at ``<END>``
@@ -199,18 +97,6 @@ class CaptioningRNN(Captioner):
     None (CS231n's behaviour) or an integer, reproducible whatever the global state (what
     ``dlc caption train`` uses); see ``init_params``.
     """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        """``cell_type="attention"`` gives an ``AttentionCaptioningRNN`` built from the same
-        arguments (plus its own keywords: attention_dim, regularization, context_output)."""
-        names = list(inspect.signature(CaptioningRNN.__init__).parameters)[1:]
-        given = {**dict(zip(names, args, strict=False)), **kwargs}
-        if cls is not CaptioningRNN or given.get("cell_type") != "attention":
-            return super().__new__(cls)
-        from dlclassics.captioning.attention_model import AttentionCaptioningRNN
-
-        del given["cell_type"]
-        return AttentionCaptioningRNN(**given)
 
     def __init__(
         self,
@@ -222,8 +108,11 @@ class CaptioningRNN(Captioner):
         dtype: type = np.float32,
         seed: int | None = None,
     ) -> None:
-        if cell_type not in CELL_TYPES[:2]:
-            raise ValueError(f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r}")
+        if cell_type not in CELL_TYPES:
+            raise ValueError(
+                f"cell_type: expected one of {CELL_TYPES}, got {cell_type!r} (the attention "
+                "cell is attention_model.AttentionCaptioningRNN)"
+            )
         self._set_vocabulary(word_to_idx)
         self.cell_type = cell_type
         self.dtype = dtype
@@ -289,6 +178,6 @@ class CaptioningRNN(Captioner):
         h0 = features @ self.params["W_proj"] + self.params["b_proj"]  # (N, H)
         state = (h0, np.zeros_like(h0))
         if beam_size == 1:
-            return self._greedy(self._step, state, len(h0), max_length)[0]
+            return self._greedy(self._step, state, max_length=max_length)[0]
         state = tuple(np.repeat(s, beam_size, axis=0) for s in state)  # K copies of each image's
-        return self._beam_search(self._step, state, len(h0), max_length, beam_size)[0]
+        return self._beam_search(self._step, state, max_length=max_length, beam_size=beam_size)[0]

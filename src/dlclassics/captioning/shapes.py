@@ -17,9 +17,9 @@ Layout written by :func:`make_shapes` (the folder+captions format that ``dlc cap
     DIR/captions_{train,val,test}.txt     # Flickr8k style: "<image>#<k>\\t<caption>"
     DIR/meta.json                         # seed, counts, held-out pairs, unseen images per split
 
-Default folder: ``<data root>/shapes`` if it exists or the data root is writable (mode bits
-included, so a read-only shared data root is left alone even for root), else
-``<user cache>/dlclassics/data/shapes``.
+Default folder: ``~/.cache/dlclassics/shapes`` (``data.root.cache_dir``), or
+``<data root>/shapes`` when a complete set is there already; generated data never goes into the
+data root.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ import contextlib
 import io
 import json
 import math
-import os
 import re
-import stat
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -42,7 +40,7 @@ from tqdm import tqdm
 from dlclassics.captioning.config import ShapesConfig
 from dlclassics.captioning.dataset import CaptionData
 from dlclassics.captioning.folder import FolderOptions, load_caption_folder
-from dlclassics.data.root import user_cache_dir
+from dlclassics.data.root import cache_dir
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
@@ -353,12 +351,15 @@ def read_shapes_meta(folder: str | Path) -> dict:
 
 
 def default_shapes_dir(data_root: Path) -> Path:
-    """Where the shapes data set lives by default (module docstring)."""
-    root = Path(data_root)
-    writable = root.is_dir() and os.access(root, os.W_OK) and root.stat().st_mode & stat.S_IWUSR
-    return (
-        root / "shapes" if (root / "shapes").is_dir() or writable else user_cache_dir() / "shapes"
-    )
+    """Where the shapes data set lives by default: ``<data root>/shapes`` when a complete set is
+    there already (one made by an earlier version, or put there by hand), else the user cache
+    (generated data never goes into the data root, which may be shared and read-only).
+
+    >>> default_shapes_dir(Path("/nowhere")).name
+    'shapes'
+    """
+    in_root = Path(data_root) / "shapes"
+    return in_root if (in_root / "meta.json").is_file() else cache_dir("shapes")
 
 
 def load_shapes(folder: Path, options: FolderOptions) -> CaptionData:

@@ -5,9 +5,11 @@ Two engines run the same update on the same parameters: ``numpy`` (hand-derived 
 ``numpy_nn.optim.adam``) and ``torch`` (``TorchCaptioningRNN``'s autograd and
 ``torch.optim.Adam``: the same formula and defaults, on any device). Both keep Adam's state as
 per-parameter moments and a step count, which a checkpoint stores (kind ``caption``, with the
-``TrainConfig`` as ``config`` and the vocabulary as ``labels``), so a run resumes on either
-engine with the batches an uninterrupted run would see. As in ``dlclassics.training``, a
-non-finite loss stops the run at once and NaN or infinite weights are never saved.
+``Config`` as ``config`` and the vocabulary as ``labels``), so a run resumes on either
+engine with the batches an uninterrupted run would see. The checkpoint also keeps the feature
+projection fitted on the training images (``projection``), so new images can be captioned
+(``captioning.load``). As in ``dlclassics.training``, a non-finite loss stops the run at once and
+NaN or infinite weights are never saved.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import torch
 from tqdm import tqdm
 
 from dlclassics import checkpoint
-from dlclassics.captioning.config import TrainConfig
+from dlclassics.captioning.architecture import CaptioningModel
+from dlclassics.captioning.config import Config, saved_config_values
 from dlclassics.captioning.dataset import CaptionSplit
-from dlclassics.captioning.model import PARAM_NAMES, CaptioningRNN
+from dlclassics.captioning.model import PARAM_NAMES
+from dlclassics.captioning.torch_model import TorchCaptioningRNN
 from dlclassics.errors import DlcError
 from dlclassics.numpy_nn.optim import adam
 
@@ -56,7 +60,7 @@ class TrainingState:
 class NumpyEngine:
     """Hand-derived gradients + ``numpy_nn.optim.adam``, updating ``model.params`` in place."""
 
-    def __init__(self, model: CaptioningRNN, learning_rate: float) -> None:
+    def __init__(self, model: CaptioningModel, learning_rate: float) -> None:
         self.model = model
         self.names = tuple(model.params)  # PARAM_NAMES, or the attention model's
         self.configs: dict[str, dict[str, Any]] = {n: {} for n in self.names}
@@ -91,9 +95,7 @@ class NumpyEngine:
 class TorchEngine:
     """The PyTorch twin with autograd and ``torch.optim.Adam`` (the model's dtype, any device)."""
 
-    def __init__(self, model: CaptioningRNN, learning_rate: float, device: str = "cpu") -> None:
-        from dlclassics.captioning.torch_model import TorchCaptioningRNN
-
+    def __init__(self, model: CaptioningModel, learning_rate: float, device: str = "cpu") -> None:
         self.model, self.device = model, device
         self.net = TorchCaptioningRNN(
             model.params, model.cell_type, model.word_to_idx["<NULL>"]
@@ -147,8 +149,9 @@ class TorchEngine:
 
 @dataclass
 class Checkpoint:
-    """A caption checkpoint as read back (``config``: a ``TrainConfig`` as a dict; ``labels``:
-    the vocabulary, index → word)."""
+    """A caption checkpoint as read back (``config``: a ``Config`` as a dict, with the field
+    names of this version; ``labels``: the vocabulary, index → word; ``projection``: the
+    training features' projection, ``spatial.projection_state``'s dict, or None)."""
 
     params: dict[str, np.ndarray]
     adam: AdamState
@@ -156,6 +159,7 @@ class Checkpoint:
     config: dict[str, Any]
     labels: list[str]
     path: Path
+    projection: dict[str, Any] | None = None
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -183,15 +187,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             params=_arrays(saved["model"]),
             adam=AdamState(_arrays(moments["m"]), _arrays(moments["v"]), int(moments["t"])),
             state=TrainingState(**saved["loop"]["state"]),
-            config=dict(saved["config"]),
+            config=saved_config_values(dict(saved["config"])),
             labels=[str(word) for word in saved["labels"]],
             path=path,
+            projection=saved.get("projection"),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise DlcError(f"{path}: damaged caption checkpoint ({type(exc).__name__}: {exc})") from exc
 
 
-def load_params(model: CaptioningRNN, saved: Checkpoint) -> None:
+def load_params(model: CaptioningModel, saved: Checkpoint) -> None:
     """Copy the checkpoint's parameters into ``model`` (in its dtype); a parameter missing or of
     another shape: DlcError."""
     for n in model.params:
@@ -205,21 +210,42 @@ def load_params(model: CaptioningRNN, saved: Checkpoint) -> None:
         model.params[n] = saved.params[n].astype(model.dtype)
 
 
+def describe_epoch(row: dict[str, float], epochs: int, seconds: float) -> str:
+    """The log line of one training epoch.
+
+    >>> describe_epoch({"epoch": 2, "lr": 0.005, "train_loss": 1.5}, 10, 3.25)
+    'epoch 2/10: train loss 1.5000, lr 5.00e-03 (3.2 s)'
+    """
+    return (
+        f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f}, "
+        f"lr {row['lr']:.2e} ({seconds:.1f} s)"
+    )
+
+
 class CaptioningSolver:
     """Trains ``model`` (whose params are the start and receive the result) on a split's
     captions; saves a checkpoint to ``checkpoint_path`` after every epoch unless it is None.
-    ``fingerprint``: plain data naming the training data, stored in checkpoints."""
+    ``fingerprint``: plain data naming the training data, stored in checkpoints;
+    ``projection``: the features' projection as checkpoint data (``spatial.projection_state``).
+    ``verbose``: print one line per epoch."""
 
     def __init__(
         self,
-        model: CaptioningRNN,
+        model: CaptioningModel,
         train: CaptionSplit,
-        config: TrainConfig,
+        config: Config,
         checkpoint_path: Path | None = None,
         fingerprint: dict[str, Any] | None = None,
+        projection: dict[str, Any] | None = None,
+        verbose: bool = False,
     ) -> None:
-        self.model, self.train_split, self.config = model, train, config
-        self.checkpoint_path, self.fingerprint = checkpoint_path, fingerprint or {}
+        self.model = model
+        self.train_split = train
+        self.config = config
+        self.checkpoint_path = checkpoint_path
+        self.fingerprint = fingerprint or {}
+        self.projection = projection
+        self.verbose = verbose
         self.state = TrainingState(learning_rate=config.lr)
         if config.engine == "numpy":
             self.engine: NumpyEngine | TorchEngine = NumpyEngine(model, config.lr)
@@ -244,6 +270,8 @@ class CaptioningSolver:
             self.state.loss_history += losses
             row = {"epoch": epoch, "lr": learning_rate, "train_loss": float(np.mean(losses))}
             self.state.history.append({**row, "seconds": seconds})
+            if self.verbose:
+                print(describe_epoch(row, self.config.epochs, seconds), flush=True)
             self.state.epochs_done = epoch
             self.state.learning_rate *= self.config.lr_decay
             self.engine.set_learning_rate(self.state.learning_rate)
@@ -259,8 +287,15 @@ class CaptioningSolver:
             "adam": {"m": _tensors(adam_state.m), "v": _tensors(adam_state.v), "t": adam_state.t},
             "state": asdict(self.state),
         }
-        fields = (_tensors(self.model.params), asdict(self.config), self.model.idx_to_word)
-        saved = checkpoint.make_checkpoint(KIND, *fields, self.fingerprint, loop=loop)
+        saved = checkpoint.make_checkpoint(
+            KIND,
+            model=_tensors(self.model.params),
+            config=asdict(self.config),
+            labels=self.model.idx_to_word,
+            fingerprint=self.fingerprint,
+            loop=loop,
+            projection=self.projection,
+        )
         checkpoint.save_checkpoint(saved, path)
 
     def train_epoch(self, epoch: int) -> list[float]:

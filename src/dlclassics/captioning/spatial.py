@@ -19,14 +19,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from dlclassics.captioning.features import (
     PCA,
     FeatureConfig,
-    _compute_features,
     cache_files,
+    compute_features,
     fit_pca,
     save_npy,
 )
@@ -51,7 +53,7 @@ def extract_feature_maps(
         maps = np.load(map_file)
         if maps.shape[0] == len(paths):
             return maps.astype(np.float32)
-    pooled, maps = _compute_features(paths, config, desc, maps=True)
+    pooled, maps = compute_features(paths, config, desc, maps=True)
     maps = maps.astype(MAP_DTYPE)  # what the cache returns next time, returned now as well
     save_npy(map_file, maps)
     if not pooled_file.is_file():
@@ -89,7 +91,44 @@ class MapReducer:
 
     @property
     def dim(self) -> int:
+        """Size of one reduced location vector."""
         return self.scale.shape[0] + 2 * self.coordinates
+
+    def state(self) -> dict[str, Any]:
+        """Tensors and flags for a checkpoint (``MapReducer.from_state`` reads them back)."""
+        return {
+            **self.pca.state(),
+            "scale": torch.from_numpy(self.scale),
+            "coordinates": self.coordinates,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> MapReducer:
+        """The reducer ``state()`` stored."""
+        return cls(PCA.from_state(state), state["scale"].numpy(), bool(state["coordinates"]))
+
+
+Projection = PCA | MapReducer
+
+
+def projection_state(projection: Projection) -> dict[str, Any]:
+    """A fitted feature projection as checkpoint data: ``{"kind": "pca" | "map", ...}``.
+
+    >>> projection_state(PCA(np.zeros(2), np.eye(2)))["kind"]
+    'pca'
+    """
+    kind = "map" if isinstance(projection, MapReducer) else "pca"
+    return {"kind": kind, **projection.state()}
+
+
+def projection_from_state(state: dict[str, Any]) -> Projection:
+    """The projection ``projection_state`` stored (a KeyError or TypeError when damaged).
+
+    >>> projection_from_state(projection_state(PCA(np.zeros(2), np.eye(2)))).mean.shape
+    (2,)
+    """
+    reader = MapReducer if state["kind"] == "map" else PCA
+    return reader.from_state(state)
 
 
 def fit_map_reducer(
