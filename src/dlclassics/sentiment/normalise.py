@@ -33,15 +33,18 @@ from typing import Any
 from dlclassics.errors import DlcError
 
 # Characters the files spell another way; NFKC leaves these alone.
-_ASCII_FORMS = str.maketrans(
-    {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
-        **dict.fromkeys("\u201c\u201e\u201f\u00ab", " `` "),
-        **dict.fromkeys("\u201d\u00bb", " '' "),
-        **dict.fromkeys("\u2014\u2015", " -- "),
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"),
-    }
-)
+_ASCII_FORMS = {
+    char: form
+    for chars, form in (
+        ("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
+        ("\u201c\u201e\u201f\u00ab", " `` "),
+        ("\u201d\u00bb", " '' "),
+        ("\u2014\u2015", " -- "),
+        ("\u2010\u2011\u2012\u2013\u2212", "-"),
+    )
+    for char in chars
+}
+_ASCII_FORM_CHARS = re.compile(f"[{''.join(_ASCII_FORMS)}]")
 # Accents (left by NFKD), variation selectors and zero-width characters: dropped.
 _MARKS = re.compile(
     "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f"
@@ -54,7 +57,6 @@ _PIECES = re.compile(
     rf"(?P<quotes>``|'')|(?P<ellipsis>\.{{2,}})|(?P<dashes>-{{2,}})|(?P<marks>[!?]+)"
     rf"|(?P<word>{_WORD})|(?P<other>\S)"
 )
-_RAW_WORDS = re.compile(r"\S++")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _CLITICS = ("n't", "'s", "'ve", "'m", "'ll", "'re", "'d")
 _JOINED = {
@@ -87,6 +89,7 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 NUMBER_TOKEN = "_num_"
+HEAD_CHARS_PER_TOKEN = 64  # a limited tokenise reads this much text a token first (words: ~4)
 _RULES = frozenset({("yelp", 1)})  # (name, version) of the rules below
 
 
@@ -153,41 +156,45 @@ def ascii_form(text: str) -> str:
     """
     text = text.lower()
     if not text.isascii():
-        text = unicodedata.normalize("NFKD", text.translate(_ASCII_FORMS))
+        text = unicodedata.normalize(
+            "NFKD", _ASCII_FORM_CHARS.sub(lambda match: _ASCII_FORMS[match.group()], text)
+        )
         text = unicodedata.normalize("NFKC", _MARKS.sub("", text))
     if '"' in text:
         text = _OPENING_QUOTE.sub(" `` ", text).replace('"', " '' ")
     return text
 
 
-def _keeps_period(word: str) -> bool:
-    """True when the period ending ``word`` belongs to it: an abbreviation (``dr.``), an initial
-    (``b.``), or dotted letters (``p.m.``, ``i.e.``), not a sentence's end."""
-    stem = word[:-1]
-    last_part = stem.rpartition(".")[2]
-    return (len(last_part) == 1 and last_part.isalpha()) or stem in _ABBREVIATIONS
+def _ends_sentence(word: str, dot: int) -> bool:
+    """True when the period at ``word[dot]`` ends a sentence: not an abbreviation's (``dr.``),
+    an initial's (``b.``) or dotted letters' (``p.m.``, ``i.e.``). Looks at a few characters."""
+    initial = word[dot - 1].isalpha() and (dot == 1 or word[dot - 2] == ".")
+    return dot > 0 and not initial and word[: min(dot, 8)] not in _ABBREVIATIONS
+
+
+def _tail_size(word: str, end: int) -> int:
+    """How many characters at the end of ``word[:end]`` are a token of their own: a sentence
+    period, a closing apostrophe, a clitic (``n't``, ``'s``, ...); 0 when none."""
+    if word[end - 1] == "'" or (word[end - 1] == "." and _ends_sentence(word, end - 1)):
+        return 1
+    return next((len(c) for c in _CLITICS if end > len(c) and word.endswith(c, 0, end)), 0)
 
 
 def split_word(word: str) -> list[str]:
-    """One word run (letters, digits, ``_+*/``, inner ``.-'``) as the files' tokens: the
-    sentence period and a closing apostrophe split off, then clitics, joined words, numbers.
+    """One word run (letters, digits, ``_+*/``, inner ``.-'``) as the files' tokens: sentence
+    periods, closing apostrophes and clitics split off its end, then joined words and numbers.
 
     >>> split_word("can't."), split_word("ol'"), split_word("5.99"), split_word("dr.")
     (['ca', "n't", '.'], ['ol', "'"], ['_num_'], ['dr.'])
     """
-    tail: list[str] = []
-    if word.endswith(".") and len(word) > 1 and not _keeps_period(word):
-        word, tail = word[:-1], ["."]
-    if word.endswith("'") and len(word) > 1:
-        word, tail = word[:-1], ["'", *tail]
+    end, tail = len(word), []
+    while end > 1 and (size := _tail_size(word, end)):
+        tail.append(word[end - size : end])
+        end -= size
+    word, tail = word[:end], tail[::-1]
     if word in _JOINED:
         return [*_JOINED[word], *tail]
-    for clitic in _CLITICS:
-        if word.endswith(clitic) and len(word) > len(clitic):
-            return [word[: -len(clitic)], clitic, *tail]
-    if _NUMBER.fullmatch(word):
-        return [NUMBER_TOKEN, *tail]
-    return [word, *tail]
+    return [NUMBER_TOKEN if _NUMBER.fullmatch(word) else word, *tail]
 
 
 def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
@@ -222,11 +229,10 @@ def _files_own_ending(text: str, tokens: list[str]) -> list[str]:
     return joined if joined == text.split() else tokens
 
 
-def _first_words(text: str, count: int) -> str:
-    """``text`` up to the end of its ``count``-th whitespace-separated word (all of it when it
-    has fewer): each such word gives at least one token, so ``count`` tokens come from it."""
-    ends = [match.end() for match, _ in zip(_RAW_WORDS.finditer(text), range(count), strict=False)]
-    return text[: ends[-1]] if len(ends) == count else text
+def _head(text: str, size: int) -> str:
+    """``text`` cut at its last space or tab before ``size`` characters ("" when there is
+    none): its tokens are the first tokens of ``text``, since no token spans white space."""
+    return text[: max(text.rfind(" ", 0, size), text.rfind("\t", 0, size), 0)]
 
 
 def tokenise(text: str, normaliser: Normaliser = YELP, limit: int | None = None) -> list[str]:
@@ -240,14 +246,14 @@ def tokenise(text: str, normaliser: Normaliser = YELP, limit: int | None = None)
     >>> tokenise("Great food!" * 1_000_000, limit=3)
     ['great', 'food', '!']
     """
-    words = limit or 0  # enough words for ``limit`` tokens, unless some hold only dropped marks
-    while words and len(head := _first_words(text, words)) < len(text):
-        tokens = _scan(ascii_form(head), limit)[0]
-        if len(tokens) == limit:
-            return tokens
-        words *= 4
+    text = text.rstrip()  # a head ending in white space ends the text
+    size = HEAD_CHARS_PER_TOKEN * (limit or 0)
+    while 0 < size < len(text):  # read a growing head until it holds ``limit`` tokens
+        if len(tokens := _scan(ascii_form(_head(text, size)), limit)[0]) >= limit:
+            return tokens[:limit]
+        size *= 4
     tokens, whole = _scan(ascii_form(text), limit)
-    return _files_own_ending(text, tokens) if whole else tokens
+    return (_files_own_ending(text, tokens) if whole else tokens)[:limit]
 
 
 def normalise(text: str, normaliser: Normaliser = YELP) -> str:
