@@ -38,6 +38,7 @@ import numpy as np
 
 from dlclassics.data.registry import dataset_path
 from dlclassics.io import atomic_write_json
+from dlclassics.sentiment.batches import make_loader
 from dlclassics.sentiment.classifier import load_classifier, predict_logits, probabilities
 from dlclassics.sentiment.compare import (
     choose_members,
@@ -46,7 +47,7 @@ from dlclassics.sentiment.compare import (
     ensemble_accuracy,
 )
 from dlclassics.sentiment.config import MODEL_NAMES, preset
-from dlclassics.sentiment.run import run
+from dlclassics.sentiment.run import train
 from dlclassics.sentiment.text import read_sentences
 from dlclassics.tables import markdown_table
 
@@ -100,7 +101,8 @@ def row_from_metrics(metrics: dict[str, Any], settings: dict[str, Any]) -> dict[
 def run_model(name: str, data_dir: Path, out_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Train ``name`` with ``settings`` overriding its preset; the row for the results table."""
     load_before = load_average()
-    metrics = run(replace(preset(name), **settings), data_dir, out_dir)
+    config = replace(preset(name), data=str(data_dir), out=str(out_dir), **settings)
+    metrics = train(config).details
     return {**row_from_metrics(metrics, settings), "load_average": [load_before, load_average()]}
 
 
@@ -110,12 +112,10 @@ def minilm_speed(checkpoint: Path, test_file: Path, row: dict[str, Any]) -> dict
     were trained on)."""
     import torch
 
-    from dlclassics.sentiment.classifier import make_loader
-
     torch.set_num_threads(row["threads"])  # as many threads as the training run used
     classifier = load_classifier(checkpoint)
     sentences = read_sentences(test_file, labelled=True).sentences[:SPEED_SENTENCES]
-    loader = make_loader(classifier.dataset(sentences), classifier.collate, 256, False)
+    loader = make_loader(classifier.dataset(sentences), classifier.collate, 256, shuffle=False)
     started, cpu_started = time.perf_counter(), time.process_time()
     predict_logits(classifier.model, loader)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

@@ -12,7 +12,7 @@ the student's preset; alpha and T are chosen on dev (test is recorded, not used)
 split's 10 000 sentences predicted by one checkpoint on ONE CPU thread, reading and loading
 excluded (``sentiment.compare.throughput``, as ``dlc reproduce`` times its rows: the fastest
 of up to 3 passes over the already-read sentences); size = the checkpoint file. ``--int8``: each MiniLM checkpoint in float32 and dynamically quantised to int8
-(``classifier.quantize_int8``): sentences/s on test, dev accuracy of both, and how often their
+(``quantize.quantize_int8``): sentences/s on test, dev accuracy of both, and how often their
 labels agree on dev. ``--ship NAME``: the student NAME of the results (its speed measured with
 ``--speed``) becomes the model packaged with dlclassics (``sentiment.packaged``), with its card.
 
@@ -37,15 +37,14 @@ from dlclassics.io import atomic_write_json
 from dlclassics.sentiment.classifier import (
     EVAL_BATCH,
     Classifier,
-    full_range_activations,
     load_classifier,
-    quantize_int8,
     sentence_logits,
 )
 from dlclassics.sentiment.compare import one_thread, prediction_seconds, throughput
 from dlclassics.sentiment.config import preset
 from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.packaged import package_model
+from dlclassics.sentiment.quantize import full_range_activations, quantize_int8
 from dlclassics.sentiment.text import SentenceFile, read_sentences
 from dlclassics.tables import markdown_table
 
@@ -66,9 +65,14 @@ def parse_student(spec: str) -> tuple[str, float, float]:
 
 
 def run_students(
-    teachers: list[str], specs: list[str], data: Path, epochs: int | None, augment: int,
+    teachers: list[str],
+    specs: list[str],
+    data: Path,
+    *,
+    epochs: int | None,
+    augment: int,
     threads: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """One distillation run per spec, on train, yelp's unlabelled.txt and ``augment`` altered
     copies of each training sentence; name → {kind, alpha, T, accuracy, teacher, seconds, ...}."""
     rows = {}
@@ -81,10 +85,15 @@ def run_students(
         config = preset(kind)
         config = replace(config, epochs=epochs or config.epochs, threads=threads)
         started, load = time.perf_counter(), load_average()
+        student = replace(config, data=str(data), out=str(OUT / name), resume=True)
         metrics = distill(
-            config, data, OUT / name, teachers, [data / "unlabelled.txt"], alpha, temperature,
-            resume=True, augment=augment,
-        )  # fmt: skip
+            student,
+            teachers,
+            unlabelled=[data / "unlabelled.txt"],
+            alpha=alpha,
+            temperature=temperature,
+            augment=augment,
+        ).details
         record = metrics["distillation"]
         rows[name] = {
             "kind": kind,
@@ -179,13 +188,15 @@ def ship(name: str, results: dict[str, Any], teacher_commands: list[str]) -> dic
         "test_accuracy": student["accuracy"]["test"],
         "speed": speed["sentences_per_second"],
         "machine": f"{os.cpu_count()}-core CPU, {results['date']}",
-        "commands": "\n".join([
-            *teacher_commands,
-            f"python benchmarks/sentiment_distill_bench.py --teacher {teachers} --students {spec}",
-            f"python benchmarks/sentiment_distill_bench.py --speed {checkpoint}",
-            f"python benchmarks/sentiment_distill_bench.py --ship {name}",
-        ]),
-    }  # fmt: skip
+        "commands": "\n".join(
+            [
+                *teacher_commands,
+                f"python benchmarks/sentiment_distill_bench.py --teacher {teachers} --students {spec}",
+                f"python benchmarks/sentiment_distill_bench.py --speed {checkpoint}",
+                f"python benchmarks/sentiment_distill_bench.py --ship {name}",
+            ]
+        ),
+    }
     return package_model(checkpoint, card)
 
 
@@ -195,28 +206,45 @@ def tables(report: dict[str, Any]) -> str:
     if "students" in report:
         columns = ["student", "alpha", "T", "dev %", "test %", "teacher dev %", "train s"]
         cells = [
-            [name, r["alpha"], r["temperature"], 100 * r["accuracy"]["dev"],
-             100 * r["accuracy"].get("test", float("nan")),
-             100 * r["teacher_accuracy"]["dev"], round(r["train_seconds"], 1)]
+            [
+                name,
+                r["alpha"],
+                r["temperature"],
+                100 * r["accuracy"]["dev"],
+                100 * r["accuracy"].get("test", float("nan")),
+                100 * r["teacher_accuracy"]["dev"],
+                round(r["train_seconds"], 1),
+            ]
             for name, r in report["students"].items()
-        ]  # fmt: skip
+        ]
         out.append(markdown_table(columns, cells))
     if "speed" in report:
         columns = ["checkpoint", "model", "test %", "sentences/s (1 thread)", "MB"]
         cells = [
-            [path, r["model"], 100 * r["test_accuracy"], round(r["sentences_per_second"]),
-             round(r["megabytes"], 2)]
+            [
+                path,
+                r["model"],
+                100 * r["test_accuracy"],
+                round(r["sentences_per_second"]),
+                round(r["megabytes"], 2),
+            ]
             for path, r in report["speed"].items()
-        ]  # fmt: skip
+        ]
         out.append(markdown_table(columns, cells))
     if "int8" in report:
         columns = ["MiniLM", "", "sentences/s (1 thread)", "dev %", "test %", "dev agreement %"]
         cells = [
-            [path, name, round(r[name]["sentences_per_second"]), 100 * r[name]["dev_accuracy"],
-             100 * r[name]["test_accuracy"], 100 * r["dev_agreement"]]
+            [
+                path,
+                name,
+                round(r[name]["sentences_per_second"]),
+                100 * r[name]["dev_accuracy"],
+                100 * r[name]["test_accuracy"],
+                100 * r["dev_agreement"],
+            ]
             for path, r in report["int8"].items()
             for name in ("float32", "int8")
-        ]  # fmt: skip
+        ]
         out.append(markdown_table(columns, cells))
     return "\n\n".join(out)
 
@@ -246,7 +274,12 @@ def main() -> None:
     report: dict[str, Any] = {}
     if args.students:
         report["students"] = run_students(
-            args.teacher, args.students, data, args.epochs, args.augment, args.threads
+            args.teacher,
+            args.students,
+            data,
+            epochs=args.epochs,
+            augment=args.augment,
+            threads=args.threads,
         )
     if args.speed:
         report["speed"] = measure_speed(args.speed, data)

@@ -152,9 +152,19 @@ def test_one_process_checkpoint_resumes_in_two_processes(data_dir: Path, tmp_pat
 def test_a_failing_rank_ends_the_job_with_an_error_naming_it(data_dir: Path, tmp_path: Path):
     # 33 sentences cannot be shared evenly by 2 processes: every rank refuses, naming itself
     job = torchrun(
-        "sentiment", "train", "--data", str(data_dir), "--out", str(tmp_path / "run"),
-        "--model", "bow", "--epochs", "1", "--batch-size", "33",
-    )  # fmt: skip
+        "sentiment",
+        "train",
+        "--data",
+        str(data_dir),
+        "--out",
+        str(tmp_path / "run"),
+        "--model",
+        "bow",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "33",
+    )
     assert job.returncode != 0
     for rank in (0, 1):
         assert (
@@ -180,9 +190,16 @@ def worker_pids(launcher_pid: int) -> dict[int, int]:
 def torchrun_killing_rank_1(*args: str, once: Path) -> subprocess.CompletedProcess:
     """``torchrun`` of 2 processes as in ``torchrun``; SIGKILL rank 1 as soon as ``once`` exists."""
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "dlclassics.cli", *args,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        "-m",
+        "dlclassics.cli",
+        *args,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DLC_DIST_TIMEOUT": "60"}
     launcher = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -204,9 +221,19 @@ def torchrun_killing_rank_1(*args: str, once: Path) -> subprocess.CompletedProce
 def test_a_lost_worker_ends_the_job_and_its_last_checkpoint_resumes(data_dir: Path, tmp_path: Path):
     out = tmp_path / "run"
     job = torchrun_killing_rank_1(
-        "sentiment", "train", "--data", str(data_dir), "--out", str(out), *MODEL,
-        "--epochs", "1000", "--patience", "1000", once=out / "last.pt",
-    )  # fmt: skip
+        "sentiment",
+        "train",
+        "--data",
+        str(data_dir),
+        "--out",
+        str(out),
+        *MODEL,
+        "--epochs",
+        "1000",
+        "--patience",
+        "1000",
+        once=out / "last.pt",
+    )
     assert job.returncode != 0
     assert "rank      : 1 (local_rank: 1)" in job.stderr and "SIGKILL" in job.stderr
     assert not (out / "metrics.json").exists()

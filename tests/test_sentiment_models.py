@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from dlclassics.sentiment.classifier import collate_bag, collate_padded
-from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.batches import collate_bag, collate_padded
+from dlclassics.sentiment.config import Config
 from dlclassics.sentiment.models import (
     AverageClassifier,
     BagOfWordsClassifier,
@@ -51,7 +51,7 @@ def test_bag_of_words_is_binary_bow_times_weights() -> None:
 
 def test_average_ignores_padding() -> None:
     torch.manual_seed(0)
-    model = AverageClassifier(SentimentConfig("avg", V, embed_dim=8)).eval()
+    model = AverageClassifier(Config("avg", vocab_size=V, embed_dim=8)).eval()
     short = ([4, 5], 1)
     alone, _ = collate_padded([short])
     padded, _ = collate_padded([short, ([6] * 9, 0)])
@@ -67,7 +67,7 @@ def test_recurrent_reads_the_last_real_token(cell: str, bidirectional: bool) -> 
     torch.manual_seed(0)
     name = "bilstm" if bidirectional else f"glove-{cell}"
     model = RecurrentClassifier(
-        SentimentConfig(name, V, embed_dim=8, hidden_size=6), cell, bidirectional
+        Config(name, vocab_size=V, embed_dim=8, hidden_size=6), cell, bidirectional=bidirectional
     )
     model.eval()
     short = ([4, 5, 6], 1)
@@ -91,7 +91,7 @@ def test_recurrent_reads_the_last_real_token(cell: str, bidirectional: bool) -> 
 )
 def test_each_model_lowers_its_loss(name: str) -> None:
     torch.manual_seed(0)
-    config = SentimentConfig(name, V, embed_dim=16, hidden_size=16)
+    config = Config(name, vocab_size=V, embed_dim=16, hidden_size=16)
     init = np.random.default_rng(0).normal(0, 0.3, (V, 16)).astype(np.float32)
     model = build_word_model(config, init if name not in ("bow", "avg") else None)
     collate = collate_bag if name == "bow" else collate_padded
@@ -112,7 +112,7 @@ def test_each_model_lowers_its_loss(name: str) -> None:
 
 def test_convolution_ignores_padding_even_for_sentences_shorter_than_a_filter() -> None:
     torch.manual_seed(0)
-    model = build_word_model(SentimentConfig("cnn", V, embed_dim=8, hidden_size=5)).eval()
+    model = build_word_model(Config("cnn", vocab_size=V, embed_dim=8, hidden_size=5)).eval()
     for short in (([4, 5, 6, 7], 1), ([9], 0)):  # the second is shorter than every filter
         alone, _ = collate_padded([short])
         batch, _ = collate_padded([short, ([7] * 12, 0)])
@@ -122,7 +122,7 @@ def test_convolution_ignores_padding_even_for_sentences_shorter_than_a_filter() 
 def test_frozen_glove_embeddings_stay_fixed() -> None:
     init = np.ones((V, 4), dtype=np.float32)
     model = build_word_model(
-        SentimentConfig("glove-avg", V, embed_dim=4, freeze_embeddings=True), init
+        Config("glove-avg", vocab_size=V, embed_dim=4, freeze_embeddings=True), init
     )
     assert not model.embedding.weight.requires_grad
     assert torch.all(model.embedding.weight[0] == 0)  # <pad> row

@@ -6,17 +6,14 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import time
-from collections.abc import Callable
+import zipfile
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
-from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE
-
-if TYPE_CHECKING:  # heavy (torch): imported where the commands run
-    from dlclassics.sentiment.classifier import Classifier
+from dlclassics.errors import DlcError
+from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE, Config, preset
 
 PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
 RESUME_HELP = (
@@ -38,16 +35,7 @@ TUNABLE = [
     ("--hidden-size", options.positive_int, "RNN/LSTM state size (cnn: filters per width)"),
     ("--patience", options.positive_int, "epochs without a better dev accuracy before stopping"),
 ]
-SPEED_REPORT_SENTENCES = 2000  # predict prints its sentences/s from this many sentences on
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    """``--data DIR`` (a user's own train/dev[/test].txt folder), else the yelp data set."""
-    if getattr(args, "data", None):
-        return Path(args.data)
-    from dlclassics.data.registry import dataset_path
-
-    return dataset_path("yelp", args.data_root)
+THREADS_HELP = "CPU threads (default: 1 for the word models, all for minilm)"
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: str) -> None:
@@ -64,8 +52,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out: str, default_out: s
     add("--resume", action="store_true", help=RESUME_HELP)
     options.add_device_argument(parser)
     options.add_precision_argument(parser)
-    threads_help = "CPU threads (default: 1 for the word models, all for minilm)"
-    add("--threads", type=options.positive_int, default=None, help=threads_help)
+    options.add_threads_argument(parser, THREADS_HELP)
     options.add_out_argument(parser, default_out, out)
 
 
@@ -152,8 +139,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser(
         "predict",
         help="label every line of sentence files with a checkpoint (or an ensemble of several)",
-        description="Write one label (or P(positive)) per input line, in order; accuracies "
-        f"of labelled input go to standard error. Labelled input: {LABELLED_RULE}.",
+        description="Write one prediction per input line, in order (a blank line for a blank "
+        "input line): txt the label (or P(positive) with --proba), csv with a header "
+        "(input,label[,true],p_0,p_1), jsonl one object a line. The accuracy and confusion "
+        f"matrix of labelled input go to standard error. Labelled input: {LABELLED_RULE}.",
     )
     add = predict.add_argument
     add("files", nargs="*", metavar="FILE", help="one sentence a line; - reads standard input")
@@ -165,12 +154,16 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     )
     add("--checkpoint", nargs="+", action="extend", default=[], metavar="CKPT", help=ckpt_help)
     labelled = predict.add_mutually_exclusive_group()
-    for flag, value, text in (("--labelled", True, "each line starts with its 0/1 label"),
-                              ("--unlabelled", False, "a leading 0 or 1 is a word")):  # fmt: skip
+    readings = [
+        ("--labelled", True, "each line starts with its 0/1 label"),
+        ("--unlabelled", False, "a leading 0 or 1 is a word"),
+    ]
+    for flag, value, text in readings:
         labelled.add_argument(
             flag, dest="labelled", action="store_const", const=value, default=PRESET, help=text
         )
-    add("--proba", action="store_true", help="write P(positive), not 0/1")
+    add("--proba", action="store_true", help="txt format: write P(positive), not 0/1")
+    options.add_format_argument(predict)
     quantize_help = (
         "int8: minilm's linear layers dynamically quantised to int8 (about 2.4x faster; runs on "
         "the CPU; activations at 8 bits where the CPU has VNNI, else 7); word models stay "
@@ -181,6 +174,8 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     out_help = "output file (default: standard output)"
     add("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
     options.add_device_argument(predict)
+    options.add_precision_argument(predict)
+    options.add_threads_argument(predict, THREADS_HELP)
     predict.set_defaults(func=predict_command)
 
 
@@ -203,77 +198,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.set_defaults(func=compare_command)
 
 
-def _train_one(out: Path, train: Callable[[], object]) -> int:
-    """Run ``train`` (under torchrun, in every process) and say what rank 0 wrote to ``out``."""
-    from dlclassics import distributed
+def config_from(args: argparse.Namespace, model: str, default_out: str) -> Config:
+    """The ``Config`` of ``model`` from the parsed arguments: its preset, then every option given
+    (``--hidden-size`` → ``hidden_size``), the output folder ``default_out`` when none was.
 
-    try:
-        train()
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() == 0:
-        print(f"wrote {out}/metrics.json, curves.png, confusion.png and best.pt")
-    return 0
+    Example:
+        >>> args = argparse.Namespace(epochs=3, resume=False)
+        >>> config_from(args, "bow", "runs/sentiment/bow").epochs
+        3
+    """
+    config = preset(model, args)
+    return replace(config, out=config.out or default_out)
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from dlclassics.sentiment.config import preset
-    from dlclassics.sentiment.run import run
+    """``dlc sentiment train``: ``sentiment.train`` of the model's config."""
+    from dlclassics.sentiment import run  # torch: loaded only when a command runs
 
-    out = Path(getattr(args, "out", None) or f"runs/sentiment/{args.model}")
-    config = preset(args.model, args)
-    return _train_one(out, lambda: run(config, _data_dir(args), out, args.resume, args.device))
+    config = config_from(args, args.model, f"runs/sentiment/{args.model}")
+    with run.job() as writer:
+        run.train(config)
+    if writer:
+        print(f"wrote {config.out}/metrics.json, curves.png, confusion.png and best.pt")
+    return 0
 
 
 def distill_command(args: argparse.Namespace) -> int:
-    from dlclassics.sentiment.config import preset
-    from dlclassics.sentiment.distill import distill
+    """``dlc sentiment distill``: ``distill.distill`` of the student's config."""
+    from dlclassics.sentiment import distill, run  # torch: loaded only when a command runs
 
-    out = Path(getattr(args, "out", None) or f"runs/sentiment/distill-{args.student}")
-    data_dir = _data_dir(args)
+    config = config_from(args, args.student, f"runs/sentiment/distill-{args.student}")
     unlabelled = args.unlabelled or []
-    if not args.unlabelled and not args.no_unlabelled and (data_dir / "unlabelled.txt").is_file():
-        unlabelled = [data_dir / "unlabelled.txt"]
-    config = preset(args.student, args)
-    return _train_one(out, lambda: distill(
-        config, data_dir, out, args.teacher, unlabelled, args.alpha, args.temperature, args.resume,
-        args.device, args.augment))  # fmt: skip
+    default_extra = run.data_folder(config) / "unlabelled.txt"
+    if not args.unlabelled and not args.no_unlabelled and default_extra.is_file():
+        unlabelled = [default_extra]
+    with run.job() as writer:
+        distill.distill(
+            config,
+            args.teacher,
+            unlabelled=unlabelled,
+            alpha=args.alpha,
+            temperature=args.temperature,
+            augment=args.augment,
+        )
+    if writer:
+        print(f"wrote {config.out}/metrics.json, curves.png, confusion.png and best.pt")
+    return 0
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from dlclassics import distributed
-    from dlclassics.io import atomic_write_json, atomic_write_text
-    from dlclassics.outputs import prepare_output_dir, release_output_dir
-    from dlclassics.sentiment.compare import comparison_table, train_models
-    from dlclassics.sentiment.config import preset
-    from dlclassics.tables import markdown_table
+    """``dlc sentiment compare``: every model trained with its preset, the table printed and
+    written (``compare.json``, ``compare.md``)."""
+    from dlclassics.sentiment import compare  # torch: loaded only when a command runs
 
-    out, writer = Path(args.out), distributed.launched_rank() == 0
-    if writer:
-        prepare_output_dir(out)
-    configs = [preset(name, args) for name in args.models]
-    try:
-        rows = train_models(configs, _data_dir(args), out, args.resume, args.device)
-        if writer:
-            table = markdown_table(*comparison_table(rows))
-            atomic_write_json(out / "compare.json", rows)
-            atomic_write_text(out / "compare.md", table + "\n")
-            print(table)
-    finally:
-        distributed.shutdown()
-        if writer:
-            release_output_dir(out)
+    configs = [replace(preset(name, args), out=None) for name in args.models]
+    table = compare.compare_models(configs, Path(args.out))
+    if table is not None:
+        print(table)
     return 0
 
 
 def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[str]]:
     """The checkpoints and the input files: ``--checkpoint A.pt B.pt text.txt`` gives all three to
     --checkpoint (argparse's ``+`` is greedy), so without other inputs the trailing values that are
-    not zip archives (every ``torch.save`` file is one, no text file is) are the inputs."""
-    import zipfile
+    not zip archives (every ``torch.save`` file is one, no text file is) are the inputs.
 
-    from dlclassics.errors import DlcError
-
+    Example:
+        >>> split_inputs(["a.pt"], ["reviews.txt"])
+        (['a.pt'], ['reviews.txt'])
+    """
     cut = len(values)
     while not files and cut > 1 and not zipfile.is_zipfile(values[cut - 1]):
         cut -= 1
@@ -282,70 +275,26 @@ def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[s
     return values[:cut], values[cut:] + files
 
 
-def quantize_members(
-    classifiers: list[Classifier], checkpoints: list[str], say: Callable[[str], object]
-) -> list[Classifier]:
-    """``--quantize int8``: the minilm members quantised (``classifier.quantize_int8``); each word
-    model kept in float32, said in one line (their time is not in large linear layers)."""
-    from dlclassics.sentiment.classifier import quantize_int8
-
-    kept = []
-    for classifier, checkpoint in zip(classifiers, checkpoints, strict=True):
-        if classifier.config.model == "minilm":
-            kept.append(quantize_int8(classifier))
-            continue
-        say(f"{checkpoint}: --quantize int8 ignored for the word model {classifier.config.model}")
-        kept.append(classifier)
-    return kept
-
-
 def predict_command(args: argparse.Namespace) -> int:
-    from dlclassics.errors import DlcError
-    from dlclassics.io import atomic_write_text
-    from dlclassics.outputs import check_output_file
-    from dlclassics.runtime import resolve_device
-    from dlclassics.sentiment.classifier import load_classifier, predict_sentences
-    from dlclassics.sentiment.packaged import packaged_model
-    from dlclassics.sentiment.text import read_sentences
+    """``dlc sentiment predict``: ``sentiment.load`` of the checkpoints (the packaged model when
+    none), every input file labelled, the rows written in ``--format``; notes and accuracies on
+    standard error."""
+    from dlclassics.sentiment import predict  # torch: loaded only when a command runs
 
-    err = functools.partial(print, file=sys.stderr)  # standard output holds the labels
+    err = functools.partial(print, file=sys.stderr)  # standard output holds the predictions
     checkpoints, inputs = split_inputs(args.checkpoint, [*(args.input or []), *args.files])
-    if not checkpoints:
-        checkpoints = [str(packaged_model(err))]
-    out = getattr(args, "out", None)
-    if out is not None:
-        check_output_file(out)  # before the work: a bad --out costs nothing
     if args.quantize and args.device not in (None, "cpu"):
         raise DlcError(f"--quantize {args.quantize} runs on the CPU: drop --device {args.device}")
-    device = "cpu" if args.quantize else resolve_device(args.device)
-    classifiers = [load_classifier(path) for path in checkpoints]
-    if args.quantize:
-        classifiers = quantize_members(classifiers, checkpoints, err)
-    labelled = getattr(args, "labelled", None)
-    lines: list[str] = []
-    seconds, count = 0.0, 0  # prediction only: reading and loading excluded
-    for path in inputs:
-        sentences = read_sentences(path, labelled, args.skip_bad_lines)
-        started = time.perf_counter()
-        result = predict_sentences(classifiers, sentences, args.proba, device)
-        seconds, count = seconds + time.perf_counter() - started, count + len(sentences)
-        lines += result.lines
-        source, prefix = sentences.source, f"{sentences.source}: " if len(inputs) > 1 else ""
-        if result.accuracy is not None and labelled is None:
-            err(f"{source}: read as labelled (--unlabelled reads the leading 0/1 as words)")
-        if result.skipped:
-            err(f"{source}: skipped {result.skipped} bad lines (empty output lines)")
-        for checkpoint, accuracy in zip(checkpoints, result.member_accuracies, strict=False):
-            err(f"{prefix}{checkpoint}: accuracy {100 * accuracy:.2f} % on its own")
-        if result.accuracy is not None:
-            name = "ensemble accuracy" if len(checkpoints) > 1 else "accuracy"
-            err(f"{prefix}{name}: {100 * result.accuracy:.2f} %")
-    if count >= SPEED_REPORT_SENTENCES:
-        err(f"{count} sentences in {seconds:.2f} s: {count / seconds:.0f} sentences/s on {device}")
-    text = "".join(line + "\n" for line in lines)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write_text(out, text)
-        err(f"wrote {len(lines)} lines to {out}")
+    settings = predict.PredictSettings(
+        labelled=getattr(args, "labelled", None),
+        skip_bad_lines=args.skip_bad_lines,
+        proba=args.proba,
+        fmt=args.format,
+        out=getattr(args, "out", None),
+        device="cpu" if args.quantize else args.device,
+        threads=args.threads,
+        precision=args.precision,
+        quantize=args.quantize,
+    )
+    predict.predict_files(checkpoints, inputs, settings, say=err)
     return 0

@@ -20,22 +20,24 @@ import numpy as np
 
 from dlclassics.checkpoint import load_checkpoint
 from dlclassics.data.manifest import sha256_file
-from dlclassics.io import atomic_write_text
+from dlclassics.io import atomic_write_json, atomic_write_text
+from dlclassics.outputs import prepare_output_dir, release_output_dir
+from dlclassics.predictions import render_predictions
 from dlclassics.runtime import resolve_device
 from dlclassics.sentiment.classifier import (
     EVAL_BATCH,
     KIND,
     Classifier,
     load_classifier,
-    predict_file,
     probabilities,
     sentence_logits,
 )
-from dlclassics.sentiment.config import REFERENCE_ACCURACY, SentimentConfig
+from dlclassics.sentiment.config import REFERENCE_ACCURACY, Config
 from dlclassics.sentiment.distill import distill
-from dlclassics.sentiment.run import SPLITS, run
+from dlclassics.sentiment.predict import predict_file, txt_line
+from dlclassics.sentiment.run import SPLITS, job, load, train
 from dlclassics.sentiment.text import read_sentences
-from dlclassics.tables import percent
+from dlclassics.tables import markdown_table, percent
 from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 COLUMNS = ["model", "train", "dev", "test", "ref train", "ref dev", "ref test", "test Δ", "train s"]
@@ -80,19 +82,47 @@ def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
     return row | {"train_seconds": metrics["seconds"]["train"], "best_epoch": metrics["best_epoch"]}
 
 
-def train_models(
-    configs: Sequence[SentimentConfig], data_dir: Path, out_dir: Path, resume: bool = False,
-    device: str | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Train each config into ``out_dir/<model>``; one ``comparison_row`` per model, with its
-    ``checkpoints`` (relative to ``out_dir``)."""
+def train_models(configs: Sequence[Config], out_dir: Path) -> list[dict[str, Any]]:
+    """Train each config (its data, resume and device settings) into ``out_dir/<model>``; one
+    ``comparison_row`` per model, with its ``checkpoints`` (relative to ``out_dir``).
+
+    Example:
+        >>> rows = train_models([Config(model="bow", data="my_text_dir")], Path("runs/c"))
+        >>> rows[0]["checkpoints"]
+        ['bow/best.pt']
+    """
     rows = []
     for config in configs:
         print(f"== {config.model}")
-        metrics = run(config, data_dir, out_dir / config.model, resume, device)
+        result = train(replace(config, out=str(out_dir / config.model)))
         checkpoints = [f"{config.model}/{BEST_CHECKPOINT}"]
-        rows.append(comparison_row(metrics) | {"checkpoints": checkpoints})
+        rows.append(comparison_row(result.details) | {"checkpoints": checkpoints})
     return rows
+
+
+def compare_models(configs: Sequence[Config], out_dir: Path) -> str | None:
+    """``dlc sentiment compare``: train ``configs`` into ``out_dir`` (locked while it runs), write
+    ``compare.json`` and ``compare.md`` there; the table (markdown), or None on the processes
+    of a ``torchrun`` job that do not write.
+
+    Example:
+        >>> print(compare_models([Config(model="bow", data="my_text_dir")], Path("runs/c")))
+        | model | train | dev | ...
+    """
+    with job() as writer:
+        if writer:
+            prepare_output_dir(out_dir)
+        try:
+            rows = train_models(configs, out_dir)
+        finally:
+            if writer:
+                release_output_dir(out_dir)
+    if not writer:
+        return None
+    table = markdown_table(*comparison_table(rows))
+    atomic_write_json(out_dir / "compare.json", rows)
+    atomic_write_text(out_dir / "compare.md", table + "\n")
+    return table
 
 
 def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
@@ -111,19 +141,21 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[li
 
 
 def ensemble_row(
-    rows: list[dict[str, Any]], data_dir: Path, out_dir: Path, device: str | None = None
+    rows: list[dict[str, Any]], data_dir: Path, out_dir: Path, *, device: str | None = None
 ) -> dict[str, Any]:
     """The table row of the mean-probability ensemble of the trained models in ``rows``
     (checkpoints in ``out_dir/<model>/best.pt``) whose subset has the best dev accuracy; its
     test accuracy is computed once, for the chosen subset only."""
     device = resolve_device(device)
     names = [row["model"] for row in rows]
-    classifiers = {name: load_classifier(out_dir / name / BEST_CHECKPOINT) for name in names}
+    classifiers = {
+        name: load_classifier(out_dir / name / BEST_CHECKPOINT, device) for name in names
+    }
     splits = {split: read_sentences(data_dir / f"{split}.txt") for split in ("dev", "test")}
     labels = {split: np.array(sentences.labels) for split, sentences in splits.items()}
-    dev = {name: probabilities(c, splits["dev"], device).numpy() for name, c in classifiers.items()}
+    dev = {name: probabilities(c, splits["dev"]).numpy() for name, c in classifiers.items()}
     members, dev_accuracy = choose_members(dev, labels["dev"])
-    test = [probabilities(classifiers[m], splits["test"], device).numpy() for m in members]
+    test = [probabilities(classifiers[m], splits["test"]).numpy() for m in members]
     return {
         "model": "ensemble: " + " + ".join(members),
         "members": list(members),
@@ -136,7 +168,7 @@ def ensemble_row(
 
 
 def distilled_row(
-    ensemble: dict[str, Any], student: SentimentConfig, data_dir: Path, out_dir: Path
+    ensemble: dict[str, Any], student: Config, *, data_dir: Path, out_dir: Path
 ) -> dict[str, Any]:
     """The table row of ``student`` distilled (``distill.distill``, default α and T, resumed from
     its ``last.pt``) into ``out_dir/distilled-<model>`` from the ``ensemble`` row's members, on
@@ -150,8 +182,9 @@ def distilled_row(
         print(
             f"{out_dir / folder}: the teachers changed since this student was saved; starting over"
         )
-    metrics = distill(student, data_dir, out_dir / folder, teachers, unlabelled, resume=resume)
-    row = {k: v for k, v in comparison_row(metrics).items() if k != "difference"}
+    config = replace(student, data=str(data_dir), out=str(out_dir / folder), resume=resume)
+    result = distill(config, teachers, unlabelled=unlabelled)
+    row = {k: v for k, v in comparison_row(result.details).items() if k != "difference"}
     return row | {
         "model": f"distilled {student.model} ← " + " + ".join(ensemble["members"]),
         "teachers": ensemble["members"],
@@ -179,7 +212,7 @@ def prediction_seconds(classifiers: Sequence[Classifier], sentences: list[list[s
     CPU (their ``threads`` apply)."""
     started = time.perf_counter()
     for classifier in classifiers:
-        sentence_logits(classifier, sentences, "cpu")
+        sentence_logits(classifier, sentences)
     return time.perf_counter() - started
 
 
@@ -200,14 +233,22 @@ def throughput(checkpoints: Sequence[Path], sentences: list[list[str]]) -> dict[
 
 
 def model_rows(
-    configs: Sequence[SentimentConfig], student: SentimentConfig, data_dir: Path, out_dir: Path
+    configs: Sequence[Config], student: Config, *, data_dir: Path, out_dir: Path
 ) -> list[dict[str, Any]]:
-    """Train ``configs`` (resumed); with two or more, add the ensemble row and the row of
-    ``student`` distilled from it; then time every row on the test split (``throughput``)."""
-    rows = train_models(configs, data_dir, out_dir, resume=True)
+    """Train ``configs`` on ``data_dir`` (resumed); with two or more, add the ensemble row and
+    the row of ``student`` distilled from it; then time every row on the test split
+    (``throughput``).
+
+    Example:
+        >>> rows = model_rows([preset("bow")], preset("bow"), data_dir=yelp, out_dir=Path("r"))
+        >>> rows[0]["model"]
+        'bow'
+    """
+    on_data = [replace(config, data=str(data_dir), resume=True) for config in configs]
+    rows = train_models(on_data, out_dir)
     if len(rows) > 1:
         rows.append(ensemble_row(rows, data_dir, out_dir))
-        rows.append(distilled_row(rows[-1], student, data_dir, out_dir))
+        rows.append(distilled_row(rows[-1], student, data_dir=data_dir, out_dir=out_dir))
     print("== sentences/s on one CPU thread (test split)")
     test = read_sentences(data_dir / "test.txt").sentences
     return [row | throughput([out_dir / p for p in row["checkpoints"]], test) for row in rows]
@@ -216,5 +257,5 @@ def model_rows(
 def write_labels(checkpoints: Sequence[Path], source: Path, target: Path) -> None:
     """Label every line of the unlabelled file ``source`` with the model (or ensemble) in
     ``checkpoints``, one 0/1 a line, into ``target``."""
-    labels = predict_file(checkpoints, source, labelled=False).lines
-    atomic_write_text(target, "".join(line + "\n" for line in labels))
+    rows = predict_file(load(list(checkpoints)), source, labelled=False).rows
+    atomic_write_text(target, render_predictions(rows, "txt", txt_line(proba=False)))

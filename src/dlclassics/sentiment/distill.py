@@ -28,7 +28,7 @@ import os
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +42,11 @@ from dlclassics.data.root import user_cache_dir
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
+from dlclassics.results import Result
 from dlclassics.runtime import autocast_dtype, torch_threads
 from dlclassics.sentiment.classifier import Classifier, load_classifier, sentence_logits
-from dlclassics.sentiment.config import SentimentConfig
-from dlclassics.sentiment.run import LossFn, TrainingSet, run
+from dlclassics.sentiment.config import Config
+from dlclassics.sentiment.run import LossFn, TrainingSet, train
 from dlclassics.sentiment.text import SentenceFile, read_unlabelled
 from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
@@ -105,7 +106,7 @@ def teacher_logits(
             return torch.from_numpy(cached), True
     except (OSError, ValueError, EOFError):
         pass  # absent or damaged: computed below
-    logits = sentence_logits(teacher.classifier, sentences, device)  # (N,) float32
+    logits = sentence_logits(replace(teacher.classifier, device=device), sentences)  # (N,) float32
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, logits.numpy())
@@ -115,9 +116,12 @@ def teacher_logits(
 
 
 def teacher_probabilities(
-    teachers: Sequence[Teacher], sentences: Sequence[Sequence[str]], temperature: float = 1.0,
+    teachers: Sequence[Teacher],
+    sentences: Sequence[Sequence[str]],
+    temperature: float = 1.0,
+    *,
     device: str = "cpu",
-) -> tuple[torch.Tensor, int]:  # fmt: skip
+) -> tuple[torch.Tensor, int]:
     """p (N,): the mean over ``teachers`` of σ(logit / ``temperature``); and how many of the
     teachers' logit vectors came from the cache."""
     results = [teacher_logits(teacher, sentences, device) for teacher in teachers]
@@ -195,7 +199,7 @@ class Distillation:
             for name, sentences in {"train": splits["train"], **extra, **evaluated}.items():
                 temperature = 1.0 if name in evaluated else self.temperature
                 p[name], hits = teacher_probabilities(
-                    self.teachers, sentences.sentences, temperature, device
+                    self.teachers, sentences.sentences, temperature, device=device
                 )
                 cached += hits
         accuracy = {
@@ -263,16 +267,25 @@ class Distillation:
 
 
 def distill(
-    config: SentimentConfig, data_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-    teachers: Sequence[str | os.PathLike[str]], unlabelled: Sequence[str | os.PathLike[str]] = (),
-    alpha: float = 0.5, temperature: float = 1.0, resume: bool = False, device: str | None = None,
+    config: Config,
+    teachers: Sequence[str | os.PathLike[str]],
+    *,
+    unlabelled: Sequence[str | os.PathLike[str]] = (),
+    alpha: float = 0.5,
+    temperature: float = 1.0,
     augment: int = 0,
-) -> dict[str, Any]:  # fmt: skip
-    """Train the student ``config`` on ``data_dir`` (train, dev, test as ``run.run``) and the
-    ``unlabelled`` files (and ``augment`` altered copies of each training sentence) against the
-    ``teachers`` (one checkpoint, or an ensemble); its outputs go to ``out_dir`` and the metrics
-    (with a ``distillation`` record) are returned."""
-    out = Path(out_dir).resolve()
+) -> Result:
+    """Train the student ``config`` (its data, output folder, resume and device as in
+    ``run.train``) on the training sentences and the ``unlabelled`` files (and ``augment``
+    altered copies of each training sentence) against the ``teachers`` (one checkpoint, or an
+    ensemble); the run's ``Result``, whose ``details`` hold a ``distillation`` record.
+
+    Example:
+        >>> student = Config(model="bow", data="my_text_dir", out="runs/student")
+        >>> distill(student, ["runs/sentiment/bilstm/best.pt"]).metrics["dev_acc"]
+        0.97
+    """
+    out = Path(config.out or f"runs/sentiment/distill-{config.model}").resolve()
     for path in teachers:
         if Path(path).resolve() in (out / BEST_CHECKPOINT, out / LAST_CHECKPOINT):
             raise DlcError(f"{path}: the run would overwrite this teacher; choose another --out")
@@ -282,6 +295,13 @@ def distill(
     # student's --threads, else PyTorch's default
     threads = config.threads or torch.get_num_threads()
     distillation = Distillation(
-        loaded, extra, alpha, temperature, threads, augment=augment, seed=config.seed
+        loaded,
+        extra,
+        alpha=alpha,
+        temperature=temperature,
+        threads=threads,
+        augment=augment,
+        seed=config.seed,
     )
-    return run(config, data_dir, out_dir, resume, device, distillation.training_set)
+    student = replace(config, out=str(out))
+    return train(student, training_set=distillation.training_set)

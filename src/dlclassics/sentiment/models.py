@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from dlclassics.sentiment.config import SentimentConfig
+from dlclassics.sentiment.config import Config
 from dlclassics.sentiment.vocab import PAD_ID
 
 
@@ -49,7 +49,7 @@ class BagOfWordsClassifier(nn.Module):
         return self.weights(bag_ids, offsets).squeeze(1) + self.bias  # (N, 1) -> (N,)
 
 
-def _embedding(config: SentimentConfig, init: np.ndarray | None) -> nn.Embedding:
+def _embedding(config: Config, init: np.ndarray | None) -> nn.Embedding:
     """A (V, D) embedding table, from ``init`` when given; the ``<pad>`` row stays zero."""
     if init is not None:
         table = torch.tensor(init, dtype=torch.float32)  # a copy: the caller's array stays as is
@@ -64,7 +64,7 @@ def _embedding(config: SentimentConfig, init: np.ndarray | None) -> nn.Embedding
 class AverageClassifier(nn.Module):
     """Word vectors → mean over the sentence's real tokens → dropout → linear."""
 
-    def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
+    def __init__(self, config: Config, init: np.ndarray | None = None) -> None:
         super().__init__()
         self.embedding = _embedding(config, init)
         self.dropout = nn.Dropout(config.dropout)
@@ -86,9 +86,13 @@ class RecurrentClassifier(nn.Module):
     """
 
     def __init__(
-        self, config: SentimentConfig, cell: str, bidirectional: bool = False,
+        self,
+        config: Config,
+        cell: str,
+        *,
+        bidirectional: bool = False,
         init: np.ndarray | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.bidirectional = bidirectional
         self.embedding = _embedding(config, init)
@@ -128,7 +132,7 @@ class ConvolutionClassifier(nn.Module):
 
     WIDTHS = (3, 4, 5)
 
-    def __init__(self, config: SentimentConfig, init: np.ndarray | None = None) -> None:
+    def __init__(self, config: Config, init: np.ndarray | None = None) -> None:
         super().__init__()
         self.embedding = _embedding(config, init)
         self.convolutions = nn.ModuleList(
@@ -153,7 +157,7 @@ class ConvolutionClassifier(nn.Module):
         return self.output(self.dropout(features)).squeeze(1)  # (N, 1) -> (N,)
 
 
-def build_word_model(config: SentimentConfig, init: np.ndarray | None = None) -> nn.Module:
+def build_word_model(config: Config, init: np.ndarray | None = None) -> nn.Module:
     """The word-level model ``config.model`` (not ``minilm``), embeddings from ``init`` if given."""
     name = config.model
     if name == "bow":

@@ -66,7 +66,7 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
         models = ("bow",) if profile == "tiny" else ("bow", "glove-avg")
     configs = [replace(preset(name), **PROFILES[profile]) for name in models]
     student = replace(preset(STRONGER_MODEL if profile == "full" else "bow"), **PROFILES[profile])
-    rows = model_rows(configs, student, data_dir, out_dir)
+    rows = model_rows(configs, student, data_dir=data_dir, out_dir=out_dir)
     best = max(rows, key=lambda row: row["ours"]["dev"])
     checkpoints = [out_dir / path for path in best["checkpoints"]]
     write_labels(checkpoints, data_dir / "unlabelled.txt", out_dir / PREDICTIONS)

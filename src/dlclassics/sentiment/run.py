@@ -1,12 +1,15 @@
-"""One sentiment run end to end: read the data, build vocabulary and model, train with the shared
-loop (``dlclassics.training``), score the best epoch on every split, write the outputs. Under
-``torchrun`` every process trains and evaluates its share, and rank 0 writes the files."""
+"""The sentiment API: ``train(config) -> Result`` runs one model end to end (read the data, build
+vocabulary and model, train with the shared loop ``dlclassics.training``, score the best epoch on
+every split, write the outputs); ``load(path)`` gives the predictor. Under ``torchrun`` every
+process trains and evaluates its share, and rank 0 writes the files."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,26 +19,28 @@ from torch import nn
 
 from dlclassics import distributed, training
 from dlclassics.checkpoint import load_checkpoint, load_weights
+from dlclassics.data.registry import dataset_path
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
 from dlclassics.figures import confusion_matrix, plot_confusion, plot_curves
 from dlclassics.io import atomic_write_json
 from dlclassics.outputs import prepare_output_dir, release_output_dir
+from dlclassics.results import Result
 from dlclassics.runtime import resolve_device, seed_everything, torch_threads
+from dlclassics.sentiment.batches import SentenceDataset, make_loader, to_device
 from dlclassics.sentiment.classifier import (
     KIND,
     Classifier,
-    SentenceDataset,
+    Ensemble,
     build_classifier,
     evaluate,
-    make_loader,
-    to_device,
+    load_classifier,
 )
-from dlclassics.sentiment.config import GLOVE_MODELS, REFERENCE_ACCURACY, SentimentConfig
+from dlclassics.sentiment.config import GLOVE_MODELS, REFERENCE_ACCURACY, Config
 from dlclassics.sentiment.glove import glove_matrix, load_glove_text, load_packaged_glove
+from dlclassics.sentiment.packaged import packaged_model
 from dlclassics.sentiment.text import SentenceFile, read_sentences, subsample
 from dlclassics.sentiment.vocab import Vocabulary
-from dlclassics.training import train
 
 SPLITS = ("train", "dev", "test")
 CLASSES = ("negative", "positive")
@@ -69,7 +74,7 @@ class TrainingSet:
 TrainingSetFn = Callable[[dict[str, SentenceFile], DistContext], TrainingSet]
 
 
-def read_splits(data_dir: Path, config: SentimentConfig) -> dict[str, SentenceFile]:
+def read_splits(data_dir: Path, config: Config) -> dict[str, SentenceFile]:
     """``train`` and ``dev`` (required) and ``test`` (when present) from ``data_dir``, the
     training sentences cut to ``config.train_limit``."""
     splits = {}
@@ -82,6 +87,12 @@ def read_splits(data_dir: Path, config: SentimentConfig) -> dict[str, SentenceFi
             print(f"{path}: skipped {splits[split].skipped} bad lines")
     if config.train_limit:
         splits["train"] = subsample(splits["train"], config.train_limit, config.seed)
+    present = sorted(set(splits["train"].labels or []))
+    if len(present) < 2:
+        raise DlcError(
+            f"{data_dir / 'train.txt'}: every training sentence has label {present[0]}; a "
+            "classifier needs examples of both 0 and 1"
+        )
     return splits
 
 
@@ -95,9 +106,7 @@ def data_fingerprint(splits: dict[str, SentenceFile]) -> dict[str, Any]:
     return {"sentences": sentences, "sha256": digest.hexdigest()}
 
 
-def build(
-    config: SentimentConfig, sentences: Sequence[Sequence[str]]
-) -> tuple[Classifier, dict[str, Any]]:
+def build(config: Config, sentences: Sequence[Sequence[str]]) -> tuple[Classifier, dict[str, Any]]:
     """Vocabulary (of the training ``sentences``), GloVe start and model for ``config``
     (``vocab_size`` and ``embed_dim`` filled in from the data and GloVe), and what to report
     about GloVe (``{"glove": ...}`` or ``{}``)."""
@@ -123,7 +132,7 @@ def build(
     return build_classifier(config, vocab, init), extra
 
 
-def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: int) -> Any:
+def schedule(optimizer: torch.optim.Optimizer, config: Config, steps: int) -> Any:
     """Constant rate, or linear warm-up then linear decay over ``steps`` optimiser steps."""
     warmup = max(1, round(config.warmup_fraction * steps))
 
@@ -138,15 +147,22 @@ def schedule(optimizer: torch.optim.Optimizer, config: SentimentConfig, steps: i
 
 
 def train_classifier(
-    classifier: Classifier, train_set: SentenceDataset, dev_set: SentenceDataset,
-    checkpoints: training.Checkpoints, ctx: DistContext, loss: LossFn = bce_sum,
-) -> training.LoopState:  # fmt: skip
+    classifier: Classifier,
+    train_set: SentenceDataset,
+    dev_set: SentenceDataset,
+    *,
+    checkpoints: training.Checkpoints,
+    ctx: DistContext,
+    loss: LossFn = bce_sum,
+) -> training.LoopState:
     """AdamW on the batch mean of ``loss`` (binary cross-entropy against the labels unless
     distilling), the schedule stepped every batch, early stopping on dev accuracy: the shared
     loop with the sentiment loss and evaluation."""
     config, model, device = classifier.config, classifier.model, ctx.device
     rank_batch = distributed.per_rank_batch_size(config.batch_size, ctx)
-    loader = make_loader(train_set, classifier.collate, rank_batch, True, config.seed, ctx)
+    loader = make_loader(
+        train_set, classifier.collate, rank_batch, shuffle=True, seed=config.seed, ctx=ctx
+    )
     dev = classifier.eval_loader(dev_set, ctx)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
@@ -170,11 +186,21 @@ def train_classifier(
         precision=precision,
         desc=config.model,
     )
-    return train(model, loader, optimizer, scheduler, task, loop, checkpoints, device, ctx)
+    return training.train(
+        model,
+        loader,
+        optimizer,
+        scheduler=scheduler,
+        task=task,
+        loop=loop,
+        checkpoints=checkpoints,
+        device=device,
+        ctx=ctx,
+    )
 
 
 def evaluate_best(
-    classifier: Classifier, datasets: dict[str, SentenceDataset], out_dir: Path, ctx: DistContext
+    classifier: Classifier, datasets: dict[str, SentenceDataset], out_dir: Path, *, ctx: DistContext
 ) -> dict[str, training.EvalResult]:
     """The best epoch's weights (rank 0 reads ``best.pt`` and sends them: no shared file system
     needed) scored on train and test; on dev too only when there is no test set (dev was scored
@@ -188,37 +214,135 @@ def evaluate_best(
     return {name: evaluate(model, loader, ctx, precision) for name, loader in loaders.items()}
 
 
-def run(
-    config: SentimentConfig, data_dir: str | Path, out_dir: str | Path, resume: bool = False,
-    device: str | None = None, training_set: TrainingSetFn | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Train ``config.model`` on ``data_dir``, write its outputs to ``out_dir``; the metrics.
-    ``resume`` continues from ``out_dir/last.pt`` when it exists (refused when any setting but
-    ``config.RESUMABLE``, or the training data, changed). ``training_set`` (distillation) makes
-    what the model trains on from the splits; dev and test are scored as always."""
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
+def train(config: Config, *, training_set: TrainingSetFn | None = None) -> Result:
+    """Train ``config.model`` on ``config.data`` (a folder with labelled ``train.txt``,
+    ``dev.txt`` and optionally ``test.txt``; None: the yelp data set), keep the best dev epoch, and
+    write ``best.pt``, ``last.pt``, ``metrics.json``, ``curves.png`` and ``confusion.png`` to
+    ``config.out`` (None: ``runs/sentiment/<model>``). ``config.resume`` continues from
+    ``last.pt`` (refused when any setting but ``config.RESUMABLE``, or the training data,
+    changed). ``training_set`` (distillation) makes what the model trains on from the splits.
+
+    Returns a ``Result``: ``metrics`` ``{split}_acc`` (fractions) and ``{split}_loss``,
+    ``history`` (one row per epoch), ``checkpoint`` (``best.pt``, for ``load``), ``files``,
+    ``details`` (everything ``metrics.json`` holds).
+
+    Example:
+        >>> from dlclassics import sentiment
+        >>> res = sentiment.train(sentiment.Config(model="bow", data="my_text_dir", epochs=3))
+        >>> sorted(res.metrics)[:2]
+        ['dev_acc', 'dev_loss']
+    """
+    data_dir = data_folder(config)
+    out_dir = Path(config.out or f"runs/sentiment/{config.model}")
     if not data_dir.is_dir():  # before the output folder is made
         raise DlcError(f"{data_dir}: no such data folder")
     writer = distributed.launched_rank() == 0
     if writer:  # before any work: a bad --out costs nothing
         prepare_output_dir(out_dir)
     try:
-        ctx = distributed.init(resolve_device(device))
+        ctx = distributed.init(resolve_device(config.device))
         with torch_threads(config.threads_for()):
-            result = train_and_score(config, data_dir, out_dir, resume, ctx, training_set)
+            record = train_and_score(
+                config, data_dir, out_dir, ctx=ctx, make_training_set=training_set
+            )
         if ctx.is_main:  # every rank holds the same metrics; one writes them
-            write_outputs(result, out_dir)
+            write_outputs(record, out_dir)
         distributed.barrier(ctx)  # the job ends when the files are complete
     finally:
         if writer:
             release_output_dir(out_dir)
-    return result
+    return as_result(record, out_dir)
+
+
+def data_folder(config: Config) -> Path:
+    """The folder ``config`` trains on: ``config.data``, else the yelp data set (fetched into
+    the data root when absent).
+
+    Example:
+        >>> data_folder(Config(model="bow", data="my_text_dir"))
+        PosixPath('my_text_dir')
+    """
+    return Path(config.data) if config.data else dataset_path("yelp", config.data_root)
+
+
+@contextlib.contextmanager
+def job() -> Iterator[bool]:
+    """One command's training under ``torchrun`` or alone: yields whether this process is the
+    one that writes and reports (rank 0), and leaves the process group when done.
+
+    Example:
+        >>> with job() as writer:
+        ...     result = train(Config(model="bow", data="my_text_dir", epochs=1))
+    """
+    try:
+        yield distributed.launched_rank() == 0
+    finally:
+        distributed.shutdown()
+
+
+def as_result(record: dict[str, Any], out_dir: Path) -> Result:
+    """The ``Result`` of a run whose ``metrics.json`` is ``record``, written to ``out_dir``."""
+    metrics = {f"{split}_acc": value for split, value in record["accuracy"].items()}
+    metrics |= {f"{split}_loss": value for split, value in record["loss"].items()}
+    files = {role: out_dir / name for role, name in FILES.items()}
+    return Result(
+        metrics=metrics,
+        history=record["history"],
+        checkpoint=files["checkpoint"],
+        out=out_dir,
+        files=files | {"metrics": out_dir / "metrics.json"},
+        details=record,
+    )
+
+
+def load(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    precision: str | None = None,
+) -> Classifier | Ensemble:
+    """The predictor of a trained model: ``path`` a ``best.pt``; several paths, an ``Ensemble``
+    of them (their mean P(positive) decides); None, the small model packaged with dlclassics.
+    It predicts on ``device`` (None: a GPU when there is one), with ``threads`` CPU threads and
+    autocast ``precision`` when given (else each model's own settings).
+
+    Example:
+        >>> from dlclassics import sentiment
+        >>> clf = sentiment.load()
+        >>> clf.predict(["Great food!", "Never again."])
+        ['1', '0']
+        >>> clf.predict_proba(["Great food!"]).sum(axis=1)
+        array([1.])
+    """
+    if path is None:
+        paths: list[str | os.PathLike[str]] = [packaged_model(lambda line: None)]
+    elif isinstance(path, (str, os.PathLike)):
+        paths = [path]
+    else:
+        paths = list(path)
+    if not paths:
+        raise DlcError("sentiment.load: no checkpoint given")
+    where = resolve_device(device)
+    classifiers = [load_classifier(one, where) for one in paths]
+    for classifier in classifiers:
+        settings = classifier.config
+        classifier.config = replace(
+            settings,
+            threads=threads or settings.threads,
+            precision=precision or settings.precision,
+        )
+    return classifiers[0] if len(classifiers) == 1 else Ensemble(classifiers)
 
 
 def train_and_score(
-    config: SentimentConfig, data_dir: Path, out_dir: Path, resume: bool, ctx: DistContext,
+    config: Config,
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    ctx: DistContext,
     make_training_set: TrainingSetFn | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Read, build, train (checkpoints in ``out_dir``) and score the best epoch: the run's
     ``metrics.json`` (see ``describe_run``)."""
     times = [time.perf_counter()]
@@ -235,22 +359,34 @@ def train_and_score(
     words = classifier.vocab.words if classifier.vocab is not None else []
     saved, fingerprint = config.checkpoint_config(), data_fingerprint(splits)
     fingerprint |= trained_on.fingerprint
-    checkpoints = training.Checkpoints(out_dir, KIND, saved, words, fingerprint, resume=resume)
-    times.append(time.perf_counter())
-    state = train_classifier(
-        classifier, train_set, datasets["dev"], checkpoints, ctx, trained_on.loss
+    checkpoints = training.Checkpoints(
+        out_dir, KIND, saved, labels=words, fingerprint=fingerprint, resume=config.resume
     )
     times.append(time.perf_counter())
-    evaluations = evaluate_best(classifier, datasets, out_dir, ctx)
+    state = train_classifier(
+        classifier,
+        train_set,
+        datasets["dev"],
+        checkpoints=checkpoints,
+        ctx=ctx,
+        loss=trained_on.loss,
+    )
     times.append(time.perf_counter())
-    result = describe_run(config, splits, state, evaluations, times, ctx)
-    return result | {"data": str(data_dir), **extra, **trained_on.metrics}
+    evaluations = evaluate_best(classifier, datasets, out_dir, ctx=ctx)
+    times.append(time.perf_counter())
+    record = describe_run(config, splits, state, evaluations=evaluations, times=times, ctx=ctx)
+    return record | {"data": str(data_dir), **extra, **trained_on.metrics}
 
 
 def describe_run(
-    config: SentimentConfig, splits: dict[str, SentenceFile], state: training.LoopState,
-    evaluations: dict[str, training.EvalResult], times: list[float], ctx: DistContext,
-) -> dict[str, Any]:  # fmt: skip
+    config: Config,
+    splits: dict[str, SentenceFile],
+    state: training.LoopState,
+    *,
+    evaluations: dict[str, training.EvalResult],
+    times: list[float],
+    ctx: DistContext,
+) -> dict[str, Any]:
     """The run's record (accuracies as fractions; ``history``: the rows of
     ``training.LoopState``; ``times``: start, trained from, trained to, scored)."""
     best = state.history[state.best_epoch - 1]  # dev's scores when evaluate_best skipped it
