@@ -1,4 +1,5 @@
-"""Reading sentence files (errors name file:line) and building the vocabulary."""
+"""Reading sentence files (errors name file:line; text as people write it normalised; blank lines
+kept for predict input; long lines cut with one warning) and building the vocabulary."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from dlclassics.errors import DlcError
-from dlclassics.sentiment.text import looks_labelled, read_sentences
+from dlclassics.sentiment.text import (
+    looks_labelled,
+    read_sentences,
+    read_unlabelled,
+    unknown_fraction,
+    unknown_words_warning,
+)
 from dlclassics.sentiment.vocab import PAD, UNK, UNK_ID, Vocabulary
 
 
@@ -58,7 +65,7 @@ def test_skip_bad_lines_counts_them_and_keeps_line_numbers(tmp_path: Path) -> No
 def test_unlabelled_keeps_leading_digits_as_words(tmp_path: Path) -> None:
     path = write(tmp_path / "u.txt", b"1 star at most .\nlovely\n")
     read = read_sentences(path, labelled=False)
-    assert read.labels is None and read.sentences[0][0] == "1"
+    assert read.labels is None and read.sentences[0][0] == "_num_"  # a number, normalised
     assert read_sentences(path, labelled=None).labels is None
     assert read_sentences(write(tmp_path / "l.txt", b"1 star .\n0 meh\n"), None).labels == [1, 0]
 
@@ -116,3 +123,62 @@ def test_vocabulary_order_min_count_and_unknown_words() -> None:
     assert Vocabulary.build(sentences, min_count=2).words == [PAD, UNK, "a", "b"]
     assert vocab.encode(["a", "zzz", "c"]) == [2, UNK_ID, 4]
     assert Vocabulary(vocab.words).index == vocab.index  # round trip through the word list
+
+
+def test_raw_lines_are_normalised_the_files_form_kept(tmp_path: Path) -> None:
+    raw = write(tmp_path / "raw.txt", "1 Great food!\n0 Don\u2019t go, it\u2019s $5.\n".encode())
+    tidy = write(tmp_path / "tidy.txt", b"1 great food !\n0 do n't go , it 's $ _num_ .\n")
+    assert read_sentences(raw).sentences == read_sentences(tidy).sentences
+    assert read_sentences(tidy).sentences[1] == [
+        "do",
+        "n't",
+        "go",
+        ",",
+        "it",
+        "'s",
+        "$",
+        "_num_",
+        ".",
+    ]
+
+
+def test_blank_lines_are_kept_for_predict_input(tmp_path: Path) -> None:
+    path = write(tmp_path / "blank.txt", b"1 good\n\n  \n0 bad\n")
+    read = read_sentences(path, labelled=None, keep_blank=True)
+    assert read.sentences == [["good"], [], [], ["bad"]]
+    assert read.labels == [1, None, None, 0] and read.line_numbers == [1, 2, 3, 4]
+    unlabelled = write(tmp_path / "u.txt", b"Nice!\n\nAwful.\n")
+    assert read_sentences(unlabelled, False, keep_blank=True).sentences == [
+        ["nice", "!"],
+        [],
+        ["awful", "."],
+    ]
+    with pytest.raises(DlcError, match=r"blank.txt:2: empty line"):
+        read_sentences(path, labelled=True)  # training files still refuse them
+    with pytest.raises(DlcError, match="no sentences"):
+        read_sentences(write(tmp_path / "all.txt", b"\n\n"), False, keep_blank=True)
+
+
+def test_a_long_line_is_cut_with_one_warning_naming_it(tmp_path: Path, capsys) -> None:
+    long_line = b"great food , " * 400_000  # 1.2 million tokens, 5 MB
+    path = write(tmp_path / "long.txt", b"ok\n" + long_line + b"\n" + long_line + b"\nfine\n")
+    read = read_sentences(path, labelled=False, max_length=8)
+    assert read.sentences[1] == ["great", "food", ","] * 2 + ["great", "food"]
+    assert [len(s) for s in read.sentences] == [1, 8, 8, 1] and read.truncated == [2, 3]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"dlc: warning: {path}:2: truncated to 8 words (and 1 more line)"
+    whole = read_unlabelled(path, max_length=None)
+    assert len(whole.sentences[1]) == 1_200_000 and whole.truncated == []
+    assert capsys.readouterr().err == ""
+
+
+def test_unknown_words_give_one_warning_line() -> None:
+    known = {"great", "food", "!", "_num_"}
+    assert unknown_fraction([["great", "food", "!"], ["_num_"]], known) == 0.0
+    fraction = unknown_fraction([["xq", "zz", "!"], ["great"]], known)  # "!" is not a word
+    assert fraction == 2 / 3 and unknown_fraction([], known) == 0.0
+    assert unknown_words_warning("a.txt", 0.5) is None
+    assert unknown_words_warning("a.txt", fraction) == (
+        "dlc: warning: a.txt: 67% of the words are unknown to the model "
+        "(it reads English review sentences)"
+    )
