@@ -32,24 +32,13 @@ from dlclassics.sentiment.batches import (
 from dlclassics.sentiment.config import Config
 from dlclassics.sentiment.minilm import MiniLMClassifier, MiniLMCollate
 from dlclassics.sentiment.models import build_word_model
+from dlclassics.sentiment.normalise import YELP, Normaliser
 from dlclassics.sentiment.text import LABELS, SentenceFile
 from dlclassics.sentiment.vocab import Vocabulary
 from dlclassics.training import EvalResult
 
 KIND = "sentiment"  # the checkpoint kind
 EVAL_BATCH = 256
-
-
-def words(text: str) -> list[str]:
-    """The tokens a model reads from ``text`` as a person wrote it.
-
-    Example:
-        >>> words("great food !")
-        ['great', 'food', '!']
-    """
-    # THE ONE CALL SITE of the text normaliser (issue 25): until sentiment.normalise lands,
-    # whitespace tokens, the form of the training files
-    return text.split()
 
 
 @dataclass
@@ -71,6 +60,7 @@ class Classifier:
     vocab: Vocabulary | None
     collate: CollateFn
     device: str = "cpu"
+    normaliser: Normaliser = YELP  # the config's, checked when loaded (``load_classifier``)
 
     @property
     def classes(self) -> list[str]:
@@ -85,11 +75,20 @@ class Classifier:
             >>> sentiment.load().predict_proba(["Great food!"]).shape
             (1, 2)
         """
-        tokens = [words(text) for text in texts]
-        kept = [i for i, sentence in enumerate(tokens) if sentence]
-        positive = np.full(len(tokens), np.nan)
+        return self.token_proba([self.normaliser(text) for text in texts])
+
+    def token_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """``predict_proba`` of sentences already tokenised by the model's normaliser (as the
+        sentence-file reader gives them); an empty token list gets a NaN row.
+
+        Example:
+            >>> sentiment.load().token_proba([["great", "food", "!"], []]).shape
+            (2, 2)
+        """
+        kept = [i for i, tokens in enumerate(sentences) if tokens]
+        positive = np.full(len(sentences), np.nan)
         if kept:
-            logits = sentence_logits(self, [tokens[i] for i in kept])
+            logits = sentence_logits(self, [sentences[i] for i in kept])
             positive[kept] = logits.sigmoid().double().numpy()
         return np.stack([1 - positive, positive], axis=1)
 
@@ -139,6 +138,10 @@ class Ensemble:
     def member_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(M, N, 2): each member's ``predict_proba`` of ``texts``."""
         return np.stack([member.predict_proba(texts) for member in self.members])
+
+    def member_token_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """(M, N, 2): each member's ``token_proba`` of tokenised ``sentences``."""
+        return np.stack([member.token_proba(sentences) for member in self.members])
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(N, 2): the members' mean class probabilities (NaN rows for blank texts)."""
@@ -206,6 +209,7 @@ def load_classifier(path: str | os.PathLike[str], device: str = "cpu") -> Classi
     load_weights(classifier.model, saved["model"], path)
     classifier.model.eval()
     classifier.device = device
+    classifier.normaliser = Normaliser.from_dict(config.normaliser, str(path))
     return classifier
 
 

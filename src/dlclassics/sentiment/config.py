@@ -10,11 +10,12 @@ Command-line flags override any of them.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dlclassics.errors import DlcError
 from dlclassics.options import apply_overrides
+from dlclassics.sentiment.normalise import YELP
 
 REFERENCE_MODELS = ("bow", "avg", "glove-avg", "glove-rnn", "glove-lstm")
 MODEL_NAMES = (*REFERENCE_MODELS, "bilstm", "cnn", "minilm")
@@ -107,6 +108,9 @@ class Config:
     train_limit: int | None = None  # train on a seeded random N of the training sentences
     skip_bad_lines: bool = False
     glove: str | None = None  # a GloVe text file (None: the packaged 50-d GloVe 6B)
+    # the text normaliser (normalise.Normaliser.to_dict) that turns raw text into the form the
+    # model reads, when training and when predicting; stored in the checkpoint with the rest
+    normaliser: dict[str, Any] = field(default_factory=YELP.to_dict)
     threads: int | None = None  # None: 1 for the word models, PyTorch's default for minilm
     precision: str = "auto"  # autocast on a GPU: auto is bf16 for minilm, fp32 otherwise
 

@@ -51,16 +51,17 @@ class FilePredictions:
         return sum(not row.is_blank for row in self.rows)
 
 
-def member_probabilities(model: Model, texts: Sequence[str]) -> np.ndarray:
-    """(M, N, 2): each member's class probabilities of ``texts`` (M = 1 for one classifier).
+def member_probabilities(model: Model, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+    """(M, N, 2): each member's class probabilities of the tokenised ``sentences`` (M = 1 for
+    one classifier).
 
     Example:
-        >>> member_probabilities(sentiment.load(), ["great food !"]).shape
+        >>> member_probabilities(sentiment.load(), [["great", "food", "!"]]).shape
         (1, 1, 2)
     """
     if isinstance(model, Ensemble):
-        return model.member_proba(texts)
-    return model.predict_proba(texts)[None]
+        return model.member_token_proba(sentences)
+    return model.token_proba(sentences)[None]
 
 
 def accuracy(probabilities: np.ndarray, classes: Sequence[str], true: Sequence[str]) -> float:
@@ -85,7 +86,7 @@ def predict_sentences(model: Model, sentences: SentenceFile) -> FilePredictions:
     classes = model.classes
     texts = [" ".join(tokens) for tokens in sentences.sentences]
     started = time.perf_counter()
-    members = member_probabilities(model, texts)  # (M, N, 2)
+    members = member_probabilities(model, sentences.sentences)  # (M, N, 2)
     seconds = time.perf_counter() - started
     mean = members.mean(axis=0)  # (N, 2)
     labels = labels_of(mean, classes)
