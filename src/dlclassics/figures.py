@@ -28,7 +28,7 @@ def plot_curves(
     history: Sequence[dict], path: str | os.PathLike[str], title: str, splits: Sequence[str]
 ) -> Path:
     """Loss (left) and accuracy (right) per epoch for each split, from ``{split}_loss`` and
-    ``{split}_acc`` (a fraction, drawn in %) of each history row."""
+    ``{split}_acc`` (a fraction, drawn in %, the axis ending at 100 %) of each history row."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
@@ -40,7 +40,11 @@ def plot_curves(
         ax_acc.plot(epochs, accuracy, f"-{marker}", ms=4, label=split)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    # no accuracy above 100 %; one epoch is a point, not a line, so give it room either side
+    lowest = min((100 * row[f"{s}_acc"] for row in history for s in splits), default=0.0)
+    ax_acc.set_ylim(max(0.0, lowest - 2), 100.5)
     for ax in (ax_loss, ax_acc):
+        ax.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
@@ -90,7 +94,7 @@ def plot_tradeoff(
     ax = fig.subplots()
     for name, (x, y) in points.items():
         ax.plot([x], [y], "o")
-        ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=LABEL_FONT)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale="log")
     ax.margins(x=0.15, y=0.1)  # room for the labels of the outermost points
     ax.grid(True, which="both", alpha=0.3)

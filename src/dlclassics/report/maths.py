@@ -7,14 +7,15 @@ environments, say) is shown as its TeX source in a code span, which stays readab
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import re
+from urllib.parse import quote
 
 import markdown
 
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+SVG_URI_SAFE = ' /=:.,-_();"{}*'  # left as they are in a data URI inside a '-quoted attribute
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$")
 
 
@@ -28,7 +29,11 @@ def formula_to_svg(tex: str, fontsize: float = 13.0) -> str | None:
         mathtext.math_to_image(f"${tex}$", buffer, prop=FontProperties(size=fontsize), format="svg")
     except (ValueError, RuntimeError):
         return None
-    return buffer.getvalue().decode("utf-8")
+    # the page embeds hundreds of formulas: keep only the <svg> element, without its metadata
+    # and indentation (a third of the bytes)
+    svg = buffer.getvalue().decode("utf-8")
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg") :], flags=re.S)
+    return re.sub(r"\n\s*", " ", svg)
 
 
 def _img_tag(tex: str, display: bool) -> str:
@@ -43,12 +48,11 @@ def _img_tag(tex: str, display: bool) -> str:
         if svg is None:
             rendered.append(f"<code class='tex'>{html.escape(part)}</code>")
         else:
-            data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            # percent-encoded rather than base64: a quarter fewer bytes for SVG's ASCII text
+            data = quote(svg, safe=SVG_URI_SAFE)
             alt = html.escape(part, quote=True)
             cls = "math-display" if display else "math-inline"
-            rendered.append(
-                f"<img class='{cls}' alt='{alt}' src='data:image/svg+xml;base64,{data}'>"
-            )
+            rendered.append(f"<img class='{cls}' alt='{alt}' src='data:image/svg+xml,{data}'>")
     if display:
         return "<div class='math'>" + "<br>".join(rendered) + "</div>"
     return " ".join(rendered)

@@ -24,8 +24,10 @@ from typing import Any
 
 from dlclassics import __version__
 from dlclassics.io import atomic_write_json
-from dlclassics.report.sections import Figure, Section, Table
+from dlclassics.report.findings import findings_table
+from dlclassics.report.sections import Figure, Finding, Section, Table
 from dlclassics.report.writers import write_html, write_markdown
+from dlclassics.stats import Estimate
 
 PROFILES = ("tiny", "quick", "full")
 RECORD_NAME = "part.json"
@@ -62,6 +64,14 @@ def read_record(part_dir: Path) -> dict[str, Any] | None:
         return None  # no record, or a damaged one: the part runs (again)
 
 
+def stored_cell(value: object) -> object:
+    """A table cell as ``part.json`` stores it, back as the object it was: a figure with its
+    interval was stored as {"value", "low", "high"}."""
+    if isinstance(value, dict) and set(value) == {"value", "low", "high"}:
+        return Estimate(**value)
+    return value
+
+
 def build_section(part: Part, record: dict[str, Any] | None, part_dir: Path) -> Section:
     """The section of ``part`` from its record (None when the part has never run); the record's
     ``result`` is ``PartResult.to_record()``, figure paths relative to ``part_dir``."""
@@ -77,12 +87,19 @@ def build_section(part: Part, record: dict[str, Any] | None, part_dir: Path) -> 
         error=record.get("error", ""),
         summary=str(result.get("summary", "")),
         tables=[
-            Table(t["title"], list(t["columns"]), [list(r) for r in t["rows"]], t.get("note", ""))
+            Table(
+                t["title"],
+                list(t["columns"]),
+                [[stored_cell(cell) for cell in row] for row in t["rows"]],
+                t.get("note", ""),
+                bool(t.get("folded", False)),
+            )
             for t in result.get("tables", [])
         ],
         figures=[Figure(part_dir / f["path"], f["caption"]) for f in result.get("figures", [])],
         notes=[str(n) for n in result.get("notes", [])],
         markdown=str(result.get("markdown", "")),
+        findings=[Finding.from_record(f) for f in result.get("findings", [])],
     )
 
 
@@ -125,8 +142,9 @@ def machine_header(profile: str, data_root: Path, timings: dict[str, float]) -> 
         "versions": f"dlclassics {__version__}, Python {platform.python_version()}, "
         f"torch {torch.__version__}, numpy {numpy.__version__}",
         "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()}",
-        "settings": f"profile {profile}, data root {data_root}",
-        "time per part": ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) or "–",
+        "settings": f"profile {profile}, data root {data_root.resolve()}",
+        "time per part": ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+        + (f" (total {sum(timings.values()):.0f} s)" if timings else "–"),
     }
 
 
@@ -168,6 +186,7 @@ def run_reproduce(
             timings[key] = float(record["duration_s"])
     header = machine_header(profile, data_root, timings)
     title = "dlclassics — five classic deep-learning experiments"
-    write_html(out_dir / "index.html", title, header, sections)
-    write_markdown(out_dir / "report.md", title, header, sections)
+    summary = findings_table(sections)
+    write_html(out_dir / "index.html", title, header, summary, sections)
+    write_markdown(out_dir / "report.md", title, header, summary, sections)
     return sections
