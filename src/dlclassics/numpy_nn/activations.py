@@ -16,6 +16,10 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     - out: optional array of x's shape to write into (may be x itself)
 
     Returns an array of x's shape and dtype with values in [0, 1].
+
+    Example:
+        >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))  # no overflow warning
+        array([0. , 0.5, 1. ])
     """
     out = np.multiply(x, 0.5, out=out)
     np.tanh(out, out=out)
@@ -33,6 +37,10 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
     - scores: array of shape (..., C)
 
     Returns an array of shape (..., C) whose ``exp`` sums to 1 over the last axis.
+
+    Example:
+        >>> log_softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(4).tolist()  # no overflow
+        [[-0.6931, -0.6931], [0.0, -1000.0]]
     """
     shifted = scores - scores.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -58,7 +58,13 @@ __all__ = [
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, row maximum subtracted first (no overflow); scores' dtype."""
+    """Softmax over the last axis, row maximum subtracted first (no overflow); scores' dtype.
+
+    Example:
+        >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+        array([[0.5, 0.5],
+               [1. , 0. ]])
+    """
     e = np.exp(scores - scores.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return e
@@ -78,25 +84,25 @@ def _check_attention_args(H: int, feats, W_af, W_ah, b_a, w_a) -> tuple[int, int
         raise ValueError("feats: expected at least one location (L >= 1), got shape (N, 0, D)")
     check_float("W_af", W_af, ("D", "A"))
     A = W_af.shape[1]
-    check_shape("W_af", W_af, ("D", "A"), (D, A))
-    check_float("W_ah", W_ah, ("H", "A"), (H, A))
-    check_float("b_a", b_a, ("A",), (A,))
-    check_float("w_a", w_a, ("A",), (A,))
+    check_shape("W_af", W_af, ("D", "A"), expected=(D, A))
+    check_float("W_ah", W_ah, ("H", "A"), shape=(H, A))
+    check_float("b_a", b_a, ("A",), shape=(A,))
+    check_float("w_a", w_a, ("A",), shape=(A,))
     return N, L, D, A
 
 
 def _check_state(name: str, h: np.ndarray, N: int) -> int:
     """A state (N, H) for a minibatch of N; returns H."""
     check_float(name, h, ("N", "H"))
-    check_shape(name, h, ("N", "H"), (N, h.shape[1]))
+    check_shape(name, h, ("N", "H"), expected=(N, h.shape[1]))
     return h.shape[1]
 
 
 def _check_lstm_weights(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, W: int, D: int, H: int):
     """Wx (W + D, 4H), Wh (H, 4H), b (4H,)."""
-    check_float("Wx", Wx, ("W+D", "4H"), (W + D, 4 * H))
-    check_float("Wh", Wh, ("H", "4H"), (H, 4 * H))
-    check_float("b", b, ("4H",), (4 * H,))
+    check_float("Wx", Wx, ("W+D", "4H"), shape=(W + D, 4 * H))
+    check_float("Wh", Wh, ("H", "4H"), shape=(H, 4 * H))
+    check_float("b", b, ("4H",), shape=(4 * H,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +197,8 @@ def _attend_step_grads(
 def _attend_new(
     prev_h: np.ndarray, feats: np.ndarray, proj: np.ndarray, W_ah: np.ndarray, w_a: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``_attend`` into new arrays, feats' dtype: returns u (N, L, A), alpha (N, L), context (N, D)."""
+    """``_attend`` into new arrays of feats' dtype: returns u (N, L, A), alpha (N, L) and
+    context (N, D)."""
     N, L, D = feats.shape
     u = np.empty(proj.shape, dtype=feats.dtype)
     alpha = np.empty((N, L), dtype=feats.dtype)
@@ -240,6 +247,16 @@ def attention_forward(
     - context: (N, D) attention-weighted mean of the features
     - alpha: (N, L) attention weights (non-negative, each row sums to 1)
     - cache: what ``attention_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> context, alpha, cache = attention_forward(prev_h, feats, W_af, W_ah, b_a, w_a)
+        >>> context.shape, alpha.shape, np.allclose(alpha.sum(axis=1), 1)
+        ((2, 3), (2, 4), True)
     """
     prev_h, feats, W_af, W_ah, b_a, w_a = float_arrays(
         prev_h=prev_h, feats=feats, W_af=W_af, W_ah=W_ah, b_a=b_a, w_a=w_a
@@ -270,11 +287,22 @@ def attention_backward(
     - dW_ah: (H, A)
     - db_a: (A,)
     - dw_a: (A,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> context, alpha, cache = attention_forward(prev_h, feats, W_af, W_ah, b_a, w_a)
+        >>> grads = attention_backward(np.ones_like(context), None, cache)
+        >>> [g.shape for g in grads]  # dprev_h, dfeats, dW_af, dW_ah, db_a, dw_a
+        [(2, 5), (2, 4, 3), (3, 6), (5, 6), (6,), (6,)]
     """
     N, L, D = cache.feats.shape
-    dcontext, cache = check_upstream("dcontext", dcontext, ("N", "D"), (N, D), cache)
+    dcontext, cache = check_upstream("dcontext", dcontext, ("N", "D"), shape=(N, D), cache=cache)
     if dalpha is not None:
-        dalpha, cache = check_upstream("dalpha", dalpha, ("N", "L"), (N, L), cache)
+        dalpha, cache = check_upstream("dalpha", dalpha, ("N", "L"), shape=(N, L), cache=cache)
     prev_h, feats, W_af, W_ah, w_a, u, alpha = cache
     dcontext = dcontext.astype(feats.dtype, copy=False)  # dalpha may have promoted the cache
     dq, dfeats, dW_af, db_a, dw_a = _attend_step_grads(dcontext, dalpha, feats, u, alpha, w_a, W_af)
@@ -303,18 +331,17 @@ class AttentionLSTMStepCache(NamedTuple):
     tanh_c: np.ndarray  # (N, H) tanh(next_c)
 
 
-def _checked_step_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arguments of ``attention_lstm_step_forward``, promoted to one float dtype
-    (``float_arrays``) and shape-checked; returned in the same order."""
-    names = ("x", "prev_h", "prev_c", "feats", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
-    args = float_arrays(**dict(zip(names, args, strict=True)))
+def _checked_step_args(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arguments of ``attention_lstm_step_forward`` by name, promoted to one float dtype
+    (``float_arrays``) and shape-checked; returned in the order given."""
+    args = float_arrays(**arrays)
     x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = args
     check_float("prev_h", prev_h, ("N", "H"))
     N, _, D, _ = _check_attention_args(prev_h.shape[1], feats, W_af, W_ah, b_a, w_a)
     H = _check_state("prev_h", prev_h, N)
     check_float("x", x, ("N", "W"))
-    check_shape("x", x, ("N", "W"), (N, x.shape[1]))
-    check_float("prev_c", prev_c, ("N", "H"), (N, H))
+    check_shape("x", x, ("N", "W"), expected=(N, x.shape[1]))
+    check_float("prev_c", prev_c, ("N", "H"), shape=(N, H))
     _check_lstm_weights(Wx, Wh, b, x.shape[1], D, H)
     return args
 
@@ -349,9 +376,36 @@ def attention_lstm_step_forward(
     - next_c: (N, H)
     - alpha: (N, L) attention weights of this step
     - cache: what ``attention_lstm_step_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> W = 7  # word vector size
+        >>> Wx = rng.standard_normal((W + D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> x, prev_c = rng.standard_normal((N, W)), np.zeros((N, H))
+        >>> next_h, next_c, alpha, cache = attention_lstm_step_forward(
+        ...     x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        ... )
+        >>> next_h.shape, next_c.shape, alpha.shape
+        ((2, 5), (2, 5), (2, 4))
     """
     x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a = _checked_step_args(
-        x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        x=x,
+        prev_h=prev_h,
+        prev_c=prev_c,
+        feats=feats,
+        Wx=Wx,
+        Wh=Wh,
+        b=b,
+        W_af=W_af,
+        W_ah=W_ah,
+        b_a=b_a,
+        w_a=w_a,
     )
     proj = attention_projection(feats, W_af, b_a)  # (N, L, A)
     u, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
@@ -392,13 +446,32 @@ def attention_lstm_step_backward(
     - dW_ah: (H, A)
     - db_a: (A,)
     - dw_a: (A,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> W = 7  # word vector size
+        >>> Wx = rng.standard_normal((W + D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> x, prev_c = rng.standard_normal((N, W)), np.zeros((N, H))
+        >>> next_h, next_c, alpha, cache = attention_lstm_step_forward(
+        ...     x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        ... )
+        >>> dnext_h, dnext_c = np.ones_like(next_h), np.zeros_like(next_c)
+        >>> grads = attention_lstm_step_backward(dnext_h, dnext_c, None, cache)
+        >>> [g.shape for g in grads[:4]]  # dx, dprev_h, dprev_c, dfeats; then the weights'
+        [(2, 7), (2, 5), (2, 5), (2, 4, 3)]
     """
     N, H = cache.prev_c.shape
     L = cache.alpha.shape[1]
-    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), (N, H), cache)
-    dnext_c, cache = check_upstream("dnext_c", dnext_c, ("N", "H"), (N, H), cache)
+    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), shape=(N, H), cache=cache)
+    dnext_c, cache = check_upstream("dnext_c", dnext_c, ("N", "H"), shape=(N, H), cache=cache)
     if dalpha is not None:
-        dalpha, cache = check_upstream("dalpha", dalpha, ("N", "L"), (N, L), cache)
+        dalpha, cache = check_upstream("dalpha", dalpha, ("N", "L"), shape=(N, L), cache=cache)
     x, prev_h, prev_c, feats, Wx, Wh, W_af, W_ah, w_a, u, alpha, context, gates, tanh_c = cache
     dtype = prev_c.dtype  # a later gradient may have promoted the cache
     dnext_h, dnext_c = dnext_h.astype(dtype, copy=False), dnext_c.astype(dtype, copy=False)
@@ -437,21 +510,20 @@ class AttentionLSTMCache(NamedTuple):
     w_a: np.ndarray  # (A,)
 
 
-def _checked_sequence_args(*args: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arguments of ``attention_lstm_forward``, promoted to one float dtype
-    (``float_arrays``) and shape-checked; returned in the same order."""
-    names = ("x", "feats", "W_init", "b_init", "Wx", "Wh", "b", "W_af", "W_ah", "b_a", "w_a")
-    args = float_arrays(**dict(zip(names, args, strict=True)))
+def _checked_sequence_args(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arguments of ``attention_lstm_forward`` by name, promoted to one float dtype
+    (``float_arrays``) and shape-checked; returned in the order given."""
+    args = float_arrays(**arrays)
     x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = args
     check_float("x", x, ("N", "T", "W"))
     N, _, W = x.shape
     check_float("Wh", Wh, ("H", "4H"))
     H = Wh.shape[0]
     _, L, D, _ = _check_attention_args(H, feats, W_af, W_ah, b_a, w_a)
-    check_shape("feats", feats, ("N", "L", "D"), (N, L, D))
+    check_shape("feats", feats, ("N", "L", "D"), expected=(N, L, D))
     _check_lstm_weights(Wx, Wh, b, W, D, H)
-    check_float("W_init", W_init, ("D", "2H"), (D, 2 * H))
-    check_float("b_init", b_init, ("2H",), (2 * H,))
+    check_float("W_init", W_init, ("D", "2H"), shape=(D, 2 * H))
+    check_float("b_init", b_init, ("2H",), shape=(2 * H,))
     return args
 
 
@@ -535,9 +607,39 @@ def attention_lstm_forward(
     - h: (N, T, H) hidden states of every step
     - alphas: (N, T, L) attention weights of every step
     - cache: what ``attention_lstm_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> W = 7  # word vector size
+        >>> Wx = rng.standard_normal((W + D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> T = 6
+        >>> x = rng.standard_normal((N, T, W))
+        >>> W_init = rng.standard_normal((D, 2 * H))
+        >>> b_init = np.zeros(2 * H)
+        >>> h, alphas, cache = attention_lstm_forward(
+        ...     x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        ... )
+        >>> h.shape, alphas.shape
+        ((2, 6, 5), (2, 6, 4))
     """
     x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a = _checked_sequence_args(
-        x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        x=x,
+        feats=feats,
+        W_init=W_init,
+        b_init=b_init,
+        Wx=Wx,
+        Wh=Wh,
+        b=b,
+        W_af=W_af,
+        W_ah=W_ah,
+        b_a=b_a,
+        w_a=w_a,
     )
     mean_feat = feats.mean(axis=1)  # (N, D)
     hc0 = mean_feat @ W_init + b_init  # (N, 2H)
@@ -666,12 +768,35 @@ def attention_lstm_backward(
     - dW_ah: (H, A)
     - db_a: (A,)
     - dw_a: (A,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> W = 7  # word vector size
+        >>> Wx = rng.standard_normal((W + D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> T = 6
+        >>> x = rng.standard_normal((N, T, W))
+        >>> W_init = rng.standard_normal((D, 2 * H))
+        >>> b_init = np.zeros(2 * H)
+        >>> h, alphas, cache = attention_lstm_forward(
+        ...     x, feats, W_init, b_init, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        ... )
+        >>> grads = attention_lstm_backward(np.ones_like(h), None, cache)
+        >>> len(grads), grads[0].shape, grads[1].shape  # dx, dfeats, then the 9 weight gradients
+        (11, (2, 6, 7), (2, 4, 3))
     """
     T, N, L, _ = cache.us.shape
     H = cache.Wh.shape[0]
-    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
+    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), shape=(N, T, H), cache=cache)
     if dalphas is not None:
-        dalphas, cache = check_upstream("dalphas", dalphas, ("N", "T", "L"), (N, T, L), cache)
+        dalphas, cache = check_upstream(
+            "dalphas", dalphas, ("N", "T", "L"), shape=(N, T, L), cache=cache
+        )
     dh = dh.astype(cache.hs.dtype, copy=False)
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     dalphas_tm = None if dalphas is None else dalphas.transpose(1, 0, 2)  # (T, N, L) view
@@ -688,6 +813,10 @@ def attention_projection(feats: np.ndarray, W_af: np.ndarray, b_a: np.ndarray) -
     """``feats @ W_af + b_a``: the part of the attention scores that no step changes.
 
     Inputs: feats (N, L, D); W_af (D, A); b_a (A,). Returns proj (N, L, A), feats' dtype.
+
+    Example:
+        >>> attention_projection(np.ones((2, 4, 3)), np.ones((3, 6)), np.zeros(6)).shape
+        (2, 4, 6)
     """
     N, L, D = feats.shape
     proj = (feats.reshape(N * L, D) @ W_af).reshape(N, L, W_af.shape[1])
@@ -715,6 +844,27 @@ def attention_lstm_step_inference(
     Wh (H, 4H); b (4H,); W_ah (H, A); w_a (A,), all of one float dtype.
 
     Returns next_h (N, H), next_c (N, H), alpha (N, L).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, L, D, H, A = 2, 4, 3, 5, 6
+        >>> prev_h, feats = rng.standard_normal((N, H)), rng.standard_normal((N, L, D))
+        >>> W_af, W_ah = rng.standard_normal((D, A)), rng.standard_normal((H, A))
+        >>> b_a, w_a = np.zeros(A), rng.standard_normal(A)
+        >>> W = 7  # word vector size
+        >>> Wx = rng.standard_normal((W + D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> x, prev_c = rng.standard_normal((N, W)), np.zeros((N, H))
+        >>> proj = attention_projection(feats, W_af, b_a)  # once per image
+        >>> next_h, next_c, alpha = attention_lstm_step_inference(
+        ...     x, prev_h, prev_c, feats, proj, Wx, Wh, b, W_ah, w_a
+        ... )
+        >>> step = attention_lstm_step_forward(
+        ...     x, prev_h, prev_c, feats, Wx, Wh, b, W_af, W_ah, b_a, w_a
+        ... )
+        >>> np.allclose(next_h, step[0]), np.allclose(alpha, step[2])
+        (True, True)
     """
     _, alpha, context = _attend_new(prev_h, feats, proj, W_ah, w_a)
     W = x.shape[1]

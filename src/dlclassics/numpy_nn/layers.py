@@ -30,6 +30,11 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     Returns a tuple of:
     - out: (N, M)
     - cache: what ``affine_backward`` needs
+
+    Example:
+        >>> out, cache = affine_forward(np.ones((2, 3, 4)), np.ones((12, 5)), np.zeros(5))
+        >>> out.shape, float(out[0, 0])
+        ((2, 5), 12.0)
     """
     x, w, b = float_arrays(x=x, w=w, b=b)
     if x.ndim < 1:
@@ -38,8 +43,8 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     D = math.prod(x.shape[1:])
     check_float("w", w, ("D", "M"))
     M = w.shape[1]
-    check_shape("w", w, ("D", "M"), (D, M))
-    check_float("b", b, ("M",), (M,))
+    check_shape("w", w, ("D", "M"), expected=(D, M))
+    check_float("b", b, ("M",), shape=(M,))
 
     out = x.reshape(N, D) @ w + b  # (N, D) @ (D, M) -> (N, M)
     return out, AffineCache(x, w)
@@ -58,10 +63,16 @@ def affine_backward(
     - dx: (N, d_1, ..., d_k), gradient with respect to x
     - dw: (D, M)
     - db: (M,)
+
+    Example:
+        >>> out, cache = affine_forward(np.ones((2, 3, 4)), np.ones((12, 5)), np.zeros(5))
+        >>> dx, dw, db = affine_backward(np.ones((2, 5)), cache)
+        >>> dx.shape, dw.shape, db.tolist()
+        ((2, 3, 4), (12, 5), [2.0, 2.0, 2.0, 2.0, 2.0])
     """
     N = cache.x.shape[0]
     D, M = cache.w.shape
-    dout, (x, w) = check_upstream("dout", dout, ("N", "M"), (N, M), cache)
+    dout, (x, w) = check_upstream("dout", dout, ("N", "M"), shape=(N, M), cache=cache)
 
     dx = (dout @ w.T).reshape(x.shape)  # (N, M) @ (M, D) -> (N, D) -> (N, d_1, ..., d_k)
     dw = x.reshape(N, D).T @ dout

@@ -19,7 +19,7 @@ Config = dict[str, Any]
 def _check_pair(w: np.ndarray, dw: np.ndarray) -> None:
     check_float("w", w, None)
     check_float("dw", dw, None)
-    check_shape("dw", dw, tuple(f"d{k}" for k in range(w.ndim)), w.shape)
+    check_shape("dw", dw, tuple(f"d{k}" for k in range(w.ndim)), expected=w.shape)
     check_same_dtype("w", w, dw=dw)
 
 
@@ -32,7 +32,14 @@ def _config(config: Config | None, **defaults: Any) -> Config:
 
 
 def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
-    """Vanilla SGD: ``next_w = w - learning_rate * dw``; w any shape, dw = dloss/dw of w's shape."""
+    """Vanilla SGD: ``next_w = w - learning_rate * dw``; w any shape, dw = dloss/dw of w's shape.
+
+    Example:
+        >>> w, dw = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+        >>> next_w, config = sgd(w, dw, {"learning_rate": 0.1})
+        >>> next_w.tolist()
+        [0.95, 2.1]
+    """
     _check_pair(w, dw)
     config = _config(config, learning_rate=1e-2)
     return w - config["learning_rate"] * dw, config
@@ -41,7 +48,14 @@ def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np
 def sgd_momentum(
     w: np.ndarray, dw: np.ndarray, config: Config | None = None
 ) -> tuple[np.ndarray, Config]:
-    """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``."""
+    """SGD with momentum: ``v = momentum * v - learning_rate * dw``, ``next_w = w + v``.
+
+    Example:
+        >>> w, config = sgd_momentum(np.array([1.0]), np.array([1.0]))
+        >>> w, config = sgd_momentum(w, np.array([1.0]), config)  # the velocity carries over
+        >>> round(float(w[0]), 6), config["momentum"]
+        (0.971, 0.9)
+    """
     _check_pair(w, dw)
     config = _config(config, learning_rate=1e-2, momentum=0.9, velocity=np.zeros_like(w))
     config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
@@ -53,6 +67,11 @@ def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[n
 
     ``m = beta1 m + (1 - beta1) dw``, ``v = beta2 v + (1 - beta2) dw^2``, ``t += 1``,
     ``next_w = w - learning_rate * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)``.
+
+    Example:
+        >>> w, config = adam(np.array([1.0, -1.0]), np.array([0.5, -2.0]))
+        >>> np.round(w, 6).tolist(), config["t"]  # a first step moves each weight by learning_rate
+        ([0.999, -0.999], 1)
     """
     _check_pair(w, dw)
     config = _config(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)

@@ -87,11 +87,11 @@ def _check_recurrent_args(
     N, D = x.shape[0], x.shape[-1]
     check_float(h_name, h, ("N", "H"))
     H = h.shape[1]
-    check_shape(h_name, h, ("N", "H"), (N, H))
+    check_shape(h_name, h, ("N", "H"), expected=(N, H))
     gH = "H" if gates == 1 else f"{gates}H"
-    check_float("Wx", Wx, ("D", gH), (D, gates * H))
-    check_float("Wh", Wh, ("H", gH), (H, gates * H))
-    check_float("b", b, (gH,), (gates * H,))
+    check_float("Wx", Wx, ("D", gH), shape=(D, gates * H))
+    check_float("Wh", Wh, ("H", gH), shape=(H, gates * H))
+    check_float("b", b, (gH,), shape=(gates * H,))
     return D, H
 
 
@@ -154,6 +154,17 @@ def rnn_step_forward(
     Returns a tuple of:
     - next_h: (N, H) next hidden state
     - cache: what ``rnn_step_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, D, H = 2, 3, 4
+        >>> x, prev_h = rng.standard_normal((N, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, H))
+        >>> Wh = rng.standard_normal((H, H))
+        >>> b = np.zeros(H)
+        >>> next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
+        >>> next_h.shape
+        (2, 4)
     """
     x, prev_h, Wx, Wh, b = float_arrays(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
     _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=1, sequence=False)
@@ -176,8 +187,22 @@ def rnn_step_backward(
     - dWx: (D, H)
     - dWh: (H, H)
     - db: (H,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, D, H = 2, 3, 4
+        >>> x, prev_h = rng.standard_normal((N, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, H))
+        >>> Wh = rng.standard_normal((H, H))
+        >>> b = np.zeros(H)
+        >>> next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
+        >>> dx, dprev_h, dWx, dWh, db = rnn_step_backward(np.ones_like(next_h), cache)
+        >>> dx.shape, dprev_h.shape, dWx.shape, dWh.shape, db.shape
+        ((2, 3), (2, 4), (3, 4), (4, 4), (4,))
     """
-    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), cache.next_h.shape, cache)
+    dnext_h, cache = check_upstream(
+        "dnext_h", dnext_h, ("N", "H"), shape=cache.next_h.shape, cache=cache
+    )
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h * next_h)  # tanh'(a) = 1 - tanh(a)^2
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
@@ -198,6 +223,17 @@ def rnn_forward(
     Returns a tuple of:
     - h: (N, T, H) hidden states of every step
     - cache: what ``rnn_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, T, D, H = 2, 5, 3, 4
+        >>> x, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, H))
+        >>> Wh = rng.standard_normal((H, H))
+        >>> b = np.zeros(H)
+        >>> h, cache = rnn_forward(x, h0, Wx, Wh, b)
+        >>> h.shape
+        (2, 5, 4)
     """
     x, h0, Wx, Wh, b = float_arrays(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
     D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=1, sequence=True)
@@ -232,9 +268,21 @@ def rnn_backward(
     - dWx: (D, H)
     - dWh: (H, H)
     - db: (H,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, T, D, H = 2, 5, 3, 4
+        >>> x, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, H))
+        >>> Wh = rng.standard_normal((H, H))
+        >>> b = np.zeros(H)
+        >>> h, cache = rnn_forward(x, h0, Wx, Wh, b)
+        >>> dx, dh0, dWx, dWh, db = rnn_backward(np.ones_like(h), cache)
+        >>> dx.shape, dh0.shape, dWx.shape, dWh.shape, db.shape
+        ((2, 5, 3), (2, 4), (3, 4), (4, 4), (4,))
     """
     T, N, H = cache.hs.shape[0] - 1, cache.hs.shape[1], cache.hs.shape[2]
-    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
+    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), shape=(N, T, H), cache=cache)
     x_tm, hs, Wx, Wh = cache
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     da = np.empty((T, N, H), dtype=hs.dtype)
@@ -350,12 +398,23 @@ def lstm_step_forward(
     - next_h: (N, H) next hidden state
     - next_c: (N, H) next cell state
     - cache: what ``lstm_step_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, D, H = 2, 3, 4
+        >>> x, prev_h, prev_c = rng.standard_normal((N, D)), np.zeros((N, H)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+        >>> next_h.shape, next_c.shape
+        ((2, 4), (2, 4))
     """
     x, prev_h, prev_c, Wx, Wh, b = float_arrays(
         x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b
     )
     _check_recurrent_args(x, "prev_h", prev_h, Wx, Wh, b, gates=4, sequence=False)
-    check_float("prev_c", prev_c, ("N", "H"), prev_h.shape)
+    check_float("prev_c", prev_c, ("N", "H"), shape=prev_h.shape)
     gates = x @ Wx
     gates += prev_h @ Wh
     gates += b
@@ -381,10 +440,22 @@ def lstm_step_backward(
     - dWx: (D, 4H)
     - dWh: (H, 4H)
     - db: (4H,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, D, H = 2, 3, 4
+        >>> x, prev_h, prev_c = rng.standard_normal((N, D)), np.zeros((N, H)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+        >>> grads = lstm_step_backward(np.ones_like(next_h), np.zeros_like(next_c), cache)
+        >>> [g.shape for g in grads]  # dx, dprev_h, dprev_c, dWx, dWh, db
+        [(2, 3), (2, 4), (2, 4), (3, 16), (4, 16), (16,)]
     """
     shape = cache.prev_c.shape
-    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), shape, cache)
-    dnext_c, cache = check_upstream("dnext_c", dnext_c, ("N", "H"), shape, cache)
+    dnext_h, cache = check_upstream("dnext_h", dnext_h, ("N", "H"), shape=shape, cache=cache)
+    dnext_c, cache = check_upstream("dnext_c", dnext_c, ("N", "H"), shape=shape, cache=cache)
     x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
     dnext_h = dnext_h.astype(prev_c.dtype, copy=False)  # dnext_c may have promoted the cache
     da = np.empty_like(gates)
@@ -407,6 +478,17 @@ def lstm_forward(
     Returns a tuple of:
     - h: (N, T, H) hidden states of every step
     - cache: what ``lstm_backward`` needs
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, T, D, H = 2, 5, 3, 4
+        >>> x, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> h, cache = lstm_forward(x, h0, Wx, Wh, b)
+        >>> h.shape
+        (2, 5, 4)
     """
     x, h0, Wx, Wh, b = float_arrays(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
     D, H = _check_recurrent_args(x, "h0", h0, Wx, Wh, b, gates=4, sequence=True)
@@ -446,9 +528,21 @@ def lstm_backward(
     - dWx: (D, 4H)
     - dWh: (H, 4H)
     - db: (4H,)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> N, T, D, H = 2, 5, 3, 4
+        >>> x, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+        >>> Wx = rng.standard_normal((D, 4 * H))
+        >>> Wh = rng.standard_normal((H, 4 * H))
+        >>> b = np.zeros(4 * H)
+        >>> h, cache = lstm_forward(x, h0, Wx, Wh, b)
+        >>> dx, dh0, dWx, dWh, db = lstm_backward(np.ones_like(h), cache)
+        >>> dx.shape, dh0.shape, dWx.shape, dWh.shape, db.shape
+        ((2, 5, 3), (2, 4), (3, 16), (4, 16), (16,))
     """
     T, N, H = cache.tanh_cs.shape
-    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), (N, T, H), cache)
+    dh, cache = check_upstream("dh", dh, ("N", "T", "H"), shape=(N, T, H), cache=cache)
     x_tm, hs, cs, gates, tanh_cs, Wx, Wh = cache
     dh_tm = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H) view
     da = np.empty_like(gates)
@@ -483,6 +577,11 @@ def word_embedding_forward(x: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, Wo
     Returns a tuple of:
     - out: (N, T, D) word vectors, W's dtype (float64 if W holds integers)
     - cache: what ``word_embedding_backward`` needs
+
+    Example:
+        >>> out, cache = word_embedding_forward(np.array([[0, 2]]), np.arange(6.0).reshape(3, 2))
+        >>> out.tolist()
+        [[[0.0, 1.0], [4.0, 5.0]]]
     """
     (W,) = float_arrays(W=W)
     check_float("W", W, ("V", "D"))
@@ -498,9 +597,16 @@ def word_embedding_backward(dout: np.ndarray, cache: WordEmbeddingCache) -> np.n
     - cache: from ``word_embedding_forward``
 
     Returns dW: (V, D).
+
+    Example:
+        >>> out, cache = word_embedding_forward(np.array([[0, 0, 1]]), np.zeros((3, 2)))
+        >>> word_embedding_backward(np.ones((1, 3, 2)), cache).tolist()  # 0 twice, 2 never
+        [[2.0, 2.0], [1.0, 1.0], [0.0, 0.0]]
     """
     x, W = cache
-    dout, (x, W) = check_upstream("dout", dout, ("N", "T", "D"), (*x.shape, W.shape[1]), cache)
+    dout, (x, W) = check_upstream(
+        "dout", dout, ("N", "T", "D"), shape=(*x.shape, W.shape[1]), cache=cache
+    )
     dW = np.zeros_like(W)
     np.add.at(dW, x, dout)  # unbuffered: repeated indices accumulate
     return dW
@@ -524,14 +630,19 @@ def temporal_affine_forward(
     Returns a tuple of:
     - out: (N, T, M)
     - cache: what ``temporal_affine_backward`` needs
+
+    Example:
+        >>> out, cache = temporal_affine_forward(np.ones((2, 5, 3)), np.ones((3, 4)), np.zeros(4))
+        >>> out.shape, float(out[0, 0, 0])
+        ((2, 5, 4), 3.0)
     """
     x, w, b = float_arrays(x=x, w=w, b=b)
     check_float("x", x, ("N", "T", "D"))
     N, T, D = x.shape
     check_float("w", w, ("D", "M"))
     M = w.shape[1]
-    check_shape("w", w, ("D", "M"), (D, M))
-    check_float("b", b, ("M",), (M,))
+    check_shape("w", w, ("D", "M"), expected=(D, M))
+    check_float("b", b, ("M",), shape=(M,))
     out = (x.reshape(N * T, D) @ w).reshape(N, T, M)  # (N*T, D) @ (D, M) -> (N, T, M)
     out += b
     return out, TemporalAffineCache(x, w)
@@ -550,10 +661,16 @@ def temporal_affine_backward(
     - dx: (N, T, D)
     - dw: (D, M)
     - db: (M,)
+
+    Example:
+        >>> out, cache = temporal_affine_forward(np.ones((2, 5, 3)), np.ones((3, 4)), np.zeros(4))
+        >>> dx, dw, db = temporal_affine_backward(np.ones((2, 5, 4)), cache)
+        >>> dx.shape, dw.shape, db.tolist()
+        ((2, 5, 3), (3, 4), [10.0, 10.0, 10.0, 10.0])
     """
     N, T, D = cache.x.shape
     M = cache.w.shape[1]
-    dout, (x, w) = check_upstream("dout", dout, ("N", "T", "M"), (N, T, M), cache)
+    dout, (x, w) = check_upstream("dout", dout, ("N", "T", "M"), shape=(N, T, M), cache=cache)
     dout_flat = dout.reshape(N * T, M)  # (N, T, M) -> (N*T, M)
     dx = (dout_flat @ w.T).reshape(N, T, D)  # (N*T, M) @ (M, D) -> (N, T, D)
     dw = x.reshape(N * T, D).T @ dout_flat
@@ -582,14 +699,21 @@ def temporal_softmax_loss(
     Returns a tuple of:
     - loss: scalar of x's dtype
     - dx: (N, T, V) gradient of the loss with respect to x
+
+    Example:
+        >>> scores = np.zeros((2, 3, 4))  # uniform over 4 words: log 4 per counted position
+        >>> mask = np.array([[1, 1, 1], [1, 1, 0]], dtype=bool)
+        >>> loss, dx = temporal_softmax_loss(scores, np.zeros((2, 3), dtype=int), mask)
+        >>> round(float(loss), 4), dx.shape  # (5 / 2) log 4
+        (3.4657, (2, 3, 4))
     """
     (x,) = float_arrays(x=x)
     check_float("x", x, ("N", "T", "V"))
     N, T, V = x.shape
     y = check_int("y", int_array("y", y), ("N", "T"), upper=V)
-    check_shape("y", y, ("N", "T"), (N, T))
+    check_shape("y", y, ("N", "T"), expected=(N, T))
     mask = int_array("mask", mask)
-    check_shape("mask", mask, ("N", "T"), (N, T))
+    check_shape("mask", mask, ("N", "T"), expected=(N, T))
     if mask.dtype != np.bool_ and not np.isin(mask, (0, 1)).all():
         raise ValueError("mask: expected bool or 0/1 values")
 

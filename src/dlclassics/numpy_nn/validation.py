@@ -37,10 +37,13 @@ STRICT_DTYPES = False
 def strict_dtypes(enabled: bool = True) -> Iterator[None]:
     """Within the ``with`` block, require float32/float64 ndarrays of one dtype per call.
 
-    Restores the previous mode on exit. Example::
+    Restores the previous mode on exit.
 
-        with strict_dtypes():
-            rnn_forward(x32, h0_32, Wx64, Wh32, b32)  # ValueError: Wx: dtype float64 differs ...
+    Example:
+        >>> with strict_dtypes():
+        ...     float_arrays(x=np.zeros(2, np.float32), Wx=np.zeros(2))
+        Traceback (most recent call last):
+        ValueError: Wx: dtype float64 differs from x's float32; pass every float array in one ...
     """
     global STRICT_DTYPES
     previous = STRICT_DTYPES
@@ -73,7 +76,7 @@ def _check_ndim(name: str, array: np.ndarray, symbols: Sequence[str]) -> None:
 
 
 def check_float(
-    name: str, array: object, symbols: Sequence[str] | None, shape: Sequence[int] | None = None
+    name: str, array: object, symbols: Sequence[str] | None, *, shape: Sequence[int] | None = None
 ) -> np.ndarray:
     """Check that ``array`` is a float32/float64 ndarray with ``len(symbols)`` dimensions.
 
@@ -84,6 +87,11 @@ def check_float(
     - shape: the expected shape, checked with ``check_shape`` (None: any)
 
     Returns the array, unchanged.
+
+    Example:
+        >>> check_float("Wh", np.zeros((5, 4)), ("H", "H"), shape=(5, 5))
+        Traceback (most recent call last):
+        ValueError: Wh: expected shape (H, H) = (5, 5), got (5, 4)
     """
     array = _as_array(name, array)
     if array.dtype not in FLOAT_DTYPES:
@@ -91,11 +99,11 @@ def check_float(
     if symbols is not None:
         _check_ndim(name, array, symbols)
     if shape is not None:
-        check_shape(name, array, symbols, shape)
+        check_shape(name, array, symbols, expected=shape)
     return array
 
 
-def check_int(name: str, array: object, symbols: Sequence[str], upper: int) -> np.ndarray:
+def check_int(name: str, array: object, symbols: Sequence[str], *, upper: int) -> np.ndarray:
     """Check that ``array`` is an integer ndarray of indices in ``[0, upper)``.
 
     Inputs:
@@ -105,6 +113,11 @@ def check_int(name: str, array: object, symbols: Sequence[str], upper: int) -> n
     - upper: exclusive upper bound of the indices (a vocabulary or class count)
 
     Returns the array, unchanged.
+
+    Example:
+        >>> check_int("y", np.array([[0, 7]]), ("N", "T"), upper=5)
+        Traceback (most recent call last):
+        ValueError: y: indices must lie in [0, 5), got values from 0 to 7
     """
     array = _as_array(name, array)
     if not np.issubdtype(array.dtype, np.integer):
@@ -119,12 +132,16 @@ def check_int(name: str, array: object, symbols: Sequence[str], upper: int) -> n
 
 
 def check_shape(
-    name: str, array: np.ndarray, symbols: Sequence[str], expected: Sequence[int]
+    name: str, array: np.ndarray, symbols: Sequence[str], *, expected: Sequence[int]
 ) -> None:
     """Raise ``ValueError`` unless ``array.shape == tuple(expected)``.
 
-    The message shows the symbolic shape, its value and what was seen:
-    ``Wh: expected shape (H, H) = (5, 5), got (5, 4)``.
+    The message shows the symbolic shape, its value and what was seen.
+
+    Example:
+        >>> check_shape("Wh", np.zeros((5, 4)), ("H", "H"), expected=(5, 5))
+        Traceback (most recent call last):
+        ValueError: Wh: expected shape (H, H) = (5, 5), got (5, 4)
     """
     expected = tuple(int(size) for size in expected)
     if array.shape != expected:
@@ -134,13 +151,26 @@ def check_shape(
 
 
 def check_same_dtype(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
-    """Raise ``ValueError`` if any of ``others`` has a different dtype from ``reference``."""
+    """Raise ``ValueError`` if any of ``others`` has a different dtype from ``reference``.
+
+    Example:
+        >>> check_same_dtype("x", np.zeros(2), Wx=np.zeros(2, dtype=np.float32))
+        Traceback (most recent call last):
+        ValueError: Wx: dtype float32 differs from x's float64; pass every float array in one ...
+    """
     for name, array in others.items():
-        if array.dtype != reference.dtype:
-            raise ValueError(
-                f"{name}: dtype {array.dtype} differs from {reference_name}'s {reference.dtype}; "
-                "pass every float array in one dtype (float32 or float64)"
-            )
+        _check_dtype_matches(name, array.dtype, reference_name, reference.dtype)
+
+
+def _check_dtype_matches(
+    name: str, dtype: np.dtype, reference_name: str, reference_dtype: np.dtype
+) -> None:
+    """Raise ``ValueError`` naming both arguments unless ``dtype == reference_dtype``."""
+    if dtype != reference_dtype:
+        raise ValueError(
+            f"{name}: dtype {dtype} differs from {reference_name}'s {reference_dtype}; "
+            "pass every float array in one dtype (float32 or float64)"
+        )
 
 
 def _promoted_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
@@ -167,6 +197,11 @@ def float_arrays(**arrays: object) -> tuple[np.ndarray, ...]:
     Default mode: ``np.asarray`` then promotion to a common float32/float64 dtype (no copy when
     an array already has it). Strict mode: each must be a float32/float64 ndarray and all must
     share the first one's dtype; they are returned unchanged. Shapes are not checked here.
+
+    Example:
+        >>> x, w = float_arrays(x=[[1, 2]], w=np.ones((2, 3), dtype=np.float32))
+        >>> x.dtype, w.dtype  # integers with float32 promote as NumPy would
+        (dtype('float64'), dtype('float64'))
     """
     if STRICT_DTYPES:
         checked = {name: check_float(name, array, None) for name, array in arrays.items()}
@@ -182,6 +217,10 @@ def int_array(name: str, array: object) -> np.ndarray:
     """An index argument as an ndarray: lists are converted in the default mode only.
 
     The dtype and range are checked by ``check_int``.
+
+    Example:
+        >>> int_array("y", [[0, 2]]).tolist()
+        [[0, 2]]
     """
     if STRICT_DTYPES:
         return _as_array(name, array)
@@ -189,7 +228,13 @@ def int_array(name: str, array: object) -> np.ndarray:
 
 
 def promote_cache(cache: tuple, dtype: np.dtype) -> tuple:
-    """``cache`` (a NamedTuple or tuple) with its float arrays in ``dtype``; itself if they are."""
+    """``cache`` (a NamedTuple or tuple) with its float arrays in ``dtype``; itself if they are.
+
+    Example:
+        >>> cache = promote_cache((np.zeros(2, np.float32), 3), np.dtype(np.float64))
+        >>> cache[0].dtype, cache[1]  # float arrays converted, anything else kept
+        (dtype('float64'), 3)
+    """
     if all(not isinstance(f, np.ndarray) or f.dtype.kind != "f" or f.dtype == dtype for f in cache):
         return cache
     fields = [
@@ -199,7 +244,7 @@ def promote_cache(cache: tuple, dtype: np.dtype) -> tuple:
 
 
 def check_upstream(
-    name: str, grad: object, symbols: Sequence[str], shape: Sequence[int], cache: tuple
+    name: str, grad: object, symbols: Sequence[str], *, shape: Sequence[int], cache: tuple
 ) -> tuple[np.ndarray, tuple]:
     """Check an upstream gradient of a backward pass; return it and the forward pass's cache,
     both in the dtype the backward pass computes in.
@@ -209,6 +254,13 @@ def check_upstream(
     the cache is converted only if that differs from the forward pass's dtype.
     Strict mode: the gradient must be a float32/float64 ndarray of the forward pass's dtype.
     Either way its shape must be ``shape``.
+
+    Example:
+        >>> cache = (np.zeros((2, 3), dtype=np.float32),)
+        >>> dout = np.ones((2, 4))
+        >>> dout, cache = check_upstream("dout", dout, ("N", "M"), shape=(2, 4), cache=cache)
+        >>> dout.dtype, cache[0].dtype  # a float64 gradient runs the backward pass in float64
+        (dtype('float64'), dtype('float64'))
     """
     # the dtype the forward pass ran in: that of the first float array of its cache
     forward_dtype = next(
@@ -216,10 +268,10 @@ def check_upstream(
     )
     if STRICT_DTYPES:
         grad = check_float(name, grad, None)
-        check_same_dtype("the forward input", np.empty(0, forward_dtype), **{name: grad})
+        _check_dtype_matches(name, grad.dtype, "the forward input", forward_dtype)
     else:
         grad = _as_numeric(name, grad)
         dtype = _promoted_dtype([grad, np.empty(0, dtype=forward_dtype)])
         grad = np.asarray(grad, dtype=dtype)
         cache = promote_cache(cache, dtype)
-    return check_float(name, grad, symbols, shape), cache
+    return check_float(name, grad, symbols, shape=shape), cache
