@@ -122,8 +122,8 @@ class Captioner:
         """
         if self.cell != "attention":
             raise DlcError(
-                f"{self.checkpoint}: a {self.cell} model has no attention maps; they need a model "
-                "trained with --cell attention"
+                f"{self.checkpoint}: trained with --cell {self.cell}, which has no attention "
+                "maps; they need a model trained with --cell attention"
             )
         _check_beam(beam)
         features = self.features(images)

@@ -227,10 +227,11 @@ def _train(args: argparse.Namespace) -> int:
 
     result = run.train(train_config(args))
     evaluation = result.details["evaluation"]
-    rows = [
-        [split, decoding, s["BLEU-1"], s["BLEU-4"], s["CIDEr"], s["exact match"]]
+    scores = ("BLEU-1", "BLEU-4", "CIDEr", "exact match")
+    rows = [  # one number format for every score: fractions to 4 decimals
+        [split, decoding, *(f"{by_name[name]:.4f}" for name in scores)]
         for split, by_decoding in evaluation.items()
-        for decoding, s in by_decoding.items()
+        for decoding, by_name in by_decoding.items()
     ]
     final, last_mean = result.details["final_loss"], result.details["last_epoch_mean_loss"]
     print(f"final training loss {final:.4f} (last epoch mean {last_mean:.4f})")

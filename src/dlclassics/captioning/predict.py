@@ -57,8 +57,8 @@ def caption_files(
         return [Prediction(input=str(p), caption=c) for p, c in zip(images, captions, strict=True)]
     if captioner.cell != "attention":
         raise DlcError(
-            f"--attention-maps: {captioner.checkpoint} is a {captioner.cell} model; attention "
-            "maps need a model trained with --cell attention"
+            f"--attention-maps: {captioner.checkpoint} was trained with --cell "
+            f"{captioner.cell}; attention maps need a model trained with --cell attention"
         )
     folder = prepare_output_dir(attention_maps, lock=False)
     predictions = []
