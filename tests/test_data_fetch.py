@@ -382,11 +382,11 @@ def test_interrupted_fetch_leaves_nothing(mirror, tmp_path, capsys, monkeypatch)
     real_download = fetch.download_file
     calls = []
 
-    def download_then_interrupt(url, dest, expected_sha256=None, **options):
+    def download_then_interrupt(url, dest, **options):
         calls.append(url)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_download(url, dest, expected_sha256, **options)
+        return real_download(url, dest, **options)
 
     monkeypatch.setattr(fetch, "download_file", download_then_interrupt)
     root = tmp_path / "data"
@@ -506,8 +506,8 @@ def test_archive_members_outside_the_manifest_are_never_extracted(
     written = []
     real_extract = fetch.extract_archive
 
-    def spy(archive, dest, select=None, max_total_bytes=None):
-        written.extend(real_extract(archive, dest, select, max_total_bytes))
+    def spy(archive, dest, *, select=None, max_total_bytes=None):
+        written.extend(real_extract(archive, dest, select=select, max_total_bytes=max_total_bytes))
         return written
 
     monkeypatch.setattr(fetch, "extract_archive", spy)

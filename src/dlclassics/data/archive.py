@@ -60,7 +60,12 @@ def _archive_errors(archive: Path) -> Iterator[None]:
 
 
 def list_members(archive: str | os.PathLike[str]) -> list[str]:
-    """The names of the file members (not folders) of a zip or tar ``archive``, in order."""
+    """The names of the file members (not folders) of a zip or tar ``archive``, in order.
+
+    Example:
+        >>> list_members("hymenoptera_data.zip")[:1]  # doctest: +SKIP
+        ['hymenoptera_data/train/ants/0013035.jpg']
+    """
     archive = Path(archive)
     with _archive_errors(archive):
         if zipfile.is_zipfile(archive):
@@ -75,6 +80,7 @@ def list_members(archive: str | os.PathLike[str]) -> list[str]:
 def extract_archive(
     archive: str | os.PathLike[str],
     dest: str | os.PathLike[str],
+    *,
     select: Callable[[str], bool] | None = None,
     max_total_bytes: int | None = None,
 ) -> list[Path]:
@@ -84,6 +90,11 @@ def extract_archive(
     ``select`` picks the file members to write by name (default: all); every member is checked
     for safety all the same. An unsafe member, a total above ``max_total_bytes``, a corrupt or
     unknown archive is a DlcError naming the archive (and member); nothing is written then.
+
+    Example:
+        >>> def jpegs(name: str) -> bool:
+        ...     return name.endswith(".jpg")
+        >>> files = extract_archive("data.zip", "unpacked", select=jpegs)  # doctest: +SKIP
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

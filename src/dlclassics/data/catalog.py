@@ -34,7 +34,8 @@ _EECS598 = (
 
 @dataclass(frozen=True)
 class FileSource:
-    """Each manifest file downloads from ``base_url`` + its relative path and is hashed on the fly."""
+    """Each manifest file downloads from ``base_url`` + its relative path and is hashed on the
+    fly."""
 
     base_url: str
 

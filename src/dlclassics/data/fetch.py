@@ -56,6 +56,7 @@ class FetchOutcome:
 def download_file(
     url: str,
     dest: str | os.PathLike[str],
+    *,
     expected_sha256: str | None = None,
     timeout: float = DOWNLOAD_TIMEOUT_S,
     max_bytes: int | None = None,
@@ -64,6 +65,11 @@ def download_file(
 
     ``dest`` is written (atomically) only when the download is complete, within ``max_bytes`` and
     matches ``expected_sha256`` if given; anything else is a DlcError naming the URL.
+
+    Example:
+        >>> download_file("https://example.org/dev.txt", "yelp/dev.txt",  # doctest: +SKIP
+        ...               expected_sha256="9f86d0...", max_bytes=10**6)
+        '9f86d0...'
     """
     dest = Path(dest)
     request = urllib.request.Request(url, headers={"User-Agent": f"dlclassics/{__version__}"})
@@ -122,12 +128,18 @@ def download_file(
 def fetch_dataset(
     spec: DatasetSpec,
     data_root: str | os.PathLike[str],
+    *,
     mirror: str | None = None,
     force: bool = False,
 ) -> FetchOutcome:
     """Download ``spec`` from its public source (or ``mirror``) into ``data_root``. An existing
     copy that matches the manifest is kept; one that does not is an error unless ``force`` is set,
-    in which case it is replaced once the new copy has been verified."""
+    in which case it is replaced once the new copy has been verified.
+
+    Example:
+        >>> fetch_dataset(get_dataset("yelp"), "/data").action  # doctest: +SKIP
+        'downloaded'
+    """
 
     def download_into(staging: Path) -> tuple[Path, str, list[str]]:
         if isinstance(spec.source, ArchiveSource):
@@ -143,7 +155,7 @@ def fetch_dataset(
         for url, rel in tqdm(urls, desc=f"fetching {spec.name}", unit="file", disable=None):
             entry = spec.manifest.files[rel]
             cap = entry.size if entry.size is not None else spec.manifest.size_cap()
-            download_file(url, content / rel, entry.sha256, max_bytes=cap)
+            download_file(url, content / rel, expected_sha256=entry.sha256, max_bytes=cap)
         return content, mirror or spec.source.base_url, []
 
     return _install(spec, Path(data_root), download_into, force=force, action="downloaded")
@@ -153,10 +165,16 @@ def import_dataset(
     spec: DatasetSpec,
     data_root: str | os.PathLike[str],
     source: str | os.PathLike[str],
+    *,
     force: bool = False,
 ) -> FetchOutcome:
     """Copy ``spec`` into ``data_root`` from ``source``, verifying every file: the data set's
-    folder (``.../hymenoptera_data``), a folder holding it, or a zip/tar archive of it."""
+    folder (``.../hymenoptera_data``), a folder holding it, or a zip/tar archive of it.
+
+    Example:
+        >>> import_dataset(get_dataset("yelp"), "/data", "old_copy/yelp").path  # doctest: +SKIP
+        PosixPath('/data/yelp')
+    """
     source = Path(source).expanduser()
     if not source.exists():
         raise DlcError(f"{source}: no such file or folder")

@@ -25,7 +25,12 @@ ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert a PIL image of any mode to 8-bit RGB. Transparency (alpha, palette index or colour
     key) is composited onto white. 16-bit grayscale maps 65535 to 255, so a dark 16-bit image stays
-    dark; 32-bit integer images (mode ``I``) are read the same way, clipped to 0..65535."""
+    dark; 32-bit integer images (mode ``I``) are read the same way, clipped to 0..65535.
+
+    Example:
+        >>> to_rgb(Image.new("RGBA", (2, 2), (0, 0, 0, 0))).getpixel((0, 0))  # transparent: white
+        (255, 255, 255)
+    """
     if image.mode in SIXTEEN_BIT_MODES:
         import numpy as np
 
@@ -46,6 +51,10 @@ def load_rgb(path: str | os.PathLike[str], min_side: int | None = None) -> Image
     its shorter side at least ``min_side`` pixels (a JPEG decodes at 1/2, 1/4 or 1/8 scale, other
     formats are reduced before any full-size conversion). PIL's decompression-bomb warning is
     silenced (it would print beside our one-line messages); its error is a DlcError.
+
+    Example:
+        >>> load_rgb("photo.jpg", min_side=256).mode  # doctest: +SKIP
+        'RGB'
     """
     p = Path(path)
     if not p.is_file():
@@ -79,7 +88,8 @@ def _shrink_factor(size: tuple[int, int], min_side: int | None) -> int:
 
 def _shrink(image: Image.Image, min_side: int | None) -> Image.Image:
     """``image`` reduced by ``_shrink_factor`` (box average). Palette and 1-bit images, which
-    ``Image.reduce`` cannot average, and colour keys, which averaging would blur, become RGB first."""
+    ``Image.reduce`` cannot average, and colour keys, which averaging would blur, become RGB
+    first."""
     factor = _shrink_factor(image.size, min_side)
     if factor == 1:
         return image
@@ -91,12 +101,23 @@ def _shrink(image: Image.Image, min_side: int | None) -> Image.Image:
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an image by its suffix (any case), hidden files excepted.
+
+    Example:
+        >>> is_image_file("ants/a.JPG"), is_image_file("ants/.a.jpg"), is_image_file("notes.txt")
+        (True, False, False)
+    """
     name = os.fspath(path).lower()
     return name.endswith(IMAGE_SUFFIXES) and not os.path.basename(name).startswith(".")
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """All image files directly inside ``folder``, sorted by name."""
+    """All image files directly inside ``folder``, sorted by name.
+
+    Example:
+        >>> list_images("my_images/ants")  # doctest: +SKIP
+        [PosixPath('my_images/ants/a.jpg'), PosixPath('my_images/ants/b.png')]
+    """
     root = Path(folder)
     if not root.is_dir():
         raise DlcError(f"{root}: not a folder")
@@ -105,7 +126,12 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
 def expand_image_args(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Command-line arguments → image files: files as given, folders into the image files below
-    them (sorted), ``-`` into the paths read from standard input, one a line."""
+    them (sorted), ``-`` into the paths read from standard input, one a line.
+
+    Example:
+        >>> expand_image_args(["a.jpg", "my_images"])  # doctest: +SKIP
+        [PosixPath('a.jpg'), PosixPath('my_images/ants/a.jpg'), PosixPath('my_images/bees/b.jpg')]
+    """
     files: list[Path] = []
     for raw in paths:
         if os.fspath(raw) == "-":

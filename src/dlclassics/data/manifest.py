@@ -73,24 +73,49 @@ class Manifest:
 
     @property
     def has_checksums(self) -> bool:
-        """True when every file's SHA-256 is known, so the whole data set can be verified."""
+        """True when every file's SHA-256 is known, so the whole data set can be verified.
+
+        Example:
+            >>> Manifest("x", {"a.txt": ManifestEntry(3, None)}).has_checksums
+            False
+        """
         return bool(self.files) and all(entry.sha256 for entry in self.files.values())
 
     @property
     def total_size(self) -> int | None:
-        """The bytes of all files, or None when the manifest does not record every size."""
+        """The bytes of all files, or None when the manifest does not record every size.
+
+        Example:
+            >>> Manifest("x", {"a": ManifestEntry(3, None), "b": ManifestEntry(4, None)}).total_size
+            7
+        """
         sizes = [entry.size for entry in self.files.values()]
         if not sizes or any(size is None for size in sizes):
             return None
         return sum(sizes)  # type: ignore[arg-type]
 
     def size_cap(self) -> int:
-        """The most bytes a fetch of this data set may download, unpack or copy."""
+        """The most bytes a fetch of this data set may download, unpack or copy.
+
+        Example:
+            >>> Manifest("x", {"a": ManifestEntry(1000, None)}).size_cap()  # 2 x 1000 + 64 MB
+            64002000
+        """
         total = self.total_size
         return FALLBACK_CAP_BYTES if total is None else 2 * total + CAP_SLACK_BYTES
 
     def dumps(self) -> str:
-        """The JSON text, one file per line so that diffs of a manifest stay readable."""
+        """The JSON text, one file per line so that diffs of a manifest stay readable.
+
+        Example:
+            >>> print(Manifest("x", {"a.txt": ManifestEntry(3, "ab12")}).dumps(), end="")
+            {
+              "dataset": "x",
+              "files": {
+                "a.txt": {"size": 3, "sha256": "ab12"}
+              }
+            }
+        """
         body = ",\n".join(
             f"    {json.dumps(path)}: {json.dumps(asdict(entry))}"
             for path, entry in sorted(self.files.items())
@@ -102,6 +127,12 @@ class Manifest:
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Manifest:
+        """Read a manifest file; an unreadable or malformed one is a DlcError naming it.
+
+        Example:
+            >>> Manifest.read("src/dlclassics/data/manifests/yelp.json").dataset  # doctest: +SKIP
+            'yelp'
+        """
         p = Path(path)
         try:
             obj = json.loads(p.read_text(encoding="utf-8"))
@@ -126,11 +157,21 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing is missing and nothing differs (unchecked files count as fine)."""
+        """True when nothing is missing and nothing differs (unchecked files count as fine).
+
+        Example:
+            >>> VerifyReport(missing=["dev.txt"]).ok
+            False
+        """
         return not self.missing and not self.mismatched
 
     def summary(self) -> str:
-        """A short phrase for messages, e.g. ``2 files missing (dev.txt, ...), 1 differs``."""
+        """A short phrase for messages, e.g. ``2 files missing (dev.txt, ...), 1 differs``.
+
+        Example:
+            >>> VerifyReport(missing=["dev.txt"]).summary()
+            '1 file(s) missing (dev.txt)'
+        """
         parts = []
         if self.missing:
             parts.append(f"{len(self.missing)} file(s) missing ({_first(self.missing)})")
@@ -188,7 +229,12 @@ def _unreadable_folder(exc: OSError) -> None:
 
 
 def build_manifest(dataset: str, folder: str | os.PathLike[str]) -> Manifest:
-    """Hash every file under ``folder`` (how the shipped manifests were made)."""
+    """Hash every file under ``folder`` (how the shipped manifests were made).
+
+    Example:
+        >>> build_manifest("yelp", "/data/yelp").files["dev.txt"].size  # doctest: +SKIP
+        493950
+    """
     root = Path(folder)
     if not root.is_dir():
         raise DlcError(f"{root}: not a folder")
@@ -203,7 +249,12 @@ def verify_folder(
     folder: str | os.PathLike[str], manifest: Manifest, check_hashes: bool = True
 ) -> VerifyReport:
     """Compare ``folder`` with ``manifest``: presence always, SHA-256 when asked and known (files
-    the manifest does not list are ignored)."""
+    the manifest does not list are ignored).
+
+    Example:
+        >>> verify_folder("/data/yelp", load_manifest("yelp")).ok  # doctest: +SKIP
+        True
+    """
     root = Path(folder)
     report = VerifyReport()
     entries = sorted(manifest.files.items())

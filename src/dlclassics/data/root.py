@@ -18,7 +18,12 @@ _OFFLINE_FALSE = ("", "0", "false", "no", "off")
 def offline() -> bool:
     """True when ``$DLC_OFFLINE`` (1/true/yes/on or 0/false/no/off, any case; unset: online)
     forbids the downloads a command would make on its own (a missing data set, pretrained
-    weights); ``dlc data fetch`` is an explicit request and downloads either way."""
+    weights); ``dlc data fetch`` is an explicit request and downloads either way.
+
+    Example:
+        >>> offline()  # with DLC_OFFLINE=yes in the environment  # doctest: +SKIP
+        True
+    """
     raw = os.environ.get(OFFLINE_ENV_VAR, "")
     value = raw.strip().lower()
     if value in _OFFLINE_TRUE or value in _OFFLINE_FALSE:
@@ -70,12 +75,25 @@ def cache_dir(*parts: str) -> Path:
 
 
 def resolve_data_root(cli_value: str | os.PathLike[str] | None = None) -> Path:
-    """Return the data root, by precedence: the ``--data-root`` flag, ``$DLC_DATA``, the user cache."""
+    """Return the data root, by precedence: the ``--data-root`` flag, ``$DLC_DATA``, the user
+    cache.
+
+    Example:
+        >>> resolve_data_root("/data")
+        PosixPath('/data')
+    """
     chosen = cli_value or os.environ.get(DATA_ENV_VAR)
     return Path(chosen).expanduser() if chosen else user_cache_dir()
 
 
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
-    """Give a (sub)command the ``--data-root DIR`` option."""
+    """Give a (sub)command the ``--data-root DIR`` option.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_data_root_argument(parser)
+        >>> parser.parse_args(["--data-root", "/data"]).data_root
+        '/data'
+    """
     text = f"folder holding the data sets (default: ${DATA_ENV_VAR}, else {user_cache_dir()})"
     parser.add_argument("--data-root", metavar="DIR", default=None, help=text)

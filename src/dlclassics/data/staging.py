@@ -56,7 +56,12 @@ def _tree_bytes(folder: Path) -> int:
 
 
 def make_staging(data_root: Path, folder: str) -> Path:
-    """Create ``<data_root>/.<folder>.fetch-XXXX`` holding this process's PID file."""
+    """Create ``<data_root>/.<folder>.fetch-XXXX`` holding this process's PID file.
+
+    Example:
+        >>> make_staging(Path("/data"), "yelp")  # doctest: +SKIP
+        PosixPath('/data/.yelp.fetch-k2j4x1')
+    """
     staging = Path(tempfile.mkdtemp(prefix=f".{folder}{STAGING_MARK}", dir=data_root))
     (staging / PID_FILE).write_text(f"{os.getpid()} {socket.gethostname()}\n", encoding="utf-8")
     return staging
@@ -89,7 +94,12 @@ def _describe(staging: Path, now: float) -> StagingFolder:
 
 
 def find_staging(data_root: str | os.PathLike[str]) -> list[StagingFolder]:
-    """Every staging folder directly in ``data_root``, stale or not, sorted by name."""
+    """Every staging folder directly in ``data_root``, stale or not, sorted by name.
+
+    Example:
+        >>> [folder.why for folder in find_staging("/data")]  # doctest: +SKIP
+        ['PID 4242 is gone']
+    """
     root = Path(data_root)
     try:
         candidates = sorted(
@@ -104,7 +114,12 @@ def find_staging(data_root: str | os.PathLike[str]) -> list[StagingFolder]:
 
 
 def remove_stale_staging(data_root: str | os.PathLike[str]) -> list[StagingFolder]:
-    """Delete the stale staging folders in ``data_root``; return those actually removed."""
+    """Delete the stale staging folders in ``data_root``; return those actually removed.
+
+    Example:
+        >>> [folder.path.name for folder in remove_stale_staging("/data")]  # doctest: +SKIP
+        ['.yelp.fetch-k2j4x1']
+    """
     removed = []
     for folder in find_staging(data_root):
         if folder.stale:
