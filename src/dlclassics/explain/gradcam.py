@@ -83,16 +83,25 @@ def model_view(classifier: Classifier, image: Image.Image) -> Image.Image:
     return TF.center_crop(TF.resize(image, pre.resize), pre.crop)
 
 
-def view_batch(classifier: Classifier, views: Sequence[Image.Image]) -> torch.Tensor:
-    """Model views → the normalised input (N, V, 3, H, W): each view, and its mirror image when
-    the classifier averages over both (as ``EvalViews`` does).
+def normalised(classifier: Classifier, views: Sequence[Image.Image]) -> torch.Tensor:
+    """Model views → the backbone's normalised input (N, 3, H, W), on the CPU.
 
     Example:
-        >>> view_batch(classifier, [model_view(classifier, image)]).shape
-        torch.Size([1, 1, 3, 224, 224])
+        >>> normalised(classifier, [model_view(classifier, image)]).shape
+        torch.Size([1, 3, 224, 224])
     """
     pre = classifier.model.backbone.preprocessing
-    batch = torch.stack([TF.normalize(TF.to_tensor(v), pre.mean, pre.std) for v in views])
+    return torch.stack([TF.normalize(TF.to_tensor(v), pre.mean, pre.std) for v in views])
+
+
+def with_mirrors(classifier: Classifier, batch: torch.Tensor) -> torch.Tensor:
+    """Normalised views (N, 3, H, W) → what the classifier averages over (N, V, 3, H, W), on its
+    device: each view, and its mirror image when it uses ``flip_tta`` (as ``EvalViews`` does).
+
+    Example:
+        >>> with_mirrors(classifier, torch.zeros(1, 3, 224, 224)).shape
+        torch.Size([1, 1, 3, 224, 224])
+    """
     mirrored = [batch, batch.flip(-1)] if classifier.flip_tta else [batch]
     return torch.stack(mirrored, dim=1).to(classifier.device)
 
@@ -193,7 +202,7 @@ def grad_cam(
     explanations = []
     for start in range(0, len(images), BATCH_SIZE):
         views = [model_view(classifier, as_rgb(i)) for i in images[start : start + BATCH_SIZE]]
-        batch = view_batch(classifier, views)
+        batch = with_mirrors(classifier, normalised(classifier, views))
         maps, classes, probabilities = cam_maps(
             classifier.model, batch, targets[start : start + BATCH_SIZE]
         )
