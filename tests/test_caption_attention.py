@@ -21,9 +21,16 @@ def _model(
     dtype: type = np.float64, regularization: float = 0.0, seed: int = 0, context: bool = False
 ):
     return AttentionCaptioningRNN(
-        VOCAB, input_dim=5, wordvec_dim=4, hidden_dim=6, attention_dim=3,
-        regularization=regularization, dtype=dtype, seed=seed, context_output=context,
-    )  # fmt: skip
+        VOCAB,
+        input_dim=5,
+        wordvec_dim=4,
+        hidden_dim=6,
+        attention_dim=3,
+        regularization=regularization,
+        dtype=dtype,
+        seed=seed,
+        context_output=context,
+    )
 
 
 def _captions() -> np.ndarray:
