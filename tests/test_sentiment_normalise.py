@@ -51,6 +51,8 @@ def test_every_line_of_the_yelp_files_is_unchanged(yelp_root: Path) -> None:
             "dr. smith at _num_ p.m. on main st. was great . loved it !",
         ),
         ("I give it a 5.", "i give it a _num_ ."),
+        ("Good.... Meh......", "good ... . meh ... ..."),
+        ("My boyfriend and I. Jr. and J. R. R.", "my boyfriend and i . jr. and j. r. r."),
         (
             "The girls' room, ol' diner, y'all, o'clock",
             "the girls ' room , ol ' diner , y'all , o'clock",

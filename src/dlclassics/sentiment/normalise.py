@@ -5,19 +5,20 @@ lines of ``train/dev/test/unlabelled.txt``:
 
 - lower case, ASCII (no accents, no curly quotes or dashes);
 - ``! ? , ; : ( ) [ ] $ % & # @ = ~`` are tokens of their own (``, :`` stay inside numbers:
-  ``1,000``, ``5:30``); a run of ``!``/``?`` is one mark; ``..`` or more is ``...``, ``--`` or
-  more is ``--``; ``- + * / _`` stay inside words (``go-to``, ``a+``, ``1/2``, ``w/``);
+  ``1,000``, ``5:30``); a run of ``!``/``?`` is one mark; periods run together are ``...`` per
+  three and ``.`` for the rest (``....`` is ``... .``; ``..`` is ``...``); ``--`` or more is
+  ``--``; ``- + * / _`` stay inside words (``go-to``, ``a+``, ``1/2``, ``w/``);
 - clitics split: ``do n't``, ``ca n't``, ``wo n't``, ``it 's``, ``i 'm``, ``we 've``,
   ``you 'll``, ``they 're``, ``i 'd``; ``cannot`` is ``can not``, ``gonna`` ``gon na``,
   ``wanna`` ``wan na``, ``gotta`` ``got ta``; ``ol'`` is ``ol '``;
-- double quotes are ``\\`\\``` (opening) and ``''`` (closing);
+- double quotes are two backticks (opening) and two apostrophes (closing);
 - a number (digits, one decimal point) is ``_num_``; ``2nd``, ``10pm``, ``3-4`` stay words;
 - a sentence's period is a token; abbreviations keep theirs (``dr.``, ``p.m.``, initials).
 
 The files' own text is a fixed point: ``normalise(line) == line`` for every one of their lines
 (a few dozen lines end in ``good.``, kept as they are; the same ending is split when the rest of
 the line shows it was written by hand). Every step is a single left-to-right pass: time is
-linear in the text's length, and ``limit`` stops early.
+linear in the text's length; with a ``limit`` only a head of the text is read.
 
 >>> tokenise("Don't miss it: GREAT food!!")
 ['do', "n't", 'miss', 'it', ':', 'great', 'food', '!']
@@ -154,8 +155,10 @@ def ascii_form(text: str) -> str:
 
 def _ends_sentence(word: str, dot: int) -> bool:
     """True when the period at ``word[dot]`` ends a sentence: not an abbreviation's (``dr.``),
-    an initial's (``b.``) or dotted letters' (``p.m.``, ``i.e.``). Looks at a few characters."""
-    initial = word[dot - 1].isalpha() and (dot == 1 or word[dot - 2] == ".")
+    an initial's (``b.``; "i." is the pronoun) or dotted letters' (``p.m.``, ``i.e.``). Looks at
+    a few characters."""
+    letter = word[dot - 1]
+    initial = letter.isalpha() and letter != "i" and (dot == 1 or word[dot - 2] == ".")
     abbreviation = dot <= _LONGEST_ABBREVIATION and word[:dot] in _ABBREVIATIONS
     return not initial and not abbreviation
 
@@ -185,6 +188,18 @@ def split_word(word: str) -> list[str]:
     return [NUMBER_TOKEN if _NUMBER.fullmatch(word) else word, *tail]
 
 
+def _ellipsis(periods: int) -> list[str]:
+    """A run of ``periods`` periods as the files write it: ``...`` per three, then ``.`` for a
+    remainder (``....`` is ``... .``); ``..`` is ``...``.
+
+    >>> _ellipsis(2), _ellipsis(4), _ellipsis(6)
+    (['...'], ['...', '.'], ['...', '...'])
+    """
+    if periods == 2:
+        return ["..."]
+    return ["..."] * (periods // 3) + ["."] * bool(periods % 3)
+
+
 def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
     """The tokens of ``text`` (already ``ascii_form``) and whether the scan reached its end
     (False when it stopped at ``limit`` tokens)."""
@@ -196,7 +211,7 @@ def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
         if kind == "word":
             tokens += [piece] if piece.isalpha() and piece not in _JOINED else split_word(piece)
         elif kind == "ellipsis":
-            tokens.append("...")
+            tokens += _ellipsis(len(piece))
         elif kind == "dashes":
             tokens.append("--")
         elif kind == "marks":
