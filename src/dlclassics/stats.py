@@ -122,11 +122,35 @@ def mcnemar(
     return Difference(value, value - low, value + high, "McNemar exact, Newcombe paired", p_value)
 
 
-def _resampled_indices(count: int, resamples: int, seed: int) -> np.ndarray:
-    """(resamples, count) item indices drawn with replacement, the same for the same seed."""
+def bootstrap_samples(
+    metric: Callable[[np.ndarray], float],
+    count: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    """(resamples,) values of a corpus metric over ``count`` items, each on a resample of the
+    items drawn with replacement (``metric(indices)`` scores the items at those indices, repeats
+    included). The same seed draws the same resamples, so two models' samples are paired.
+
+    >>> scores = np.array([0.2, 0.4, 0.6, 0.8])
+    >>> bootstrap_samples(lambda i: float(scores[i].mean()), 4, resamples=3).shape
+    (3,)
+    """
     if count <= 0:
         raise ValueError("a bootstrap needs at least one item")
-    return np.random.default_rng(seed).integers(0, count, size=(resamples, count))
+    draws = np.random.default_rng(seed).integers(0, count, size=(resamples, count))
+    return np.array([metric(indices) for indices in draws], dtype=np.float64)
+
+
+def percentile_interval(value: float, samples: np.ndarray) -> Estimate:
+    """``value`` with the 95 % percentile interval of its bootstrap ``samples``.
+
+    >>> e = percentile_interval(0.5, np.linspace(0, 1, 201))
+    >>> round(e.low, 3), round(e.high, 3)
+    (0.025, 0.975)
+    """
+    low, high = np.quantile(samples, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+    return Estimate(float(value), float(low), float(high))
 
 
 def bootstrap_interval(
@@ -135,17 +159,31 @@ def bootstrap_interval(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> Estimate:
-    """A corpus metric over ``count`` items (``metric(indices)`` scores the items at those
-    indices, repeats included) with its 95 % percentile bootstrap interval over the items.
+    """A corpus metric over ``count`` items (``metric`` as in ``bootstrap_samples``) with its
+    95 % percentile bootstrap interval over the items.
 
     >>> scores = np.array([0.2, 0.4, 0.6, 0.8])
     >>> e = bootstrap_interval(lambda i: float(scores[i].mean()), 4)
     >>> round(e.value, 2), e.low < 0.5 < e.high
     (0.5, True)
     """
-    samples = [metric(indices) for indices in _resampled_indices(count, resamples, seed)]
+    samples = bootstrap_samples(metric, count, resamples, seed)
+    return percentile_interval(metric(np.arange(count)), samples)
+
+
+def paired_difference(value: float, first: np.ndarray, second: np.ndarray) -> Difference:
+    """The difference ``value`` of two metrics with its 95 % percentile interval from their
+    paired bootstrap samples (``first[k]`` and ``second[k]`` scored on the same resample), and
+    a two-sided bootstrap p-value (twice the share of resampled differences beyond zero).
+
+    >>> paired_difference(0.4, np.full(50, 0.9), np.full(50, 0.5)).low > 0
+    True
+    """
+    samples = first - second
     low, high = np.quantile(samples, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return Estimate(float(metric(np.arange(count))), float(low), float(high))
+    far_side = np.mean(samples <= 0) if value > 0 else np.mean(samples >= 0)
+    p_value = min(1.0, 2 * float(far_side))
+    return Difference(float(value), float(low), float(high), "paired bootstrap over items", p_value)
 
 
 def paired_bootstrap(
@@ -156,22 +194,20 @@ def paired_bootstrap(
     seed: int = 0,
 ) -> Difference:
     """``first`` − ``second``, two metrics of two models over the same ``count`` items (each
-    ``metric(indices)`` as in ``bootstrap_interval``), with the 95 % percentile interval of the
-    difference when both are scored on the same resampled items, and a two-sided bootstrap
-    p-value (twice the share of resampled differences on the far side of zero).
+    as in ``bootstrap_samples``), both scored on the same resampled items
+    (``paired_difference``).
 
     >>> a, b = np.array([0.9, 0.8, 0.7, 0.6]), np.array([0.5, 0.4, 0.3, 0.2])
     >>> d = paired_bootstrap(lambda i: a[i].mean(), lambda i: b[i].mean(), 4)
     >>> round(d.value, 2), d.low > 0
     (0.4, True)
     """
-    indices = _resampled_indices(count, resamples, seed)
-    samples = np.array([first(i) - second(i) for i in indices], dtype=np.float64)
-    low, high = np.quantile(samples, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    value = float(first(np.arange(count)) - second(np.arange(count)))
-    far_side = np.mean(samples <= 0) if value > 0 else np.mean(samples >= 0)
-    p_value = min(1.0, 2 * float(far_side))
-    return Difference(value, float(low), float(high), "paired bootstrap over items", p_value)
+    value = first(np.arange(count)) - second(np.arange(count))
+    return paired_difference(
+        value,
+        bootstrap_samples(first, count, resamples, seed),
+        bootstrap_samples(second, count, resamples, seed),
+    )
 
 
 def verdict(difference: Difference) -> str:
