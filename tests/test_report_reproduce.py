@@ -82,6 +82,8 @@ def test_every_section_is_written_with_its_results(tiny_report: Path):
     assert embedded >= 8  # figures of every part, embedded
     assert "data:image/svg+xml," in page  # the derivations' maths, pre-rendered
     assert len(page.encode()) <= TINY_PAGE_BYTES  # light enough to mail
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", page)
+    assert len(captions) == len(set(captions)), "two figures with one title"
     for needle in ("92.16", "95.45"):  # reference figures sit beside ours
         assert needle in page
     assert "src='http" not in page and "href='http" not in page
