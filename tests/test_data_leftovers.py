@@ -7,6 +7,7 @@ import argparse
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -288,3 +289,51 @@ def test_manifest_checks_its_output_before_hashing(data_root, tmp_path, capsys, 
     )
     assert code == 2
     assert one_error_line(err) == f"dlc: error: {tmp_path}: is a folder; give a file name"
+
+
+def test_manifest_into_a_full_device_is_one_line_and_the_device_stays(data_root, capsys):
+    code, _, err = run_dlc(capsys, "data", "manifest", str(data_root / "styles"), "-o", "/dev/full")
+    assert code == 2
+    assert one_error_line(err) == "dlc: error: /dev/full: cannot write (No space left on device)"
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_manifest_of_a_folder_with_an_unreadable_subfolder_names_it(tmp_path, capsys, monkeypatch):
+    locked = tmp_path / "data" / "locked"
+    locked.mkdir(parents=True)
+    (tmp_path / "data" / "a.txt").write_text("a")
+    real_scandir = os.scandir
+
+    def scandir(path):  # what a folder without read permission does (as a user, not as root)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, _, err = run_dlc(capsys, "data", "manifest", str(tmp_path / "data"))
+    assert code == 2
+    assert (
+        one_error_line(err) == f"dlc: error: {locked}: cannot read the folder (Permission denied)"
+    )
+
+
+def test_status_with_an_unreadable_file_names_it(data_root, tmp_path, capsys, monkeypatch):
+    root = tmp_path / "data"
+    assert (
+        run_dlc(
+            capsys, "data", "fetch", "yelp", "--from", str(data_root), "--data-root", str(root)
+        )[0]
+        == 0
+    )
+    dev = root / "yelp" / "dev.txt"
+    real_open = open
+
+    def refuse_dev(path, *args, **kwargs):
+        if Path(path) == dev:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse_dev)
+    code, _, err = run_dlc(capsys, "data", "status", "--data-root", str(root))
+    assert code == 2
+    assert one_error_line(err) == f"dlc: error: {dev}: cannot read it (Permission denied)"

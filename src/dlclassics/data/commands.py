@@ -100,7 +100,7 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
 
 def run_status(args: argparse.Namespace) -> int:
     """``dlc data status``: one row per data set (state, files, checksums, folder), then any
-    fetch leftovers; always exits 0.
+    fetch leftovers; exits 0 whatever it finds (a file it cannot read is an error naming it).
 
     >>> run_status(argparse.Namespace(data_root="/data", no_verify=True))  # doctest: +SKIP
     """
@@ -204,17 +204,15 @@ def run_manifest(args: argparse.Namespace) -> int:
     >>> run_manifest(argparse.Namespace(folder="my_data", name=None, out="-"))  # doctest: +SKIP
     """
     from dlclassics.data.manifest import build_manifest
-    from dlclassics.io import atomic_write_text
+    from dlclassics.io import write_output_text
     from dlclassics.outputs import check_output_file
 
-    to_file = args.out not in (None, "-")
-    if to_file:
-        check_output_file(args.out)
+    out = args.out or "-"
+    if out != "-":
+        check_output_file(out)
     folder = Path(args.folder)
     manifest = build_manifest(args.name or folder.resolve().name, folder)
-    if to_file:
-        atomic_write_text(args.out, manifest.dumps())
-        print(f"{len(manifest.files)} files: {args.out}")
-    else:
-        print(manifest.dumps(), end="")
+    write_output_text(out, manifest.dumps())  # a file atomically; "-", a device or a pipe directly
+    if out != "-":
+        print(f"{len(manifest.files)} files: {out}")
     return 0
