@@ -38,12 +38,12 @@ from dlclassics.data.registry import dataset_path
 from dlclassics.figures import new_figure
 from dlclassics.io import atomic_write_json, save_figure
 from dlclassics.runtime import resolve_device
-from dlclassics.style.config import StyleConfig
+from dlclassics.style.config import Config
 from dlclassics.style.features import StyleFeatureExtractor, frozen_backbone
 from dlclassics.style.images import load_pixels
 from dlclassics.style.optimize import LossHistory, LossWeights, OptimConfig, optimise_pixels
 from dlclassics.style.presets import REFERENCE_SIZE, preset_for
-from dlclassics.style.reproduce import run_reference_pairs
+from dlclassics.style.reference import run_reference_pairs
 
 BACKBONE = "efficientnet_lite0"
 TARGET_SECONDS_256 = 15.0
@@ -65,7 +65,7 @@ def timed_run(extractor, content, style, weights, config) -> tuple[LossHistory, 
 def speed(styles: Path, backbone, device: str) -> dict:
     preset = preset_for(BACKBONE)
     extractor = StyleFeatureExtractor(backbone, preset.content_layer, preset.style_layers)
-    weights = LossWeights(preset.content_weight, preset.style_weights, preset.tv_weight)
+    weights = LossWeights(preset.content_weight, preset.style_weight, preset.tv_weight)
     results = {}
     for size, iterations in ((256, 200), (512, 20)):
         content = load_pixels(styles / "tubingen.jpg", size).to(device)
@@ -110,7 +110,7 @@ def lbfgs_vs_adam(styles: Path, backbone, size: int, figure: Path, device: str) 
     """Total loss reached by L-BFGS when Adam's 200 iterations are over (same wall time)."""
     preset = preset_for(BACKBONE)
     extractor = StyleFeatureExtractor(backbone, preset.content_layer, preset.style_layers)
-    weights = LossWeights(preset.content_weight, preset.style_weights, preset.tv_weight)
+    weights = LossWeights(preset.content_weight, preset.style_weight, preset.tv_weight)
     content = load_pixels(styles / "tubingen.jpg", size).to(device)
     style = load_pixels(styles / "starry_night.jpg", size).to(device)
     adam, _, _ = timed_run(
@@ -191,7 +191,7 @@ def main() -> None:
         report["speed"] = speed(styles, backbone, device)
     if not args.skip_reference:
         reference_dir = args.out.parent / "style_reference"
-        template = StyleConfig(out=reference_dir, size=REFERENCE_SIZE, device=device)
+        template = Config(out=reference_dir, size=REFERENCE_SIZE, device=device)
         summary = run_reference_pairs(template, args.data_root, progress=False)
         for pair in summary["pairs"].values():
             pair["met_10x"] = pair["style_reduction"] >= TARGET_STYLE_REDUCTION

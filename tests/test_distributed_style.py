@@ -54,8 +54,11 @@ def test_two_processes_split_the_photos_and_paint_them_like_one(
     assert visible(two) == visible(one)  # one's lock file stays while this process runs
     for row in summary["photos"]:
         assert visible(two / row["folder"]) == {
-            "result.png", "loss.png", "panel.png", "metrics.json"
-        }  # fmt: skip
+            "result.png",
+            "loss.png",
+            "panel.png",
+            "metrics.json",
+        }
         # each photo is an independent run: the same pixels whichever process painted it
         ours = np.asarray(Image.open(two / row["image"]), dtype=np.int16)
         theirs = np.asarray(Image.open(one / row["image"]), dtype=np.int16)

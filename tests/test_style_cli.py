@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -65,10 +67,12 @@ def test_image_output_path_and_blended_styles(styles_root, tmp_path):
     )
     assert rc == 0
     assert out.is_file()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "painted.metrics.json").read_text())
     assert metrics["settings"]["blend"] == [3.0, 1.0]
     assert metrics["files"]["image"] == "painted.jpg"
-    assert (tmp_path / "panel.png").is_file() and (tmp_path / "loss.png").is_file()
+    assert (tmp_path / "painted.panel.png").is_file()
+    assert (tmp_path / "painted.loss.png").is_file()
+    assert not (tmp_path / ".dlc.lock").exists()  # the folder's lock is given back
 
 
 def test_grayscale_alpha_and_cmyk_inputs_work(styles_root, tmp_path):
@@ -139,8 +143,48 @@ def test_bad_numbers_are_refused_before_any_work(
     assert not out.exists()
 
 
-def test_overflowing_style_weight_is_one_line_not_the_content_photo(styles_root, tmp_path, capsys):
-    """At ws = 1e30 Adam's squared gradients overflow float32 and every step is zero."""
+def mean_change(image_path, content_path, size: int) -> float:
+    """Mean absolute difference of a result from the content photo, in 1/255 units."""
+    from dlclassics.style.images import load_pixels
+
+    content = load_pixels(content_path, size)[0].permute(1, 2, 0).numpy() * 255
+    with Image.open(image_path) as image:
+        return float(abs(np.asarray(image, dtype=np.float64) - content).mean())
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_huge_style_weights_paint_as_ordinary_ones(styles_root, tmp_path, optimizer):
+    """Issue 27: at --style-weight 1e20 Adam's squared gradients overflowed float32 and the
+    run returned the photo almost unchanged while its loss fell a little (L-BFGS stopped at
+    once). Adam and L-BFGS do not depend on the loss's scale, so 1e20 must paint as 1e5 does."""
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    changes, reductions = [], []
+    for weight in ("1e5", "1e20"):
+        out = tmp_path / f"{weight}.png"
+        args = ["--size", "32", "--iters", "8", "--optimizer", optimizer]
+        assert run_cli(content, style, "-o", out, *args, "--style-weight", *[weight] * 4) == 0
+        metrics = json.loads((tmp_path / f"{weight}.metrics.json").read_text())
+        reductions.append(metrics["style_reduction"])
+        changes.append(mean_change(out, content, 32))
+    assert changes[0] > 5  # the style visibly changed the photo
+    assert changes[1] == pytest.approx(changes[0], rel=0.25)
+    assert reductions[1] == pytest.approx(reductions[0], rel=0.25)
+
+
+def test_tiny_loss_weights_paint_as_ordinary_ones(styles_root, tmp_path):
+    """Every weight x 1e-20: Adam's ε no longer swamps the gradients (the photo moved < 1/255)."""
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    common = ["--size", "32", "--iters", "8"]
+    assert run_cli(content, style, "-o", tmp_path / "plain.png", *common) == 0
+    tiny = ["--style-scale", "1e-20", "--content-weight", "5e-24", "--tv-weight", "1e-22"]
+    assert run_cli(content, style, "-o", tmp_path / "tiny.png", *common, *tiny) == 0
+    plain = mean_change(tmp_path / "plain.png", content, 32)
+    assert mean_change(tmp_path / "tiny.png", content, 32) == pytest.approx(plain, rel=0.25)
+
+
+def test_weights_beyond_float32_are_refused_in_one_line_with_the_reason(
+    styles_root, tmp_path, capsys
+):
     out = tmp_path / "out"
     rc, err = run_cli_error(
         capsys,
@@ -153,11 +197,103 @@ def test_overflowing_style_weight_is_one_line_not_the_content_photo(styles_root,
         "--iters",
         "3",
         "--style-weight",
-        *["1e30"] * 4,
+        *["1e40"] * 4,
     )
     assert rc == 2 and len(err) == 1
-    assert "iteration 0: the optimiser step left the image unchanged" in err[0]
+    assert "at iteration 0: the loss weights are too large for float32 arithmetic" in err[0]
     assert not (out / "result.png").exists()
+
+
+def test_a_learning_rate_below_the_pixels_resolution_is_refused(styles_root, tmp_path, capsys):
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    rc, err = run_cli_error(
+        capsys,
+        content,
+        style,
+        "-o",
+        tmp_path / "o",
+        "--size",
+        "32",
+        "--iters",
+        "3",
+        "--lr",
+        "1e-12",
+    )
+    assert rc == 2 and len(err) == 1
+    assert "iteration 0: the optimiser step left the image unchanged" in err[0] and "--lr" in err[0]
+
+
+def test_two_runs_into_one_folder_keep_both_sets_of_files(styles_root, tmp_path, capsys):
+    """Issue 25: the side files are named after the output image."""
+    content, out = styles_root / "tubingen.jpg", tmp_path / "out"
+    for name in ("starry_night", "the_scream"):
+        image = out / f"{name}.png"
+        assert (
+            run_cli(
+                content, styles_root / f"{name}.jpg", "-o", image, "--size", "32", "--iters", "2"
+            )
+            == 0
+        )
+        assert capsys.readouterr().out.endswith(
+            f"wrote {image}, {name}.loss.png, {name}.panel.png, {name}.metrics.json in {out}\n"
+        )
+    names = {p.name for p in out.iterdir()}
+    for name in ("starry_night", "the_scream"):
+        assert {
+            f"{name}{end}" for end in (".png", ".loss.png", ".panel.png", ".metrics.json")
+        } <= names
+        metrics = json.loads((out / f"{name}.metrics.json").read_text())
+        assert metrics["styles"] == [str(styles_root / f"{name}.jpg")]
+        assert metrics["files"]["panel"] == f"{name}.panel.png"
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".webp", ".bmp", ".jpg", ".TIFF"])
+def test_any_suffix_pillow_writes_is_an_image_file(styles_root, tmp_path, suffix):
+    out = tmp_path / f"y{suffix}"
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    assert run_cli(content, style, "-o", out, "--size", "16", "--iters", "1") == 0
+    assert out.is_file()
+    with Image.open(out) as image:
+        assert min(image.size) == 16
+    assert (tmp_path / "y.metrics.json").is_file()
+
+
+def test_a_suffix_pillow_cannot_write_in_colour_is_refused_before_the_work(
+    styles_root, tmp_path, capsys
+):
+    out = tmp_path / "y.xbm"
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    rc, err = run_cli_error(capsys, content, style, "-o", out, "--size", "16", "--iters", "1")
+    assert rc == 2 and len(err) == 1
+    assert f"{out}: Pillow cannot write a colour picture as XBM" in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("target", ["folder", "folder/painted.png"])
+def test_a_folder_another_run_writes_into_is_refused(styles_root, tmp_path, capsys, target):
+    """Issue 27: two runs into one folder do not both write (the second one stops at once)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    other = subprocess.Popen(["sleep", "60"])  # a live process owns the folder's lock
+    try:
+        (folder / ".dlc.lock").write_text(f"{other.pid}\n")
+        content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+        rc, err = run_cli_error(capsys, content, style, "-o", tmp_path / target, "--iters", "1")
+    finally:
+        other.kill()
+        other.wait()
+    assert rc == 2 and len(err) == 1
+    assert f"another dlc run (PID {other.pid}) is writing here" in err[0]
+    assert {p.name for p in folder.iterdir()} == {".dlc.lock"}
+
+
+def test_threads_and_precision_are_taken_and_recorded(styles_root, tmp_path):
+    content, style = styles_root / "tubingen.jpg", styles_root / "starry_night.jpg"
+    out = tmp_path / "out"
+    args = ["--size", "16", "--iters", "1", "--threads", "1", "--precision", "bf16"]
+    assert run_cli(content, style, "-o", out, *args) == 0
+    settings = json.loads((out / "metrics.json").read_text())["settings"]
+    assert settings["threads"] == 1 and settings["precision"] == "bf16"  # CPU: runs in fp32
 
 
 def test_a_5000_by_1_style_picture_is_refused_in_one_line(styles_root, tmp_path, capsys):

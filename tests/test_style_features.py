@@ -116,7 +116,7 @@ def test_every_preset_names_layers_of_its_backbone(name):
     with torch.device("meta"):  # layer names only: no weights, no memory, no initialisation time
         backbone = load_backbone(name, weights=None)
     StyleFeatureExtractor(backbone, preset.content_layer, preset.style_layers)
-    assert len(preset.style_weights) == len(preset.style_layers)
+    assert len(preset.style_weight) == len(preset.style_layers)
 
 
 def test_squeezenet_preset_is_the_reference_layer_indices():
@@ -152,39 +152,47 @@ def test_pixels_round_trip_through_a_png(tmp_path):
 
 
 def test_unsupported_output_suffix_is_an_error(tmp_path):
-    with pytest.raises(DlcError, match="unsupported image suffix"):
+    with pytest.raises(DlcError, match="Pillow writes no image format with the suffix"):
         save_pixels(torch.rand(1, 3, 4, 4), tmp_path / "x.gifx")
 
 
 def test_settings_come_from_the_preset_unless_given(tmp_path):
-    from dlclassics.style.config import StyleConfig
-    from dlclassics.style.run import output_paths, resolve_settings
+    from dlclassics.style.config import Config
+    from dlclassics.style.run import output_files, resolve_settings
 
-    base = StyleConfig(content=tmp_path / "c.jpg", styles=(tmp_path / "s.jpg",), out=tmp_path)
-    content_layer, style_layers, weights, optim = resolve_settings(base)
+    base = Config(content=tmp_path / "c.jpg", styles=(tmp_path / "s.jpg",), out=tmp_path)
+    settings = resolve_settings(base)
     preset = PRESETS["efficientnet_lite0"]
-    assert (content_layer, style_layers) == (preset.content_layer, preset.style_layers)
-    assert weights.style == preset.style_weights and optim.lr == preset.lr
+    assert (settings.content_layer, settings.style_layers) == (
+        preset.content_layer,
+        preset.style_layers,
+    )
+    assert settings.weights.style == preset.style_weight and settings.optim.lr == preset.lr
 
-    scaled = resolve_settings(StyleConfig(**{**base.__dict__, "style_scale": 2.0}))[2]
-    assert scaled.style == tuple(2 * w for w in preset.style_weights)
+    scaled = resolve_settings(Config(**{**base.__dict__, "style_scale": 2.0})).weights
+    assert scaled.style == tuple(2 * w for w in preset.style_weight)
 
     # every field given: a backbone without a preset works too
     explicit = {
         "backbone": "resnet18",
         "content_layer": "layer2",
         "style_layers": ("conv1", "layer1"),
-        "style_weights": (1.0, 2.0),
+        "style_weight": (1.0, 2.0),
         "content_weight": 0.5,
         "tv_weight": 0.0,
         "lr": 0.01,
         "lr_decayed": 0.001,
     }
-    _, layers, weights, _ = resolve_settings(StyleConfig(**{**base.__dict__, **explicit}))
-    assert layers == ("conv1", "layer1") and weights == LossWeights(0.5, (1.0, 2.0), 0.0)
+    explicit_settings = resolve_settings(Config(**{**base.__dict__, **explicit}))
+    assert explicit_settings.style_layers == ("conv1", "layer1")
+    assert explicit_settings.weights == LossWeights(0.5, (1.0, 2.0), 0.0)
 
-    assert output_paths(tmp_path / "a.JPG") == (tmp_path / "a.JPG", tmp_path)
-    assert output_paths(tmp_path / "run.v2") == (
+    image = output_files(tmp_path / "a.JPG")
+    assert (image.image, image.folder) == (tmp_path / "a.JPG", tmp_path)
+    assert image.metrics == tmp_path / "a.metrics.json"
+    folder = output_files(tmp_path / "run.v2")
+    assert (folder.image, folder.folder) == (
         tmp_path / "run.v2" / "result.png",
         tmp_path / "run.v2",
     )
+    assert folder.loss_figure == tmp_path / "run.v2" / "loss.png"

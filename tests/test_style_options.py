@@ -113,12 +113,12 @@ class FakeExtractor:
 
 def test_each_scale_starts_from_the_upsampled_previous_result(styles_root, monkeypatch):
     from dlclassics.style import multiscale
-    from dlclassics.style.config import StyleConfig
+    from dlclassics.style.config import Config
     from dlclassics.style.optimize import LossHistory, LossWeights, OptimConfig
 
     calls = []
 
-    def fake_optimise(extractor, content, targets, weights, optim, seed, progress, start, desc):
+    def fake_optimise(extractor, content, targets, weights, optim, *, seed, progress, start, desc):
         calls.append((content.shape, start.clone(), optim.iterations, desc))
         history = LossHistory()
         for k in range(optim.iterations + 1):
@@ -127,14 +127,17 @@ def test_each_scale_starts_from_the_upsampled_previous_result(styles_root, monke
 
     monkeypatch.setattr(multiscale, "optimise_pixels", fake_optimise)
     monkeypatch.setattr(multiscale, "plan_tile", lambda *args, **kwargs: (None, {}))
-    config = StyleConfig(
+    config = Config(
         content=styles_root / "tubingen.jpg",
         styles=(styles_root / "starry_night.jpg",),
         scales=(16, 24, 40),
-        scale_iterations=(3, 2, 1),
+        scale_iters=(3, 2, 1),
+        device="cpu",
     )
     weights, optim = LossWeights(1.0, (1.0,), 1.0), OptimConfig(iterations=99)
-    result, scales, _ = multiscale.paint(config, FakeExtractor(), weights, optim, [1.0], False)
+    result, scales, _ = multiscale.paint(
+        config, FakeExtractor(), weights=weights, optim=optim, blend=[1.0], progress=False
+    )
     assert [s.size for s in scales] == [16, 24, 40]
     assert [len(s.history.total) for s in scales] == [4, 3, 2]  # one loss series per scale
     assert [c[2] for c in calls] == [3, 2, 1]
@@ -288,13 +291,13 @@ def test_two_processes_share_the_tiles_and_paint_like_one(styles_root, tmp_path,
 
 
 def test_report_extras_show_original_colours_and_coarse_to_fine(data_root, tmp_path):
-    from dlclassics.style.config import StyleConfig
-    from dlclassics.style.reproduce import run_extras
+    from dlclassics.style.config import Config
+    from dlclassics.style.reproduce import render_extras
 
-    template = StyleConfig(out=tmp_path, size=32, iterations=2)
+    template = Config(out=tmp_path, size=32, iters=2)
     Image.new("RGB", (43, 32), (90, 120, 200)).save(tmp_path / "plain.png")  # the plain result
     reference = {"pairs": {"starry_night": {"image": "plain.png"}}}
-    extras = run_extras(template, data_root, reference, (24, 40), (2, 2))
+    extras = render_extras(template, data_root, reference, (24, 40), (2, 2))
     assert (tmp_path / extras["figure"]).is_file()
     assert len(extras["table"].rows) == 2
     runs = extras["runs"]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.errors import DlcError
 from dlclassics.options import (
     add_device_argument,
     add_out_argument,
+    add_precision_argument,
+    add_threads_argument,
     bounded,
     config_from_args,
     nonnegative_float,
@@ -18,7 +21,11 @@ from dlclassics.options import (
     positive_float,
     positive_int,
 )
-from dlclassics.style.config import DEFAULT_BACKBONE, MAX_ASPECT, MAX_SIDE, StyleConfig
+from dlclassics.style.config import DEFAULT_BACKBONE, MAX_ASPECT, MAX_SIDE, Config
+from dlclassics.style.presets import REFERENCE_SIZE
+
+if TYPE_CHECKING:
+    from dlclassics.results import Result
 
 USAGE = (
     "dlc style CONTENT STYLE [STYLE ...] [-o OUT] [options]\n"
@@ -59,7 +66,7 @@ tile_size = bounded(int, 16, MAX_SIDE)
 # options that default to the backbone's preset: (option, config field, type, nargs, metavar, help)
 PRESET_OPTIONS = (
     ("--content-weight", "content_weight", nonnegative_float, None, "W", "wc"),
-    ("--style-weight", "style_weights", nonnegative_float, "+", "W", "ws, one per style layer"),
+    ("--style-weight", "style_weight", nonnegative_float, "+", "W", "ws, one per style layer"),
     ("--tv-weight", "tv_weight", nonnegative_float, None, "W", "wtv"),
     ("--content-layer", "content_layer", str, None, "NAME", "content layer"),
     ("--style-layers", "style_layers", str, "+", "NAME", "style layers"),
@@ -80,35 +87,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--preset", choices=["reference"], help="the three reference pairs from <data root>/styles")
     batch_help = "style every image in DIR (then give STYLEs only)"
     add("--batch-dir", type=Path, metavar="DIR", help=batch_help)
-    size_help = f"shorter side of the result (default: {StyleConfig.size}; reference 192)"
+    size_help = f"shorter side of the result (default: {Config.size}; reference 192)"
     add("--size", metavar="PX", type=pixel_size, help=size_help)
     style_size_help = "shorter side of the style pictures (default: --size)"
     add("--style-size", metavar="PX", type=pixel_size, help=style_size_help)
     for option, dest, kind, nargs, metavar, text in PRESET_OPTIONS:
         help_text = f"{text} (default: the backbone's preset)"
         add(option, dest=dest, type=kind, nargs=nargs, metavar=metavar, help=help_text)
-    _add_other_arguments(parser, StyleConfig())
+    _add_other_arguments(parser, Config())
     _add_artist_arguments(parser)
     add_device_argument(parser)
+    add_precision_argument(parser)
+    # fp32 unless asked: pixel gradients through a bf16 backbone are not measured here
+    parser.set_defaults(precision=Config.precision)
+    add_threads_argument(parser)
     add_data_root_argument(parser)
     parser.set_defaults(func=handle_style)
 
 
-def _add_other_arguments(parser: argparse.ArgumentParser, d: StyleConfig) -> None:
+def _add_other_arguments(parser: argparse.ArgumentParser, d: Config) -> None:
     add = parser.add_argument
     scale = "multiply every style weight by this"
     add("--style-scale", metavar="S", type=nonnegative_float, default=d.style_scale, help=scale)
     blend = "one blend weight per STYLE picture (default: equal)"
-    add("--style-blend", dest="blend", nargs="+", type=nonnegative_float, metavar="B", help=blend)
+    add("--style-blend", nargs="+", type=nonnegative_float, metavar="B", help=blend)
     steps = "optimisation steps"
-    add(
-        "--iters",
-        dest="iterations",
-        type=positive_int,
-        default=d.iterations,
-        metavar="N",
-        help=steps,
-    )
+    add("--iters", type=positive_int, default=d.iters, metavar="N", help=steps)
     optimizer_help = "Adam, or L-BFGS (strong-Wolfe line search, no learning rate)"
     add("--optimizer", choices=["adam", "lbfgs"], default=d.optimizer, help=optimizer_help)
     init_help = "start from the content photo or from noise"
@@ -129,14 +133,7 @@ def _add_artist_arguments(parser: argparse.ArgumentParser) -> None:
     scales_help = "coarse-to-fine shorter sides, increasing; the last is the result's size"
     add("--scales", nargs="+", type=pixel_size, metavar="PX", help=scales_help)
     steps = "steps at each of --scales (default: --iters at every scale)"
-    add(
-        "--scale-iters",
-        dest="scale_iterations",
-        nargs="+",
-        type=positive_int,
-        metavar="N",
-        help=steps,
-    )
+    add("--scale-iters", nargs="+", type=positive_int, metavar="N", help=steps)
     add("--tile", type=tile_size, metavar="PX", help="optimise in overlapping tiles of PX x PX")
     overlap_help = "overlap of neighbouring tiles (default: a quarter of the tile)"
     add("--tile-overlap", type=nonnegative_int, metavar="PX", help=overlap_help)
@@ -146,47 +143,41 @@ def _add_artist_arguments(parser: argparse.ArgumentParser) -> None:
 
 def handle_style(args: argparse.Namespace) -> int:
     """Run ``dlc style``: one photo, the reference pairs or a folder of photos."""
-    from dlclassics.runtime import resolve_device, seed_everything
+    from dlclassics.style import batch, multiscale, reference, run  # the experiment, when used
 
-    seed_everything(args.seed)
     images = [Path(p) for p in args.images]
     if args.scales and args.size and args.size != args.scales[-1]:
         raise DlcError(f"--size {args.size} differs from the last of --scales ({args.scales[-1]})")
-    config = config_from_args(StyleConfig, args, device=resolve_device(args.device))
-    from dlclassics.style.multiscale import check_options
-
-    check_options(config)
+    config = config_from_args(Config, args)
+    multiscale.check_options(config)
     if args.preset == "reference":
         if images:
             raise DlcError(
                 "--preset reference takes no image arguments (it uses the styles data set)"
             )
-        return _run_reference(args, config)
+        out = _out(args, "reference")
+        template = replace(config, out=out, size=args.size or REFERENCE_SIZE)
+        summary = reference.run_reference_pairs(template, data_root=args.data_root)
+        _print_reference(summary, out)
+        return 0
     if args.batch_dir is not None:
-        return _run_batch(args, config, images)
+        if not images:
+            raise DlcError("--batch-dir DIR needs at least one STYLE image")
+        out = _out(args, f"{args.batch_dir.name}__{'+'.join(p.stem for p in images)}")
+        summary = batch.run_batch(replace(config, styles=tuple(images), out=out), args.batch_dir)
+        if summary is not None:  # rank 0 (or the only process) reports
+            print(
+                f"styled {len(summary['photos'])} images with {summary['processes']} process(es) "
+                f"in {summary['seconds']:.1f} s; wrote {out}/<name>/ and {out / 'metrics.json'}"
+            )
+        return 0
     if len(images) < 2:
         raise DlcError("give a CONTENT image and at least one STYLE image (or --preset reference)")
-    from dlclassics import distributed
-    from dlclassics.style.run import output_paths, run_style_transfer
-
     content, *styles = images
     out = _out(args, f"{content.stem}__{'+'.join(p.stem for p in styles)}")
-    config = replace(config, content=content, styles=tuple(styles), out=out)
-    try:  # under torchrun the processes share the tiles (every process runs untiled scales)
-        ctx = distributed.init(config.device)
-        metrics = run_style_transfer(replace(config, device=ctx.device), ctx=ctx)
-    finally:
-        distributed.shutdown()
-    if not ctx.is_main:
-        return 0
-    first, last = metrics["losses_first"], metrics["losses_last"]
-    print(
-        f"total loss {first['total']:.4g} -> {last['total']:.4g} "
-        f"(style {first['style']:.4g} -> {last['style']:.4g}), {metrics['seconds']:.1f} s, "
-        f"{metrics['iterations_per_second']:.1f} it/s"
-    )
-    image, folder = output_paths(out)
-    print(f"wrote {image}, loss.png, panel.png, metrics.json in {folder}")
+    result = run.train_launched(replace(config, content=content, styles=tuple(styles), out=out))
+    if result.files:  # rank 0 (or the only process) reports
+        _print_run(result)
     return 0
 
 
@@ -195,39 +186,24 @@ def _out(args: argparse.Namespace, default_name: str) -> Path:
     return Path(args.out) if args.out else Path("runs") / "style" / default_name
 
 
-def _run_batch(args: argparse.Namespace, config: StyleConfig, styles: list[Path]) -> int:
-    from dlclassics import distributed
-    from dlclassics.style.batch import run_batch
-    from dlclassics.style.images import SAVE_FORMATS
-
-    if not styles:
-        raise DlcError("--batch-dir DIR needs at least one STYLE image")
-    out = _out(args, f"{args.batch_dir.name}__{'+'.join(p.stem for p in styles)}")
-    if out.suffix.lower() in SAVE_FORMATS:
-        raise DlcError(f"{out}: with --batch-dir, -o is a folder, not an image")
-    try:
-        summary = run_batch(replace(config, styles=tuple(styles), out=out), args.batch_dir)
-    finally:
-        distributed.shutdown()
-    if distributed.launched_rank() == 0:
-        print(
-            f"styled {len(summary['photos'])} images with {summary['processes']} process(es) in "
-            f"{summary['seconds']:.1f} s; wrote {out}/<name>/ and {out / 'metrics.json'}"
-        )
-    return 0
+def _print_run(result: Result) -> None:
+    """The run's two lines: losses and speed, then the files it wrote."""
+    m = result.metrics
+    print(
+        f"total loss {m['total_loss_first']:.4g} -> {m['total_loss_last']:.4g} "
+        f"(style {m['style_loss_first']:.4g} -> {m['style_loss_last']:.4g}), "
+        f"{m['seconds']:.1f} s, {m['iterations_per_second']:.1f} it/s"
+    )
+    image, *side = result.files.values()
+    names = ", ".join(path.name for path in side)
+    print(f"wrote {image}, {names} in {result.out}")
 
 
-def _run_reference(args: argparse.Namespace, config: StyleConfig) -> int:
-    from dlclassics.style.presets import REFERENCE_SIZE
-    from dlclassics.style.reproduce import run_reference_pairs
-
-    out = _out(args, "reference")
-    size = args.size or REFERENCE_SIZE
-    summary = run_reference_pairs(replace(config, out=out, size=size), data_root=args.data_root)
+def _print_reference(summary: dict[str, Any], out: Path) -> None:
+    """One line per reference pair, then the summary file."""
     for name, pair in summary["pairs"].items():
         print(
             f"{name}: style loss {pair['style_first']:.4g} -> {pair['style_last']:.4g} "
             f"({pair['style_reduction']:.1f}x), {pair['seconds']:.1f} s -> {out / pair['image']}"
         )
     print(f"wrote {out / 'metrics.json'}")
-    return 0

@@ -16,6 +16,7 @@ from torch import nn
 
 from dlclassics.backbones import Backbone, load_backbone
 from dlclassics.errors import DlcError
+from dlclassics.runtime import autocast
 from dlclassics.style.losses import gram_matrix
 
 
@@ -61,20 +62,38 @@ def fold_batchnorm(model: nn.Module) -> None:
 
 class StyleFeatureExtractor:
     """Content-layer features and style-layer Gram matrices of images in [0, 1], from a frozen
-    ``backbone``'s layers named ``content_layer`` and ``style_layers``."""
+    ``backbone``'s layers named ``content_layer`` and ``style_layers``; on a GPU the backbone
+    runs under ``precision``'s autocast (``runtime.autocast``), the losses in float32.
 
-    def __init__(self, backbone: Backbone, content_layer: str, style_layers: Sequence[str]) -> None:
+    Example:
+        >>> extractor = StyleFeatureExtractor(frozen_backbone("efficientnet_lite0"), "block4",
+        ...     ["stem", "block1"])
+        >>> features, grams = extractor(torch.rand(1, 3, 64, 64))
+        >>> [tuple(g.shape) for g in grams]
+        [(1, 32, 32), (1, 16, 16)]
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        content_layer: str,
+        style_layers: Sequence[str],
+        precision: str = "fp32",
+    ) -> None:
         backbone.check_layers((content_layer, *style_layers))
         self.backbone = backbone
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
+        self.precision = precision
 
     def features(self, pixels: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-        """(1, 3, H, W) pixels in [0, 1] → the named layers' features, normalised the way the
-        backbone's weights expect, in channels-last memory."""
+        """(1, 3, H, W) pixels in [0, 1] → the named layers' float32 features, normalised the way
+        the backbone's weights expect, in channels-last memory."""
         normalised = self.backbone.preprocessing.normalize(pixels)
         normalised = normalised.contiguous(memory_format=torch.channels_last)
-        return self.backbone.intermediate(normalised, list(dict.fromkeys(names)))
+        with autocast(str(pixels.device), self.precision):
+            features = self.backbone.intermediate(normalised, list(dict.fromkeys(names)))
+        return {name: value.float() for name, value in features.items()}
 
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(1, 3, H, W) pixels in [0, 1] → (content features (1, C, h, w), [Gram (1, C_l, C_l)])."""

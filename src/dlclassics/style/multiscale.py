@@ -21,6 +21,7 @@ colours are put back once, at the end (``style.colors``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from dlclassics.errors import DlcError
 from dlclassics.figures import new_figure
 from dlclassics.io import save_figure
 from dlclassics.style.colors import prepare_colors, with_content_colors
-from dlclassics.style.config import StyleConfig
+from dlclassics.style.config import Config
 from dlclassics.style.features import StyleFeatureExtractor
 from dlclassics.style.images import load_pixels
 from dlclassics.style.optimize import (
@@ -82,13 +83,13 @@ class ScaleResult:
         }
 
 
-def schedule(config: StyleConfig) -> list[tuple[int, int, int]]:
+def schedule(config: Config) -> list[tuple[int, int, int]]:
     """(shorter side, style pictures' shorter side, iterations) of every scale, coarse to fine;
     a DlcError when the scales do not increase, or there is not one iteration count per scale."""
     sizes = list(config.scales or (config.size,))
     if any(b <= a for a, b in itertools.pairwise(sizes)):
         raise DlcError(f"--scales {' '.join(map(str, sizes))}: each scale must exceed the last")
-    counts = list(config.scale_iterations or [config.iterations] * len(sizes))
+    counts = list(config.scale_iters or [config.iters] * len(sizes))
     if len(counts) != len(sizes):
         raise DlcError(f"{len(sizes)} scales but {len(counts)} --scale-iters counts")
     final = sizes[-1]
@@ -96,7 +97,7 @@ def schedule(config: StyleConfig) -> list[tuple[int, int, int]]:
     return list(zip(sizes, style_sizes, counts, strict=True))
 
 
-def check_options(config: StyleConfig) -> None:
+def check_options(config: Config) -> None:
     """Refuse inconsistent scale and tile options before any work (one-line DlcErrors)."""
     schedule(config)
     if config.tile is not None and config.no_tile:
@@ -109,7 +110,7 @@ def check_options(config: StyleConfig) -> None:
         )
 
 
-def tile_overlap(config: StyleConfig, tile: int | None = None) -> int:
+def tile_overlap(config: Config, tile: int | None = None) -> int:
     """``--tile-overlap``, else a quarter of the tile."""
     tile = tile or config.tile
     return default_overlap(tile) if config.tile_overlap is None else config.tile_overlap
@@ -130,8 +131,9 @@ def upsample(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def paint(
-    config: StyleConfig,
+    config: Config,
     extractor: StyleFeatureExtractor,
+    *,
     weights: LossWeights,
     optim: OptimConfig,
     blend: Sequence[float],
@@ -139,7 +141,8 @@ def paint(
     ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
     announce: Callable[[str], None] = print,
 ) -> tuple[torch.Tensor, list[ScaleResult], dict]:
-    """Paint ``config.content`` at every scale of ``schedule(config)``.
+    """Paint ``config.content`` at every scale of ``schedule(config)``, each scale starting from
+    the upsampled result of the one before.
 
     Args:
         config: the run's settings (``scales``, ``tile``, ``original_colors`` … included).
@@ -155,19 +158,111 @@ def paint(
     Returns:
         (the final (1, 3, H, W) picture in [0, 1], one ``ScaleResult`` per scale, the tiling
         plan: ``{"tile", "overlap"}`` plus the memory estimate when it was made).
+
+    Example:
+        >>> picture, scales, _ = paint(config, extractor, weights=w, optim=o, blend=[1.0])
+        >>> [scale.size for scale in scales]  # config.scales, or [config.size]
+        [128, 256]
     """
     check_options(config)
     steps = schedule(config)
     tile, overlap, plan = _plan_tiling(config, extractor, steps[-1][0], announce)
-    painting = _Painting(config, extractor, weights, optim, blend, progress, ctx, tile, overlap)
-    picture, content, results = _paint_scales(painting, steps)
+    picture: torch.Tensor | None = None
+    first_pixels = 0
+    results: list[ScaleResult] = []
+    for size, style_size, iterations in steps:
+        started = time.perf_counter()
+        content = load_pixels(config.content, size).to(config.device)
+        styles = [load_pixels(p, style_size, "style").to(config.device) for p in config.styles]
+        # what the optimiser sees: with --original-colors the luminance pictures
+        seen, seen_styles = prepare_colors(
+            content, styles, config.original_colors, config.match_histogram
+        )
+        height, width = seen.shape[-2:]
+        first_pixels = first_pixels or height * width
+        if picture is None:
+            start = initial_image(seen, optim.init, config.seed)
+            rate = 1.0
+        else:  # refine the painted picture with smaller Adam steps
+            start = upsample(picture, height, width)
+            rate = REFINE_LR
+        optimise = functools.partial(
+            optimise_part,
+            extractor=extractor,
+            targets=extractor.style_targets(seen_styles, blend),
+            weights=weights,
+            optim=replace(
+                optim, iterations=iterations, lr=optim.lr * rate, lr_decayed=optim.lr_decayed * rate
+            ),
+            first_pixels=first_pixels,
+            seed=config.seed,
+            progress=progress,
+        )
+        label = f"style {size}px" if len(steps) > 1 else "style"
+        tiles = 1
+        if tile is not None and max(height, width) > tile:
+            picture, history, tiles = optimise_tiles(
+                optimise, seen, start, tile=tile, overlap=overlap, ctx=ctx, label=f"{label} "
+            )
+        else:
+            picture, history = optimise(seen, start, label)
+            if ctx.enabled:  # every process ran it; keep rank 0's picture on all of them
+                picture = distributed.broadcast_object(picture.cpu(), ctx).to(config.device)
+        results.append(
+            ScaleResult(
+                size=size,
+                image_hw=[height, width],
+                iterations=iterations,
+                history=history,
+                seconds=time.perf_counter() - started,
+                tiles=tiles,
+                content_weight=content_weight(weights, first_pixels, seen).content,
+            )
+        )
+    assert picture is not None  # schedule() gives at least one scale
     if config.original_colors:
         picture = with_content_colors(picture, content)
     return picture, results, plan
 
 
+def optimise_part(
+    content: torch.Tensor,
+    start: torch.Tensor,
+    desc: str,
+    *,
+    extractor: StyleFeatureExtractor,
+    targets: list[torch.Tensor],
+    weights: LossWeights,
+    optim: OptimConfig,
+    first_pixels: int,
+    seed: int,
+    progress: bool,
+) -> tuple[torch.Tensor, LossHistory]:
+    """One optimisation of ``content`` (a scale, or a tile of it) from ``start``: its content
+    weight balanced against the first scale's ``first_pixels`` (see the module's note); returns
+    (picture, history).
+
+    Example:
+        >>> picture, history = optimise_part(content, content, "style", extractor=extractor,
+        ...     targets=targets, weights=weights, optim=OptimConfig(iterations=5),
+        ...     first_pixels=content[0, 0].numel(), seed=0, progress=False)
+    """
+    balanced = content_weight(weights, first_pixels, content)
+    return optimise_pixels(
+        extractor,
+        content,
+        targets,
+        balanced,
+        optim,
+        seed=seed,
+        progress=progress,
+        start=start,
+        desc=desc,
+    )
+
+
 def _plan_tiling(
-    config: StyleConfig,
+    config: Config,
     extractor: StyleFeatureExtractor,
     final_size: int,
     announce: Callable[[str], None],
@@ -182,109 +277,6 @@ def _plan_tiling(
     )
     overlap = tile_overlap(config, tile) if tile is not None else None
     return tile, overlap, {"tile": tile, "overlap": overlap, **memory}
-
-
-@dataclass
-class _Painting:
-    """What every scale of one ``paint`` call shares (see ``paint``'s arguments), with the tile
-    (None: untiled) and its overlap."""
-
-    config: StyleConfig
-    extractor: StyleFeatureExtractor
-    weights: LossWeights
-    optim: OptimConfig
-    blend: Sequence[float]
-    progress: bool
-    ctx: distributed.DistContext
-    tile: int | None
-    overlap: int | None
-
-
-def _paint_scales(
-    painting: _Painting, steps: list[tuple[int, int, int]]
-) -> tuple[torch.Tensor, torch.Tensor, list[ScaleResult]]:
-    """Paint every scale of ``steps`` (``schedule``'s), each from the previous one's result;
-    (the last scale's picture, the last scale's content, one ``ScaleResult`` per scale)."""
-    config, weights = painting.config, painting.weights
-    previous: torch.Tensor | None = None
-    first_pixels = 0
-    results: list[ScaleResult] = []
-    for size, style_size, iterations in steps:
-        started = time.perf_counter()
-        content, seen, targets = _load_scale(painting, size, style_size)
-        h, w = seen.shape[-2:]
-        first_pixels = first_pixels or h * w
-        label = f"{size}px " if len(steps) > 1 else ""
-        optim = _scale_optim(painting.optim, iterations, refining=previous is not None)
-        optimise = _scale_optimiser(painting, targets, optim, first_pixels)
-        if previous is None:
-            start = initial_image(seen, painting.optim.init, config.seed)
-        else:
-            start = upsample(previous, h, w)
-        previous, history, tiles = _optimise_scale(painting, optimise, seen, start, label)
-        seconds = time.perf_counter() - started
-        balanced = content_weight(weights, first_pixels, seen).content
-        results.append(ScaleResult(size, [h, w], iterations, history, seconds, tiles, balanced))
-    assert previous is not None
-    return previous, content, results
-
-
-def _load_scale(
-    painting: _Painting, size: int, style_size: int
-) -> tuple[torch.Tensor, torch.Tensor, list]:
-    """(the content at ``size`` on the device, the picture the optimiser sees (its luminance with
-    ``--original-colors``), the style targets from the style pictures at ``style_size``)."""
-    config = painting.config
-    content = load_pixels(config.content, size).to(config.device)
-    styles = [load_pixels(p, style_size).to(config.device) for p in config.styles]
-    seen, seen_styles = prepare_colors(
-        content, styles, config.original_colors, config.match_histogram
-    )
-    return content, seen, painting.extractor.style_targets(seen_styles, painting.blend)
-
-
-def _scale_optim(optim: OptimConfig, iterations: int, refining: bool) -> OptimConfig:
-    """``optim`` with a scale's iteration count, and ``REFINE_LR`` times the learning rates when
-    ``refining`` (a painted picture: smaller Adam steps)."""
-    rate = REFINE_LR if refining else 1.0
-    return replace(
-        optim, iterations=iterations, lr=optim.lr * rate, lr_decayed=optim.lr_decayed * rate
-    )
-
-
-def _scale_optimiser(
-    painting: _Painting, targets: list, optim: OptimConfig, first_pixels: int
-) -> Callable[[torch.Tensor, torch.Tensor, str], tuple]:
-    """(content, start, progress label) → (picture, history): one optimisation (a scale, or a
-    tile of it) with its content weight balanced against the first scale's ``first_pixels``."""
-
-    def optimise(c: torch.Tensor, s: torch.Tensor, desc: str) -> tuple:
-        balanced = content_weight(painting.weights, first_pixels, c)
-        settings = {"seed": painting.config.seed, "progress": painting.progress, "desc": desc}
-        return optimise_pixels(painting.extractor, c, targets, balanced, optim, start=s, **settings)
-
-    return optimise
-
-
-def _optimise_scale(
-    painting: _Painting,
-    optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple],
-    seen: torch.Tensor,
-    start: torch.Tensor,
-    label: str,
-) -> tuple[torch.Tensor, LossHistory, int]:
-    """(picture, history, tile count) of one scale: in tiles when it is larger than the tile,
-    else whole (under torchrun every process runs it and rank 0's picture is kept)."""
-    tile = painting.tile
-    if tile is not None and max(seen.shape[-2:]) > tile:
-        return optimise_tiles(
-            optimise, seen, start, tile, painting.overlap, painting.ctx, label=f"style {label}"
-        )
-    picture, history = optimise(seen, start, f"style {label}".strip())
-    if painting.ctx.enabled:  # every process ran it; keep rank 0's picture on all of them
-        picture = distributed.broadcast_object(picture.cpu(), painting.ctx)
-        picture = picture.to(painting.config.device)
-    return picture, history, 1
 
 
 def plot_scale_losses(scales: list[ScaleResult], path, title: str) -> None:

@@ -24,6 +24,8 @@ from dlclassics.style.features import StyleFeatureExtractor
 from dlclassics.style.losses import content_loss, style_loss, tv_loss
 
 LOSS_TERMS = ("total", "content", "style", "tv")
+# log2 of the first losses optimised as they are (``loss_scale``); ordinary runs start near 1e3-1e5
+ORDINARY_LOSS = (-10, 40)
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,43 @@ def total_loss(
     return total, values
 
 
-def check_finite(values: dict[str, float], iteration: int) -> None:
-    """Stop at a NaN or infinite loss (weights or learning rate too large)."""
-    if not math.isfinite(values["total"]):
+def loss_scale(first_total: float) -> float:
+    """The power of two the optimisers see the loss (and its gradient) multiplied by: 1 when the
+    run's first loss lies in ``ORDINARY_LOSS`` (every ordinary run takes the same steps as
+    without it), else the inverse of the power of two nearest it.
+
+    Why: at loss weights near 1e20 the backward pass and L-BFGS's dot products overflow float32,
+    and at tiny weights L-BFGS's absolute tolerances (1e-7 on the gradient) end it at once; both
+    "finish" near the starting image. A power of two is exact, so nothing else changes.
+
+    Example:
+        >>> loss_scale(5000.0), loss_scale(2.0**70)
+        (1.0, 8.470329472543003e-22)
+    """
+    low, high = ORDINARY_LOSS
+    if not 0 < first_total < math.inf or low <= math.log2(first_total) <= high:
+        return 1.0
+    return 2.0 ** -round(math.log2(first_total))
+
+
+def check_finite(values: dict[str, float], pixels: torch.Tensor, iteration: int) -> None:
+    """Stop at a NaN or infinite loss or pixel gradient, with the reason in one line: at the
+    first iteration the loss weights exceed float32's range (3.4e38), later the steps diverged.
+
+    Example:
+        >>> check_finite({"total": 1.0}, torch.zeros(1, requires_grad=True), 0)  # fine: no error
+    """
+    what = f"the style loss became {values['total']}"
+    if math.isfinite(values["total"]) and pixels.grad is not None:
+        if bool(torch.isfinite(pixels.grad).all()):
+            return
+        what = f"the pixel gradient overflowed float32 (loss {values['total']:.3g})"
+    if iteration == 0:
         raise DlcError(
-            f"style loss became {values['total']} at iteration {iteration}: "
-            "lower the learning rate or the loss weights"
+            f"{what} at iteration 0: the loss weights are too large for float32 arithmetic; "
+            "lower --style-weight, --style-scale, --content-weight or --tv-weight"
         )
+    raise DlcError(f"{what} at iteration {iteration}: lower the learning rate or the loss weights")
 
 
 def take_step(
@@ -118,10 +150,11 @@ def take_step(
 ) -> dict[str, float]:
     """One optimiser step, then clamp the pixels to [0, 1]; the loss terms at the step's start.
 
-    An Adam step that left the image unchanged although the loss has a gradient is refused: the
-    loss weights are then so large that Adam's squared gradients overflow float32 (every update
-    is m / sqrt(inf) = 0), and the run would "finish" with its starting image. (L-BFGS is not
-    checked: it rightly stands still once converged.)
+    The progress check: an Adam step moves every pixel whose gradient is not 0 (``PixelAdam``
+    keeps its moments in float32's range at any loss scale), so a step that left the image
+    unchanged although the loss has a gradient means the steps are below float32's resolution
+    of the pixels: refused with the reason instead of "finishing" with the starting image.
+    (L-BFGS is not checked: it rightly stands still once converged.)
     """
     first_evaluation = len(evaluations)
     before = pixels.detach().clone() if isinstance(optimizer, PixelAdam) else None
@@ -133,8 +166,8 @@ def take_step(
     if stuck and pixels.grad.abs().max().item() > 0:
         raise DlcError(
             f"iteration {step}: the optimiser step left the image unchanged (loss "
-            f"{values['total']:.3g}): the loss weights overflow float32 arithmetic; lower "
-            "--style-weight, --style-scale, --content-weight or --tv-weight"
+            f"{values['total']:.3g}): the learning rate is too small to change a pixel; "
+            "raise --lr"
         )
     return values
 
@@ -155,8 +188,14 @@ def optimise_pixels(
     blended Gram matrices ``style_targets`` (one (1, C_l, C_l) per style layer), on the content's
     device; ``progress`` shows a tqdm bar labelled ``desc``.
 
-    Returns the final image (1, 3, H, W) in [0, 1] and the loss history. A NaN or infinite loss,
-    or a step that cannot change the image (weights or learning rate too large), is a DlcError.
+    Returns the final image (1, 3, H, W) in [0, 1] and the loss history (unscaled). A NaN or
+    infinite loss or gradient (weights too large for float32), or a step that cannot change the
+    image (learning rate too small), is a DlcError.
+
+    Example:
+        >>> picture, history = optimise_pixels(extractor, content, targets, weights, OptimConfig())
+        >>> history.style[-1] < history.style[0]
+        True
     """
     content_target = extractor.content_target(content_pixels)
     if start is None:
@@ -164,29 +203,36 @@ def optimise_pixels(
     pixels = start.detach().clone().requires_grad_(True)
     optimizer = make_optimizer(pixels, config)
     evaluations: list[dict[str, float]] = []  # every loss evaluation, in order
-    history, start = LossHistory(), time.perf_counter()
+    history = LossHistory()
+    started = time.perf_counter()
+    scale = 1.0  # set from the first evaluation (``loss_scale``)
 
     def closure() -> torch.Tensor:
-        """Loss and pixel gradient; L-BFGS's line search may call it several times a step."""
+        """Loss and pixel gradient, both times ``scale``; L-BFGS's line search may call it
+        several times a step."""
+        nonlocal scale
         pixels.grad = None
         loss, values = total_loss(pixels, extractor, content_target, style_targets, weights)
-        check_finite(values, len(history.total))
-        loss.backward()
+        if not evaluations:
+            scale = loss_scale(values["total"])
+        scaled = loss * scale
+        scaled.backward()
+        check_finite(values, pixels, len(history.total))
         evaluations.append(values)
-        return loss
+        return scaled
 
     bar = tqdm(range(config.iterations), desc=desc, disable=None if progress else True)
     for step in bar:
         if isinstance(optimizer, PixelAdam) and step == int(config.decay_at * config.iterations):
             optimizer.lr = config.lr_decayed
-        step_start = time.perf_counter() - start
+        step_start = time.perf_counter() - started
         values = take_step(optimizer, closure, pixels, evaluations, step)
         history.append(values, step_start)
         bar.set_postfix({term: f"{values[term]:.3g}" for term in ("content", "style", "tv")})
     with torch.no_grad():  # the loss of the final image, so the history has iterations + 1 points
         _, values = total_loss(pixels, extractor, content_target, style_targets, weights)
-    check_finite(values, config.iterations)
-    history.append(values, time.perf_counter() - start)
+    check_finite(values, pixels, config.iterations)
+    history.append(values, time.perf_counter() - started)
     return pixels.detach(), history
 
 

@@ -37,7 +37,7 @@ class LayerPreset:
     content_layer: str
     content_weight: float
     style_layers: tuple[str, ...]
-    style_weights: tuple[float, ...]
+    style_weight: tuple[float, ...]
     tv_weight: float
     lr: float = 3.0 * IMAGENET_PIXEL_STD
     lr_decayed: float = 0.1 * IMAGENET_PIXEL_STD
@@ -49,7 +49,7 @@ PRESETS: dict[str, LayerPreset] = {
         content_layer="block4",
         content_weight=5e-4,
         style_layers=("stem", "block1", "block3", "block5"),
-        style_weights=(300.0, 2.5, 7.0, 8.0),
+        style_weight=(300.0, 2.5, 7.0, 8.0),
         tv_weight=1e-2,
         lr=0.05,
         lr_decayed=0.005,
@@ -59,7 +59,7 @@ PRESETS: dict[str, LayerPreset] = {
         content_layer="fire2",
         content_weight=6e-2,
         style_layers=("relu1", "fire3", "fire4", "fire5"),
-        style_weights=(300000.0, 1000.0, 15.0, 3.0),
+        style_weight=(300000.0, 1000.0, 15.0, 3.0),
         tv_weight=2e-2,
     ),
     "vgg19": LayerPreset(
@@ -67,7 +67,7 @@ PRESETS: dict[str, LayerPreset] = {
         content_layer="relu4_2",
         content_weight=3e-3,
         style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-        style_weights=(1000.0,) * 5,
+        style_weight=(1000.0,) * 5,
         tv_weight=1e-2,
     ),
 }
@@ -107,7 +107,7 @@ REFERENCE_ITERATIONS = 200
 
 def _squeezenet(content: float, style: tuple[float, ...], tv: float) -> LayerPreset:
     return replace(
-        PRESETS["squeezenet1_1"], content_weight=content, style_weights=style, tv_weight=tv
+        PRESETS["squeezenet1_1"], content_weight=content, style_weight=style, tv_weight=tv
     )
 
 
