@@ -130,18 +130,42 @@ def test_labelled_input_carries_true_and_the_accuracy_goes_to_stderr(
     assert [row["true"] for row in rows] == ["1", "0"]
 
 
-def test_skipped_lines_keep_alignment_in_every_format(
+def test_blank_and_skipped_lines_keep_alignment_in_every_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "mixed.txt"
-    source.write_bytes(b"great food\n\nrude staff\nbad \xff byte\n")
+    source.write_bytes(b"Great food!\n\n  \nRude staff.\nbad \xff byte\n")
     out, _ = predict(capsys, "--skip-bad-lines", str(source))
-    assert out.split("\n") == ["1", "", "0", "", ""]
+    assert out.split("\n") == ["1", "", "", "0", "", ""]
     out, _ = predict(capsys, "--skip-bad-lines", "--format", "jsonl", str(source))
     objects = [json.loads(line) for line in out.splitlines()]
-    assert [o["label"] for o in objects] == ["1", None, "0", None]
+    assert [o["label"] for o in objects] == ["1", None, None, "0", None]
+    assert objects[0]["input"] == "great food !"  # the text as the model read it
     out, _ = predict(capsys, "--skip-bad-lines", "--format", "csv", str(source))
-    assert [row["label"] for row in csv.DictReader(io.StringIO(out))] == ["1", "", "0", ""]
+    assert [row["label"] for row in csv.DictReader(io.StringIO(out))] == ["1", "", "", "0", ""]
+    labelled = write_lines(tmp_path / "labelled.txt", ["1 Great food!", "", "0 Rude staff."])
+    out, err = predict(capsys, "--format", "jsonl", str(labelled))
+    assert [json.loads(line).get("true") for line in out.splitlines()] == ["1", None, "0"]
+    assert "accuracy 1.0000 (2/2)" in err
+
+
+def test_most_words_unknown_is_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_lines(tmp_path / "german.txt", ["Das Essen war ausgezeichnet, wirklich."])
+    _, err = predict(capsys, str(source))
+    assert err.count("dlc: warning: ") == 1 and "unknown to the model" in err
+    _, err = predict(capsys, str(write_lines(tmp_path / "en.txt", SENTENCES)))
+    assert "dlc: warning" not in err
+
+
+def test_a_long_line_is_cut_to_max_length_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_lines(tmp_path / "long.txt", ["great food " * 400, "never again ."])
+    out, err = predict(capsys, "--max-length", "20", str(source))
+    assert out.splitlines() == ["1", "0"]
+    assert f"{source}:1: truncated to 20 words" in err
 
 
 def test_threads_and_precision_are_accepted_by_predict(

@@ -130,10 +130,20 @@ class Ensemble:
 
     members: list[Classifier]
 
+    def __post_init__(self) -> None:
+        """Refuse members that read text differently: one tokenisation serves them all."""
+        if len({member.normaliser for member in self.members}) > 1:
+            raise DlcError("an ensemble's members must use the same text normaliser")
+
     @property
     def classes(self) -> list[str]:
         """The labels, as in the training files: ``["0", "1"]``."""
         return self.members[0].classes
+
+    @property
+    def normaliser(self) -> Normaliser:
+        """The text normaliser every member reads with."""
+        return self.members[0].normaliser
 
     def member_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(M, N, 2): each member's ``predict_proba`` of ``texts``."""

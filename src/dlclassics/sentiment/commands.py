@@ -14,6 +14,7 @@ from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.errors import DlcError
 from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE, Config, preset
+from dlclassics.sentiment.text import MAX_LENGTH
 
 PRESET = argparse.SUPPRESS  # left out of the namespace: the model's preset applies
 RESUME_HELP = (
@@ -171,6 +172,12 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     )
     add("--quantize", choices=("int8",), default=None, help=quantize_help)
     add("--skip-bad-lines", action="store_true", help="leave bad lines empty")
+    length_help = (
+        "words a sentence keeps; longer lines are cut, with one warning (default %(default)s)"
+    )
+    add(
+        "--max-length", type=options.positive_int, default=MAX_LENGTH, metavar="N", help=length_help
+    )
     out_help = "output file (default: standard output)"
     add("-o", "--out", metavar="FILE", default=PRESET, help=out_help)
     options.add_device_argument(predict)
@@ -288,6 +295,7 @@ def predict_command(args: argparse.Namespace) -> int:
     settings = predict.PredictSettings(
         labelled=getattr(args, "labelled", None),
         skip_bad_lines=args.skip_bad_lines,
+        max_length=args.max_length,
         proba=args.proba,
         fmt=args.format,
         out=getattr(args, "out", None),

@@ -15,7 +15,7 @@ from typing import Any
 
 from dlclassics.errors import DlcError
 from dlclassics.options import apply_overrides
-from dlclassics.sentiment.normalise import YELP
+from dlclassics.sentiment.normalise import YELP, Normaliser
 
 REFERENCE_MODELS = ("bow", "avg", "glove-avg", "glove-rnn", "glove-lstm")
 MODEL_NAMES = (*REFERENCE_MODELS, "bilstm", "cnn", "minilm")
@@ -133,6 +133,15 @@ class Config:
         """
         kept = {k: v for k, v in asdict(self).items() if k not in RESUMABLE}
         return {k: v for k, v in kept.items() if k not in PLACEMENT}
+
+    def text_normaliser(self) -> Normaliser:
+        """``normaliser`` as the sentence readers take it (a DlcError for rules unknown here).
+
+        Example:
+            >>> Config(model="bow").text_normaliser()("Great food!")
+            ['great', 'food', '!']
+        """
+        return Normaliser.from_dict(self.normaliser, f"the {self.model} config")
 
     def autocast_precision(self) -> str:
         """``precision`` for ``runtime.autocast``: the word models are small and launch-bound, so

@@ -290,7 +290,10 @@ def distill(
         if Path(path).resolve() in (out / BEST_CHECKPOINT, out / LAST_CHECKPOINT):
             raise DlcError(f"{path}: the run would overwrite this teacher; choose another --out")
     loaded = load_teachers(teachers)
-    extra = [read_unlabelled(path, config.skip_bad_lines) for path in unlabelled]
+    normaliser = config.text_normaliser()
+    extra = [
+        read_unlabelled(path, config.skip_bad_lines, normaliser=normaliser) for path in unlabelled
+    ]
     # the run sets the student's threads (1 for a word model); a minilm teacher gets the
     # student's --threads, else PyTorch's default
     threads = config.threads or torch.get_num_threads()

@@ -18,7 +18,13 @@ from dlclassics.sentiment.classifier import Classifier, Ensemble, labels_of
 from dlclassics.sentiment.packaged import packaged_model
 from dlclassics.sentiment.quantize import quantize_members
 from dlclassics.sentiment.run import load
-from dlclassics.sentiment.text import SentenceFile, read_sentences
+from dlclassics.sentiment.text import (
+    MAX_LENGTH,
+    SentenceFile,
+    read_sentences,
+    unknown_fraction,
+    unknown_words_warning,
+)
 
 Model = Classifier | Ensemble
 SPEED_REPORT_SENTENCES = 2000  # the speed is said from this many sentences on
@@ -44,6 +50,7 @@ class FilePredictions:
     skipped: int
     member_accuracies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    unknown: float = 0.0  # the fraction of its words no member knows (``text.unknown_fraction``)
 
     @property
     def predicted(self) -> int:
@@ -64,15 +71,22 @@ def member_probabilities(model: Model, sentences: Sequence[Sequence[str]]) -> np
     return model.token_proba(sentences)[None]
 
 
-def accuracy(probabilities: np.ndarray, classes: Sequence[str], true: Sequence[str]) -> float:
-    """The fraction of (N, 2) ``probabilities`` rows whose label is ``true``'s.
+def member_accuracies(
+    members: np.ndarray, true: Sequence[str | None], classes: Sequence[str]
+) -> list[float]:
+    """Each member's accuracy (a fraction): ``members`` (M, N, 2) holds the probabilities of N
+    sentences, ``true`` their labels (None for a blank line, not scored).
 
     Example:
-        >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), ["0", "1"], ["1", "1"])
-        0.5
+        >>> member_accuracies(np.array([[[0.1, 0.9], [0.8, 0.2]]]), ["1", "1"], ["0", "1"])
+        [0.5]
     """
-    labels = labels_of(probabilities, classes)
-    return float(np.mean([label == answer for label, answer in zip(labels, true, strict=True)]))
+    scored = [i for i, answer in enumerate(true) if answer is not None]
+    each = []
+    for probabilities in members:
+        labels = labels_of(probabilities, classes)
+        each.append(float(np.mean([labels[i] == true[i] for i in scored])))
+    return each
 
 
 def predict_sentences(model: Model, sentences: SentenceFile) -> FilePredictions:
@@ -90,7 +104,8 @@ def predict_sentences(model: Model, sentences: SentenceFile) -> FilePredictions:
     seconds = time.perf_counter() - started
     mean = members.mean(axis=0)  # (N, 2)
     labels = labels_of(mean, classes)
-    true = [str(label) for label in sentences.labels] if sentences.labels is not None else None
+    labelled = sentences.labels is not None
+    true = [None if y is None else str(y) for y in sentences.labels] if labelled else None
     rows = [Prediction("") for _ in range(sentences.total_lines)]
     for i, number in enumerate(sentences.line_numbers):
         if labels[i] is None:  # a blank sentence: a blank row keeps the lines aligned
@@ -101,15 +116,32 @@ def predict_sentences(model: Model, sentences: SentenceFile) -> FilePredictions:
             probabilities={name: float(p) for name, p in zip(classes, mean[i], strict=True)},
             true=None if true is None else true[i],
         )
-    each = [accuracy(m, classes, true) for m in members] if true and len(members) > 1 else []
+    each = member_accuracies(members, true, classes) if true and len(members) > 1 else []
     return FilePredictions(
         sentences.source,
         rows,
-        labelled=true is not None,
+        labelled=labelled,
         skipped=sentences.skipped,
         member_accuracies=each,
         seconds=seconds,
+        unknown=unknown_share(model, sentences.sentences),
     )
+
+
+def unknown_share(model: Model, sentences: Sequence[Sequence[str]]) -> float:
+    """The fraction of the words of ``sentences`` that no member's vocabulary holds; 0.0 when a
+    member is ``minilm`` (its sub-word tokenizer reads any word).
+
+    Example:
+        >>> unknown_share(sentiment.load(), [["great", "zzyzx"]])
+        0.5
+    """
+    members = model.members if isinstance(model, Ensemble) else [model]
+    vocabularies = [member.vocab for member in members]
+    if any(vocabulary is None for vocabulary in vocabularies):
+        return 0.0
+    known = {word for vocabulary in vocabularies for word in vocabulary.words}
+    return unknown_fraction(sentences, known)
 
 
 def predict_file(
@@ -118,6 +150,7 @@ def predict_file(
     *,
     labelled: bool | None = None,
     skip_bad_lines: bool = False,
+    max_length: int | None = MAX_LENGTH,
 ) -> FilePredictions:
     """``model``'s rows for every line of the sentence file ``path`` (``-``: standard input);
     ``labelled`` None: decided by the file's look (``text.looks_labelled``).
@@ -127,7 +160,15 @@ def predict_file(
         >>> [row.label for row in rows]
         ['1', None, '0']
     """
-    return predict_sentences(model, read_sentences(path, labelled, skip_bad_lines))
+    sentences = read_sentences(
+        path,
+        labelled,
+        skip_bad_lines,
+        normaliser=model.normaliser,
+        keep_blank=True,
+        max_length=max_length,
+    )
+    return predict_sentences(model, sentences)
 
 
 def txt_line(proba: bool) -> Callable[[Prediction], str]:
@@ -153,6 +194,7 @@ class PredictSettings:
     Attributes:
         labelled: True/False force the reading of a leading 0/1; None decides per file.
         skip_bad_lines: leave bad lines blank instead of stopping.
+        max_length: words a sentence keeps (longer lines are cut, with one warning).
         proba: ``txt``: write P(positive) to 4 decimals, not the label.
         fmt: ``txt``, ``csv`` or ``jsonl`` (``predictions.write_predictions``).
         out: the output file; None: standard output.
@@ -162,6 +204,7 @@ class PredictSettings:
 
     labelled: bool | None = None
     skip_bad_lines: bool = False
+    max_length: int | None = MAX_LENGTH
     proba: bool = False
     fmt: str = "txt"
     out: str | None = None
@@ -201,6 +244,9 @@ def report_file(
     """The notes on one input file for standard error: how it was read, skipped lines, each
     ensemble member's accuracy, then the accuracy and confusion matrix of a labelled file."""
     prefix = f"{found.source}: " if several else ""
+    warning = unknown_words_warning(found.source, found.unknown)
+    if warning is not None:
+        say(warning)
     if found.labelled and guessed:
         say(f"{found.source}: read as labelled (--unlabelled reads the leading 0/1 as words)")
     if found.skipped:
@@ -235,7 +281,11 @@ def predict_files(
     seconds, count = 0.0, 0
     for path in inputs:
         found = predict_file(
-            model, path, labelled=settings.labelled, skip_bad_lines=settings.skip_bad_lines
+            model,
+            path,
+            labelled=settings.labelled,
+            skip_bad_lines=settings.skip_bad_lines,
+            max_length=settings.max_length,
         )
         report_file(
             found, names, several=len(inputs) > 1, say=say, guessed=settings.labelled is None

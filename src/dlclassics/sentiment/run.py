@@ -82,7 +82,9 @@ def read_splits(data_dir: Path, config: Config) -> dict[str, SentenceFile]:
         path = data_dir / f"{split}.txt"
         if split == "test" and not path.exists():
             continue
-        splits[split] = read_sentences(path, True, config.skip_bad_lines)
+        splits[split] = read_sentences(
+            path, True, config.skip_bad_lines, normaliser=config.text_normaliser()
+        )
         if splits[split].skipped:
             print(f"{path}: skipped {splits[split].skipped} bad lines")
     if config.train_limit:
