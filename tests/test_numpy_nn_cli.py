@@ -84,7 +84,9 @@ def test_dlc_gradcheck_into_a_named_pipe_keeps_the_pipe(tmp_path: Path) -> None:
 def test_reproduce_gradients_section(tmp_path: Path) -> None:
     result = run_part(tmp_path, tmp_path, profile="tiny")
     assert result.data["all_passed"] is True
-    assert len(result.tables[0].rows) == len(result.data["rows"])
+    condensed, full = result.tables  # one row per layer function, then every gradient (folded)
+    assert len(condensed.rows) == len({row["layer"] for row in result.data["rows"]}) == 11
+    assert len(full.rows) == len(result.data["rows"]) == 57 and full.folded
     assert "lstm_step_backward" in result.markdown  # the derivations ride along
     written = json.loads((tmp_path / "gradcheck.json").read_text())
     assert written["rows"] == json.loads(json.dumps(result.data["rows"]))

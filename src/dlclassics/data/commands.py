@@ -9,9 +9,20 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlclassics.data.catalog import DATASETS, MIRROR_ENV_VAR, DatasetSpec
-from dlclassics.data.root import add_data_root_argument
+from dlclassics.data.catalog import (
+    DATASETS,
+    MIRROR_ENV_VAR,
+    DatasetSpec,
+    get_dataset,
+    resolve_mirror,
+)
+from dlclassics.data.registry import dataset_path
+from dlclassics.data.root import add_data_root_argument, resolve_data_root
+from dlclassics.io import write_output_text
+from dlclassics.outputs import check_output_file
 
+# The modules that hash, download and show progress bars (tqdm, urllib) are imported by the
+# actions that use them, so that `dlc --help` does not load them.
 if TYPE_CHECKING:
     from dlclassics.data.manifest import VerifyReport
 
@@ -105,7 +116,6 @@ def run_status(args: argparse.Namespace) -> int:
     >>> run_status(argparse.Namespace(data_root="/data", no_verify=True))  # doctest: +SKIP
     """
     from dlclassics.data.manifest import human_bytes, list_files, verify_folder
-    from dlclassics.data.root import resolve_data_root
     from dlclassics.data.staging import find_staging
 
     root = resolve_data_root(args.data_root)
@@ -157,10 +167,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     >>> run_fetch(argparse.Namespace(names=["yelp"], source="old/data", force=False,
     ...                              mirror=None, data_root="/data"))  # doctest: +SKIP
     """
-    from dlclassics.data.catalog import get_dataset, resolve_mirror
     from dlclassics.data.fetch import fetch_dataset, import_dataset
     from dlclassics.data.manifest import human_bytes
-    from dlclassics.data.root import resolve_data_root
 
     root = resolve_data_root(args.data_root)
     mirror = resolve_mirror(args.mirror)
@@ -192,8 +200,6 @@ def run_path(args: argparse.Namespace) -> int:
     >>> run_path(argparse.Namespace(name="yelp", data_root="/data"))  # doctest: +SKIP
     /data/yelp
     """
-    from dlclassics.data.registry import dataset_path
-
     print(dataset_path(args.name, args.data_root, fetch_missing=False))
     return 0
 
@@ -204,8 +210,6 @@ def run_manifest(args: argparse.Namespace) -> int:
     >>> run_manifest(argparse.Namespace(folder="my_data", name=None, out="-"))  # doctest: +SKIP
     """
     from dlclassics.data.manifest import build_manifest
-    from dlclassics.io import write_output_text
-    from dlclassics.outputs import check_output_file
 
     out = args.out or "-"
     if out != "-":

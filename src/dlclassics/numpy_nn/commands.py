@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from dlclassics.io import write_output_text
 from dlclassics.options import nonnegative_int
+from dlclassics.outputs import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,19 +44,13 @@ def gradcheck_command(args: argparse.Namespace) -> int:
     >>> gradcheck_command(argparse.Namespace(seed=0, out="gradcheck.json"))  # doctest: +SKIP
     0
     """
-    from dlclassics.io import write_output_text
-    from dlclassics.numpy_nn.gradchecks import (
-        format_gradcheck_table,
-        format_gradcheck_verdict,
-        gradcheck_report,
-    )
-    from dlclassics.outputs import check_output_file
+    from dlclassics.numpy_nn import gradchecks  # NumPy loads when the command runs, not for --help
 
     if args.out is not None:
         check_output_file(args.out)
-    report = gradcheck_report(args.seed)
-    print(format_gradcheck_table(report["rows"]))
+    report = gradchecks.gradcheck_report(args.seed)
+    print(gradchecks.format_gradcheck_table(report["rows"]))
     if args.out is not None:
         write_output_text(args.out, json.dumps(report, indent=2) + "\n")
-    print(f"\n{format_gradcheck_verdict(report)}")
+    print(f"\n{gradchecks.format_gradcheck_verdict(report)}")
     return 0 if report["all_passed"] else 1
