@@ -89,13 +89,13 @@ def _check(
     return LayerCheck(layer, args, objective, lambda: backward(*douts, forward(**args)[-1]))
 
 
-def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _affine(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     args = {
-        "x": rng.standard_normal((s.N, 2, 3)),
-        "w": rng.standard_normal((6, s.M)),
-        "b": rng.standard_normal(s.M),
+        "x": rng.standard_normal((sizes.N, 2, 3)),
+        "w": rng.standard_normal((6, sizes.M)),
+        "b": rng.standard_normal(sizes.M),
     }
-    dout = rng.standard_normal((s.N, s.M))
+    dout = rng.standard_normal((sizes.N, sizes.M))
     return _check(
         "affine",
         args,
@@ -106,21 +106,24 @@ def _affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
 
 
 def _recurrent_weights(
-    rng: np.random.Generator, s: GradcheckShapes, *, gates: int, input_size: int
+    rng: np.random.Generator, sizes: GradcheckShapes, *, gates: int, input_size: int
 ) -> dict[str, np.ndarray]:
     """Wx (input_size, gH), Wh (H, gH), b (gH,) at a scale that keeps tanh/sigmoid out of
     saturation."""
     return {
-        "Wx": 0.4 * rng.standard_normal((input_size, gates * s.H)),
-        "Wh": 0.4 * rng.standard_normal((s.H, gates * s.H)),
-        "b": 0.4 * rng.standard_normal(gates * s.H),
+        "Wx": 0.4 * rng.standard_normal((input_size, gates * sizes.H)),
+        "Wh": 0.4 * rng.standard_normal((sizes.H, gates * sizes.H)),
+        "b": 0.4 * rng.standard_normal(gates * sizes.H),
     }
 
 
-def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    args = {"x": rng.standard_normal((s.N, s.D)), "prev_h": rng.standard_normal((s.N, s.H))}
-    args.update(_recurrent_weights(rng, s, gates=1, input_size=s.D))
-    dnext_h = rng.standard_normal((s.N, s.H))
+def _rnn_step(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
+    args = {
+        "x": rng.standard_normal((sizes.N, sizes.D)),
+        "prev_h": rng.standard_normal((sizes.N, sizes.H)),
+    }
+    args.update(_recurrent_weights(rng, sizes, gates=1, input_size=sizes.D))
+    dnext_h = rng.standard_normal((sizes.N, sizes.H))
     return _check(
         "rnn_step",
         args,
@@ -130,25 +133,28 @@ def _rnn_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     )
 
 
-def _sequence_args(rng: np.random.Generator, s: GradcheckShapes, *, gates: int) -> dict:
+def _sequence_args(rng: np.random.Generator, sizes: GradcheckShapes, *, gates: int) -> dict:
     """x (N, T, D), h0 (N, H) and the weights of a recurrent layer with ``gates`` gates."""
-    args = {"x": rng.standard_normal((s.N, s.T, s.D)), "h0": rng.standard_normal((s.N, s.H))}
-    return args | _recurrent_weights(rng, s, gates=gates, input_size=s.D)
+    args = {
+        "x": rng.standard_normal((sizes.N, sizes.T, sizes.D)),
+        "h0": rng.standard_normal((sizes.N, sizes.H)),
+    }
+    return args | _recurrent_weights(rng, sizes, gates=gates, input_size=sizes.D)
 
 
-def _rnn(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _rnn(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     """The vanilla RNN over T steps from h0; upstream dh is (N, T, H)."""
-    args = _sequence_args(rng, s, gates=1)
-    dh = rng.standard_normal((s.N, s.T, s.H))
+    args = _sequence_args(rng, sizes, gates=1)
+    dh = rng.standard_normal((sizes.N, sizes.T, sizes.H))
     return _check(
         "rnn", args, forward=rnn_layers.rnn_forward, backward=rnn_layers.rnn_backward, douts=(dh,)
     )
 
 
-def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _lstm(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     """The LSTM over T steps from h0 (and c0 = 0); upstream dh is (N, T, H)."""
-    args = _sequence_args(rng, s, gates=4)
-    dh = rng.standard_normal((s.N, s.T, s.H))
+    args = _sequence_args(rng, sizes, gates=4)
+    dh = rng.standard_normal((sizes.N, sizes.T, sizes.H))
     return _check(
         "lstm",
         args,
@@ -158,15 +164,15 @@ def _lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     )
 
 
-def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    weights = _recurrent_weights(rng, s, gates=4, input_size=s.D)
+def _lstm_step(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
+    weights = _recurrent_weights(rng, sizes, gates=4, input_size=sizes.D)
     args = {
-        "x": rng.standard_normal((s.N, s.D)),
-        "prev_h": rng.standard_normal((s.N, s.H)),
-        "prev_c": rng.standard_normal((s.N, s.H)),
+        "x": rng.standard_normal((sizes.N, sizes.D)),
+        "prev_h": rng.standard_normal((sizes.N, sizes.H)),
+        "prev_c": rng.standard_normal((sizes.N, sizes.H)),
         **weights,
     }
-    dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
+    dnext_h, dnext_c = rng.standard_normal((2, sizes.N, sizes.H))
     return _check(
         "lstm_step",
         args,
@@ -176,10 +182,10 @@ def _lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     )
 
 
-def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    words = rng.integers(0, s.V, size=(s.N, s.T))
-    args = {"W": rng.standard_normal((s.V, s.D))}
-    dout = rng.standard_normal((s.N, s.T, s.D))
+def _word_embedding(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
+    words = rng.integers(0, sizes.V, size=(sizes.N, sizes.T))
+    args = {"W": rng.standard_normal((sizes.V, sizes.D))}
+    dout = rng.standard_normal((sizes.N, sizes.T, sizes.D))
     return _check(
         "word_embedding",
         args,
@@ -189,13 +195,13 @@ def _word_embedding(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     )
 
 
-def _temporal_affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _temporal_affine(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     args = {
-        "x": rng.standard_normal((s.N, s.T, s.D)),
-        "w": rng.standard_normal((s.D, s.M)),
-        "b": rng.standard_normal(s.M),
+        "x": rng.standard_normal((sizes.N, sizes.T, sizes.D)),
+        "w": rng.standard_normal((sizes.D, sizes.M)),
+        "b": rng.standard_normal(sizes.M),
     }
-    dout = rng.standard_normal((s.N, s.T, s.M))
+    dout = rng.standard_normal((sizes.N, sizes.T, sizes.M))
     return _check(
         "temporal_affine",
         args,
@@ -205,11 +211,11 @@ def _temporal_affine(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck
     )
 
 
-def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _temporal_softmax_loss(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     """A loss returns (L, dx) rather than (out, cache), so it is checked directly."""
-    targets = rng.integers(0, s.V, size=(s.N, s.T))
-    mask = rng.random((s.N, s.T)) > 0.3  # about 30 % padding
-    args = {"x": rng.standard_normal((s.N, s.T, s.V))}
+    targets = rng.integers(0, sizes.V, size=(sizes.N, sizes.T))
+    mask = rng.random((sizes.N, sizes.T)) > 0.3  # about 30 % padding
+    args = {"x": rng.standard_normal((sizes.N, sizes.T, sizes.V))}
     return LayerCheck(
         "temporal_softmax_loss",
         args,
@@ -218,21 +224,21 @@ def _temporal_softmax_loss(rng: np.random.Generator, s: GradcheckShapes) -> Laye
     )
 
 
-def _attention_params(rng: np.random.Generator, s: GradcheckShapes) -> dict[str, np.ndarray]:
+def _attention_params(rng: np.random.Generator, sizes: GradcheckShapes) -> dict[str, np.ndarray]:
     """feats (N, L, F) and the attention weights W_af (F, A), W_ah (H, A), b_a (A,), w_a (A,)."""
     return {
-        "feats": rng.standard_normal((s.N, s.L, s.F)),
-        "W_af": 0.4 * rng.standard_normal((s.F, s.A)),
-        "W_ah": 0.4 * rng.standard_normal((s.H, s.A)),
-        "b_a": 0.4 * rng.standard_normal(s.A),
-        "w_a": rng.standard_normal(s.A),
+        "feats": rng.standard_normal((sizes.N, sizes.L, sizes.F)),
+        "W_af": 0.4 * rng.standard_normal((sizes.F, sizes.A)),
+        "W_ah": 0.4 * rng.standard_normal((sizes.H, sizes.A)),
+        "b_a": 0.4 * rng.standard_normal(sizes.A),
+        "w_a": rng.standard_normal(sizes.A),
     }
 
 
-def _attention(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    args = {"prev_h": rng.standard_normal((s.N, s.H)), **_attention_params(rng, s)}
-    dcontext = rng.standard_normal((s.N, s.F))
-    dalpha = rng.standard_normal((s.N, s.L))
+def _attention(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
+    args = {"prev_h": rng.standard_normal((sizes.N, sizes.H)), **_attention_params(rng, sizes)}
+    dcontext = rng.standard_normal((sizes.N, sizes.F))
+    dalpha = rng.standard_normal((sizes.N, sizes.L))
     return _check(
         "attention",
         args,
@@ -242,19 +248,19 @@ def _attention(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
     )
 
 
-def _attention_lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
+def _attention_lstm_step(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
     """The LSTM's Wx (D + F, 4H) holds word rows, then context rows."""
-    att = _attention_params(rng, s)
+    attention_args = _attention_params(rng, sizes)
     args = {
-        "x": rng.standard_normal((s.N, s.D)),
-        "prev_h": rng.standard_normal((s.N, s.H)),
-        "prev_c": rng.standard_normal((s.N, s.H)),
-        "feats": att.pop("feats"),
-        **_recurrent_weights(rng, s, gates=4, input_size=s.D + s.F),
-        **att,
+        "x": rng.standard_normal((sizes.N, sizes.D)),
+        "prev_h": rng.standard_normal((sizes.N, sizes.H)),
+        "prev_c": rng.standard_normal((sizes.N, sizes.H)),
+        "feats": attention_args.pop("feats"),
+        **_recurrent_weights(rng, sizes, gates=4, input_size=sizes.D + sizes.F),
+        **attention_args,
     }
-    dnext_h, dnext_c = rng.standard_normal((2, s.N, s.H))
-    dalpha = rng.standard_normal((s.N, s.L))
+    dnext_h, dnext_c = rng.standard_normal((2, sizes.N, sizes.H))
+    dalpha = rng.standard_normal((sizes.N, sizes.L))
     return _check(
         "attention_lstm_step",
         args,
@@ -264,18 +270,18 @@ def _attention_lstm_step(rng: np.random.Generator, s: GradcheckShapes) -> LayerC
     )
 
 
-def _attention_lstm(rng: np.random.Generator, s: GradcheckShapes) -> LayerCheck:
-    att = _attention_params(rng, s)
+def _attention_lstm(rng: np.random.Generator, sizes: GradcheckShapes) -> LayerCheck:
+    attention_args = _attention_params(rng, sizes)
     args = {
-        "x": rng.standard_normal((s.N, s.T, s.D)),
-        "feats": att.pop("feats"),
-        "W_init": 0.4 * rng.standard_normal((s.F, 2 * s.H)),
-        "b_init": 0.4 * rng.standard_normal(2 * s.H),
-        **_recurrent_weights(rng, s, gates=4, input_size=s.D + s.F),
-        **att,
+        "x": rng.standard_normal((sizes.N, sizes.T, sizes.D)),
+        "feats": attention_args.pop("feats"),
+        "W_init": 0.4 * rng.standard_normal((sizes.F, 2 * sizes.H)),
+        "b_init": 0.4 * rng.standard_normal(2 * sizes.H),
+        **_recurrent_weights(rng, sizes, gates=4, input_size=sizes.D + sizes.F),
+        **attention_args,
     }
-    dh = rng.standard_normal((s.N, s.T, s.H))
-    dalphas = rng.standard_normal((s.N, s.T, s.L))
+    dh = rng.standard_normal((sizes.N, sizes.T, sizes.H))
+    dalphas = rng.standard_normal((sizes.N, sizes.T, sizes.L))
     return _check(
         "attention_lstm",
         args,
