@@ -58,7 +58,9 @@ def timed_run(extractor, content, style, weights, config) -> tuple[LossHistory, 
     """One optimisation: (history, wall seconds, process CPU seconds), targets included."""
     wall, cpu = time.perf_counter(), time.process_time()
     targets = extractor.style_targets([style], [1.0])
-    _, history = optimise_pixels(extractor, content, targets, weights, config, progress=False)
+    _, history = optimise_pixels(
+        extractor, content, targets, weights=weights, config=config, progress=False
+    )
     return history, time.perf_counter() - wall, time.process_time() - cpu
 
 

@@ -317,7 +317,7 @@ def plot_tiles(path: Path, tile: int, overlap: int, figure: Path) -> list[dict]:
     with Image.open(path) as image:
         picture = image.convert("RGB")
     width, height = picture.size
-    boxes = tile_boxes(height, width, tile, overlap)
+    boxes = tile_boxes(height, width, tile=tile, overlap=overlap)
     lefts = sorted({b.left for b in boxes})
     tops = sorted({b.top for b in boxes})
     crop = min(192, width, height)

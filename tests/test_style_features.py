@@ -80,7 +80,7 @@ def test_optimise_pixels_lowers_the_loss_and_keeps_pixels_in_range(lite0):
     for optimizer in ("adam", "lbfgs"):
         config = OptimConfig(iterations=8, optimizer=optimizer)
         result, history = optimise_pixels(
-            extractor, content, targets, weights, config, progress=False
+            extractor, content, targets, weights=weights, config=config, progress=False
         )
         assert result.shape == content.shape
         assert result.min().item() >= 0.0 and result.max().item() <= 1.0
@@ -95,7 +95,9 @@ def test_a_non_finite_loss_stops_the_optimisation(lite0):
     targets = extractor.style_targets([content], [1.0])
     weights = LossWeights(content=float("nan"), style=(1.0,), tv=0.0)
     with pytest.raises(DlcError, match="style loss became nan at iteration 0"):
-        optimise_pixels(extractor, content, targets, weights, OptimConfig(2), progress=False)
+        optimise_pixels(
+            extractor, content, targets, weights=weights, config=OptimConfig(2), progress=False
+        )
 
 
 def test_a_zero_gradient_step_is_not_an_error(lite0):
@@ -105,7 +107,7 @@ def test_a_zero_gradient_step_is_not_an_error(lite0):
     targets = extractor.style_targets([content], [1.0])
     weights = LossWeights(content=1.0, style=(0.0,), tv=0.0)
     result, _ = optimise_pixels(
-        extractor, content, targets, weights, OptimConfig(2), progress=False
+        extractor, content, targets, weights=weights, config=OptimConfig(2), progress=False
     )
     assert torch.equal(result, content)
 

@@ -90,7 +90,7 @@ def test_tiles_cover_the_picture_with_the_overlap(length, tile, overlap):
 
 def test_blend_weights_sum_to_one_and_a_constant_picture_has_no_seam():
     height, width = 70, 130
-    boxes = tile_boxes(height, width, 40, 10)
+    boxes = tile_boxes(height, width, tile=40, overlap=10)
     assert len(boxes) > 4
     total = torch.zeros(height, width, dtype=torch.float64)
     for weight, box in zip(blend_weights(boxes, height, width), boxes, strict=True):
@@ -98,9 +98,11 @@ def test_blend_weights_sum_to_one_and_a_constant_picture_has_no_seam():
         box.crop(total).add_(weight)
     assert torch.allclose(total, torch.ones_like(total))
     constant = torch.full((1, 3, height, width), 0.3)
-    assert torch.allclose(blend([b.crop(constant) for b in boxes], boxes, height, width), constant)
+    assert torch.allclose(
+        blend([b.crop(constant) for b in boxes], boxes, (height, width)), constant
+    )
     ramp = torch.linspace(0, 1, width).expand(1, 3, height, width)
-    assert torch.allclose(blend([b.crop(ramp) for b in boxes], boxes, height, width), ramp)
+    assert torch.allclose(blend([b.crop(ramp) for b in boxes], boxes, (height, width)), ramp)
 
 
 # --- the schedule, without a backbone --------------------------------------------------------
@@ -118,10 +120,10 @@ def test_each_scale_starts_from_the_upsampled_previous_result(styles_root, monke
 
     calls = []
 
-    def fake_optimise(extractor, content, targets, weights, optim, *, seed, progress, start, desc):
-        calls.append((content.shape, start.clone(), optim.iterations, desc))
+    def fake_optimise(extractor, content, targets, *, weights, config, seed, progress, start, desc):
+        calls.append((content.shape, start.clone(), config.iterations, desc))
         history = LossHistory()
-        for k in range(optim.iterations + 1):
+        for k in range(config.iterations + 1):
             history.append({"total": 1.0 / (k + 1), "content": 0.1, "style": 0.5, "tv": 0.1}, k)
         return (1.0 - start).clamp(0, 1), history  # an easily recognised "painting"
 
@@ -237,7 +239,7 @@ def test_tiles_paint_the_whole_picture(styles_root, tmp_path, capsys):
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["tiling"]["tile"] == 32 and metrics["tiling"]["overlap"] == 8
-    assert metrics["scales"][0]["tiles"] == len(tile_boxes(40, 53, 32, 8)) == 4
+    assert metrics["scales"][0]["tiles"] == len(tile_boxes(40, 53, tile=32, overlap=8)) == 4
     assert len(metrics["history"]["style"]) == 3
     with Image.open(out / "result.png") as image:
         assert image.size == (53, 40)
@@ -297,7 +299,7 @@ def test_report_extras_show_original_colours_and_coarse_to_fine(data_root, tmp_p
     template = Config(out=tmp_path, size=32, iters=2)
     Image.new("RGB", (43, 32), (90, 120, 200)).save(tmp_path / "plain.png")  # the plain result
     reference = {"pairs": {"starry_night": {"image": "plain.png"}}}
-    extras = render_extras(template, data_root, reference, (24, 40), (2, 2))
+    extras = render_extras(template, data_root, reference, scales=(24, 40), scale_iters=(2, 2))
     assert (tmp_path / extras["figure"]).is_file()
     assert len(extras["table"].rows) == 2
     runs = extras["runs"]

@@ -124,6 +124,7 @@ def match_histogram(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 def prepare_colors(
     content: torch.Tensor,
     styles: list[torch.Tensor],
+    *,
     original_colors: bool,
     histogram: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -78,6 +78,7 @@ class StyleFeatureExtractor:
         backbone: Backbone,
         content_layer: str,
         style_layers: Sequence[str],
+        *,
         precision: str = "fp32",
     ) -> None:
         backbone.check_layers((content_layer, *style_layers))

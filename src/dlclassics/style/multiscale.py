@@ -166,7 +166,7 @@ def paint(
     """
     check_options(config)
     steps = schedule(config)
-    tile, overlap, plan = _plan_tiling(config, extractor, steps[-1][0], announce)
+    tile, overlap, plan = _plan_tiling(config, extractor, steps[-1][0], announce=announce)
     picture: torch.Tensor | None = None
     first_pixels = 0
     results: list[ScaleResult] = []
@@ -176,7 +176,10 @@ def paint(
         styles = [load_pixels(p, style_size, "style").to(config.device) for p in config.styles]
         # what the optimiser sees: with --original-colors the luminance pictures
         seen, seen_styles = prepare_colors(
-            content, styles, config.original_colors, config.match_histogram
+            content,
+            styles,
+            original_colors=config.original_colors,
+            histogram=config.match_histogram,
         )
         height, width = seen.shape[-2:]
         first_pixels = first_pixels or height * width
@@ -252,8 +255,8 @@ def optimise_part(
         extractor,
         content,
         targets,
-        balanced,
-        optim,
+        weights=balanced,
+        config=optim,
         seed=seed,
         progress=progress,
         start=start,
@@ -265,6 +268,7 @@ def _plan_tiling(
     config: Config,
     extractor: StyleFeatureExtractor,
     final_size: int,
+    *,
     announce: Callable[[str], None],
 ) -> tuple[int | None, int | None, dict]:
     """(tile, overlap, plan) for the final scale, whose shorter side is ``final_size``: the tile
@@ -273,7 +277,13 @@ def _plan_tiling(
     final_content = load_pixels(config.content, final_size)
     height, width = final_content.shape[-2:]
     tile, memory = plan_tile(
-        extractor, height, width, config.device, config.tile, config.no_tile, announce
+        extractor,
+        height,
+        width,
+        device=config.device,
+        tile=config.tile,
+        no_tile=config.no_tile,
+        announce=announce,
     )
     overlap = tile_overlap(config, tile) if tile is not None else None
     return tile, overlap, {"tile": tile, "overlap": overlap, **memory}

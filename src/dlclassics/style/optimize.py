@@ -86,6 +86,7 @@ def initial_image(content_pixels: torch.Tensor, init: str, seed: int) -> torch.T
 def total_loss(
     pixels: torch.Tensor,
     extractor: StyleFeatureExtractor,
+    *,
     content_target: torch.Tensor,
     style_targets: list[torch.Tensor],
     weights: LossWeights,
@@ -122,8 +123,9 @@ def loss_scale(first_total: float) -> float:
 
 
 def check_finite(values: dict[str, float], pixels: torch.Tensor, iteration: int) -> None:
-    """Stop at a NaN or infinite loss or pixel gradient, with the reason in one line: at the
-    first iteration the loss weights exceed float32's range (3.4e38), later the steps diverged.
+    """Stop at a NaN or infinite loss or pixel gradient, with the reason in one line: infinite at
+    the first iteration, the loss weights exceed float32's range (3.4e38); else the steps
+    diverged (or a weight is NaN).
 
     Example:
         >>> check_finite({"total": 1.0}, torch.zeros(1, requires_grad=True), 0)  # fine: no error
@@ -133,7 +135,7 @@ def check_finite(values: dict[str, float], pixels: torch.Tensor, iteration: int)
         if bool(torch.isfinite(pixels.grad).all()):
             return
         what = f"the pixel gradient overflowed float32 (loss {values['total']:.3g})"
-    if iteration == 0:
+    if iteration == 0 and not math.isnan(values["total"]):
         raise DlcError(
             f"{what} at iteration 0: the loss weights are too large for float32 arithmetic; "
             "lower --style-weight, --style-scale, --content-weight or --tv-weight"
@@ -145,6 +147,7 @@ def take_step(
     optimizer: PixelAdam | torch.optim.LBFGS,
     closure: Callable[[], torch.Tensor],
     pixels: torch.Tensor,
+    *,
     evaluations: list[dict[str, float]],
     step: int,
 ) -> dict[str, float]:
@@ -176,6 +179,7 @@ def optimise_pixels(
     extractor: StyleFeatureExtractor,
     content_pixels: torch.Tensor,
     style_targets: list[torch.Tensor],
+    *,
     weights: LossWeights,
     config: OptimConfig,
     seed: int = 0,
@@ -193,7 +197,8 @@ def optimise_pixels(
     image (learning rate too small), is a DlcError.
 
     Example:
-        >>> picture, history = optimise_pixels(extractor, content, targets, weights, OptimConfig())
+        >>> picture, history = optimise_pixels(
+        ...     extractor, content, targets, weights=weights, config=OptimConfig())
         >>> history.style[-1] < history.style[0]
         True
     """
@@ -212,7 +217,13 @@ def optimise_pixels(
         several times a step."""
         nonlocal scale
         pixels.grad = None
-        loss, values = total_loss(pixels, extractor, content_target, style_targets, weights)
+        loss, values = total_loss(
+            pixels,
+            extractor,
+            content_target=content_target,
+            style_targets=style_targets,
+            weights=weights,
+        )
         if not evaluations:
             scale = loss_scale(values["total"])
         scaled = loss * scale
@@ -226,11 +237,17 @@ def optimise_pixels(
         if isinstance(optimizer, PixelAdam) and step == int(config.decay_at * config.iterations):
             optimizer.lr = config.lr_decayed
         step_start = time.perf_counter() - started
-        values = take_step(optimizer, closure, pixels, evaluations, step)
+        values = take_step(optimizer, closure, pixels, evaluations=evaluations, step=step)
         history.append(values, step_start)
         bar.set_postfix({term: f"{values[term]:.3g}" for term in ("content", "style", "tv")})
     with torch.no_grad():  # the loss of the final image, so the history has iterations + 1 points
-        _, values = total_loss(pixels, extractor, content_target, style_targets, weights)
+        _, values = total_loss(
+            pixels,
+            extractor,
+            content_target=content_target,
+            style_targets=style_targets,
+            weights=weights,
+        )
     check_finite(values, pixels, config.iterations)
     history.append(values, time.perf_counter() - started)
     return pixels.detach(), history

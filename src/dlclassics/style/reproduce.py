@@ -66,7 +66,8 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
     )
     tables = [table]
     if profile in COARSE_TO_FINE:
-        extras = render_extras(template, data_root, result, *COARSE_TO_FINE[profile])
+        scales, scale_iters = COARSE_TO_FINE[profile]
+        extras = render_extras(template, data_root, result, scales=scales, scale_iters=scale_iters)
         result["extras"] = extras
         tables.append(extras.pop("table"))
         figures.insert(0, Figure(Path(extras["figure"]), extras["caption"]))
@@ -77,6 +78,7 @@ def render_extras(
     template: Config,
     data_root: Path,
     reference: dict[str, Any],
+    *,
     scales: tuple[int, ...],
     scale_iters: tuple[int, ...],
 ) -> dict[str, Any]:
@@ -85,7 +87,8 @@ def render_extras(
     plain reference result, and a table.
 
     Example:
-        >>> render_extras(template, data_root, reference, (128, 256), (100, 30))["figure"]
+        >>> render_extras(template, data_root, reference, scales=(128, 256),
+        ...     scale_iters=(100, 30))["figure"]
         'artist_options.png'
     """
     results = run_extras(template, data_root, scales=scales, scale_iters=scale_iters)
@@ -94,7 +97,7 @@ def render_extras(
         f"--original-colors, {template.size} px",
         f"--scales {' '.join(map(str, scales))}",
     ]
-    _plot_extras(template, reference, results, captions)
+    _plot_extras(template, reference, results, captions=captions)
     sizes = [template.size, template.size, scales[-1]]
     return {
         "figure": "artist_options.png",
@@ -108,6 +111,7 @@ def _plot_extras(
     template: Config,
     reference: dict[str, Any],
     results: dict[str, Result],
+    *,
     captions: list[str],
 ) -> None:
     """``template.out/artist_options.png``: the plain reference result and the extras' results

@@ -211,7 +211,7 @@ def paint_picture(
     with torch_threads(config.threads):
         backbone = backbone or frozen_backbone(config.backbone, config.weights, config.device)
         extractor = StyleFeatureExtractor(
-            backbone, settings.content_layer, settings.style_layers, config.precision
+            backbone, settings.content_layer, settings.style_layers, precision=config.precision
         )
         started = time.perf_counter()
         picture, scales, tiling = paint(
@@ -224,7 +224,8 @@ def paint_picture(
             ctx=ctx,
             announce=print if ctx.is_main else lambda text: None,
         )
-        return Painting(picture.cpu(), scales, tiling, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Painting(picture=picture.cpu(), scales=scales, tiling=tiling, seconds=seconds)
 
 
 def stylize(
@@ -381,7 +382,7 @@ def write_outputs(
         captions,
         files.panel,
         title,
-        len(panels),
+        columns=len(panels),
         width_ratios=ratios,
     )
     saved = (result.clamp(0, 1) * 255).round() / 255  # the result as written, 8 bits

@@ -66,10 +66,10 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
-def tile_boxes(height: int, width: int, tile: int, overlap: int) -> list[Box]:
+def tile_boxes(height: int, width: int, *, tile: int, overlap: int) -> list[Box]:
     """The tiles of a ``height`` x ``width`` picture, row by row."""
     return [
-        Box(top, left, min(tile, height), min(tile, width))
+        Box(top=top, left=left, height=min(tile, height), width=min(tile, width))
         for top in tile_starts(height, tile, overlap)
         for left in tile_starts(width, tile, overlap)
     ]
@@ -112,8 +112,10 @@ def blend_weights(boxes: list[Box], height: int, width: int) -> list[torch.Tenso
     return [w / box.crop(total) for w, box in zip(windows, boxes, strict=True)]
 
 
-def blend(tiles: list[torch.Tensor], boxes: list[Box], height: int, width: int) -> torch.Tensor:
-    """The (1, C, height, width) picture made of the (1, C, h, w) ``tiles`` at ``boxes``."""
+def blend(tiles: list[torch.Tensor], boxes: list[Box], shape: tuple[int, int]) -> torch.Tensor:
+    """The (1, C, height, width) picture made of the (1, C, h, w) ``tiles`` at ``boxes``;
+    ``shape`` is (height, width)."""
+    height, width = shape
     weights = blend_weights(boxes, height, width)
     out = torch.zeros(1, tiles[0].shape[1], height, width, dtype=torch.float64)
     for tile, weight, box in zip(tiles, weights, boxes, strict=True):
@@ -157,6 +159,7 @@ def plan_tile(
     extractor: StyleFeatureExtractor,
     height: int,
     width: int,
+    *,
     device: str,
     tile: int | None,
     no_tile: bool,
@@ -202,6 +205,7 @@ def optimise_tiles(
     optimise: Callable[[torch.Tensor, torch.Tensor, str], tuple[torch.Tensor, LossHistory]],
     content: torch.Tensor,
     start: torch.Tensor,
+    *,
     tile: int,
     overlap: int,
     ctx: distributed.DistContext = distributed.SINGLE_PROCESS,
@@ -224,7 +228,7 @@ def optimise_tiles(
         the tiles per iteration, and the tile count.
     """
     height, width = content.shape[-2:]
-    boxes = tile_boxes(height, width, tile, overlap)
+    boxes = tile_boxes(height, width, tile=tile, overlap=overlap)
     mine = []
     for index in distributed.shard(range(len(boxes)), ctx):
         box = boxes[index]
@@ -236,5 +240,5 @@ def optimise_tiles(
         (item for part in distributed.gather_objects(mine, ctx) for item in part),
         key=lambda item: item[0],
     )
-    picture = blend([t for _, t, _ in done], boxes, height, width).to(content.device)
+    picture = blend([t for _, t, _ in done], boxes, (height, width)).to(content.device)
     return picture, mean_history([h for _, _, h in done]), len(boxes)
