@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -218,3 +219,33 @@ def test_dash_reads_image_paths_from_standard_input(tmp_path, monkeypatch):
         sys, "stdin", io.StringIO(f"{tmp_path / 'a.png'}\n\n  {tmp_path / 'sub'}\n")
     )
     assert [p.name for p in expand_image_args(["-"])] == ["a.png", "b.jpg"]
+
+
+def test_an_unreadable_subfolder_is_named_not_skipped(tmp_path, monkeypatch):
+    locked = tmp_path / "photos" / "bees"
+    locked.mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(tmp_path / "photos" / "a.png")
+    Image.new("RGB", (4, 4)).save(locked / "b.png")
+    assert expand_image_args([tmp_path / "photos"]) == [tmp_path / "photos/a.png", locked / "b.png"]
+    real_scandir = os.scandir
+    real_listdir = os.listdir
+
+    def refuse(path):  # what a folder without read permission does (as a user, not as root)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    def scandir(path):
+        refuse(path)
+        return real_scandir(path)
+
+    def listdir(path):
+        refuse(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "listdir", listdir)
+    message = f"{locked}: cannot read the folder (Permission denied)"
+    with pytest.raises(DlcError, match=f"^{re.escape(message)}$"):
+        expand_image_args([tmp_path / "photos"])
+    with pytest.raises(DlcError, match=f"^{re.escape(message)}$"):
+        list_images(locked)

@@ -121,7 +121,25 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise DlcError(f"{root}: not a folder")
-    return sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
+    try:
+        return sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
+    except OSError as exc:
+        raise DlcError(f"{root}: cannot read the folder ({exc.strerror or exc})") from exc
+
+
+def _images_below(folder: Path) -> list[Path]:
+    """Every image file below ``folder``, sorted. A subfolder that cannot be read is a DlcError
+    naming it, rather than silently left out (as ``Path.rglob`` would)."""
+    found = []
+    for dirpath, _, filenames in os.walk(folder, onerror=_unreadable_folder):
+        paths = (Path(dirpath) / name for name in filenames)
+        found.extend(p for p in paths if p.is_file() and is_image_file(p))
+    return sorted(found)
+
+
+def _unreadable_folder(exc: OSError) -> None:
+    """``os.walk``'s error handler: a folder it cannot list is an error naming it."""
+    raise DlcError(f"{exc.filename}: cannot read the folder ({exc.strerror or exc})") from exc
 
 
 def expand_image_args(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -140,7 +158,7 @@ def expand_image_args(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             continue
         p = Path(raw)
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.is_file() and is_image_file(q)))
+            files.extend(_images_below(p))
         elif p.exists():
             files.append(p)
         else:
