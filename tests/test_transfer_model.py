@@ -117,7 +117,7 @@ def test_config_fills_each_mode_from_the_protocol_and_keeps_what_was_given():
         ({"mode": "frozen"}, "mode='frozen' is not one of finetune, freeze, both"),
         ({"epochs": 0}, "epochs=0 is out of range"),
         ({"lr": float("nan")}, "lr=nan is out of range"),
-        ({"val_fraction": 1.0}, "val_fraction=1.0 is not in (0, 1)"),
+        ({"val_fraction": 1.0}, "val_fraction=1.0 is not in (0, 0.9]"),
     ],
 )
 def test_config_refuses_bad_values_in_one_line(given, message):

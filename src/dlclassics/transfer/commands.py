@@ -16,13 +16,14 @@ from typing import Any
 from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.io import is_special_file
-from dlclassics.options import nonnegative_int, positive_float, positive_int, probability
+from dlclassics.options import bounded, nonnegative_int, positive_float, positive_int
 from dlclassics.outputs import check_output_file
 from dlclassics.predictions import Prediction, accuracy_summary, write_predictions
 from dlclassics.runtime import torch_threads
 from dlclassics.transfer.config import (
     BACKBONES,
     HEAD_INITS,
+    MAX_VAL_FRACTION,
     MODE_CHOICES,
     PROTOCOLS,
     SCHEDULES,
@@ -36,6 +37,7 @@ DESCRIPTION = (
     "like the class folders, per-epoch curves, best and final-epoch val accuracy; writes "
     "metrics.json, figures and checkpoints to --out."
 )
+FRACTION = bounded(float, 0.0, MAX_VAL_FRACTION, low_open=True)
 
 
 class TransferActions(argparse._SubParsersAction):
@@ -71,7 +73,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--data", metavar="DIR", help="image folder (none: the hymenoptera data set)")
     add_data_root_argument(parser)
     fraction = "without a val/ folder: the share of each class held out for validation"
-    add("--val-fraction", type=probability, default=0.2, metavar="F", help=fraction)
+    add("--val-fraction", type=FRACTION, default=0.2, metavar="F", help=fraction)
     add("--backbone", choices=BACKBONES, default=BACKBONES[0], help="ImageNet backbone")
     weights_help = (
         "backbone weights: imagenet, a torchvision weight name of a torchvision backbone "
@@ -182,5 +184,6 @@ def predict_command(args: argparse.Namespace) -> int:
     if summary:
         print(summary, file=sys.stderr)
     if writes_file:
-        print(f"wrote {len(rows)} predictions to {args.out}", file=sys.stderr)
+        noun = "prediction" if len(rows) == 1 else "predictions"
+        print(f"wrote {len(rows)} {noun} to {args.out}", file=sys.stderr)
     return 0

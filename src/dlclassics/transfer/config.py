@@ -79,6 +79,9 @@ SMALLEST: dict[str, int | None] = {
     "backbone_lr_scale": None,
 }
 
+# Hold out at most this share of each class for validation (the rest must train)
+MAX_VAL_FRACTION = 0.9
+
 # The fields that say how one mode trains (None in a Config: the recipe's value)
 TRAINING_FIELDS = tuple(REFERENCE)
 
@@ -231,5 +234,8 @@ def _check_numbers(config: Config) -> None:
         too_small = value <= 0 if lowest is None else value < lowest
         if not math.isfinite(value) or too_small:
             raise DlcError(f"transfer.Config: {name}={value!r} is out of range")
-    if not 0 < config.val_fraction < 1:
-        raise DlcError(f"transfer.Config: val_fraction={config.val_fraction!r} is not in (0, 1)")
+    if not 0 < config.val_fraction <= MAX_VAL_FRACTION:
+        raise DlcError(
+            f"transfer.Config: val_fraction={config.val_fraction!r} is not in "
+            f"(0, {MAX_VAL_FRACTION}]"
+        )
