@@ -10,7 +10,7 @@ no torch, so ``dlc --help`` stays fast.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,15 +198,6 @@ class Config:
             2
         """
         return {name: getattr(self, name) for name in TRAINING_FIELDS}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field as plain data (paths as strings).
-
-        Example:
-            >>> Config(data="my_images").to_dict()["data"]
-            'my_images'
-        """
-        return {key: str(v) if isinstance(v, Path) else v for key, v in asdict(self).items()}
 
 
 def _check_choices(config: Config) -> None:
