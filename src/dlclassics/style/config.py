@@ -86,6 +86,7 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))  # users may give text
         # argparse and users give lists; as tuples they compare equal to the presets' tuples
         for name in SEQUENCE_FIELDS:
             value = getattr(self, name)
