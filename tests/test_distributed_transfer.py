@@ -26,8 +26,13 @@ from test_distributed_sentiment import (  # tests/ is on sys.path under pytest
 COLOURS = {"reds": (210, 40, 40), "blues": (40, 40, 210)}
 SETTINGS = ["--batch-size", "4", "--views", "2", "--no-tta", "--seed", "2"]
 MODE_OUTPUTS = {
-    "best.pt", "last.pt", "metrics.json", "curves.png", "predictions.png", "confusion.png"
-}  # fmt: skip
+    "best.pt",
+    "last.pt",
+    "metrics.json",
+    "curves.png",
+    "predictions.png",
+    "confusion.png",
+}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py

@@ -61,7 +61,7 @@ def make_run(lr: float = 0.5):
 
 
 def checkpoints(folder: Path, resume: bool = False, lr: float = 0.5) -> Checkpoints:
-    return Checkpoints(folder, "toy", {"lr": lr}, ["a", "b"], resume=resume)
+    return Checkpoints(folder, "toy", {"lr": lr}, labels=["a", "b"], resume=resume)
 
 
 def test_learns_records_history_and_saves_both_checkpoints(tmp_path: Path):
@@ -70,9 +70,8 @@ def test_learns_records_history_and_saves_both_checkpoints(tmp_path: Path):
         model, loader, optimizer, scheduler, task, LoopConfig(epochs=4), checkpoints(tmp_path)
     )
     assert state.epochs_done == 4 and state.best_acc > 0.9
-    assert list(state.history[0]) == [
-        "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "cpu_seconds"
-    ]  # fmt: skip
+    keys = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+    assert list(state.history[0]) == [*keys, "cpu_seconds"]
     best = load_checkpoint(tmp_path / BEST_CHECKPOINT, "toy")
     assert best["epoch"] == state.best_epoch and best["labels"] == ["a", "b"]
     assert load_checkpoint(tmp_path / LAST_CHECKPOINT, "toy")["loop"]["state"]["epochs_done"] == 4
@@ -127,7 +126,5 @@ def test_resume_continues_exactly_and_refuses_other_settings(tmp_path: Path):
     ]
     model, loader, optimizer, scheduler, task = make_run()
     with pytest.raises(DlcError, match="different config"):
-        train(
-            model, loader, optimizer, scheduler, task, LoopConfig(epochs=5),
-            checkpoints(tmp_path, True, lr=0.1),
-        )  # fmt: skip
+        changed = checkpoints(tmp_path, True, lr=0.1)
+        train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=5), changed)
