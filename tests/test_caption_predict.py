@@ -171,6 +171,20 @@ def test_captions_outside_their_folder_are_refused(tmp_path, name: str) -> None:
     )
 
 
+def test_caption_train_refuses_an_absolute_image_path_in_one_line(tmp_path, capsys) -> None:
+    folder = tmp_path / "mine"
+    (folder / "images").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (8, 8)).save(folder / "images" / name)
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    lines = ["a.png#0\ta red box", "b.png#0\ta blue box", f"{outside}#0\ta green box"]
+    (folder / "captions.txt").write_text("\n".join(lines) + "\n")
+    assert main(["caption", "train", "--data", str(folder), "--out", str(tmp_path / "run")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"dlc: error: {folder / 'captions.txt'}:3: image '{outside}' is outside")
+
+
 def test_old_option_spellings_still_work_with_a_note(capsys) -> None:
     from dlclassics.captioning.commands import train_config
     from dlclassics.cli import build_parser
