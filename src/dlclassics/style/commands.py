@@ -41,8 +41,13 @@ Several STYLE pictures blend: the style target of each layer is the average of t
 matrices weighted by --style-blend (one weight per STYLE, normalised to sum 1; default equal),
 which has the same gradient as summing each style's loss with those weights.
 
-Writes the image (OUT if it ends in .png/.jpg, else OUT/result.png), and beside it loss.png
-(loss terms per iteration), panel.png (content | styles | result) and metrics.json.
+Writes the image and three side files. OUT with a suffix Pillow writes (.png, .jpg, .tif, .webp
+...) is the image, and the side files are named after it, so runs into one folder keep their
+own: -o out/starry.png writes out/starry.png, out/starry.loss.png (loss terms per iteration),
+out/starry.panel.png (content | styles | result) and out/starry.metrics.json. Any other OUT is
+a folder holding result.png, loss.png, panel.png and metrics.json. The folder is locked while
+the run writes into it.
+
 Layers, weights and learning rates default to the backbone's preset
 (dlclassics.style.presets); --size and --style-size are the shorter side in pixels. Pictures
 more elongated than {MAX_ASPECT}:1, or sizes making the longer side exceed {MAX_SIDE} px, are
@@ -82,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = parser.add_argument
     images_help = "the CONTENT photo, then one or more STYLE pictures (--batch-dir: STYLE only)"
     add("images", nargs="*", metavar="CONTENT STYLE", help=images_help)
-    out_help = "output image (.png, .jpg, …) or folder (default: runs/style/<content>__<styles>)"
+    out_help = "output image (.png, .tif, …) or folder (default: runs/style/<content>__<styles>)"
     add_out_argument(parser, None, out_help)
     add("--preset", choices=["reference"], help="the three reference pairs from <data root>/styles")
     batch_help = "style every image in DIR (then give STYLEs only)"
