@@ -106,7 +106,8 @@ class Backbone(nn.Module):
     def intermediate(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
         """Outputs of the named layers, stopping after the deepest one that is asked for."""
         self.check_layers(names)
-        wanted, out = set(names), {}
+        wanted = set(names)
+        out = {}
         for layer_name, layer in self.layers.items():
             x = layer(x)
             if layer_name in wanted:
@@ -197,7 +198,8 @@ def _build_resnet18(weights: str | Path | None) -> Backbone:
 
 def _vgg_layer_names(features: nn.Sequential) -> list[str]:
     """torchvision's VGG ``features`` indices → the paper's names: conv1_1, relu1_1, …, pool5."""
-    names, block, index = [], 1, 1
+    names = []
+    block, index = 1, 1  # conv<block>_<index>: the VGG paper's layer names
     for module in features:
         if isinstance(module, nn.Conv2d):
             names.append(f"conv{block}_{index}")

@@ -193,7 +193,10 @@ class LabelledImages(Dataset):
     worker or rank that loads it, and a resumed run repeats it (``set_epoch``: the next epoch's)."""
 
     def __init__(self, samples: Samples, transform: Transform, seed: int | None = None) -> None:
-        self.samples, self.transform, self.seed, self.epoch = samples, transform, seed, 0
+        self.samples = samples
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -236,5 +239,6 @@ class EvalViews:
 
 def describe_transforms(pre: Preprocessing) -> str:
     """A string that changes whenever the transforms would (part of the feature-cache key)."""
-    train, crop = f"RandomResizedCrop({pre.crop})+HFlip", f"CenterCrop({pre.crop})"
-    return f"train={train};eval=Resize({pre.resize})+{crop};mean={pre.mean};std={pre.std}"
+    train = f"RandomResizedCrop({pre.crop})+HFlip"
+    evaluation = f"Resize({pre.resize})+CenterCrop({pre.crop})"
+    return f"train={train};eval={evaluation};mean={pre.mean};std={pre.std}"

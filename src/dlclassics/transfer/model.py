@@ -76,8 +76,10 @@ class TransferModel(nn.Module):
         self, backbone: Backbone, head: nn.Linear, frozen_backbone: bool, frozen_bn: bool = False
     ) -> None:
         super().__init__()
-        self.backbone, self.head = backbone, head
-        self.frozen_backbone, self.frozen_bn = frozen_backbone, frozen_bn or frozen_backbone
+        self.backbone = backbone
+        self.head = head
+        self.frozen_backbone = frozen_backbone
+        self.frozen_bn = frozen_bn or frozen_backbone
         self.backbone.requires_grad_(not frozen_backbone)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -120,8 +120,10 @@ def _accuracy_table(runs: dict[str, Any]) -> Table:
     rows = []
     for name, run in runs.items():
         protocol, mode = name.split("/")
-        ref, best = REFERENCE_VAL_ACC[mode], _val_accuracy(run, "best")
-        untrained, zero_shot = _val_accuracy(run, "random_head"), _val_accuracy(run, "zero_shot")
+        ref = REFERENCE_VAL_ACC[mode]
+        best = _val_accuracy(run, "best")
+        untrained = _val_accuracy(run, "random_head")
+        zero_shot = _val_accuracy(run, "zero_shot")
         row = [mode, protocol, untrained, ref["untrained"], zero_shot, best, run["best_epoch"]]
         rows.append([*row, _val_accuracy(run, "final"), ref["best"]])
     columns = ["mode", "protocol", "untrained head", "ref untrained", "zero-shot", "best val"]
