@@ -75,9 +75,15 @@ class SameConv2d(nn.Conv2d):
 
 
 def conv_bn(
-    cfg: EfficientNetLiteConfig, in_ch: int, out_ch: int, kernel_size: int = 1, stride: int = 1,
-    groups: int = 1, relu: bool = True,
-) -> nn.Sequential:  # fmt: skip
+    cfg: EfficientNetLiteConfig,
+    in_ch: int,
+    out_ch: int,
+    *,
+    kernel_size: int = 1,
+    stride: int = 1,
+    groups: int = 1,
+    relu: bool = True,
+) -> nn.Sequential:
     """SameConv2d → BatchNorm (→ ReLU6): indices 0, 1 (, 2) of the weights' key names."""
     bn = nn.BatchNorm2d(out_ch, eps=cfg.bn_eps, momentum=cfg.bn_momentum)
     layers = [SameConv2d(in_ch, out_ch, kernel_size, stride, groups), bn]
@@ -93,7 +99,7 @@ class MBConvBlock(nn.Module):
         super().__init__()
         mid = in_ch * expand
         self.expand = conv_bn(cfg, in_ch, mid) if expand != 1 else None
-        self.depthwise = conv_bn(cfg, mid, mid, kernel_size, stride, groups=mid)
+        self.depthwise = conv_bn(cfg, mid, mid, kernel_size=kernel_size, stride=stride, groups=mid)
         self.project = conv_bn(cfg, mid, out_ch, relu=False)
         self.use_skip = stride == 1 and in_ch == out_ch
 
@@ -109,7 +115,7 @@ class EfficientNetLite(nn.Module):
     def __init__(self, cfg: EfficientNetLiteConfig | None = None) -> None:
         super().__init__()
         self.cfg = cfg = cfg or EfficientNetLiteConfig()
-        self.stem = conv_bn(cfg, 3, cfg.stem_channels, 3, stride=2)
+        self.stem = conv_bn(cfg, 3, cfg.stem_channels, kernel_size=3, stride=2)
         blocks = []
         for s in cfg.stages:  # a stage's first block changes the channels and the size
             for i in range(s.repeats):
