@@ -42,7 +42,12 @@ TORCHVISION_IMAGENET = "IMAGENET1K_V1"  # what "imagenet" means for a torchvisio
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How images must be prepared for a backbone: pixel scaling and the evaluation crop."""
+    """How images must be prepared for a backbone: pixel scaling and the evaluation crop.
+
+    Example:
+        >>> Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)).crop
+        224
+    """
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -50,7 +55,12 @@ class Preprocessing:
     crop: int = 224
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) in [0, 1] → the scaling the weights expect."""
+        """(N, 3, H, W) in [0, 1] → the scaling the weights expect.
+
+        Example:
+            >>> IMAGENET_PREPROCESSING.normalize(torch.rand(1, 3, 224, 224)).shape
+            torch.Size([1, 3, 224, 224])
+        """
         mean = torch.tensor(self.mean, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         return (images - mean) / std
@@ -65,6 +75,11 @@ class Backbone(nn.Module):
     ``layers`` (name → module) apply in order to normalised images; ``pool`` maps the last
     layer's output to (N, feature_dim); ``imagenet_head`` is ``nn.Linear(feature_dim, 1000)``, or
     None where the classifier is not a linear map of the pooled vector (SqueezeNet).
+
+    Example:
+        >>> backbone = load_backbone("efficientnet_lite0")
+        >>> backbone(torch.zeros(1, 3, 224, 224)).shape  # (N, feature_dim)
+        torch.Size([1, 1280])
     """
 
     def __init__(
@@ -87,16 +102,33 @@ class Backbone(nn.Module):
 
     @property
     def layer_names(self) -> list[str]:
+        """The names of ``layers``, in the order they apply.
+
+        Example:
+            >>> load_backbone("vgg19", weights=None).layer_names[:2]
+            ['conv1_1', 'relu1_1']
+        """
         return list(self.layers.keys())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised images (N, 3, H, W) → pooled features (N, feature_dim)."""
+        """Normalised images (N, 3, H, W) → pooled features (N, feature_dim).
+
+        Example:
+            >>> backbone(torch.zeros(2, 3, 224, 224)).shape
+            torch.Size([2, 1280])
+        """
         for layer in self.layers.values():
             x = layer(x)
         return self.pool(x)
 
     def check_layers(self, names: Sequence[str]) -> None:
-        """A DlcError naming the first of ``names`` that is not a layer, and the layers."""
+        """A DlcError naming the first of ``names`` that is not a layer, and the layers.
+
+        Example:
+            >>> load_backbone("vgg19", weights=None).check_layers(["relu9_9"])
+            Traceback (most recent call last):
+            dlclassics.errors.DlcError: backbone vgg19 has no layer 'relu9_9'; layers: conv1_1, ...
+        """
         unknown = [n for n in names if n not in self.layers]
         if unknown:
             raise DlcError(
@@ -104,7 +136,13 @@ class Backbone(nn.Module):
             )
 
     def intermediate(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Outputs of the named layers, stopping after the deepest one that is asked for."""
+        """Outputs of the named layers, stopping after the deepest one that is asked for.
+
+        Example:
+            >>> vgg = load_backbone("vgg19", weights=None)
+            >>> sorted(vgg.intermediate(torch.zeros(1, 3, 64, 64), ["relu1_1", "relu2_1"]))
+            ['relu1_1', 'relu2_1']
+        """
         self.check_layers(names)
         wanted = set(names)
         out = {}
@@ -118,9 +156,20 @@ class Backbone(nn.Module):
 
 
 class GlobalAvgPool(nn.Module):
-    """(N, C, H, W) → (N, C)."""
+    """(N, C, H, W) → (N, C).
+
+    Example:
+        >>> GlobalAvgPool()(torch.ones(2, 8, 7, 7)).shape
+        torch.Size([2, 8])
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean over the spatial axes.
+
+        Example:
+            >>> GlobalAvgPool()(torch.ones(1, 3, 2, 2))
+            tensor([[1., 1., 1.]])
+        """
         return x.mean(dim=(2, 3))
 
 
@@ -253,13 +302,23 @@ BUILDERS: dict[str, Callable[[str | Path | None], Backbone]] = {
 
 
 def available_backbones() -> list[str]:
-    """The registered names, the default first."""
+    """The registered names, the default first.
+
+    Example:
+        >>> available_backbones()[0]
+        'efficientnet_lite0'
+    """
     return list(BUILDERS)
 
 
 def weight_names(name: str) -> list[str]:
     """The named weights of backbone ``name``: ``imagenet``, then torchvision's names
-    (``IMAGENET1K_V1``, ``DEFAULT``, …) or, for EfficientNet-Lite0, ``DEFAULT``."""
+    (``IMAGENET1K_V1``, ``DEFAULT``, …) or, for EfficientNet-Lite0, ``DEFAULT``.
+
+    Example:
+        >>> "IMAGENET1K_V1" in weight_names("resnet18")
+        True
+    """
     if name not in TORCHVISION_ARCHS:
         return [IMAGENET, "DEFAULT"]
     import torchvision
@@ -269,7 +328,12 @@ def weight_names(name: str) -> list[str]:
 
 def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | Path | None:
     """``weights`` as the builders take it: None, a canonical name (``imagenet`` or a
-    torchvision member name), or the Path of a state_dict file; else a DlcError."""
+    torchvision member name), or the Path of a state_dict file; else a DlcError.
+
+    Example:
+        >>> resolve_weights("efficientnet_lite0", "imagenet")
+        'imagenet'
+    """
     if weights is None or isinstance(weights, Path):
         return weights
     text = os.fspath(weights)
@@ -290,7 +354,12 @@ def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | 
 
 
 def weights_key(name: str, weights: str | os.PathLike[str] | None) -> str:
-    """The weights' feature-cache key: canonical name, ``file:<sha256 prefix>`` or ``random``."""
+    """The weights' feature-cache key: canonical name, ``file:<sha256 prefix>`` or ``random``.
+
+    Example:
+        >>> weights_key("resnet18", None)
+        'random'
+    """
     resolved = resolve_weights(name, weights)
     if resolved is None:
         return "random"
@@ -300,7 +369,13 @@ def weights_key(name: str, weights: str | os.PathLike[str] | None) -> str:
 
 
 def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Read a local state_dict safely (``weights_only=True``), with a one-line error."""
+    """Read a local state_dict safely (``weights_only=True``), with a one-line error.
+
+    Example:
+        >>> load_state_dict_file("missing.pt")
+        Traceback (most recent call last):
+        dlclassics.errors.DlcError: missing.pt: weights file not found
+    """
     p = Path(path)
     if not p.is_file():
         raise DlcError(f"{p}: weights file not found")
@@ -314,7 +389,12 @@ def load_backbone(
     name: str = DEFAULT_BACKBONE, weights: str | os.PathLike[str] | None = IMAGENET
 ) -> Backbone:
     """Build a registered backbone in eval mode, on the CPU, with ``weights`` as
-    ``resolve_weights`` takes them; an unknown name or unfitting weights are a DlcError."""
+    ``resolve_weights`` takes them; an unknown name or unfitting weights are a DlcError.
+
+    Example:
+        >>> load_backbone("resnet18", weights=None).feature_dim
+        512
+    """
     if name not in BUILDERS:
         raise DlcError(f"unknown backbone {name!r}; choose from {', '.join(BUILDERS)}")
     resolved = resolve_weights(name, weights)
@@ -326,7 +406,12 @@ def load_backbone(
 
 
 def imagenet_categories() -> list[str]:
-    """The 1000 ImageNet class names, in index order (from torchvision's metadata, offline)."""
+    """The 1000 ImageNet class names, in index order (from torchvision's metadata, offline).
+
+    Example:
+        >>> imagenet_categories()[310]
+        'ant'
+    """
     import torchvision
 
     return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])

@@ -49,6 +49,10 @@ class EvalResult:
         accuracy: fraction correct, in [0, 1].
         probabilities: (N, C) class probabilities, or (N,) P(positive) for a binary model.
         labels: (N,) true classes.
+
+    Example:
+        >>> EvalResult(0.3, 0.5, torch.tensor([[0.9, 0.1], [0.2, 0.8]]), torch.tensor([0, 0])).predictions
+        tensor([0, 1])
     """
 
     loss: float
@@ -58,7 +62,12 @@ class EvalResult:
 
     @property
     def predictions(self) -> torch.Tensor:
-        """(N,) predicted classes."""
+        """(N,) predicted classes.
+
+        Example:
+            >>> EvalResult(0.3, 1.0, torch.tensor([0.7, 0.2]), torch.tensor([1, 0])).predictions
+            tensor([1, 0])
+        """
         if self.probabilities.dim() == 1:
             return (self.probabilities >= 0.5).long()
         return self.probabilities.argmax(dim=1)
@@ -73,6 +82,10 @@ class Task:
             (moving the batch to the device is the task's job).
         evaluate: ``(model) -> EvalResult`` on the evaluation split, the whole split on every
             rank; called with the unwrapped model.
+
+    Example:
+        >>> task = Task(batch_loss=partial(classify_batch, device="cpu"),
+        ...             evaluate=lambda model: evaluate(model, val_loader, "cpu"))
     """
 
     batch_loss: Callable[[nn.Module, Any], tuple[torch.Tensor, int, int]]
@@ -92,6 +105,10 @@ class LoopConfig:
         find_unused_parameters: DDP option for models with parameters that miss the loss.
         precision: autocast setting on a GPU (``runtime.autocast``).
         desc: the progress bar's and the log lines' prefix.
+
+    Example:
+        >>> LoopConfig(epochs=3, eval_split="dev", patience=2).desc
+        'train'
     """
 
     epochs: int
@@ -114,6 +131,10 @@ class Checkpoints:
             a resumed run with another config, labels or fingerprint is refused.
         best_weights: the weights ``best.pt`` holds (default: the trained model's).
         resume: continue from ``last.pt`` when it exists.
+
+    Example:
+        >>> Checkpoints(Path("runs/s"), "sentiment", {"model": "bow"}, labels=["0", "1"]).resume
+        False
     """
 
     folder: Path
@@ -136,6 +157,10 @@ class LoopState:
         best_epoch, best_acc: the epoch with the best evaluation accuracy (0: none yet).
         best_probabilities: the evaluation's probabilities at the best epoch.
         stopped_early: patience ran out.
+
+    Example:
+        >>> LoopState().best_acc  # no epoch yet
+        -1.0
     """
 
     epochs_done: int = 0
@@ -157,7 +182,12 @@ def train_one_epoch(
     device: str,
     ctx: DistContext = SINGLE_PROCESS,
 ) -> tuple[float, float]:
-    """One pass over ``loader``; the mean training loss and accuracy over all ranks."""
+    """One pass over ``loader``; the mean training loss and accuracy over all ranks.
+
+    Example:
+        >>> train_one_epoch(model, loader, optimizer, scheduler, task, LoopConfig(epochs=1), 1, "cpu")
+        (0.6931, 0.5)
+    """
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
     name = f"{loop.desc} epoch {epoch}/{loop.epochs}"
@@ -184,7 +214,13 @@ def train_one_epoch(
 
 
 def check_finite(model: nn.Module, result: EvalResult, where: str) -> None:
-    """Refuse to go on (and so to save) when the evaluation or any weight is NaN or infinite."""
+    """Refuse to go on (and so to save) when the evaluation or any weight is NaN or infinite.
+
+    Example:
+        >>> check_finite(model, EvalResult(float("nan"), 0.5, probs, labels), "epoch 3")
+        Traceback (most recent call last):
+        dlclassics.errors.DlcError: epoch 3: evaluation loss is nan (try a smaller --lr)
+    """
     if not math.isfinite(result.loss):
         raise DlcError(f"{where}: evaluation loss is {result.loss} (try a smaller --lr)")
     for name, parameter in model.named_parameters():
@@ -200,7 +236,12 @@ def resume_state(
     ctx: DistContext = SINGLE_PROCESS,
 ) -> LoopState:
     """The loop state in ``last.pt`` (a fresh one when there is none), its weights, optimiser
-    and scheduler loaded. Rank 0 reads the file and sends it to the others."""
+    and scheduler loaded. Rank 0 reads the file and sends it to the others.
+
+    Example:
+        >>> resume_state(Checkpoints(Path("runs/new"), "toy", {}), model, optimizer, scheduler).epochs_done
+        0
+    """
     path = checkpoints.folder / LAST_CHECKPOINT
     saved = None
     if ctx.is_main and path.is_file():
@@ -254,7 +295,11 @@ def save_epoch(
     state: LoopState,
     improved: bool,
 ) -> None:
-    """Write ``best.pt`` (when this epoch is the best) and ``last.pt``."""
+    """Write ``best.pt`` (when this epoch is the best) and ``last.pt``.
+
+    Example:
+        >>> save_epoch(checkpoints, model, optimizer, scheduler, state, improved=True)  # both files
+    """
     if improved:
         weights = checkpoints.best_weights() if checkpoints.best_weights else model.state_dict()
         save_checkpoint(
@@ -276,7 +321,12 @@ def save_epoch(
 def record_epoch(
     state: LoopState, row: dict[str, float], result: EvalResult, loop: LoopConfig
 ) -> bool:
-    """Append ``row`` to the history, update best epoch and patience; True when improved."""
+    """Append ``row`` to the history, update best epoch and patience; True when improved.
+
+    Example:
+        >>> record_epoch(LoopState(), {"epoch": 1, "val_acc": 0.8}, result, LoopConfig(epochs=5))
+        True
+    """
     state.history.append(row)
     state.epochs_done = int(row["epoch"])
     improved = result.accuracy > state.best_acc
@@ -319,7 +369,11 @@ def describe_epoch(row: dict[str, float], loop: LoopConfig, improved: bool) -> s
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:
     """Tell the sampler and the data set that have ``set_epoch`` which epoch starts (seeded
-    shuffling and augmentation, so a resumed run repeats the same epochs)."""
+    shuffling and augmentation, so a resumed run repeats the same epochs).
+
+    Example:
+        >>> set_epoch(loader, 3)  # the DistributedSampler reshuffles for epoch 3
+    """
     for part in (loader.sampler, loader.dataset):
         getattr(part, "set_epoch", lambda epoch: None)(epoch)
 
@@ -347,6 +401,11 @@ def train(
 
     Returns:
         The loop state: history, best epoch and accuracy, the best epoch's probabilities.
+
+    Example:
+        >>> state = train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=4))
+        >>> state.epochs_done, len(state.history)
+        (4, 4)
     """
     state = LoopState()
     if checkpoints is not None and checkpoints.resume:
