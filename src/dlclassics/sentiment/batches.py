@@ -27,7 +27,13 @@ CollateFn = Callable[[Sequence[Example]], Batch]
 class SentenceDataset(Dataset):
     """``examples[i]`` = (what the collate function needs for sentence i, its target: a 0/1
     label, -1 when unlabelled, or a tuple of floats); ``lengths[i]`` = its number of words (used
-    to batch similar lengths together)."""
+    to batch similar lengths together).
+
+    Example:
+        >>> data = SentenceDataset([[4, 5], [6]], lengths=[2, 1], labels=[1, 0])
+        >>> len(data), data[0]
+        (2, ([4, 5], 1))
+    """
 
     def __init__(
         self, examples: Sequence[Any], lengths: Sequence[int], labels: Sequence[Any] | None = None
@@ -44,19 +50,36 @@ class SentenceDataset(Dataset):
 
 def to_device(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
     """A batch's model inputs on ``device``; ``lengths`` stays on the CPU, where
-    ``pack_padded_sequence`` wants it."""
+    ``pack_padded_sequence`` wants it.
+
+    Example:
+        >>> inputs, _ = collate_padded([([4, 5], 1)])
+        >>> to_device(inputs, "cpu")["lengths"]
+        tensor([2])
+    """
     return {k: v if k == "lengths" else v.to(device) for k, v in inputs.items()}
 
 
 def label_tensor(batch: Sequence[Example]) -> torch.Tensor:
     """The batch's labels as (N,) float (0., 1., or -1. for unlabelled), or its K-tuple targets
-    as (N, K) float."""
+    as (N, K) float.
+
+    Example:
+        >>> label_tensor([([4], 1), ([5], -1)])
+        tensor([ 1., -1.])
+    """
     return torch.tensor([label for _, label in batch], dtype=torch.float32)
 
 
 def collate_padded(batch: Sequence[Example]) -> Batch:
     """Token-id lists → ``token_ids`` (N, T) padded with ``PAD_ID``, ``lengths`` (N,), each ≥ 1
-    (the reader rejects empty lines); T is the longest sentence in this batch."""
+    (blank sentences never reach a model); T is the longest sentence in this batch.
+
+    Example:
+        >>> inputs, labels = collate_padded([([4, 5, 6], 1), ([7], 0)])
+        >>> inputs["token_ids"].tolist(), inputs["lengths"].tolist()
+        ([[4, 5, 6], [7, 0, 0]], [3, 1])
+    """
     sizes = [len(ids) for ids, _ in batch]
     longest = max(sizes)
     # one tensor from padded lists: a tensor per sentence would cost more than the model
@@ -69,7 +92,13 @@ def collate_padded(batch: Sequence[Example]) -> Batch:
 def collate_bag(batch: Sequence[Example]) -> Batch:
     """Token-id lists → a binary bag of words in ``nn.EmbeddingBag`` form: ``bag_ids`` (total
     distinct ids in the batch,), each sentence's distinct ids once (binary, not counts), and
-    ``offsets`` (N,), the start of each sentence."""
+    ``offsets`` (N,), the start of each sentence.
+
+    Example:
+        >>> inputs, _ = collate_bag([([4, 5, 4], 1), ([7], 0)])
+        >>> inputs["bag_ids"].tolist(), inputs["offsets"].tolist()
+        ([4, 5, 7], [0, 2])
+    """
     distinct = [sorted(set(ids)) for ids, _ in batch]
     sizes = torch.tensor([len(ids) for ids in distinct], dtype=torch.long)  # (N,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (N,) exclusive prefix sum
@@ -90,7 +119,13 @@ def make_loader(
     Shuffling (training): ``DistributedSampler``, whose order depends only on ``(seed, epoch)``,
     so a resumed run sees the same batches and K ranks together take one process's batches.
     Without shuffling (evaluation) batches hold sentences of similar length, which saves padding;
-    rank r takes every K-th sentence in length order."""
+    rank r takes every K-th sentence in length order.
+
+    Example:
+        >>> data = SentenceDataset([[4, 5], [6], [7, 8, 9]], lengths=[2, 1, 3])
+        >>> [len(b[1]) for b in make_loader(data, collate_padded, 2, shuffle=False)]
+        [2, 1]
+    """
     if shuffle:
         sampler = DistributedSampler(dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed)
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)

@@ -64,7 +64,12 @@ class Classifier:
 
     @property
     def classes(self) -> list[str]:
-        """The labels, as in the training files: ``["0", "1"]`` (negative, positive)."""
+        """The labels, as in the training files: ``["0", "1"]`` (negative, positive).
+
+        Example:
+            >>> sentiment.load().classes
+            ['0', '1']
+        """
         return list(LABELS)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -105,7 +110,13 @@ class Classifier:
     def dataset(
         self, sentences: Sequence[Sequence[str]], labels: Sequence[Any] | None = None
     ) -> SentenceDataset:
-        """Token lists → this model's examples: word ids, or the re-joined text for ``minilm``."""
+        """Token lists → this model's examples: word ids, or the re-joined text for ``minilm``.
+
+        Example:
+            >>> clf = sentiment.load()
+            >>> clf.dataset([["great", "food"]], [1])[0]  # (word ids, label)
+            ([18, 19], 1)
+        """
         lengths = [len(tokens) for tokens in sentences]
         if self.vocab is None:
             return SentenceDataset([" ".join(tokens) for tokens in sentences], lengths, labels)
@@ -114,7 +125,14 @@ class Classifier:
     def eval_loader(
         self, dataset: SentenceDataset, ctx: DistContext = SINGLE_PROCESS
     ) -> DataLoader:
-        """Evaluation batches of this rank's share of ``dataset`` (see ``make_loader``)."""
+        """Evaluation batches of this rank's share of ``dataset`` (see ``make_loader``).
+
+        Example:
+            >>> clf = sentiment.load()
+            >>> batches = clf.eval_loader(clf.dataset([["great", "food"]]))
+            >>> len(batches)
+            1
+        """
         return make_loader(dataset, self.collate, EVAL_BATCH, shuffle=False, ctx=ctx)
 
 
@@ -137,28 +155,59 @@ class Ensemble:
 
     @property
     def classes(self) -> list[str]:
-        """The labels, as in the training files: ``["0", "1"]``."""
+        """The labels, as in the training files: ``["0", "1"]``.
+
+        Example:
+            >>> sentiment.load(["a/best.pt", "b/best.pt"]).classes
+            ['0', '1']
+        """
         return self.members[0].classes
 
     @property
     def normaliser(self) -> Normaliser:
-        """The text normaliser every member reads with."""
+        """The text normaliser every member reads with.
+
+        Example:
+            >>> sentiment.load(["a/best.pt", "b/best.pt"]).normaliser
+            Normaliser(name='yelp', version=1)
+        """
         return self.members[0].normaliser
 
     def member_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(M, N, 2): each member's ``predict_proba`` of ``texts``."""
+        """(M, N, 2): each member's ``predict_proba`` of ``texts``.
+
+        Example:
+            >>> sentiment.load(["a/best.pt", "b/best.pt"]).member_proba(["Great food!"]).shape
+            (2, 1, 2)
+        """
         return np.stack([member.predict_proba(texts) for member in self.members])
 
     def member_token_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
-        """(M, N, 2): each member's ``token_proba`` of tokenised ``sentences``."""
+        """(M, N, 2): each member's ``token_proba`` of tokenised ``sentences``.
+
+        Example:
+            >>> ensemble = sentiment.load(["a/best.pt", "b/best.pt"])
+            >>> ensemble.member_token_proba([["great", "food", "!"]]).shape
+            (2, 1, 2)
+        """
         return np.stack([member.token_proba(sentences) for member in self.members])
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, 2): the members' mean class probabilities (NaN rows for blank texts)."""
+        """(N, 2): the members' mean class probabilities (NaN rows for blank texts).
+
+        Example:
+            >>> sentiment.load(["a/best.pt", "b/best.pt"]).predict_proba(["Great food!", ""]).shape
+            (2, 2)
+        """
         return self.member_proba(texts).mean(axis=0)
 
     def predict(self, texts: Sequence[str]) -> list[str | None]:
-        """The label of the members' mean P(positive) for each text; None for a blank one."""
+        """The label of the members' mean P(positive) for each text; None for a blank one.
+
+        Example:
+            >>> sentiment.load(["a/best.pt", "b/best.pt"]).predict(["Great food!", ""])
+            ['1', None]
+        """
         return labels_of(self.predict_proba(texts), self.classes)
 
 
@@ -234,7 +283,14 @@ def predict_logits(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels (-1 = unlabelled) for every sentence of the data set: (N,), (N,). Each
     rank runs its own shard (``make_loader``) and the pieces are gathered in data-set order.
-    ``model`` is the unwrapped one: ranks may run different numbers of batches, so no DDP here."""
+    ``model`` is the unwrapped one: ranks may run different numbers of batches, so no DDP here.
+
+    Example:
+        >>> clf = sentiment.load()
+        >>> logits, labels = predict_logits(clf.model, clf.eval_loader(clf.dataset([["great"]])))
+        >>> logits.shape, labels.tolist()
+        (torch.Size([1]), [-1.0])
+    """
     model.eval()
     order = torch.tensor([i for batch in loader.batch_sampler for i in batch], dtype=torch.long)
     logits, labels = [torch.empty(0)], [torch.empty(0)]
@@ -253,7 +309,14 @@ def predict_logits(
 
 def evaluate(model: nn.Module, loader: DataLoader, ctx: DistContext, precision: str) -> EvalResult:
     """Mean BCE loss and accuracy (a fraction; P(positive) ≥ 0.5 → 1) of ``model`` on a labelled
-    loader, over the whole data set (every rank's shard, see ``predict_logits``)."""
+    loader, over the whole data set (every rank's shard, see ``predict_logits``).
+
+    Example:
+        >>> clf = sentiment.load()
+        >>> loader = clf.eval_loader(clf.dataset([["great"], ["awful"]], [1, 0]))
+        >>> evaluate(clf.model, loader, SINGLE_PROCESS, "fp32").accuracy
+        1.0
+    """
     logits, labels = predict_logits(
         model, loader, ctx.device, ctx=ctx, precision=precision
     )  # (N,), (N,)
@@ -264,7 +327,12 @@ def evaluate(model: nn.Module, loader: DataLoader, ctx: DistContext, precision: 
 
 def sentence_logits(classifier: Classifier, sentences: Sequence[Sequence[str]]) -> torch.Tensor:
     """Logits (N,) of the token lists ``sentences`` (each non-empty; one process, on the
-    classifier's ``device``), in their order."""
+    classifier's ``device``), in their order.
+
+    Example:
+        >>> sentence_logits(sentiment.load(), [["great", "food", "!"]]) > 0
+        tensor([True])
+    """
     config, device = classifier.config, classifier.device
     model = classifier.model.to(device)
     loader = classifier.eval_loader(classifier.dataset(sentences))
@@ -274,5 +342,10 @@ def sentence_logits(classifier: Classifier, sentences: Sequence[Sequence[str]]) 
 
 
 def probabilities(classifier: Classifier, sentences: SentenceFile) -> torch.Tensor:
-    """P(positive) (N,) of every kept sentence of ``sentences`` (one process)."""
+    """P(positive) (N,) of every kept sentence of ``sentences`` (one process).
+
+    Example:
+        >>> probabilities(sentiment.load(), read_sentences("dev.txt")).shape
+        torch.Size([10000])
+    """
     return sentence_logits(classifier, sentences.sentences).sigmoid()

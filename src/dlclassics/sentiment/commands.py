@@ -188,7 +188,14 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``dlc sentiment`` with its ``train``, ``distill``, ``predict`` and ``compare``
-    subcommands."""
+    subcommands.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> register(parser.add_subparsers())
+        >>> parser.parse_args(["sentiment", "predict", "reviews.txt", "--format", "csv"]).format
+        'csv'
+    """
     sentiment = subparsers.add_parser(
         "sentiment", help="sentence sentiment classifiers (bag of words … MiniLM)"
     )
@@ -219,7 +226,15 @@ def config_from(args: argparse.Namespace, model: str, default_out: str) -> Confi
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """``dlc sentiment train``: ``sentiment.train`` of the model's config."""
+    """``dlc sentiment train``: ``sentiment.train`` of the model's config.
+
+    Example:
+        >>> args = parser.parse_args(["sentiment", "train", "--model", "bow", "--data", "my_text_dir"])
+        >>> args.func(args)
+        bow: best epoch 10: train 99.00 % / dev 95.00 % / test 94.00 %
+        wrote runs/sentiment/bow/metrics.json, curves.png, confusion.png and best.pt
+        0
+    """
     from dlclassics.sentiment import run  # torch: loaded only when a command runs
 
     config = config_from(args, args.model, f"runs/sentiment/{args.model}")
@@ -231,7 +246,14 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def distill_command(args: argparse.Namespace) -> int:
-    """``dlc sentiment distill``: ``distill.distill`` of the student's config."""
+    """``dlc sentiment distill``: ``distill.distill`` of the student's config.
+
+    Example:
+        >>> args = parser.parse_args(["sentiment", "distill", "--teacher", "t.pt", "--student", "bow"])
+        >>> args.func(args)
+        wrote runs/sentiment/distill-bow/metrics.json, curves.png, confusion.png and best.pt
+        0
+    """
     from dlclassics.sentiment import distill, run  # torch: loaded only when a command runs
 
     config = config_from(args, args.student, f"runs/sentiment/distill-{args.student}")
@@ -255,10 +277,16 @@ def distill_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     """``dlc sentiment compare``: every model trained with its preset, the table printed and
-    written (``compare.json``, ``compare.md``)."""
+    written (``compare.json``, ``compare.md``).
+
+    Example:
+        >>> args = parser.parse_args(["sentiment", "compare", "--models", "bow", "avg"])
+        >>> args.func(args)
+        0
+    """
     from dlclassics.sentiment import compare  # torch: loaded only when a command runs
 
-    configs = [replace(preset(name, args), out=None) for name in args.models]
+    configs = [preset(name, args) for name in args.models]
     table = compare.compare_models(configs, Path(args.out))
     if table is not None:
         print(table)
@@ -285,7 +313,14 @@ def split_inputs(values: list[str], files: list[str]) -> tuple[list[str], list[s
 def predict_command(args: argparse.Namespace) -> int:
     """``dlc sentiment predict``: ``sentiment.load`` of the checkpoints (the packaged model when
     none), every input file labelled, the rows written in ``--format``; notes and accuracies on
-    standard error."""
+    standard error.
+
+    Example:
+        >>> args = parser.parse_args(["sentiment", "predict", "reviews.txt", "--format", "jsonl"])
+        >>> args.func(args)
+        {"input": "great food !", "label": "1", "probabilities": {"0": 0.01, "1": 0.99}}
+        0
+    """
     from dlclassics.sentiment import predict  # torch: loaded only when a command runs
 
     err = functools.partial(print, file=sys.stderr)  # standard output holds the predictions

@@ -50,7 +50,12 @@ MOST_PASSES, SHORT_SECONDS = 3, 2.0
 
 def ensemble_accuracy(probabilities: Sequence[np.ndarray], labels: np.ndarray) -> float:
     """Accuracy (a fraction) of the mean of ``probabilities`` (each (N,) P(positive)) against
-    ``labels`` (N,)."""
+    ``labels`` (N,).
+
+    Example:
+        >>> ensemble_accuracy([np.array([0.9, 0.4]), np.array([0.7, 0.2])], np.array([1, 1]))
+        0.5
+    """
     mean = np.mean(np.stack(probabilities), axis=0)  # (M, N) -> (N,)
     return float(((mean >= 0.5) == (labels == 1)).mean())
 
@@ -59,7 +64,13 @@ def choose_members(
     dev_probabilities: Mapping[str, np.ndarray], dev_labels: np.ndarray
 ) -> tuple[tuple[str, ...], float]:
     """The subset of two or more candidates (name → (N,) dev P(positive)) whose mean has the best
-    dev accuracy, and that accuracy. Ties go to the smaller ensemble, then the earlier names."""
+    dev accuracy, and that accuracy. Ties go to the smaller ensemble, then the earlier names.
+
+    Example:
+        >>> dev = {"a": np.array([0.9, 0.4]), "b": np.array([0.2, 0.8]), "c": np.array([0.6, 0.6])}
+        >>> choose_members(dev, np.array([1, 1]))
+        (('a', 'b'), 1.0)
+    """
     names = list(dev_probabilities)
     if not 2 <= len(names) <= MOST_CANDIDATES:
         raise ValueError(f"an ensemble needs 2 to {MOST_CANDIDATES} candidates, got {len(names)}")
@@ -74,7 +85,13 @@ def choose_members(
 
 def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
     """One table row from a run's metrics: accuracies (fractions) per split, the reference's,
-    the difference, training seconds and best epoch."""
+    the difference, training seconds and best epoch.
+
+    Example:
+        >>> row = comparison_row(train(Config(model="bow", data="my_text_dir")).details)
+        >>> sorted(row)
+        ['best_epoch', 'difference', 'model', 'ours', 'reference', 'train_seconds']
+    """
     ours, reference = metrics["accuracy"], REFERENCE_ACCURACY.get(metrics["model"])
     row: dict[str, Any] = {"model": metrics["model"], "ours": ours, "reference": reference}
     if reference is not None:
@@ -127,7 +144,13 @@ def compare_models(configs: Sequence[Config], out_dir: Path) -> str | None:
 
 def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
     """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``; with
-    ``SPEED_COLUMNS`` when every row has its ``throughput``."""
+    ``SPEED_COLUMNS`` when every row has its ``throughput``.
+
+    Example:
+        >>> columns, cells = comparison_table(train_models([preset("bow")], Path("runs/c")))
+        >>> columns[:4]
+        ['model', 'train', 'dev', 'test']
+    """
     timed = bool(rows) and all("sentences_per_second" in row for row in rows)
     cells = []
     for row in rows:
@@ -145,7 +168,13 @@ def ensemble_row(
 ) -> dict[str, Any]:
     """The table row of the mean-probability ensemble of the trained models in ``rows``
     (checkpoints in ``out_dir/<model>/best.pt``) whose subset has the best dev accuracy; its
-    test accuracy is computed once, for the chosen subset only."""
+    test accuracy is computed once, for the chosen subset only.
+
+    Example:
+        >>> rows = train_models([preset("bow"), preset("avg")], Path("runs/c"))
+        >>> ensemble_row(rows, yelp, Path("runs/c"))["members"]
+        ['bow', 'avg']
+    """
     device = resolve_device(device)
     names = [row["model"] for row in rows]
     classifiers = {
@@ -172,7 +201,13 @@ def distilled_row(
 ) -> dict[str, Any]:
     """The table row of ``student`` distilled (``distill.distill``, default α and T, resumed from
     its ``last.pt``) into ``out_dir/distilled-<model>`` from the ``ensemble`` row's members, on
-    train and ``unlabelled.txt``. No reference: the reference trained no such student."""
+    train and ``unlabelled.txt``. No reference: the reference trained no such student.
+
+    Example:
+        >>> student = distilled_row(ensemble, preset("bow"), data_dir=yelp, out_dir=Path("runs/c"))
+        >>> student["checkpoints"]
+        ['distilled-bow/best.pt']
+    """
     folder = f"distilled-{student.model}"
     print(f"== {folder}")
     teachers = [out_dir / path for path in ensemble["checkpoints"]]
@@ -195,7 +230,12 @@ def distilled_row(
 
 def taught_by(checkpoint: Path, teachers: Sequence[Path]) -> bool:
     """Whether the student ``checkpoint`` exists and was distilled from exactly ``teachers`` (a
-    retrained or another ensemble member makes a resumed student refuse: it starts over)."""
+    retrained or another ensemble member makes a resumed student refuse: it starts over).
+
+    Example:
+        >>> taught_by(Path("runs/c/distilled-bow/last.pt"), [Path("runs/c/bow/best.pt")])
+        True
+    """
     if not checkpoint.is_file():
         return False
     fingerprint = load_checkpoint(checkpoint, KIND)["fingerprint"].get("distillation", {})
@@ -203,13 +243,23 @@ def taught_by(checkpoint: Path, teachers: Sequence[Path]) -> bool:
 
 
 def one_thread(classifier: Classifier) -> Classifier:
-    """``classifier`` set to predict on one CPU thread (``sentence_logits`` applies it)."""
+    """``classifier`` set to predict on one CPU thread (``sentence_logits`` applies it).
+
+    Example:
+        >>> one_thread(sentiment.load()).config.threads
+        1
+    """
     return replace(classifier, config=replace(classifier.config, threads=1))
 
 
 def prediction_seconds(classifiers: Sequence[Classifier], sentences: list[list[str]]) -> float:
     """Wall seconds for the ``classifiers``, one after the other, to score ``sentences`` on the
-    CPU (their ``threads`` apply)."""
+    CPU (their ``threads`` apply).
+
+    Example:
+        >>> prediction_seconds([sentiment.load()], [["great", "food"]] * 1000) < 1.0
+        True
+    """
     started = time.perf_counter()
     for classifier in classifiers:
         sentence_logits(classifier, sentences)
@@ -220,7 +270,12 @@ def throughput(checkpoints: Sequence[Path], sentences: list[list[str]]) -> dict[
     """``sentences_per_second``: how fast the model (or the ensemble, members run one after the
     other) in ``checkpoints`` scores the token lists ``sentences`` on one CPU thread, loading
     excluded (the fastest of up to ``MOST_PASSES`` passes, after an untimed batch that pays for
-    lazy initialisation); ``megabytes``: the checkpoints' total size (10^6 bytes)."""
+    lazy initialisation); ``megabytes``: the checkpoints' total size (10^6 bytes).
+
+    Example:
+        >>> sorted(throughput([Path("runs/c/bow/best.pt")], [["great", "food"]] * 1000))
+        ['megabytes', 'sentences_per_second']
+    """
     classifiers = [one_thread(load_classifier(path)) for path in checkpoints]
     prediction_seconds(classifiers, sentences[:EVAL_BATCH])
     seconds = [prediction_seconds(classifiers, sentences)]
@@ -256,6 +311,10 @@ def model_rows(
 
 def write_labels(checkpoints: Sequence[Path], source: Path, target: Path) -> None:
     """Label every line of the unlabelled file ``source`` with the model (or ensemble) in
-    ``checkpoints``, one 0/1 a line, into ``target``."""
+    ``checkpoints``, one 0/1 a line, into ``target``.
+
+    Example:
+        >>> write_labels([Path("runs/c/bow/best.pt")], yelp / "unlabelled.txt", Path("labels.txt"))
+    """
     rows = predict_file(load(list(checkpoints)), source, labelled=False).rows
     atomic_write_text(target, render_predictions(rows, "txt", txt_line(proba=False)))

@@ -59,7 +59,12 @@ MASK_RATE, NGRAM_RATE, LONGEST_NGRAM = 0.1, 0.25, 5
 
 @dataclass(frozen=True)
 class Teacher:
-    """One teacher checkpoint: its file, the SHA-256 of its bytes, the loaded classifier."""
+    """One teacher checkpoint: its file, the SHA-256 of its bytes, the loaded classifier.
+
+    Example:
+        >>> load_teachers(["runs/sentiment/bilstm/best.pt"])[0].classifier.config.model
+        'bilstm'
+    """
 
     path: Path
     sha256: str
@@ -67,7 +72,12 @@ class Teacher:
 
 
 def sentences_sha256(sentences: Sequence[Sequence[str]]) -> str:
-    """The SHA-256 of token lists, one space-joined line each: what a teacher is shown."""
+    """The SHA-256 of token lists, one space-joined line each: what a teacher is shown.
+
+    Example:
+        >>> len(sentences_sha256([["great", "food"]]))
+        64
+    """
     digest = hashlib.sha256()
     for tokens in sentences:
         digest.update(" ".join(tokens).encode() + b"\n")
@@ -76,7 +86,12 @@ def sentences_sha256(sentences: Sequence[Sequence[str]]) -> str:
 
 def load_teachers(paths: Sequence[str | os.PathLike[str]]) -> list[Teacher]:
     """Each teacher ``best.pt`` loaded; a missing, unreadable or non-sentiment file is one
-    DlcError line (``classifier.load_classifier``)."""
+    DlcError line (``classifier.load_classifier``).
+
+    Example:
+        >>> [t.path.name for t in load_teachers(["runs/a/best.pt", "runs/b/best.pt"])]
+        ['best.pt', 'best.pt']
+    """
     teachers = []
     for path in paths:
         classifier = load_classifier(path)
@@ -85,7 +100,12 @@ def load_teachers(paths: Sequence[str | os.PathLike[str]]) -> list[Teacher]:
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/dlclassics/teacher_logits`` or ``~/.cache/dlclassics/teacher_logits``."""
+    """``$XDG_CACHE_HOME/dlclassics/teacher_logits`` or ``~/.cache/dlclassics/teacher_logits``.
+
+    Example:
+        >>> cache_dir().name
+        'teacher_logits'
+    """
     return user_cache_dir().parent / "teacher_logits"
 
 
@@ -95,7 +115,14 @@ def teacher_logits(
     """``teacher``'s logits (N,) on ``sentences``, and whether they came from the cache (else
     from one pass of the teacher, then stored). An unreadable entry is computed again. The key
     holds the arithmetic too (device type, autocast dtype): bf16 logits from a GPU are not the
-    CPU's float32 ones."""
+    CPU's float32 ones.
+
+    Example:
+        >>> teacher = load_teachers(["runs/sentiment/bilstm/best.pt"])[0]
+        >>> logits, cached = teacher_logits(teacher, [["great", "food"]])
+        >>> logits.shape
+        torch.Size([1])
+    """
     dtype = autocast_dtype(device, teacher.classifier.config.autocast_precision())
     arithmetic = f"{device.split(':')[0]} {dtype or torch.float32}"
     key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)} {arithmetic}"
@@ -123,7 +150,13 @@ def teacher_probabilities(
     device: str = "cpu",
 ) -> tuple[torch.Tensor, int]:
     """p (N,): the mean over ``teachers`` of σ(logit / ``temperature``); and how many of the
-    teachers' logit vectors came from the cache."""
+    teachers' logit vectors came from the cache.
+
+    Example:
+        >>> p, hits = teacher_probabilities(load_teachers(["runs/a/best.pt"]), [["great"]])
+        >>> p.shape, hits
+        (torch.Size([1]), 0)
+    """
     results = [teacher_logits(teacher, sentences, device) for teacher in teachers]
     logits = torch.stack([member for member, _ in results])  # (M, N)
     return torch.sigmoid(logits / temperature).mean(dim=0), sum(hit for _, hit in results)
@@ -132,7 +165,13 @@ def teacher_probabilities(
 def augmented(train: SentenceFile, copies: int, seed: int) -> list[SentenceFile]:
     """``copies`` altered copies of every training sentence, as one unlabelled set (none when
     ``copies`` is 0): words masked, or a short n-gram kept (see ``MASK_RATE``), so the student
-    sees the teacher's answers on many near-neighbours of the training sentences."""
+    sees the teacher's answers on many near-neighbours of the training sentences.
+
+    Example:
+        >>> train = read_sentences("my_text_dir/train.txt")
+        >>> len(augmented(train, 2, seed=0)[0]) == 2 * len(train)
+        True
+    """
     if not copies:
         return []
     rng = random.Random(seed)
@@ -155,7 +194,14 @@ def distillation_loss(temperature: float) -> LossFn:
     """The cost of the module docstring, summed over a batch. Targets (N, 3): label y, its
     weight w (α for a labelled sentence, 0 for an unlabelled one) and the teacher's p; each
     sentence costs w · BCE(s, y) + (1 − w) · T² · BCE(s / T, p). Training accuracy counts
-    against w·y + (1 − w)·p (at T = 1 the one target the cost pulls toward)."""
+    against w·y + (1 − w)·p (at T = 1 the one target the cost pulls toward).
+
+    Example:
+        >>> loss = distillation_loss(temperature=1.0)
+        >>> total, reference = loss(torch.zeros(1), torch.tensor([[1.0, 0.5, 0.9]]))
+        >>> reference  # alpha * y + (1 - alpha) * p
+        tensor([0.9500])
+    """
     bce = nn.functional.binary_cross_entropy_with_logits
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -172,7 +218,12 @@ def distillation_loss(temperature: float) -> LossFn:
 class Distillation:
     """What distillation adds to a run: the teacher, the unlabelled sentences, α (the weight
     of the labels' term on labelled sentences, in [0, 1]) and the temperature T > 0. ``threads``:
-    CPU threads of a minilm teacher's pass (None: the student's, often 1 for a word student)."""
+    CPU threads of a minilm teacher's pass (None: the student's, often 1 for a word student).
+
+    Example:
+        >>> Distillation(load_teachers(["runs/a/best.pt"]), [], alpha=0.5).temperature
+        1.0
+    """
 
     teachers: list[Teacher]
     unlabelled: list[SentenceFile]
@@ -191,7 +242,13 @@ class Distillation:
     ) -> dict[str, Any]:
         """``p``: the teacher's p (N,) on train and on each ``unlabelled`` set (named
         ``unlabelled I``), T applied; ``accuracy``: its own on dev and test (T = 1, as
-        ``predict``); ``sets``: the logit vectors used, ``cached``: how many the cache held."""
+        ``predict``); ``sets``: the logit vectors used, ``cached``: how many the cache held.
+
+        Example:
+            >>> outputs = distillation.teacher_outputs(splits, [], "cpu")
+            >>> sorted(outputs["accuracy"])
+            ['dev', 'test']
+        """
         evaluated = {name: splits[name] for name in ("dev", "test") if name in splits}
         extra = {f"unlabelled {i}": f for i, f in enumerate(unlabelled)}
         p, cached = {}, 0
@@ -211,7 +268,13 @@ class Distillation:
 
     def training_set(self, splits: dict[str, SentenceFile], ctx: DistContext) -> TrainingSet:
         """Train then unlabelled sentences with (y, w, p) targets (``distillation_loss``); rank 0
-        runs the teacher (or reads the cache) and sends the results to the other ranks."""
+        runs the teacher (or reads the cache) and sends the results to the other ranks.
+
+        Example:
+            >>> trained_on = distillation.training_set(splits, SINGLE_PROCESS)
+            >>> len(trained_on.sentences) == len(splits["train"])
+            True
+        """
         unlabelled = self.unlabelled + augmented(splits["train"], self.augment, self.seed)
         mine = self.teacher_outputs(splits, unlabelled, ctx.device) if ctx.is_main else None
         outputs: dict[str, Any] = distributed.broadcast_object(mine, ctx)
@@ -244,7 +307,12 @@ class Distillation:
     def record(
         self, outputs: dict[str, Any], settings: dict[str, float], unlabelled: list[SentenceFile]
     ) -> dict[str, Any]:
-        """The ``distillation`` entry of ``metrics.json`` (accuracies as fractions)."""
+        """The ``distillation`` entry of ``metrics.json`` (accuracies as fractions).
+
+        Example:
+            >>> distillation.record(outputs, {"alpha": 0.5}, [])["alpha"]
+            0.5
+        """
         teachers = [
             {"path": str(t.path), "sha256": t.sha256, "model": t.classifier.config.model}
             for t in self.teachers

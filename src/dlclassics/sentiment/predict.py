@@ -42,6 +42,11 @@ class FilePredictions:
         member_accuracies: for an ensemble on a labelled file, each member's own accuracy
             (fractions), in the ensemble's order; empty otherwise.
         seconds: time spent predicting (reading and loading excluded).
+
+    Example:
+        >>> found = predict_file(sentiment.load(), "reviews.txt")
+        >>> found.source, len(found.rows), found.labelled
+        ('reviews.txt', 3, False)
     """
 
     source: str
@@ -54,7 +59,12 @@ class FilePredictions:
 
     @property
     def predicted(self) -> int:
-        """How many rows hold a prediction (not blank)."""
+        """How many rows hold a prediction (not blank).
+
+        Example:
+            >>> predict_file(sentiment.load(), "reviews.txt").predicted  # one of 3 lines is blank
+            2
+        """
         return sum(not row.is_blank for row in self.rows)
 
 
@@ -180,6 +190,7 @@ def txt_line(proba: bool) -> Callable[[Prediction], str]:
     """
 
     def line(row: Prediction) -> str:
+        """The row's label, or its P(positive) with ``proba``."""
         if proba and row.probabilities is not None:
             return f"{row.probabilities['1']:.4f}"
         return row.label or ""
@@ -200,6 +211,10 @@ class PredictSettings:
         out: the output file; None: standard output.
         device, threads, precision: where and how the model runs (``run.load``).
         quantize: ``int8``: minilm members dynamically quantised (CPU); None: float.
+
+    Example:
+        >>> PredictSettings(fmt="jsonl", proba=True).max_length
+        512
     """
 
     labelled: bool | None = None
@@ -242,7 +257,16 @@ def report_file(
     guessed: bool,
 ) -> None:
     """The notes on one input file for standard error: how it was read, skipped lines, each
-    ensemble member's accuracy, then the accuracy and confusion matrix of a labelled file."""
+    ensemble member's accuracy, then the accuracy and confusion matrix of a labelled file.
+
+    Example:
+        >>> found = predict_file(model, "test.txt")
+        >>> report_file(found, ["bow.pt"], several=False, say=print, guessed=False)
+        accuracy 0.9500 (95/100)
+        true \\ predicted    0    1
+        0                  48    2
+        1                   3   47
+    """
     prefix = f"{found.source}: " if several else ""
     warning = unknown_words_warning(found.source, found.unknown)
     if warning is not None:

@@ -54,14 +54,25 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor
 
 def bce_sum(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Binary cross-entropy of ``logits`` (N,) against ``labels`` (N,) in [0, 1], summed; and the
-    labels themselves for the accuracy."""
+    labels themselves for the accuracy.
+
+    Example:
+        >>> loss, reference = bce_sum(torch.zeros(2), torch.tensor([0.0, 1.0]))
+        >>> round(float(loss), 4)  # 2 x ln 2
+        1.3863
+    """
     return nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum"), labels
 
 
 @dataclass
 class TrainingSet:
     """What a run trains on. Plain training: the train split's sentences, their 0/1 labels and
-    ``bce_sum``; distillation (``sentiment.distill``) adds sentences, targets and its loss."""
+    ``bce_sum``; distillation (``sentiment.distill``) adds sentences, targets and its loss.
+
+    Example:
+        >>> TrainingSet([["great", "food"]], [1]).loss is bce_sum
+        True
+    """
 
     sentences: list[list[str]]  # also what the vocabulary is built from
     targets: list[Any]  # one per sentence, as ``loss`` reads them (collated by ``label_tensor``)
@@ -76,7 +87,12 @@ TrainingSetFn = Callable[[dict[str, SentenceFile], DistContext], TrainingSet]
 
 def read_splits(data_dir: Path, config: Config) -> dict[str, SentenceFile]:
     """``train`` and ``dev`` (required) and ``test`` (when present) from ``data_dir``, the
-    training sentences cut to ``config.train_limit``."""
+    training sentences cut to ``config.train_limit``.
+
+    Example:
+        >>> sorted(read_splits(Path("my_text_dir"), Config(model="bow")))
+        ['dev', 'test', 'train']
+    """
     splits = {}
     for split in SPLITS:
         path = data_dir / f"{split}.txt"
@@ -99,7 +115,12 @@ def read_splits(data_dir: Path, config: Config) -> dict[str, SentenceFile]:
 
 
 def data_fingerprint(splits: dict[str, SentenceFile]) -> dict[str, Any]:
-    """What names the training data in a checkpoint: a resumed run must train on the same."""
+    """What names the training data in a checkpoint: a resumed run must train on the same.
+
+    Example:
+        >>> data_fingerprint(read_splits(Path("my_text_dir"), Config(model="bow")))["sentences"]
+        {'train': 60, 'dev': 20}
+    """
     digest = hashlib.sha256()
     for split in ("train", "dev"):
         for label, tokens in zip(splits[split].labels or [], splits[split].sentences, strict=True):
@@ -111,7 +132,13 @@ def data_fingerprint(splits: dict[str, SentenceFile]) -> dict[str, Any]:
 def build(config: Config, sentences: Sequence[Sequence[str]]) -> tuple[Classifier, dict[str, Any]]:
     """Vocabulary (of the training ``sentences``), GloVe start and model for ``config``
     (``vocab_size`` and ``embed_dim`` filled in from the data and GloVe), and what to report
-    about GloVe (``{"glove": ...}`` or ``{}``)."""
+    about GloVe (``{"glove": ...}`` or ``{}``).
+
+    Example:
+        >>> classifier, glove = build(Config(model="bow"), [["great", "food"], ["rude"]])
+        >>> classifier.config.vocab_size, glove
+        (5, {})
+    """
     vocab = None
     if config.model != "minilm":  # minilm brings its own tokenizer and sub-word vocabulary
         vocab = Vocabulary.build(sentences, config.min_count)
@@ -135,7 +162,14 @@ def build(config: Config, sentences: Sequence[Sequence[str]]) -> tuple[Classifie
 
 
 def schedule(optimizer: torch.optim.Optimizer, config: Config, steps: int) -> Any:
-    """Constant rate, or linear warm-up then linear decay over ``steps`` optimiser steps."""
+    """Constant rate, or linear warm-up then linear decay over ``steps`` optimiser steps.
+
+    Example:
+        >>> model = nn.Linear(1, 1)
+        >>> optimizer = torch.optim.AdamW(model.parameters(), lr=1.0)
+        >>> schedule(optimizer, Config(model="minilm"), steps=100).get_last_lr()  # warming up
+        [0.1]
+    """
     warmup = max(1, round(config.warmup_fraction * steps))
 
     def factor(step: int) -> float:
@@ -159,7 +193,13 @@ def train_classifier(
 ) -> training.LoopState:
     """AdamW on the batch mean of ``loss`` (binary cross-entropy against the labels unless
     distilling), the schedule stepped every batch, early stopping on dev accuracy: the shared
-    loop with the sentiment loss and evaluation."""
+    loop with the sentiment loss and evaluation.
+
+    Example:
+        >>> state = train_classifier(classifier, train_set, dev_set, checkpoints=checkpoints, ctx=ctx)
+        >>> state.best_epoch
+        3
+    """
     config, model, device = classifier.config, classifier.model, ctx.device
     rank_batch = distributed.per_rank_batch_size(config.batch_size, ctx)
     loader = make_loader(
@@ -206,7 +246,12 @@ def evaluate_best(
 ) -> dict[str, training.EvalResult]:
     """The best epoch's weights (rank 0 reads ``best.pt`` and sends them: no shared file system
     needed) scored on train and test; on dev too only when there is no test set (dev was scored
-    with these weights during training)."""
+    with these weights during training).
+
+    Example:
+        >>> sorted(evaluate_best(classifier, datasets, Path("runs/s"), ctx=ctx))
+        ['test', 'train']
+    """
     path = out_dir / training.BEST_CHECKPOINT
     best = load_checkpoint(path, KIND)["model"] if ctx.is_main else None
     load_weights(classifier.model, distributed.broadcast_object(best, ctx), path)
@@ -283,7 +328,12 @@ def job() -> Iterator[bool]:
 
 
 def as_result(record: dict[str, Any], out_dir: Path) -> Result:
-    """The ``Result`` of a run whose ``metrics.json`` is ``record``, written to ``out_dir``."""
+    """The ``Result`` of a run whose ``metrics.json`` is ``record``, written to ``out_dir``.
+
+    Example:
+        >>> as_result(json.loads(Path("runs/s/metrics.json").read_text()), Path("runs/s")).checkpoint
+        PosixPath('runs/s/best.pt')
+    """
     metrics = {f"{split}_acc": value for split, value in record["accuracy"].items()}
     metrics |= {f"{split}_loss": value for split, value in record["loss"].items()}
     files = {role: out_dir / name for role, name in FILES.items()}
@@ -346,7 +396,13 @@ def train_and_score(
     make_training_set: TrainingSetFn | None = None,
 ) -> dict[str, Any]:
     """Read, build, train (checkpoints in ``out_dir``) and score the best epoch: the run's
-    ``metrics.json`` (see ``describe_run``)."""
+    ``metrics.json`` (see ``describe_run``).
+
+    Example:
+        >>> record = train_and_score(Config(model="bow"), Path("my_text_dir"), Path("runs/s"), ctx=ctx)
+        >>> record["accuracy"]["dev"]
+        0.95
+    """
     times = [time.perf_counter()]
     splits = read_splits(data_dir, config)
     if make_training_set is None:  # the train split's sentences and labels, binary cross-entropy
@@ -390,7 +446,13 @@ def describe_run(
     ctx: DistContext,
 ) -> dict[str, Any]:
     """The run's record (accuracies as fractions; ``history``: the rows of
-    ``training.LoopState``; ``times``: start, trained from, trained to, scored)."""
+    ``training.LoopState``; ``times``: start, trained from, trained to, scored).
+
+    Example:
+        >>> record = describe_run(config, splits, state, evaluations=scores, times=times, ctx=ctx)
+        >>> record["best_epoch"]
+        3
+    """
     best = state.history[state.best_epoch - 1]  # dev's scores when evaluate_best skipped it
     scores = {"dev": (best["dev_acc"], best["dev_loss"])}
     scores |= {name: (e.accuracy, e.loss) for name, e in evaluations.items()}
@@ -425,7 +487,12 @@ def describe_run(
 
 
 def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
-    """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %."""
+    """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %.
+
+    Example:
+        >>> write_outputs(record, Path("runs/s"))
+        bow: best epoch 3: train 99.00 % / dev 95.00 % / test 94.00 %
+    """
     name, matrix = result["model"], result["confusion_matrix"]
     title = f"{name}: training curves"
     plot_curves(result["history"], out_dir / FILES["curves"], title, ("train", "dev"))
