@@ -16,7 +16,8 @@ before the normaliser: the 81 % of issue 25). One CPU thread.
 
 ``--timing``: ``dlc sentiment predict`` (the packaged model, ``--threads 1``) on one 12 MB line
 and on a 100 000-line file of rewritten sentences, wall seconds of the whole command (start-up
-and model loading included), and whether the truncation warning named the long line.
+and model loading included), whether the truncation warning named the long line, and the
+seconds of reading and normalising each file alone (``reader_seconds``).
 
 Results: ``benchmarks/results/sentiment_text.json`` (each invocation updates its keys, with the
 load average: the machine may be shared).
@@ -25,6 +26,8 @@ load average: the machine may be shared).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import random
@@ -153,6 +156,15 @@ def time_predict(path: Path, out: Path) -> dict[str, Any]:
     return {"seconds": seconds, "stderr": done.stderr.strip().splitlines(), "input": path.name}
 
 
+def reader_seconds(path: Path) -> float:
+    """Seconds to read and normalise ``path`` as ``dlc sentiment predict`` does (in process,
+    the truncation warning silenced): the reader's share of the command's time."""
+    started = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        read_sentences(path, None, keep_blank=True)
+    return time.perf_counter() - started
+
+
 def measure_runaway(raw_sentences: list[str]) -> dict[str, Any]:
     """``time_predict`` on one 12 MB line (rewritten sentences run together) and on a
     ``MANY_LINES``-line file of rewritten sentences (repeated), with the output line counts."""
@@ -167,6 +179,7 @@ def measure_runaway(raw_sentences: list[str]) -> dict[str, Any]:
             path.write_text(content, encoding="utf-8")
             out = Path(folder) / f"{name}.out"
             results[name] = time_predict(path, out)
+            results[name]["reader_seconds"] = reader_seconds(path)
             results[name]["megabytes"] = path.stat().st_size / 1e6
             results[name]["output_lines"] = len(out.read_text().splitlines())
     warned = results["long_line"]["stderr"]

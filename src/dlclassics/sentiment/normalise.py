@@ -59,7 +59,8 @@ _PIECES = re.compile(
     rf"|(?P<word>{_WORD})|(?P<other>\S)"
 )
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_CLITICS = ("n't", "'s", "'ve", "'m", "'ll", "'re", "'d")
+_CLITICS = frozenset({"n't", "'s", "'ve", "'m", "'ll", "'re", "'d"})
+_LONGEST_CLITIC = max(map(len, _CLITICS))
 _JOINED = {
     "cannot": ["can", "not"],
     "gonna": ["gon", "na"],
@@ -168,7 +169,12 @@ def _tail_size(word: str, end: int) -> int:
     period, a closing apostrophe, a clitic (``n't``, ``'s``, ...); 0 when none."""
     if word[end - 1] == "'" or (word[end - 1] == "." and _ends_sentence(word, end - 1)):
         return 1
-    return next((len(c) for c in _CLITICS if end > len(c) and word.endswith(c, 0, end)), 0)
+    apostrophe = word.rfind("'", max(end - _LONGEST_CLITIC, 1), end)  # a clitic needs a stem
+    if apostrophe < 0:
+        return 0
+    if word[apostrophe - 1 : end] == "n't" and apostrophe > 1:
+        return 3
+    return end - apostrophe if word[apostrophe:end] in _CLITICS else 0
 
 
 def split_word(word: str) -> list[str]:
@@ -200,13 +206,15 @@ def _ellipsis(periods: int) -> list[str]:
     return ["..."] * (periods // 3) + ["."] * bool(periods % 3)
 
 
-def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
-    """The tokens of ``text`` (already ``ascii_form``) and whether the scan reached its end
-    (False when it stopped at ``limit`` tokens)."""
+def _word_tokens(word: str, limit: int | None) -> tuple[list[str], bool]:
+    """The tokens of one white-space-free ``word`` of ``ascii_form`` text, and whether they are
+    all of them (False when a runaway word stopped at ``limit`` tokens or more)."""
+    if word.isalpha() and word not in _JOINED:
+        return [word], True  # most words: no regex needed
     tokens: list[str] = []
-    for match in _PIECES.finditer(text):
+    for match in _PIECES.finditer(word):
         if limit is not None and len(tokens) >= limit:
-            return tokens[:limit], False
+            return tokens, False
         piece, kind = match.group(), match.lastgroup
         if kind == "word":
             tokens += [piece] if piece.isalpha() and piece not in _JOINED else split_word(piece)
@@ -218,6 +226,19 @@ def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
             tokens.append(piece[0])
         else:
             tokens.append(piece)
+    return tokens, True
+
+
+def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
+    """The tokens of ``text`` (already ``ascii_form``) and whether the scan reached its end
+    (False when it stopped at ``limit`` tokens)."""
+    tokens: list[str] = []
+    words = text.split()  # no token spans white space
+    for index, word in enumerate(words):
+        more, whole = _word_tokens(word, None if limit is None else limit - len(tokens))
+        tokens += more
+        if limit is not None and len(tokens) >= limit:
+            return tokens, whole and index == len(words) - 1
     return tokens, True
 
 
