@@ -90,7 +90,8 @@ config = transfer.Config(data={str(my_images)!r}, mode="freeze", epochs=1, views
                          batch_size=4, out={str(tmp_path / "t")!r}, device="cpu", threads=1)
 result = transfer.train(config)
 model = transfer.load(result.checkpoint)
-print(model.classes, model.predict([{str(my_images / "reds" / "1.png")!r}]), result.metrics["val_acc"])
+labels = model.predict([{str(my_images / "reds" / "1.png")!r}])
+print(model.classes, labels, result.metrics["val_acc"])
 """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     job = subprocess.run(

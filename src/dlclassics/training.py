@@ -51,7 +51,8 @@ class EvalResult:
         labels: (N,) true classes.
 
     Example:
-        >>> EvalResult(0.3, 0.5, torch.tensor([[0.9, 0.1], [0.2, 0.8]]), torch.tensor([0, 0])).predictions
+        >>> probabilities = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+        >>> EvalResult(0.3, 0.5, probabilities, torch.tensor([0, 0])).predictions
         tensor([0, 1])
     """
 
@@ -185,7 +186,8 @@ def train_one_epoch(
     """One pass over ``loader``; the mean training loss and accuracy over all ranks.
 
     Example:
-        >>> train_one_epoch(model, loader, optimizer, scheduler, task, LoopConfig(epochs=1), 1, "cpu")
+        >>> loop = LoopConfig(epochs=1)
+        >>> train_one_epoch(model, loader, optimizer, scheduler, task, loop, 1, "cpu")
         (0.6931, 0.5)
     """
     model.train()
@@ -239,7 +241,8 @@ def resume_state(
     and scheduler loaded. Rank 0 reads the file and sends it to the others.
 
     Example:
-        >>> resume_state(Checkpoints(Path("runs/new"), "toy", {}), model, optimizer, scheduler).epochs_done
+        >>> fresh = Checkpoints(Path("runs/new"), "toy", {})
+        >>> resume_state(fresh, model, optimizer, scheduler).epochs_done
         0
     """
     path = checkpoints.folder / LAST_CHECKPOINT

@@ -2,7 +2,8 @@
 
     from dlclassics import transfer
 
-    result = transfer.train(transfer.Config(data="my_images", mode="freeze", epochs=3, out="runs/t"))
+    config = transfer.Config(data="my_images", mode="freeze", epochs=3, out="runs/t")
+    result = transfer.train(config)
     model = transfer.load(result.checkpoint)
     model.predict(["a.jpg", pil_image]); model.predict_proba(["a.jpg"]); model.classes
 

@@ -41,7 +41,12 @@ FRACTION = bounded(float, 0.0, MAX_VAL_FRACTION, low_open=True)
 
 
 class TransferActions(argparse._SubParsersAction):
-    """``train``/``predict``, with a hint instead of "invalid choice" for ``dlc transfer DIR``."""
+    """``train``/``predict``, with a hint instead of "invalid choice" for ``dlc transfer DIR``.
+
+    Example:
+        >>> cli.main(["transfer", "my_photos/"])
+        dlc: error: ... did you mean `dlc transfer train --data my_photos/`? ...
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +73,14 @@ class TransferActions(argparse._SubParsersAction):
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``dlc transfer train`` (also accepted by bare ``dlc transfer``), each named
-    after its ``transfer.Config`` field; training settings left out take the protocol's value."""
+    after its ``transfer.Config`` field; training settings left out take the protocol's value.
+
+    Example:
+        >>> parser = DlcArgumentParser(prog="dlc transfer train")
+        >>> add_train_arguments(parser)
+        >>> parser.parse_args(["--views", "3"]).views
+        3
+    """
     add = parser.add_argument
     add("--data", metavar="DIR", help="image folder (none: the hymenoptera data set)")
     add_data_root_argument(parser)
@@ -107,7 +119,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``dlc transfer predict``."""
+    """The options of ``dlc transfer predict``.
+
+    Example:
+        >>> parser = DlcArgumentParser(prog="dlc transfer predict")
+        >>> add_predict_arguments(parser)
+        >>> parser.parse_args(["--checkpoint", "best.pt", "a.jpg", "--topk", "2"]).topk
+        2
+    """
     add = parser.add_argument
     add("--checkpoint", required=True, metavar="CKPT", help="OUT/<mode>/best.pt")
     images_help = (
@@ -126,6 +145,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dlc transfer`` (bare: train) and its ``train``/``predict`` actions to ``dlc``.
+
+    Example:
+        >>> register(parser.add_subparsers())
+    """
     parser = subparsers.add_parser(
         "transfer",
         help="fine-tune or freeze an ImageNet backbone on an image folder",
@@ -143,14 +167,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def transfer_api() -> ModuleType:
-    """``dlclassics.transfer.run``, imported when a command runs (it imports torch)."""
+    """``dlclassics.transfer.run``, imported when a command runs (it imports torch).
+
+    Example:
+        >>> transfer_api().load("runs/t/freeze/best.pt").classes
+        ['ants', 'bees']
+    """
     from dlclassics.transfer import run
 
     return run
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """``dlc transfer train``: the arguments as a ``Config``, trained (``transfer.train``)."""
+    """``dlc transfer train``: the arguments as a ``Config``, trained (``transfer.train``).
+
+    Example:
+        >>> train_command(build_parser().parse_args(["transfer", "train", "--data", "my_images"]))
+        0
+    """
     transfer_api().train(options.config_from_args(Config, args))
     return 0
 
@@ -171,7 +205,13 @@ def txt_line(prediction: Prediction) -> str:
 
 def predict_command(args: argparse.Namespace) -> int:
     """``dlc transfer predict``: classify the images, write them in ``--format``; the accuracy
-    and confusion matrix on standard error when the images sit in class folders."""
+    and confusion matrix on standard error when the images sit in class folders.
+
+    Example:
+        >>> args = ["transfer", "predict", "--checkpoint", "runs/t/freeze/best.pt", "my_images"]
+        >>> predict_command(build_parser().parse_args([*args, "--format", "jsonl"]))
+        0
+    """
     writes_file = args.out not in (None, "-") and not is_special_file(args.out)
     if writes_file:
         check_output_file(args.out)

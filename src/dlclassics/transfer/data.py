@@ -33,7 +33,13 @@ Transform = Callable[[Image.Image], torch.Tensor]
 @dataclass
 class ImageFolderData:
     """The readable images of a data folder: ``(path, label)`` pairs, label i naming
-    ``classes[i]`` (the sorted class subfolders), and ``(path, reason)`` of every file left out."""
+    ``classes[i]`` (the sorted class subfolders), and ``(path, reason)`` of every file left out.
+
+    Example:
+        >>> data = scan_image_folder("hymenoptera_data")
+        >>> data.classes, len(data.train), len(data.val)
+        (['ants', 'bees'], 245, 153)
+    """
 
     root: Path
     classes: list[str]
@@ -45,7 +51,12 @@ class ImageFolderData:
 
 def fingerprint(samples: Samples) -> str:
     """A hash of the samples' absolute paths, labels, sizes and modification times (cache keys):
-    file statistics stand in for the contents, since an edited image changes its size or time."""
+    file statistics stand in for the contents, since an edited image changes its size or time.
+
+    Example:
+        >>> fingerprint([(Path("my_images/ants/0.jpg"), 0)])
+        '3f1c9a0b2d4e5f60'
+    """
     digest = hashlib.sha256()
     for path, label in samples:
         stat = path.stat()
@@ -175,7 +186,12 @@ def labelled_image_args(
 
 
 def limit_per_class(samples: Samples, limit: int | None) -> Samples:
-    """The first ``limit`` samples of every class (all of them when ``limit`` is None)."""
+    """The first ``limit`` samples of every class (all of them when ``limit`` is None).
+
+    Example:
+        >>> limit_per_class([(Path("a"), 0), (Path("b"), 0), (Path("c"), 1)], 1)
+        [(PosixPath('a'), 0), (PosixPath('c'), 1)]
+    """
     if limit is None:
         return list(samples)
     seen: Counter[int] = Counter()
@@ -190,7 +206,13 @@ def limit_per_class(samples: Samples, limit: int | None) -> Samples:
 class LabelledImages(Dataset):
     """``(transform(image), label)`` pairs. With ``seed`` set, image i in epoch e is transformed
     under its own RNG seed (``seed``, e, i), so an augmentation is the same whatever the batch,
-    worker or rank that loads it, and a resumed run repeats it (``set_epoch``: the next epoch's)."""
+    worker or rank that loads it, and a resumed run repeats it (``set_epoch``: the next epoch's).
+
+    Example:
+        >>> images = LabelledImages(data.train, train_transform(backbone.preprocessing), seed=0)
+        >>> images[0][0].shape, images[0][1]
+        (torch.Size([3, 224, 224]), 0)
+    """
 
     def __init__(self, samples: Samples, transform: Transform, seed: int | None = None) -> None:
         self.samples = samples
@@ -199,6 +221,11 @@ class LabelledImages(Dataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Augment as in ``epoch`` from now on (seeded per image and epoch).
+
+        Example:
+            >>> images.set_epoch(2)
+        """
         self.epoch = epoch
 
     def __len__(self) -> int:
@@ -214,20 +241,35 @@ class LabelledImages(Dataset):
 
 
 def train_transform(pre: Preprocessing) -> T.Compose:
-    """PIL RGB image → augmented, normalised tensor (3, crop, crop)."""
+    """PIL RGB image → augmented, normalised tensor (3, crop, crop).
+
+    Example:
+        >>> train_transform(backbone.preprocessing)(Image.new("RGB", (320, 240))).shape
+        torch.Size([3, 224, 224])
+    """
     crop = [T.RandomResizedCrop(pre.crop), T.RandomHorizontalFlip()]
     return T.Compose([*crop, T.ToTensor(), T.Normalize(pre.mean, pre.std)])
 
 
 def eval_transform(pre: Preprocessing, mirror: bool = False) -> T.Compose:
-    """PIL RGB image → centre-cropped (optionally mirrored), normalised tensor (3, crop, crop)."""
+    """PIL RGB image → centre-cropped (optionally mirrored), normalised tensor (3, crop, crop).
+
+    Example:
+        >>> eval_transform(backbone.preprocessing, mirror=True)(Image.new("RGB", (320, 240))).shape
+        torch.Size([3, 224, 224])
+    """
     flip = [T.RandomHorizontalFlip(p=1.0)] if mirror else []
     crop = [T.Resize(pre.resize), T.CenterCrop(pre.crop), *flip]
     return T.Compose([*crop, T.ToTensor(), T.Normalize(pre.mean, pre.std)])
 
 
 class EvalViews:
-    """PIL image → (V, 3, crop, crop): the centre crop, and its mirror image when ``flip_tta``."""
+    """PIL image → (V, 3, crop, crop): the centre crop, and its mirror image when ``flip_tta``.
+
+    Example:
+        >>> EvalViews(backbone.preprocessing, flip_tta=True)(Image.new("RGB", (320, 240))).shape
+        torch.Size([2, 3, 224, 224])
+    """
 
     def __init__(self, pre: Preprocessing, flip_tta: bool) -> None:
         mirrors = (False, True) if flip_tta else (False,)
@@ -238,7 +280,12 @@ class EvalViews:
 
 
 def describe_transforms(pre: Preprocessing) -> str:
-    """A string that changes whenever the transforms would (part of the feature-cache key)."""
+    """A string that changes whenever the transforms would (part of the feature-cache key).
+
+    Example:
+        >>> describe_transforms(Preprocessing((0.5,) * 3, (0.5,) * 3))[:36]
+        'train=RandomResizedCrop(224)+HFlip;'
+    """
     train = f"RandomResizedCrop({pre.crop})+HFlip"
     evaluation = f"Resize({pre.resize})+CenterCrop({pre.crop})"
     return f"train={train};eval={evaluation};mean={pre.mean};std={pre.std}"

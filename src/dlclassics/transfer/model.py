@@ -32,7 +32,12 @@ def _name_forms(name: str) -> list[str]:
 def imagenet_class_indices(class_names: list[str]) -> list[int] | None:
     """The ImageNet index naming each class (``["ants", "bees"]`` → ``[310, 309]``), or None
     unless every class's folder name, or a singular form of it, equals exactly one ImageNet
-    category name (case-insensitive) and no two classes share one."""
+    category name (case-insensitive) and no two classes share one.
+
+    Example:
+        >>> imagenet_class_indices(["ants", "bees"])
+        [310, 309]
+    """
     by_name: dict[str, list[int]] = {}
     for index, category in enumerate(imagenet_categories()):
         by_name.setdefault(category.lower(), []).append(index)
@@ -54,7 +59,12 @@ def new_head(
 ) -> nn.Linear:
     """A new ``nn.Linear(feature_dim, num_classes)`` head: ``init`` "imagenet" copies the
     ImageNet classifier rows ``imagenet_indices`` (when there are such rows); otherwise PyTorch's
-    default Linear initialisation, drawn from ``generator``."""
+    default Linear initialisation, drawn from ``generator``.
+
+    Example:
+        >>> new_head(backbone, 2, "imagenet", [310, 309], torch.Generator().manual_seed(0))
+        Linear(in_features=1280, out_features=2, bias=True)
+    """
     head = nn.Linear(backbone.feature_dim, num_classes)
     bound = 1.0 / backbone.feature_dim**0.5  # nn.Linear's default U(-1/sqrt(fan_in), +)
     with torch.no_grad():
@@ -70,7 +80,13 @@ def new_head(
 class TransferModel(nn.Module):
     """Normalised images (N, 3, H, W) → class logits (N, num_classes): backbone then head.
     ``frozen_backbone``: no gradients into the backbone, kept in eval mode. ``frozen_bn``: only
-    BatchNorm stays in eval mode (its running statistics fixed) while the backbone trains."""
+    BatchNorm stays in eval mode (its running statistics fixed) while the backbone trains.
+
+    Example:
+        >>> model = TransferModel(backbone, nn.Linear(1280, 2), frozen_backbone=True)
+        >>> model(torch.zeros(1, 3, 224, 224)).shape
+        torch.Size([1, 2])
+    """
 
     def __init__(
         self, backbone: Backbone, head: nn.Linear, frozen_backbone: bool, frozen_bn: bool = False
@@ -83,9 +99,21 @@ class TransferModel(nn.Module):
         self.backbone.requires_grad_(not frozen_backbone)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits (N, num_classes) of normalised images (N, 3, H, W).
+
+        Example:
+            >>> model(torch.zeros(4, 3, 224, 224)).shape
+            torch.Size([4, 2])
+        """
         return self.head(self.backbone(images))
 
     def train(self, mode: bool = True) -> TransferModel:
+        """Training mode for what trains; the frozen parts stay in eval mode.
+
+        Example:
+            >>> model.train().backbone.training  # a frozen backbone
+            False
+        """
         super().train(mode)
         if mode and self.frozen_backbone:
             self.backbone.eval()
@@ -98,13 +126,24 @@ class TransferModel(nn.Module):
 
 class ViewAverage(nn.Module):
     """Test-time augmentation: inputs (N, V, ...) → ``model`` on the N*V views → logits
-    (N, V, C) → mean over V → (N, C)."""
+    (N, V, C) → mean over V → (N, C).
+
+    Example:
+        >>> ViewAverage(nn.Linear(4, 3))(torch.randn(5, 2, 4)).shape  # 5 images, 2 views
+        torch.Size([5, 3])
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, views: torch.Tensor) -> torch.Tensor:
+        """The mean logits (N, C) over the V views of each of N inputs (N, V, ...).
+
+        Example:
+            >>> ViewAverage(nn.Linear(4, 3))(torch.randn(2, 1, 4)).shape
+            torch.Size([2, 3])
+        """
         n, v = views.shape[:2]
         logits = self.model(views.flatten(0, 1))  # (N*V, C)
         return logits.view(n, v, -1).mean(dim=1)  # (N, C)
@@ -114,7 +153,13 @@ def classify_batch(
     model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], device: str
 ) -> tuple[torch.Tensor, int, int]:
     """``training.Task.batch_loss``: (mean cross-entropy, correct count, B) of one batch of
-    ``(inputs (B, ...), labels (B,))``, moved to ``device``."""
+    ``(inputs (B, ...), labels (B,))``, moved to ``device``.
+
+    Example:
+        >>> loss, correct, count = classify_batch(head, (features, labels), device="cpu")
+        >>> count
+        16
+    """
     inputs, labels = (tensor.to(device) for tensor in batch)
     logits = model(inputs)  # (B, C)
     loss = F.cross_entropy(logits, labels)
@@ -122,14 +167,24 @@ def classify_batch(
 
 
 def evaluate_logits(logits: torch.Tensor, labels: torch.Tensor) -> EvalResult:
-    """Logits (N, C) and labels (N,) → loss, accuracy and probabilities (on the CPU)."""
+    """Logits (N, C) and labels (N,) → loss, accuracy and probabilities (on the CPU).
+
+    Example:
+        >>> evaluate_logits(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])).accuracy
+        0.5
+    """
     loss = F.cross_entropy(logits.float(), labels).item()
     accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
     return EvalResult(loss, accuracy, logits.float().softmax(dim=1).cpu(), labels.cpu())
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
-    """Run ``model`` (inputs → logits (B, C)) over ``loader`` of ``(inputs, labels)`` batches."""
+    """Run ``model`` (inputs → logits (B, C)) over ``loader`` of ``(inputs, labels)`` batches.
+
+    Example:
+        >>> evaluate(ViewAverage(model), val_loader, "cpu").accuracy
+        0.9673
+    """
     was_training = model.training
     model.eval()
     all_logits, all_labels = [], []
@@ -152,7 +207,16 @@ def before_training(
     """Val accuracy before any training, from val features (N, T, D) and labels (N,), with logits
     averaged over T: of a new random head, of zero-shot classification with the ImageNet
     classifier rows of the classes (when every class folder names an ImageNet category), and of
-    the head built with ``head_init``, which is returned (on the backbone's device) to train."""
+    the head built with ``head_init``, which is returned (on the backbone's device) to train.
+
+    Example:
+        >>> classes = ["ants", "bees"]
+        >>> measured, head = before_training(
+        ...     backbone, cache.val, cache.val_labels, classes, "imagenet", seed=0
+        ... )
+        >>> measured["imagenet_classes"]
+        [310, 309]
+    """
     indices = imagenet_class_indices(classes) if backbone.imagenet_head is not None else None
     used_init = head_init if indices is not None else "random"
     device = next(backbone.parameters()).device
@@ -189,9 +253,8 @@ def describe_before_training(measured: dict[str, Any]) -> str:
     """The log line of ``before_training``'s figures, as percentages.
 
     Example:
-        >>> describe_before_training({"random_head_val_acc": 0.5, "zero_shot_val_acc": None,
-        ...                           "head_init": "random", "initial_head_val_acc": 0.5})
-        'val acc before training: random head 50.00 %, zero-shot n/a (the classes do not name ImageNet classes), initial head (random) 50.00 %'
+        >>> print(describe_before_training(measured))  # hymenoptera, EfficientNet-Lite0
+        val acc before training: random head 38.56 %, zero-shot 97.39 %, initial head ...
     """
     zero_shot = measured["zero_shot_val_acc"]
     no_match = "n/a (the classes do not name ImageNet classes)"

@@ -34,7 +34,12 @@ def part_configs(out_dir: Path, data_root: Path, profile: str) -> list[Config]:
     """The runs of ``profile``: tiny (each mode on its own, 8 training images per class, 1–2
     epochs), quick (the improved protocol's quick profile, both modes) or full (improved, then
     the tutorial's reference recipe: hours on a CPU). They share one feature cache, and an
-    interrupted reproduce continues from ``last.pt``."""
+    interrupted reproduce continues from ``last.pt``.
+
+    Example:
+        >>> [config.mode for config in part_configs(Path("out"), Path("data"), "tiny")]
+        ['finetune', 'freeze']
+    """
     protocols = ["improved", "reference"] if profile == "full" else ["improved"]
     common = {
         "data_root": data_root,
@@ -56,7 +61,13 @@ def part_configs(out_dir: Path, data_root: Path, profile: str) -> list[Config]:
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Run the transfer experiment into ``out_dir``, on the GPU when one is visible (profiles:
     ``part_configs``). Returns the accuracy table, each run's figures and ``data``: the profile
-    and ``{"<protocol>/<mode>": _run_record}``."""
+    and ``{"<protocol>/<mode>": _run_record}``.
+
+    Example:
+        >>> data_root = Path("~/.cache/dlclassics/data").expanduser()
+        >>> run_part(Path("report/transfer"), data_root, "tiny").data["profile"]
+        'tiny'
+    """
     runs: dict[str, Any] = {}
     figures: list[Figure] = []
     for config in part_configs(out_dir, data_root, profile):
