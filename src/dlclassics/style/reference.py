@@ -8,7 +8,7 @@ benchmarks import them from here.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,26 @@ def pair_config(template: Config, pair: ReferencePair, styles_folder: Path) -> C
         >>> pair_config(Config(out=Path("ref"), size=96), REFERENCE_PAIRS[1], Path("styles")).out
         PosixPath('ref/the_scream')
     """
-    preset = {}
-    if template.backbone == "squeezenet1_1":
-        preset = {k: v for k, v in asdict(pair.squeezenet).items() if k != "backbone"}
-    return replace(
+    config = replace(
         template,
         content=styles_folder / pair.content_file,
         styles=(styles_folder / pair.style_file,),
         out=template.out / pair.name,
         style_size=max(8, round(pair.style_size * template.size / REFERENCE_SIZE)),
         extra={"reference_pair": pair.name},
-        **preset,
+    )
+    if template.backbone != "squeezenet1_1":
+        return config
+    reference = pair.squeezenet
+    return replace(
+        config,
+        content_layer=reference.content_layer,
+        content_weight=reference.content_weight,
+        style_layers=reference.style_layers,
+        style_weight=reference.style_weight,
+        tv_weight=reference.tv_weight,
+        lr=reference.lr,
+        lr_decayed=reference.lr_decayed,
     )
 
 
@@ -88,7 +97,7 @@ def pair_summary(name: str, result: Result) -> dict[str, Any]:
         >>> pair_summary("the_scream", result)["image"]
         'the_scream/result.png'
     """
-    metrics, files = result.metrics, result.files
+    metrics = result.metrics
     return {
         "style_first": metrics["style_loss_first"],
         "style_last": metrics["style_loss_last"],
@@ -99,9 +108,9 @@ def pair_summary(name: str, result: Result) -> dict[str, Any]:
         "tv_last": metrics["tv_loss_last"],
         "seconds": metrics["seconds"],
         "iterations_per_second": metrics["iterations_per_second"],
-        "image": f"{name}/{files['image'].name}",
-        "panel": f"{name}/{files['panel'].name}",
-        "loss_curve": f"{name}/{files['loss_figure'].name}",
+        "image": f"{name}/{result.files['image'].name}",
+        "panel": f"{name}/{result.files['panel'].name}",
+        "loss_curve": f"{name}/{result.files['loss_figure'].name}",
     }
 
 

@@ -47,8 +47,8 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
     rows = []
     for name, p in pairs.items():
         first, last, total = (f"{p[k]:.4g}" for k in ("style_first", "style_last", "total_last"))
-        reduction, seconds = f"{p['style_reduction']:.1f}x", f"{p['seconds']:.1f}"
-        rows.append([name, first, last, reduction, total, seconds])
+        reduction = f"{p['style_reduction']:.1f}x"
+        rows.append([name, first, last, reduction, total, f"{p['seconds']:.1f}"])
     columns = ["style", "style loss first", "style loss last", "reduction", "total last", "s"]
     title = "Style transfer: loss of the generated image, first and last iteration"
     table = Table(title, columns, rows)
