@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torchvision
 from torch import nn
 
 from dlclassics.checkpoint import read_torch_file
 from dlclassics.data.root import OFFLINE_ENV_VAR, offline
+from dlclassics.efficientnet_lite import efficientnet_lite0, load_state_dict
 from dlclassics.errors import DlcError, first_line
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
@@ -177,8 +179,6 @@ class GlobalAvgPool(nn.Module):
 
 
 def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
-    from dlclassics.efficientnet_lite import efficientnet_lite0, load_state_dict
-
     net = efficientnet_lite0(None if isinstance(weights, Path) else weights)
     if isinstance(weights, Path):  # read here, safely and with one-line errors
         load_state_dict(net, load_state_dict_file(weights))
@@ -198,9 +198,7 @@ def _build_efficientnet_lite0(weights: str | Path | None) -> Backbone:
 
 def _torchvision_model(arch: str, weights: str | Path | None) -> nn.Module:
     """A torchvision model: named weights (downloaded once, then cached), a file's, or random."""
-    import torchvision
-
-    builder = getattr(torchvision.models, arch)
+    builder = torchvision.models.get_model_builder(arch)
     if weights is None or isinstance(weights, Path):
         model = builder(weights=None)
         if weights is not None:
@@ -321,8 +319,6 @@ def weight_names(name: str) -> list[str]:
     """
     if name not in TORCHVISION_ARCHS:
         return [IMAGENET, "DEFAULT"]
-    import torchvision
-
     return [IMAGENET, *torchvision.models.get_model_weights(name).__members__]
 
 
@@ -338,8 +334,6 @@ def resolve_weights(name: str, weights: str | os.PathLike[str] | None) -> str | 
         return weights
     text = os.fspath(weights)
     if name in TORCHVISION_ARCHS:
-        import torchvision
-
         enum = torchvision.models.get_model_weights(name)
         member = text.removeprefix(f"{enum.__name__}.")  # ResNet18_Weights.IMAGENET1K_V1
         if member in enum.__members__:
@@ -412,6 +406,4 @@ def imagenet_categories() -> list[str]:
         >>> imagenet_categories()[310]
         'ant'
     """
-    import torchvision
-
     return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from dlclassics.errors import DlcError
 
@@ -122,8 +123,6 @@ def wrap_model(
     """
     if not ctx.enabled:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     device_ids = [ctx.local_rank] if ctx.device.startswith("cuda") else None
     return DistributedDataParallel(
         model, device_ids=device_ids, find_unused_parameters=find_unused_parameters
