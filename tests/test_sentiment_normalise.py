@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from dlclassics.errors import DlcError
+from dlclassics.sentiment.classifier import load_classifier
 from dlclassics.sentiment.normalise import YELP, Normaliser, normalise, split_word, tokenise
+from dlclassics.sentiment.packaged import CARD_TEXT, MODEL, read_card
 
 SPLITS = ("train", "dev", "test", "unlabelled")
 
@@ -109,3 +111,15 @@ def test_the_normaliser_round_trips_through_a_checkpoint_dict() -> None:
             Normaliser.from_dict(damaged, "best.pt")
     with pytest.raises(ValueError, match="unknown text normaliser"):
         Normaliser("other", 1)
+
+
+def test_the_packaged_card_says_what_text_it_expects_and_scores() -> None:
+    text = read_card()["text"]
+    assert (
+        Normaliser.from_dict(text["normaliser"], "card.json") == load_classifier(MODEL).normaliser
+    )
+    for split in ("dev", "test"):  # benchmarks/sentiment_text_bench.py --card
+        scores = text[split]
+        assert scores["rewritten"] >= 0.96
+        assert abs(scores["rewritten"] - scores["files_form"]) <= 0.005
+    assert "as people write it" in CARD_TEXT.read_text(encoding="utf-8")
