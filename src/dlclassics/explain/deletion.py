@@ -59,11 +59,21 @@ class DeletionCheck:
 
     @property
     def targeted_wins(self) -> float:
-        """The fraction of items where the targeted deletion dropped P(class) more."""
+        """The fraction of items where the targeted deletion dropped P(class) more.
+
+        Example:
+            >>> DeletionCheck([0.3], [0.1], [False], [False]).targeted_wins
+            1.0
+        """
         return float(np.mean(np.asarray(self.targeted) > np.asarray(self.random)))
 
     def drop_difference(self) -> Difference:
-        """Mean targeted drop − mean random drop, with its paired bootstrap interval."""
+        """Mean targeted drop − mean random drop, with its paired bootstrap interval.
+
+        Example:
+            >>> round(DeletionCheck([0.3, 0.2], [0.1, 0.0], [], []).drop_difference().value, 2)
+            0.2
+        """
         targeted, random = np.asarray(self.targeted), np.asarray(self.random)
         return paired_bootstrap(
             lambda i: float(targeted[i].mean()), lambda i: float(random[i].mean()), len(targeted)
@@ -122,7 +132,12 @@ def random_maps(count: int, grid: Sequence[int], size: Sequence[int], seed: int)
 
 
 def feature_grid(classifier: Classifier, batch: torch.Tensor) -> tuple[int, int]:
-    """The (h, w) of the feature maps Grad-CAM weighs, for a batch (N, V, 3, H, W)."""
+    """The (h, w) of the feature maps Grad-CAM weighs, for a batch (N, V, 3, H, W).
+
+    Example:
+        >>> feature_grid(classifier, torch.zeros(1, 1, 3, 224, 224))
+        (7, 7)
+    """
     shapes: list[tuple[int, int]] = []
     handle = feature_layer(classifier.model).register_forward_hook(
         lambda _module, _inputs, output: shapes.append(tuple(output.shape[-2:]))
@@ -140,7 +155,12 @@ def masked_probabilities(
     classifier: Classifier, batch: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
     """Class probabilities (N, C) of normalised views (N, 3, H, W) with ``mask`` (N, H, W)
-    pixels set to 0, the backbone's mean colour."""
+    pixels set to 0, the backbone's mean colour.
+
+    Example:
+        >>> masked_probabilities(classifier, batch, top_mask(maps, 0.2)).shape
+        torch.Size([16, 2])
+    """
     masked = batch * (~mask)[:, None]
     logits = ViewAverage(classifier.model.eval())(with_mirrors(classifier, masked))
     return logits.float().softmax(dim=1).cpu()

@@ -65,11 +65,29 @@ class ImageExplanation:
             >>> heat.overlay().size
             (224, 224)
         """
-        import matplotlib
+        return heat_overlay(self.image, self.heatmap, opacity)
 
-        colours = matplotlib.colormaps[COLOUR_MAP](self.heatmap)[..., :3]  # (H, W, 3) in [0, 1]
-        heat = Image.fromarray((colours * 255).round().astype(np.uint8))
-        return Image.blend(self.image, heat, opacity)
+
+def heat_overlay(
+    image: Image.Image, heatmap: np.ndarray, opacity: float = OVERLAY_OPACITY
+) -> Image.Image:
+    """A heat map (H, W) in [0, 1] in colour (``jet``: red is most) blended over the RGB
+    ``image``, resized bilinearly to the image's size first when it is smaller (a feature grid).
+
+    Example:
+        >>> heat_overlay(Image.new("RGB", (64, 64)), np.eye(7)).size
+        (64, 64)
+    """
+    import matplotlib
+
+    if heatmap.shape != (image.height, image.width):
+        grid = torch.as_tensor(np.asarray(heatmap, dtype=np.float32))[None, None]
+        size = (image.height, image.width)
+        heatmap = F.interpolate(grid, size=size, mode="bilinear", align_corners=False)[0, 0]
+        heatmap = heatmap.clamp(0, 1).numpy()
+    colours = matplotlib.colormaps[COLOUR_MAP](heatmap)[..., :3]  # (H, W, 3) in [0, 1]
+    heat = Image.fromarray((colours * 255).round().astype(np.uint8))
+    return Image.blend(image, heat, opacity)
 
 
 def model_view(classifier: Classifier, image: Image.Image) -> Image.Image:
@@ -107,7 +125,12 @@ def with_mirrors(classifier: Classifier, batch: torch.Tensor) -> torch.Tensor:
 
 
 def feature_layer(model: TransferModel) -> torch.nn.Module:
-    """The layer Grad-CAM looks at: the backbone's last (deepest, still spatial) layer."""
+    """The layer Grad-CAM looks at: the backbone's last (deepest, still spatial) layer.
+
+    Example:
+        >>> feature_layer(classifier.model) is classifier.model.backbone.layers["head"]
+        True
+    """
     return model.backbone.layers[model.backbone.layer_names[-1]]
 
 
@@ -175,7 +198,12 @@ def scale_maps(cams: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 
 
 def class_indices(classifier: Classifier, labels: Sequence[str | None]) -> list[int | None]:
-    """Class names (None: the predicted class) → column indices; an unknown name is a DlcError."""
+    """Class names (None: the predicted class) → column indices; an unknown name is a DlcError.
+
+    Example:
+        >>> class_indices(classifier, ["bees", None])
+        [1, None]
+    """
     for label in labels:
         if label is not None and label not in classifier.classes:
             known = ", ".join(classifier.classes)
@@ -213,7 +241,12 @@ def grad_cam(
 
 
 def overlay_name(path: Path, taken: set[str]) -> str:
-    """``<stem>_gradcam.png``, with ``-2``, ``-3``… when two inputs share a stem."""
+    """``<stem>_gradcam.png``, with ``-2``, ``-3``… when two inputs share a stem.
+
+    Example:
+        >>> taken = set(); overlay_name(Path("a/x.jpg"), taken), overlay_name(Path("b/x.png"), taken)
+        ('x_gradcam.png', 'x-2_gradcam.png')
+    """
     name, copy = f"{path.stem}_gradcam.png", 2
     while name in taken:
         name, copy = f"{path.stem}-{copy}_gradcam.png", copy + 1

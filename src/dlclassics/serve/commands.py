@@ -75,7 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load_models(args: argparse.Namespace) -> Models:
-    """The predictors the options name, through the Python API (a bad file is a DlcError)."""
+    """The predictors the options name, through the Python API (a bad file is a DlcError).
+
+    Example:
+        >>> load_models(build_parser().parse_args(["serve"])).ready()["classifier"]
+        False
+    """
     from dlclassics import captioning, sentiment, transfer
     from dlclassics.runtime import resolve_device
     from dlclassics.serve.tabs import Models
@@ -105,7 +110,12 @@ def address(host: str, port: int) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Load the models, then serve the page until Ctrl-C."""
+    """Load the models, then serve the page until Ctrl-C.
+
+    Example:
+        >>> main(["serve", "--port", "0", "--transfer-checkpoint", "runs/t/freeze/best.pt"])
+        dlc serve: open http://127.0.0.1:40123/ (this computer only; --host 0.0.0.0 to share it); Ctrl-C stops it
+    """
     from dlclassics.serve.server import Service, make_server
 
     models = load_models(args)

@@ -65,14 +65,30 @@ class Service:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def needs(self, tab: str) -> None:
-        """An UploadError (409) saying how to get the model of ``tab`` when it has none."""
+        """An UploadError (409) saying how to get the model of ``tab`` when it has none.
+
+        Example:
+            >>> Service(Models(sentiment.load()), 10**7).needs("sentiment")  # ready: no error
+        """
         if not self.models.ready()[tab]:
             raise UploadError(self.models.missing.get(tab, f"no {tab} model loaded"), status=409)
 
     def sentiment(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The sentiment tab: ``{"text"}`` → ``{"rows"}``.
+
+        Example:
+            >>> service.sentiment({"text": "Great food!"})["rows"][0]["label"]
+            '1'
+        """
         return {"rows": sentiment_rows(self.models.sentiment, request.get("text"))}
 
     def classify(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The classifier tab: ``{"images": [{name, data}], "topk"}`` → ``{"images"}``.
+
+        Example:
+            >>> service.classify({"images": [ant], "topk": 2})["images"][0]["label"]
+            'ants'
+        """
         self.needs("classifier")
         fields = request.get("images")
         if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_IMAGES:
@@ -82,12 +98,23 @@ class Service:
         return {"images": classify_images(self.models.classifier, uploads, topk)}
 
     def caption(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The captioning tab: ``{"image": {name, data}, "beam"}`` → ``{"caption", "attention"}``.
+
+        Example:
+            >>> service.caption({"image": shapes_image, "beam": 1})["caption"]
+            'a red circle'
+        """
         self.needs("caption")
         upload = read_image(request.get("image"), self.max_upload)
         beam = whole_number(request.get("beam", 1), "beam", (1, 10))
         return caption_image(self.models.captioner, upload, beam)
 
     def style(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The style tab: photo, paintings and settings → ``{"image", "loss", "seconds"}``.
+
+        Example:
+            >>> service.style({"photo": photo, "paintings": [starry], "size": 64, "iters": 5})
+        """
         paintings = request.get("paintings")
         if not isinstance(paintings, list) or not 1 <= len(paintings) <= MAX_PAINTINGS:
             raise UploadError(f"give 1 to {MAX_PAINTINGS} paintings")
@@ -102,7 +129,12 @@ class Service:
         return paint(painting, self.models.device)
 
     def routes(self) -> dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], int]]:
-        """Each POST path → (its action, the largest body it takes in bytes)."""
+        """Each POST path → (its action, the largest body it takes in bytes).
+
+        Example:
+            >>> sorted(service.routes())[0]
+            '/api/caption'
+        """
         return {
             "/api/sentiment": (self.sentiment, TEXT_LIMIT),
             "/api/classify": (self.classify, body_limit(self.max_upload, MAX_IMAGES)),
@@ -123,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: refusals go to the page, unexpected errors to standard error (``do_POST``)."""
 
-    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+    def _send_body(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -131,10 +163,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def send_json(self, status: int, answer: dict[str, Any]) -> None:
-        self.send_body(status, json.dumps(answer).encode(), "application/json")
+    def _send_json(self, status: int, answer: dict[str, Any]) -> None:
+        self._send_body(status, json.dumps(answer).encode(), "application/json")
 
-    def discard_body(self, size: int) -> None:
+    def _discard_body(self, size: int) -> None:
         """Read and drop a refused body (up to ``DISCARD_LIMIT`` bytes), so the browser, still
         sending, gets the refusal rather than a broken connection; a larger one is cut off."""
         if size > DISCARD_LIMIT:
@@ -150,23 +182,23 @@ class Handler(BaseHTTPRequestHandler):
         if self.path in ("/", "/index.html"):
             ready = self.service.models.ready()
             page = render_page(ready, self.service.models.missing, self.service.max_upload)
-            self.send_body(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+            self._send_body(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
         elif self.path == "/api/ready":
             models = self.service.models
-            self.send_json(HTTPStatus.OK, {"ready": models.ready(), "missing": models.missing})
+            self._send_json(HTTPStatus.OK, {"ready": models.ready(), "missing": models.missing})
         else:
-            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no page {self.path}"})
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no page {self.path}"})
 
     def do_POST(self) -> None:
         route = self.service.routes().get(self.path)
         if route is None:
-            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no action {self.path}"})
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no action {self.path}"})
             return
         action, limit = route
         try:
             size = int(self.headers.get("Content-Length") or 0)
             if size > limit:
-                self.discard_body(size)
+                self._discard_body(size)
                 raise UploadError(
                     f"the upload is {size / 1e6:.1f} MB, over this page's limit "
                     f"({self.service.max_upload / 1e6:.1f} MB an image)",
@@ -175,15 +207,15 @@ class Handler(BaseHTTPRequestHandler):
             request = read_json(self.rfile.read(size))
             with self.service.lock:
                 answer = action(request)
-            self.send_json(HTTPStatus.OK, answer)
+            self._send_json(HTTPStatus.OK, answer)
         except UploadError as exc:
-            self.send_json(exc.status, {"error": str(exc)})
+            self._send_json(exc.status, {"error": str(exc)})
         except DlcError as exc:
-            self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except Exception as exc:  # a bug: say so on the page and on the console, keep serving
             print(f"dlc serve: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
             message = f"unexpected {type(exc).__name__}: {exc}"
-            self.send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
 
 
 def make_server(service: Service, host: str, port: int) -> ThreadingHTTPServer:

@@ -50,7 +50,12 @@ class Models:
     missing: dict[str, str] = field(default_factory=dict)
 
     def ready(self) -> dict[str, bool]:
-        """Which tabs have a model."""
+        """Which tabs have a model.
+
+        Example:
+            >>> Models(sentiment.load()).ready()["sentiment"]
+            True
+        """
         return {
             "sentiment": True,
             "classifier": self.classifier is not None,
@@ -132,7 +137,12 @@ def classify_images(
 
 def attention_overlays(image: Image.Image, alphas: np.ndarray) -> list[str]:
     """Each word's attention (L weights over a g x g grid) over the square image, as data URLs;
-    each map scaled to its own maximum, so the most attended cell is red."""
+    each map scaled to its own maximum, so the most attended cell is red.
+
+    Example:
+        >>> len(attention_overlays(Image.new("RGB", (64, 64)), np.full((3, 49), 1 / 49)))
+        3
+    """
     view = image.resize((ATTENTION_VIEW, ATTENTION_VIEW), Image.Resampling.BILINEAR)
     side = math.isqrt(alphas.shape[1])
     maps = alphas.reshape(len(alphas), side, side)
