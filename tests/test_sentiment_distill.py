@@ -326,3 +326,14 @@ def test_int8_full_range_activations_round_more_finely(monkeypatch: pytest.Monke
         with torch.no_grad():
             errors[full_range] = (quantized(inputs) - layer(inputs)).abs().mean().item()
     assert errors[True] < 0.7 * errors[False]
+
+
+def test_cache_dir_holds_the_teacher_logits(
+    data_dir: Path, inverted_teacher: Path, tmp_path: Path
+) -> None:
+    cache, out = tmp_path / "my_cache", tmp_path / "run"
+    args = ["sentiment", "distill", "--teacher", str(inverted_teacher), "--student", "bow"]
+    settings = ["--epochs", "1", "--no-unlabelled", "--cache-dir", str(cache), "-o", str(out)]
+    assert main([*args, "--data", str(data_dir), *settings]) == 0
+    record = json.loads((out / "metrics.json").read_text())["distillation"]["teacher_logits"]
+    assert record["cache"] == str(cache) and len(list(cache.glob("*.npy"))) == 3  # train, dev, test

@@ -131,6 +131,8 @@ def _add_distill(commands: argparse._SubParsersAction) -> None:
     add("--alpha", type=options.probability, default=0.5, help=ALPHA_HELP)
     add("--temperature", type=options.positive_float, default=1.0, help=TEMPERATURE_HELP)
     add("--augment", type=options.nonnegative_int, default=0, metavar="K", help=AUGMENT_HELP)
+    cache_help = "where the teacher's logits are cached (default: the user cache, see above)"
+    add("--cache-dir", metavar="DIR", default=None, help=cache_help)
     _add_training_options(distill)
     _add_run_arguments(distill, "output folder (default: runs/sentiment/distill-STUDENT)", PRESET)
     distill.set_defaults(func=distill_command)
@@ -269,6 +271,7 @@ def distill_command(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             temperature=args.temperature,
             augment=args.augment,
+            cache=args.cache_dir,
         )
     if writer:
         print(f"wrote {config.out}/metrics.json, curves.png, confusion.png and best.pt")

@@ -110,10 +110,15 @@ def cache_dir() -> Path:
 
 
 def teacher_logits(
-    teacher: Teacher, sentences: Sequence[Sequence[str]], device: str = "cpu"
+    teacher: Teacher,
+    sentences: Sequence[Sequence[str]],
+    device: str = "cpu",
+    *,
+    cache: Path | None = None,
 ) -> tuple[torch.Tensor, bool]:
-    """``teacher``'s logits (N,) on ``sentences``, and whether they came from the cache (else
-    from one pass of the teacher, then stored). An unreadable entry is computed again. The key
+    """``teacher``'s logits (N,) on ``sentences``, and whether they came from the ``cache``
+    folder (None: ``cache_dir()``), else from one pass of the teacher, then stored there. An
+    unreadable entry is computed again. The key
     holds the arithmetic too (device type, autocast dtype): bf16 logits from a GPU are not the
     CPU's float32 ones.
 
@@ -126,7 +131,7 @@ def teacher_logits(
     dtype = autocast_dtype(device, teacher.classifier.config.autocast_precision())
     arithmetic = f"{device.split(':')[0]} {dtype or torch.float32}"
     key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)} {arithmetic}"
-    path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
+    path = (cache or cache_dir()) / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
     try:
         cached = np.load(path)  # no pickles: allow_pickle is False by default
         if cached.shape == (len(sentences),) and cached.dtype == np.float32:
@@ -148,6 +153,7 @@ def teacher_probabilities(
     temperature: float = 1.0,
     *,
     device: str = "cpu",
+    cache: Path | None = None,
 ) -> tuple[torch.Tensor, int]:
     """p (N,): the mean over ``teachers`` of σ(logit / ``temperature``); and how many of the
     teachers' logit vectors came from the cache.
@@ -157,7 +163,7 @@ def teacher_probabilities(
         >>> p.shape, hits
         (torch.Size([1]), 0)
     """
-    results = [teacher_logits(teacher, sentences, device) for teacher in teachers]
+    results = [teacher_logits(t, sentences, device, cache=cache) for t in teachers]
     logits = torch.stack([member for member, _ in results])  # (M, N)
     return torch.sigmoid(logits / temperature).mean(dim=0), sum(hit for _, hit in results)
 
@@ -232,6 +238,7 @@ class Distillation:
     threads: int | None = None
     augment: int = 0  # altered copies of each training sentence (``augmented``), unlabelled
     seed: int = 0  # of the alterations
+    cache: Path | None = None  # the teacher-logit cache folder (None: ``cache_dir()``)
 
     def __post_init__(self) -> None:
         if not (0 <= self.alpha <= 1 and self.temperature > 0 and self.teachers):
@@ -256,7 +263,11 @@ class Distillation:
             for name, sentences in {"train": splits["train"], **extra, **evaluated}.items():
                 temperature = 1.0 if name in evaluated else self.temperature
                 p[name], hits = teacher_probabilities(
-                    self.teachers, sentences.sentences, temperature, device=device
+                    self.teachers,
+                    sentences.sentences,
+                    temperature,
+                    device=device,
+                    cache=self.cache,
                 )
                 cached += hits
         accuracy = {
@@ -329,7 +340,7 @@ class Distillation:
             "teacher_logits": {
                 "cached": outputs["cached"],
                 "computed": outputs["sets"] - outputs["cached"],
-                "cache": str(cache_dir()),
+                "cache": str(self.cache or cache_dir()),
             },
         }
 
@@ -342,11 +353,13 @@ def distill(
     alpha: float = 0.5,
     temperature: float = 1.0,
     augment: int = 0,
+    cache: str | os.PathLike[str] | None = None,
 ) -> Result:
     """Train the student ``config`` (its data, output folder, resume and device as in
     ``run.train``) on the training sentences and the ``unlabelled`` files (and ``augment``
     altered copies of each training sentence) against the ``teachers`` (one checkpoint, or an
-    ensemble); the run's ``Result``, whose ``details`` hold a ``distillation`` record.
+    ensemble), whose logits are cached in ``cache`` (None: ``cache_dir()``); the run's
+    ``Result``, whose ``details`` hold a ``distillation`` record.
 
     Example:
         >>> student = Config(model="bow", data="my_text_dir", out="runs/student")
@@ -373,6 +386,7 @@ def distill(
         threads=threads,
         augment=augment,
         seed=config.seed,
+        cache=None if cache is None else Path(cache),
     )
     student = replace(config, out=str(out))
     return train(student, training_set=distillation.training_set)
