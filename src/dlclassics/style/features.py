@@ -70,7 +70,7 @@ class StyleFeatureExtractor:
         ...     ["stem", "block1"])
         >>> features, grams = extractor(torch.rand(1, 3, 64, 64))
         >>> [tuple(g.shape) for g in grams]
-        [(1, 32, 32), (1, 16, 16)]
+        [(1, 32, 32), (1, 24, 24)]
     """
 
     def __init__(
