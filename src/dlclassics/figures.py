@@ -29,10 +29,10 @@ def plot_curves(
 ) -> Path:
     """Loss (left) and accuracy (right) per epoch for each split, from ``{split}_loss`` and
     ``{split}_acc`` (a fraction, drawn in %, the axis ending at 100 %) of each history row."""
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FixedLocator, MaxNLocator
 
     epochs = [row["epoch"] for row in history]
-    fig = new_figure(10, 3.8)
+    fig = new_figure(10, 3.8, layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for split, marker in zip(splits, "osd^", strict=False):
         ax_loss.plot(epochs, [row[f"{split}_loss"] for row in history], f"-{marker}", label=split)
@@ -45,7 +45,10 @@ def plot_curves(
     ax_acc.set_ylim(max(0.0, lowest - 2), 100.5)
     for ax in (ax_loss, ax_acc):
         ax.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # a tick per epoch while they fit (a locator alone puts 0.6 and 1.2 around one epoch)
+        ax.xaxis.set_major_locator(
+            FixedLocator(epochs) if len(epochs) <= 12 else MaxNLocator(integer=True)
+        )
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
