@@ -72,7 +72,7 @@ def part_gradcam(classifier: Classifier, images: list[Path]) -> dict[str, Any]:
     batch = normalised(classifier, [model_view(classifier, as_rgb(path)) for path in images])
     batch = batch.to(classifier.device)
     started = time.perf_counter()
-    ours, classes, _ = cam_maps(classifier.model, batch[:, None], [None] * len(images))
+    ours, classes, _ = cam_maps(classifier, batch[:, None], [None] * len(images))
     our_seconds = time.perf_counter() - started
     model = copy.deepcopy(classifier.model).requires_grad_(True)  # the library needs gradients
     targets = [ClassifierOutputTarget(int(c)) for c in classes]

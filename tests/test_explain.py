@@ -26,6 +26,7 @@ from dlclassics.explain.gradcam import (
     write_overlays,
 )
 from dlclassics.predictions import Prediction, render_predictions
+from dlclassics.sentiment.packaged import MODEL
 from dlclassics.transfer.classifier import Classifier
 from dlclassics.transfer.model import TransferModel, imagenet_class_indices
 
@@ -144,6 +145,15 @@ def test_word_attributions_of_blank_and_one_word_sentences(packaged) -> None:
     assert single.tokens == ["terrible"] and single.label == "0"
     assert single.weights == [pytest.approx(single.probability - 0.5)]  # nothing left: 0.5
     assert explain_tokens(packaged, []) == []
+
+
+def test_an_ensemble_is_explained_by_its_mean(packaged) -> None:
+    ensemble = sentiment.load([MODEL, MODEL], device="cpu")  # two equal members: their mean
+    text = "Rude staff, great food."
+    [single] = word_attributions(packaged, [text])
+    [pair] = word_attributions(ensemble, [text])
+    assert (pair.tokens, pair.label) == (single.tokens, single.label)
+    np.testing.assert_allclose(pair.weights, single.weights, atol=1e-6)
 
 
 def test_attributions_in_jsonl_rows(packaged) -> None:

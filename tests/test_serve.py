@@ -242,9 +242,9 @@ def post(url: str, body: bytes) -> tuple[int, dict]:
 
 
 def test_a_body_over_the_limit_is_refused_unread(bare_server: str) -> None:
-    status, answer = post(f"{bare_server}/api/caption", b"x" * 200_000)
+    status, answer = post(f"{bare_server}/api/caption", b"x" * 400_000)
     assert status == 413
-    assert answer["error"] == "the upload is 0.2 MB, over this page's limit (0.1 MB an image)"
+    assert answer["error"] == "the upload is 0.4 MB, over the 0.2 MB this tab takes"
 
 
 def test_a_tab_without_its_model_says_how_to_get_one(bare_server: str) -> None:

@@ -31,6 +31,7 @@ from dlclassics.explain.gradcam import (
     scale_maps,
     with_mirrors,
 )
+from dlclassics.runtime import autocast
 from dlclassics.sentiment.classifier import labels_of
 from dlclassics.stats import Difference, mcnemar, paired_bootstrap, verdict
 from dlclassics.transfer.classifier import BATCH_SIZE, Classifier, ImageInput, as_rgb
@@ -162,7 +163,8 @@ def masked_probabilities(
         torch.Size([16, 2])
     """
     masked = batch * (~mask)[:, None]
-    logits = ViewAverage(classifier.model.eval())(with_mirrors(classifier, masked))
+    with autocast(classifier.device, classifier.precision):
+        logits = ViewAverage(classifier.model.eval())(with_mirrors(classifier, masked))
     return logits.float().softmax(dim=1).cpu()
 
 
@@ -182,7 +184,7 @@ def image_deletion(
         views = [model_view(classifier, as_rgb(i)) for i in images[start : start + BATCH_SIZE]]
         batch = normalised(classifier, views)
         mirrored = with_mirrors(classifier, batch)
-        maps, classes, before = cam_maps(classifier.model, mirrored, [None] * len(views))
+        maps, classes, before = cam_maps(classifier, mirrored, [None] * len(views))
         grid = grid or feature_grid(classifier, mirrored)
         noise = random_maps(len(views), grid, maps.shape[-2:], seed + start)
         rows = torch.arange(len(views))

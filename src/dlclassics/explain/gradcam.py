@@ -29,6 +29,7 @@ from torchvision.transforms import functional as TF
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
 from dlclassics.outputs import prepare_output_dir
+from dlclassics.runtime import autocast
 from dlclassics.transfer.classifier import BATCH_SIZE, Classifier, ImageInput, as_rgb
 from dlclassics.transfer.model import TransferModel, ViewAverage
 
@@ -135,14 +136,17 @@ def feature_layer(model: TransferModel) -> torch.nn.Module:
 
 
 def cam_maps(
-    model: TransferModel, batch: torch.Tensor, targets: Sequence[int | None]
+    classifier: Classifier, batch: torch.Tensor, targets: Sequence[int | None]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Grad-CAM of a batch (N, V, 3, H, W) for class indices ``targets`` (None: the predicted
     class): maps (N, H, W) in [0, 1], the classes explained (N,) and the probabilities (N, C).
+    The forward pass runs as the classifier predicts (autocast on a GPU), so the class and its
+    probability are the prediction's.
 
     Example:
-        >>> maps, classes, probabilities = cam_maps(classifier.model, batch, [None])
+        >>> maps, classes, probabilities = cam_maps(classifier, batch, [None])
     """
+    model = classifier.model
     captured: list[torch.Tensor] = []
 
     def keep_features(
@@ -154,7 +158,7 @@ def cam_maps(
 
     handle = feature_layer(model).register_forward_hook(keep_features)
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), autocast(classifier.device, classifier.precision):
             logits = ViewAverage(model.eval())(batch).float()  # (N, C)
             predicted = logits.argmax(dim=1).tolist()
             chosen = [p if t is None else t for p, t in zip(predicted, targets, strict=True)]
@@ -163,8 +167,10 @@ def cam_maps(
             (gradients,) = torch.autograd.grad(score, captured[0])
     finally:
         handle.remove()
-    features = captured[0].detach()  # (N*V, K, h, w)
-    weights = gradients.mean(dim=(2, 3), keepdim=True)  # (N*V, K, 1, 1): each map's importance
+    features = captured[0].detach().float()  # (N*V, K, h, w)
+    weights = gradients.float().mean(
+        dim=(2, 3), keepdim=True
+    )  # (N*V, K, 1, 1): each map's importance
     n, v = batch.shape[:2]
     cams = (weights * features).sum(dim=1).relu().view(n, v, *features.shape[2:])
     # with two views, the mirror image's map is mirrored back onto the view and added
@@ -232,7 +238,7 @@ def grad_cam(
         views = [model_view(classifier, as_rgb(i)) for i in images[start : start + BATCH_SIZE]]
         batch = with_mirrors(classifier, normalised(classifier, views))
         maps, classes, probabilities = cam_maps(
-            classifier.model, batch, targets[start : start + BATCH_SIZE]
+            classifier, batch, targets[start : start + BATCH_SIZE]
         )
         for view, heat, index, row in zip(views, maps, classes, probabilities, strict=True):
             name = classifier.classes[int(index)]

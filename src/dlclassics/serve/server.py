@@ -43,7 +43,7 @@ from dlclassics.serve.tabs import (
     sentiment_rows,
     whole_number,
 )
-from dlclassics.serve.uploads import UploadError, body_limit, read_image, read_json
+from dlclassics.serve.uploads import UploadError, body_limit, megabytes, read_image, read_json
 
 MAX_IMAGES = 8  # images classified in one request
 TEXT_LIMIT = 100_000  # bytes of sentences
@@ -199,11 +199,10 @@ class Handler(BaseHTTPRequestHandler):
             size = int(self.headers.get("Content-Length") or 0)
             if size > limit:
                 self._discard_body(size)
-                raise UploadError(
-                    f"the upload is {size / 1e6:.1f} MB, over this page's limit "
-                    f"({self.service.max_upload / 1e6:.1f} MB an image)",
-                    status=413,
+                refusal = (
+                    f"the upload is {megabytes(size)}, over the {megabytes(limit)} this tab takes"
                 )
+                raise UploadError(refusal, status=413)
             request = read_json(self.rfile.read(size))
             with self.service.lock:
                 answer = action(request)
