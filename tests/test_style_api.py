@@ -3,6 +3,7 @@ the run's files and returns a ``Result``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,4 @@ def test_train_writes_its_files_and_returns_a_result(styles_root, tmp_path):
     assert [row["iteration"] for row in result.history] == [0, 1, 2, 3]
     assert result.details["settings"]["iters"] == 3
     assert not (tmp_path / ".dlc.lock").exists()  # given back when the run ends
+    assert json.loads(json.dumps(result.to_dict()))["files"]["image"] == str(result.files["image"])
