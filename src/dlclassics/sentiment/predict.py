@@ -21,7 +21,8 @@ from dlclassics.sentiment.run import load
 from dlclassics.sentiment.text import (
     MAX_LENGTH,
     SentenceFile,
-    read_sentences,
+    parse_sentences,
+    read_lines,
     unknown_fraction,
     unknown_words_warning,
 )
@@ -99,16 +100,19 @@ def member_accuracies(
     return each
 
 
-def predict_sentences(model: Model, sentences: SentenceFile) -> FilePredictions:
-    """``model``'s rows for the sentences of one read file (see ``FilePredictions``).
+def predict_sentences(
+    model: Model, sentences: SentenceFile, texts: Sequence[str] | None = None
+) -> FilePredictions:
+    """``model``'s rows for the sentences of one read file (see ``FilePredictions``); each row's
+    ``input`` is the sentence's entry in ``texts`` (as written; None: its tokens joined).
 
     Example:
         >>> found = predict_sentences(sentiment.load(), read_sentences("reviews.txt", None))
-        >>> found.rows[0].label
-        '1'
+        >>> found.rows[0].label, found.rows[0].input
+        ('1', 'great food !')
     """
     classes = model.classes
-    texts = [" ".join(tokens) for tokens in sentences.sentences]
+    texts = texts or [" ".join(tokens) for tokens in sentences.sentences]
     started = time.perf_counter()
     members = member_probabilities(model, sentences.sentences)  # (M, N, 2)
     seconds = time.perf_counter() - started
@@ -170,15 +174,34 @@ def predict_file(
         >>> [row.label for row in rows]
         ['1', None, '0']
     """
-    sentences = read_sentences(
-        path,
+    name, raw_lines = read_lines(path)  # read once: standard input cannot be read again
+    sentences = parse_sentences(
+        name,
+        raw_lines,
         labelled,
         skip_bad_lines,
         normaliser=model.normaliser,
         keep_blank=True,
         max_length=max_length,
     )
-    return predict_sentences(model, sentences)
+    is_labelled = sentences.labels is not None
+    texts = [as_written(raw_lines[n - 1], is_labelled) for n in sentences.line_numbers]
+    return predict_sentences(model, sentences, texts)
+
+
+def as_written(raw: bytes, labelled: bool) -> str:
+    """The sentence of one kept input line as its author wrote it: the line without its line
+    ending, surrounding white space, or (``labelled``) its leading label.
+
+    Example:
+        >>> as_written(b"1  Great food!  ", labelled=True)
+        'Great food!'
+    """
+    text = raw.decode("utf-8").strip()
+    if not labelled:
+        return text
+    words = text.split(maxsplit=1)  # the label, then the sentence
+    return words[1] if len(words) > 1 else ""
 
 
 def txt_line(proba: bool) -> Callable[[Prediction], str]:
