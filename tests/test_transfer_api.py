@@ -78,6 +78,7 @@ def test_api_train_returns_a_result_and_load_predicts_paths_and_pil_images(train
     labels = model.predict(images)
     assert labels == [model.classes[j] for j in probabilities.argmax(axis=1)]
     assert transfer.load(trained.out / "freeze", device="cpu").classes == model.classes
+    assert transfer.load(trained.out, device="cpu").classes == model.classes  # its one mode
 
 
 def test_the_api_works_from_a_fresh_interpreter(my_images, tmp_path):

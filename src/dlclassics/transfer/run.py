@@ -576,7 +576,7 @@ def predict_paths(
 def load(
     path: str | os.PathLike[str], device: str | None = None, precision: str = "auto"
 ) -> Classifier:
-    """The classifier saved in a ``best.pt`` (or in the mode folder that holds one), on
+    """The classifier saved in a ``best.pt`` (or in the run or mode folder that holds it), on
     ``device`` (None: the GPU when one is visible, else the CPU). It takes image paths or PIL
     images, mixed: ``predict`` gives class names, ``predict_proba`` an (N, len(classes)) array
     whose rows sum to 1, ``classes`` names the columns. A file that is no transfer ``best.pt``
@@ -587,7 +587,24 @@ def load(
         >>> model.classes, model.predict(["a.jpg"])
         (['ants', 'bees'], ['ants'])
     """
-    checkpoint = Path(path)
-    if checkpoint.is_dir():
-        checkpoint = checkpoint / BEST_CHECKPOINT
-    return Classifier.from_checkpoint(checkpoint, resolve_device(device), precision)
+    return Classifier.from_checkpoint(best_checkpoint(path), resolve_device(device), precision)
+
+
+def best_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """``path`` when it is a file; in a folder, its ``best.pt``, or that of its one mode folder.
+    A run folder of both modes is a DlcError naming the two files to choose from.
+
+    Example:
+        >>> best_checkpoint("runs/t")  # trained with mode="freeze"
+        PosixPath('runs/t/freeze/best.pt')
+    """
+    given = Path(path)
+    if not given.is_dir():
+        return given
+    if (given / BEST_CHECKPOINT).is_file():
+        return given / BEST_CHECKPOINT
+    found = sorted(given.glob(f"*/{BEST_CHECKPOINT}"))
+    if len(found) != 1:
+        names = " or ".join(str(p) for p in found) or f"a {BEST_CHECKPOINT}"
+        raise DlcError(f"{given}: a run folder; load {names}")
+    return found[0]
