@@ -262,3 +262,12 @@ def test_bad_requests_get_messages(bare_server: str) -> None:
     assert (status, answer["error"]) == (400, "the sentences must be text")
     status, answer = post(f"{bare_server}/api/style", json.dumps({"paintings": []}).encode())
     assert (status, answer["error"]) == (400, "give 1 to 4 paintings")
+
+
+def test_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--transfer-checkpoint", "nope.pt", "--device", "cpu"]) == 2
+    assert capsys.readouterr().err == "dlc: error: nope.pt: checkpoint not found\n"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--port", "70000"])
+    assert exit_info.value.code == 2
+    assert "--port: 70000 is not in [0, 65535]" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dlclassics.options import add_device_argument, bounded, nonnegative_int
+from dlclassics.options import add_device_argument, bounded
 
 if TYPE_CHECKING:
     from dlclassics.serve.tabs import Models
@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     host_help = "address to listen on; 0.0.0.0 serves every network interface"
     serve.add_argument("--host", default="127.0.0.1", help=host_help)
-    serve.add_argument("--port", type=nonnegative_int, default=DEFAULT_PORT, help="0: a free one")
+    port_type = bounded(int, 0, 65535)
+    serve.add_argument("--port", type=port_type, default=DEFAULT_PORT, help="0: a free one")
     serve.add_argument(
         "--max-upload-mb",
         type=bounded(float, 0.0, 1000.0, low_open=True),
