@@ -172,7 +172,7 @@ def mode_checkpoints(
     """
     settings = {
         "backbone": config.backbone,
-        "weights": config.weights,
+        "weights": os.fspath(config.weights),  # a Path would not load with weights_only
         "mode": config.mode,
         "train": config.training_settings(),
         "flip_tta": config.tta,
