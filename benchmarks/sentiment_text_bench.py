@@ -10,7 +10,8 @@ The rewrite (``rewrite``, seeded per line) undoes the files' tokenisation: sente
 "i" capitalised, punctuation attached to the word before (``food!``), brackets, ``$`` and
 quotes to the word after, clitics joined (``do n't`` → ``don't``, ``it 's`` → ``it's``,
 ``gon na`` → ``gonna``), ``_num_`` as digits (``$ _num_`` → ``$12``), ``--`` as an em dash,
-double quotes straight or curly; on a seeded share of lines also curly apostrophes and ``!!!``.
+double quotes straight or curly; on a seeded share of lines also curly apostrophes and ``!!!``;
+a second rewrite makes the same choices but keeps lower case (people who type that way).
 Each model is scored on the dev and test splits three ways: the files' form, the rewrite through
 its normaliser (what ``predict`` does now), and the rewrite split on white space only (what it did
 before the normaliser: the 81 % of issue 25). One CPU thread.
@@ -20,6 +21,7 @@ and on a 100 000-line file of rewritten sentences, wall seconds of the whole com
 and model loading included), whether the truncation warning named the long line, and the
 seconds of reading and normalising each file alone (``reader_seconds``).
 
+``--sentences N``: each split is a seeded sample of N sentences (for a slow model on a CPU).
 ``--card``: the packaged model's scores go into its card (``packaged.record_text_accuracy``).
 
 Results: ``benchmarks/results/sentiment_text.json`` (each invocation updates its keys, with the
@@ -90,8 +92,9 @@ def capitalised(words: list[str]) -> list[str]:
     return result
 
 
-def rewrite(tokens: list[str], rng: random.Random) -> str:
-    """One sentence of the files (its tokens) as a person would type it (see the module doc).
+def rewrite(tokens: list[str], rng: random.Random, *, capitals: bool = True) -> str:
+    """One sentence of the files (its tokens) as a person would type it (see the module doc);
+    ``capitals`` False: as one who types in lower case.
 
     >>> rewrite("i do n't think it 's $ _num_ !".split(), random.Random(0))
     "I don't think it's $55!"
@@ -108,16 +111,25 @@ def rewrite(tokens: list[str], rng: random.Random) -> str:
         else:
             words.append(text)
         glue = token in JOINS_RIGHT or token == "--"
-    written = " ".join(capitalised(words))
+    written = " ".join(capitalised(words) if capitals else words)
     return written.replace("'", "\u2019") if curly else written
 
 
-def rewritten_split(split: str, data: Path) -> dict[str, Any]:
-    """The labelled ``split``: its token lists, labels, and each line rewritten (seeded)."""
+def rewritten_split(split: str, data: Path, sentences: int | None) -> dict[str, Any]:
+    """The labelled ``split`` (a seeded ``sentences`` of it when given): its token lists,
+    labels, and each line rewritten (seeded), with capitals and in lower case (the same
+    choices otherwise)."""
     found = read_sentences(data / f"{split}.txt", True)
-    rng = random.Random(f"{SEED}-{split}")
+    rng, lower_rng = random.Random(f"{SEED}-{split}"), random.Random(f"{SEED}-{split}")
     raw = [rewrite(tokens, rng) for tokens in found.sentences]
-    return {"tokens": found.sentences, "labels": np.array(found.labels), "raw": raw}
+    lower = [rewrite(tokens, lower_rng, capitals=False) for tokens in found.sentences]
+    kept = range(len(raw)) if sentences is None else sorted(rng.sample(range(len(raw)), sentences))
+    return {
+        "tokens": [found.sentences[i] for i in kept],
+        "labels": np.array([found.labels[i] for i in kept]),
+        "raw": [raw[i] for i in kept],
+        "lower": [lower[i] for i in kept],
+    }
 
 
 def accuracy(classifier: Classifier, sentences: list[list[str]], labels: np.ndarray) -> float:
@@ -128,7 +140,8 @@ def accuracy(classifier: Classifier, sentences: list[list[str]], labels: np.ndar
 
 def score_model(classifier: Classifier, splits: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per split: accuracy in the files' form, on the rewrite normalised, on the rewrite split on
-    white space (no normaliser); how many rewritten lines normalise back exactly."""
+    white space (no normaliser), on the lower-case rewrite normalised; how many rewritten lines
+    normalise back exactly."""
     rows = {}
     for name, split in splits.items():
         normalised = [classifier.normaliser(text) for text in split["raw"]]
@@ -138,6 +151,9 @@ def score_model(classifier: Classifier, splits: dict[str, dict[str, Any]]) -> di
             "rewritten": accuracy(classifier, normalised, labels),
             "rewritten_without_normaliser": accuracy(
                 classifier, [text.split() for text in split["raw"]], labels
+            ),
+            "rewritten_lower_case": accuracy(
+                classifier, [classifier.normaliser(text) for text in split["lower"]], labels
             ),
             "round_trip_exact": float(
                 np.mean([a == b for a, b in zip(normalised, split["tokens"], strict=True)])
@@ -201,10 +217,13 @@ def main() -> None:
     parser.add_argument("--checkpoints", nargs="*", default=[], metavar="NAME=PATH")
     parser.add_argument("--timing", action="store_true", help="time runaway input instead")
     parser.add_argument("--card", action="store_true", help="record in the packaged card")
+    parser.add_argument("--sentences", type=int, help="a seeded sample of each split (slow models)")
     args = parser.parse_args()
+    if args.card and args.sentences:
+        parser.error("--card records scores on the whole splits: drop --sentences")
     torch.set_num_threads(1)
     data = dataset_path("yelp")
-    splits = {name: rewritten_split(name, data) for name in ("dev", "test")}
+    splits = {name: rewritten_split(name, data, args.sentences) for name in ("dev", "test")}
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if args.timing:
         results["runaway"] = measure_runaway(splits["test"]["raw"])

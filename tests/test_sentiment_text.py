@@ -155,6 +155,15 @@ def test_blank_lines_are_kept_for_predict_input(tmp_path: Path) -> None:
     ]
     with pytest.raises(DlcError, match=r"blank.txt:2: empty line"):
         read_sentences(path, labelled=True)  # training files still refuse them
+
+
+def test_predict_input_splits_every_final_period(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.txt", b"the food was great.\nThe food was great.\n")
+    assert (
+        read_sentences(path, False, corpus=False).sentences
+        == [["the", "food", "was", "great", "."]] * 2
+    )
+    assert read_sentences(path, False).sentences[0][-1] == "great."  # a corpus keeps it
     with pytest.raises(DlcError, match="no sentences"):
         read_sentences(write(tmp_path / "all.txt", b"\n\n"), False, keep_blank=True)
 

@@ -15,9 +15,11 @@ lines of ``train/dev/test/unlabelled.txt``:
 - a number (digits, one decimal point) is ``_num_``; ``2nd``, ``10pm``, ``3-4`` stay words;
 - a sentence's period is a token; abbreviations keep theirs (``dr.``, ``p.m.``, initials).
 
-The files' own text is a fixed point: ``normalise(line) == line`` for every one of their lines
-(a few dozen lines end in ``good.``, kept as they are; the same ending is split when the rest of
-the line shows it was written by hand). Every step is a single left-to-right pass: time is
+The files' own text is a fixed point: ``normalise(line, corpus=True) == line`` for every one of
+their lines. ``corpus`` is for reading training files: the Yelp files end 60 of their 70 000
+lines in ``good.`` (their tokeniser missed the period), and those stay as they are. Text to
+predict has that period split, always (``the food was great.`` → ``great .``): kept, the model
+reads ``great.``, a word it saw a few times, and P(positive) falls from 0.999 to 0.60. Every step is a single left-to-right pass: time is
 linear in the text's length; with a ``limit`` only a head of the text is read.
 
 >>> tokenise("Don't miss it: GREAT food!!")
@@ -102,8 +104,8 @@ class Normaliser:
         if (self.name, self.version) not in _RULES:
             raise ValueError(f"unknown text normaliser {self.name} {self.version}")
 
-    def __call__(self, text: str, limit: int | None = None) -> list[str]:
-        return tokenise(text, self, limit)
+    def __call__(self, text: str, limit: int | None = None, *, corpus: bool = False) -> list[str]:
+        return tokenise(text, self, limit, corpus=corpus)
 
     def to_dict(self) -> dict[str, Any]:
         """The plain data a checkpoint stores: ``{"name": "yelp", "version": 1}``."""
@@ -244,9 +246,8 @@ def _scan(text: str, limit: int | None) -> tuple[list[str], bool]:
 
 def _files_own_ending(text: str, tokens: list[str]) -> list[str]:
     """``tokens`` with a split final ``word .`` joined back to ``word.`` when everything else in
-    ``text`` was already in the files' form: the Yelp files end a few dozen lines that way, and
-    their own lines must come out unchanged. Hand-written text (capitals, ``great!``, ``don't``)
-    has the period split."""
+    ``text`` was already in the files' form: the Yelp files end 60 lines that way, and a corpus
+    read through the normaliser must come out unchanged."""
     if len(tokens) < 2 or tokens[-1] != ".":
         return tokens
     joined = [*tokens[:-2], tokens[-2] + "."]
@@ -259,9 +260,12 @@ def _head(text: str, size: int) -> str:
     return text[: max(text.rfind(" ", 0, size), text.rfind("\t", 0, size), 0)]
 
 
-def tokenise(text: str, normaliser: Normaliser = YELP, limit: int | None = None) -> list[str]:
+def tokenise(
+    text: str, normaliser: Normaliser = YELP, limit: int | None = None, *, corpus: bool = False
+) -> list[str]:
     """The tokens of one line of raw or already-normalised text, in the training files' form;
     at most ``limit`` of them (the first ones; then only the text they come from is looked at).
+    ``corpus``: a line of a training file, whose own ``good.`` ending is kept (module doc).
 
     >>> tokenise("It's the BEST taco in town… 5 stars!!!")
     ['it', "'s", 'the', 'best', 'taco', 'in', 'town', '...', '_num_', 'stars', '!']
@@ -279,13 +283,14 @@ def tokenise(text: str, normaliser: Normaliser = YELP, limit: int | None = None)
     if _FILES_FORM.fullmatch(text):
         return text.split(" ")[:limit]  # the quick way for the files' own lines: nothing to change
     tokens, whole = _scan(ascii_form(text), limit)
-    return (_files_own_ending(text, tokens) if whole else tokens)[:limit]
+    return (_files_own_ending(text, tokens) if whole and corpus else tokens)[:limit]
 
 
-def normalise(text: str, normaliser: Normaliser = YELP) -> str:
-    """One line in the training files' form: its tokens joined by single spaces.
+def normalise(text: str, normaliser: Normaliser = YELP, *, corpus: bool = False) -> str:
+    """One line in the training files' form: its tokens joined by single spaces (``corpus``:
+    see ``tokenise``).
 
     >>> normalise("Best tacos in town, hands down!")
     'best tacos in town , hands down !'
     """
-    return " ".join(tokenise(text, normaliser))
+    return " ".join(tokenise(text, normaliser, corpus=corpus))

@@ -2,11 +2,11 @@
 
 One sentence a line, led by a ``0``/``1`` label in a labelled file, as people write it or
 already in the Yelp files' form: each goes through a ``normalise.Normaliser`` (the files' own
-lines come out unchanged). ``\n``, ``\r\n`` and a lone ``\r`` each end a line; a leading UTF-8
-byte-order mark is skipped; ``-`` reads standard input. A sentence longer than ``max_length``
-words is cut there, with one warning line for the input. Bad lines (not UTF-8, no label in a
-labelled file, a label without a sentence, a blank line unless ``keep_blank``) raise a
-``DlcError`` naming ``file:line``, or are skipped and counted.
+lines come out unchanged; ``corpus=False`` for predict input). ``\n``, ``\r\n`` and a lone
+``\r`` each end a line; a leading UTF-8 byte-order mark is skipped; ``-`` reads standard input.
+A sentence longer than ``max_length`` words is cut there, with one warning line for the input.
+Bad lines (not UTF-8, no label in a labelled file, a label without a sentence, a blank line
+unless ``keep_blank``) raise a ``DlcError`` naming ``file:line``, or are skipped and counted.
 """
 
 from __future__ import annotations
@@ -70,7 +70,13 @@ def looks_labelled(lines: Sequence[bytes]) -> bool:
 
 
 def _parse_line(
-    raw: bytes, labelled: bool, *, normaliser: Normaliser, max_length: int | None, keep_blank: bool
+    raw: bytes,
+    labelled: bool,
+    *,
+    normaliser: Normaliser,
+    max_length: int | None,
+    keep_blank: bool,
+    corpus: bool,
 ) -> tuple[list[str], int | None, bool]:
     """One raw line's tokens (at most ``max_length``), label, and whether it was cut; raise
     ``ValueError(problem)`` when it is bad."""
@@ -83,7 +89,7 @@ def _parse_line(
         if words[0] not in LABELS:
             raise ValueError(f"missing label: the line must start with 0 or 1, found {words[0]!r}")
         label, text = int(words[0]), words[1] if len(words) > 1 else ""
-    tokens = normaliser(text, None if max_length is None else max_length + 1)
+    tokens = normaliser(text, None if max_length is None else max_length + 1, corpus=corpus)
     if not tokens and label is not None:
         raise ValueError("label without a sentence")
     if not tokens and not keep_blank:
@@ -100,15 +106,18 @@ def read_sentences(
     normaliser: Normaliser = YELP,
     keep_blank: bool = False,
     max_length: int | None = MAX_LENGTH,
+    corpus: bool = True,
 ) -> SentenceFile:
     """Read a sentence file (or ``-``); ``labelled=None``: decided by ``looks_labelled``. The
-    first bad line (unless skipping) is a DlcError ``<file>:<line>: <problem>``. ``keep_blank``
-    (predict input): a blank line is a sentence with no tokens (label None), keeping output lines
-    aligned with input lines; ``max_length`` None: no cut.
+    first bad line (unless skipping) is a DlcError ``<file>:<line>: <problem>``. For predict
+    input: ``keep_blank``, a blank line is a sentence with no tokens (label None), keeping output
+    lines aligned with input lines; ``corpus=False``, a final period is always split (a training
+    file keeps the Yelp files' own ``good.`` endings: ``normalise.tokenise``). ``max_length``
+    None: no cut.
 
-    >>> found = read_sentences("reviews.txt", None, keep_blank=True)  # "Great food!", ""
-    >>> found.sentences
-    [['great', 'food', '!'], []]
+    >>> found = read_sentences("reviews.txt", None, keep_blank=True, corpus=False)
+    >>> found.sentences  # "Great food!", "", "the food was great."
+    [['great', 'food', '!'], [], ['the', 'food', 'was', 'great', '.']]
     """
     name, raw_lines = read_lines(path)
     return parse_sentences(
@@ -119,6 +128,7 @@ def read_sentences(
         normaliser=normaliser,
         keep_blank=keep_blank,
         max_length=max_length,
+        corpus=corpus,
     )
 
 
@@ -166,6 +176,7 @@ def parse_sentences(
     normaliser: Normaliser = YELP,
     keep_blank: bool = False,
     max_length: int | None = MAX_LENGTH,
+    corpus: bool = True,
 ) -> SentenceFile:
     """The sentences of the input ``name`` from its ``raw_lines`` (see ``read_sentences``); a
     ``truncation_warning`` on standard error when lines were cut.
@@ -181,7 +192,12 @@ def parse_sentences(
     for number, raw in enumerate(raw_lines, start=1):
         try:
             tokens, label, cut = _parse_line(
-                raw, labelled, normaliser=normaliser, max_length=max_length, keep_blank=keep_blank
+                raw,
+                labelled,
+                normaliser=normaliser,
+                max_length=max_length,
+                keep_blank=keep_blank,
+                corpus=corpus,
             )
         except ValueError as exc:
             if skip_bad_lines:
