@@ -101,3 +101,15 @@ def test_a_regular_file_is_replaced_whole_and_stdout_is_dash(tmp_path: Path, cap
     assert capsys.readouterr().out == "to stdout\n"
     with pytest.raises(DlcError, match="is a folder"):
         write_output_text(tmp_path, "x")
+
+
+def test_a_shallow_clean_leaves_subfolders_alone(tmp_path: Path):
+    """A style image written into a user's own folder must not sweep that folder's tree."""
+    (tmp_path / "project").mkdir()
+    theirs = tmp_path / "project" / ".editor.swap.tmp"
+    theirs.write_text("another program's file\n")
+    ours = tmp_path / ".painted.png.x1y2.tmp"
+    ours.write_text("half an image\n")
+    prepare_output_dir(tmp_path, clean_tree=False)
+    assert theirs.exists() and not ours.exists()
+    release_output_dir(tmp_path)

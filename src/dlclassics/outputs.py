@@ -58,9 +58,20 @@ def _take_lock(folder: Path) -> Path:
     raise DlcError(f"{folder}: cannot take the lock {lock}")
 
 
-def prepare_output_dir(path: str | os.PathLike[str], lock: bool = True) -> Path:
+def prepare_output_dir(
+    path: str | os.PathLike[str], lock: bool = True, *, clean_tree: bool = True
+) -> Path:
     """Create ``path`` as a writable folder for this run and (``lock``) lock it; a DlcError when
-    ``path`` is a file, cannot be created or written, or another live run holds it."""
+    ``path`` is a file, cannot be created or written, or another live run holds it.
+
+    With the lock, temporary files a killed run left are removed: in the whole tree of a run
+    folder, or (``clean_tree=False``) only beside the files, for a run that writes into a folder
+    it does not own (``dlc style photo.jpg art.jpg -o painted.png`` locks the current folder).
+
+    Example:
+        >>> prepare_output_dir("runs/mine")
+        PosixPath('runs/mine')
+    """
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise DlcError(f"{folder}: exists and is not a folder")
@@ -73,7 +84,8 @@ def prepare_output_dir(path: str | os.PathLike[str], lock: bool = True) -> Path:
         raise DlcError(f"{folder}: cannot write here ({exc.strerror or exc})") from exc
     if lock:
         _take_lock(folder)
-        for tmp in folder.rglob(".*.tmp"):  # left by a run that was killed
+        leftovers = folder.rglob(".*.tmp") if clean_tree else folder.glob(".*.tmp")
+        for tmp in leftovers:  # left by a run that was killed
             if tmp.is_file():
                 tmp.unlink(missing_ok=True)
     return folder

@@ -342,7 +342,7 @@ def check_outputs(files: OutputFiles) -> None:
     check_save_format(files.image)
     if files.image.is_dir():
         raise DlcError(f"{files.image}: is a folder; give a file name")
-    prepare_output_dir(files.folder)
+    prepare_output_dir(files.folder, clean_tree=False)  # may be a user's own folder
 
 
 def write_outputs(
