@@ -20,6 +20,7 @@ from dlclassics.training import (
     Checkpoints,
     EvalResult,
     LoopConfig,
+    LoopState,
     Task,
     train,
 )
@@ -64,11 +65,16 @@ def checkpoints(folder: Path, resume: bool = False, lr: float = 0.5) -> Checkpoi
     return Checkpoints(folder, "toy", {"lr": lr}, labels=["a", "b"], resume=resume)
 
 
-def test_learns_records_history_and_saves_both_checkpoints(tmp_path: Path):
-    model, loader, optimizer, scheduler, task = make_run()
-    state = train(
-        model, loader, optimizer, scheduler, task, LoopConfig(epochs=4), checkpoints(tmp_path)
+def run_loop(parts: tuple, loop: LoopConfig, saved: Checkpoints | None = None) -> LoopState:
+    """``train`` on the parts ``make_run`` returns (model, loader, optimizer, scheduler, task)."""
+    model, loader, optimizer, scheduler, task = parts
+    return train(
+        model, loader, optimizer, scheduler=scheduler, task=task, loop=loop, checkpoints=saved
     )
+
+
+def test_learns_records_history_and_saves_both_checkpoints(tmp_path: Path):
+    state = run_loop(make_run(), LoopConfig(epochs=4), checkpoints(tmp_path))
     assert state.epochs_done == 4 and state.best_acc > 0.9
     keys = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
     assert list(state.history[0]) == [*keys, "cpu_seconds"]
@@ -78,20 +84,16 @@ def test_learns_records_history_and_saves_both_checkpoints(tmp_path: Path):
 
 
 def test_patience_stops_early():
-    model, loader, optimizer, scheduler, task = make_run(lr=0.0)  # nothing ever improves
-    state = train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=10, patience=2))
+    nothing_improves = make_run(lr=0.0)
+    state = run_loop(nothing_improves, LoopConfig(epochs=10, patience=2))
     assert state.stopped_early and state.epochs_done == 3 and state.best_epoch == 1
 
 
 def test_a_non_finite_loss_stops_before_its_step_and_keeps_the_last_good_files(tmp_path: Path):
-    model, loader, optimizer, scheduler, task = make_run()
-    train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=1), checkpoints(tmp_path))
+    run_loop(make_run(), LoopConfig(epochs=1), checkpoints(tmp_path))
     good = (tmp_path / LAST_CHECKPOINT).read_bytes()
-    model, loader, optimizer, scheduler, task = make_run(lr=1e38)
     with pytest.raises(DlcError, match=r"became|NaN|infinite"):
-        train(
-            model, loader, optimizer, scheduler, task, LoopConfig(epochs=3), checkpoints(tmp_path)
-        )
+        run_loop(make_run(lr=1e38), LoopConfig(epochs=3), checkpoints(tmp_path))
     assert (tmp_path / LAST_CHECKPOINT).read_bytes() == good
 
 
@@ -104,27 +106,18 @@ def test_non_finite_weights_after_an_epoch_are_never_saved(tmp_path: Path):
             module.bias.fill_(math.nan)  # what an overflowing last step leaves
         return evaluate(module)
 
-    task = Task(task.batch_loss, poisoned)
+    parts = (model, loader, optimizer, scheduler, Task(task.batch_loss, poisoned))
     with pytest.raises(DlcError, match="epoch 1"):
-        train(
-            model, loader, optimizer, scheduler, task, LoopConfig(epochs=2), checkpoints(tmp_path)
-        )
+        run_loop(parts, LoopConfig(epochs=2), checkpoints(tmp_path))
     assert not (tmp_path / BEST_CHECKPOINT).exists() and not (tmp_path / LAST_CHECKPOINT).exists()
 
 
 def test_resume_continues_exactly_and_refuses_other_settings(tmp_path: Path):
-    model, loader, optimizer, scheduler, task = make_run()
-    whole = train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=4))
-    model, loader, optimizer, scheduler, task = make_run()
-    train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=2), checkpoints(tmp_path))
-    model, loader, optimizer, scheduler, task = make_run()
-    resumed = train(
-        model, loader, optimizer, scheduler, task, LoopConfig(epochs=4), checkpoints(tmp_path, True)
-    )
+    whole = run_loop(make_run(), LoopConfig(epochs=4))
+    run_loop(make_run(), LoopConfig(epochs=2), checkpoints(tmp_path))
+    resumed = run_loop(make_run(), LoopConfig(epochs=4), checkpoints(tmp_path, True))
     assert [row["val_loss"] for row in resumed.history] == [
         row["val_loss"] for row in whole.history
     ]
-    model, loader, optimizer, scheduler, task = make_run()
     with pytest.raises(DlcError, match="different config"):
-        changed = checkpoints(tmp_path, True, lr=0.1)
-        train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=5), changed)
+        run_loop(make_run(), LoopConfig(epochs=5), checkpoints(tmp_path, True, lr=0.1))

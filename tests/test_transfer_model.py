@@ -138,7 +138,9 @@ def test_shared_loop_learns_separable_data_and_rejects_nan():
     scheduler = make_scheduler(optimizer, cfg)
     val_loader = DataLoader(data, batch_size=64)
     task = Task(partial(classify_batch, device="cpu"), lambda m: evaluate(m, val_loader, "cpu"))
-    state = train(head, loader, optimizer, scheduler, task, LoopConfig(epochs=10))
+    state = train(
+        head, loader, optimizer, scheduler=scheduler, task=task, loop=LoopConfig(epochs=10)
+    )
     assert state.epochs_done == 10 and len(state.history) == 10
     assert state.best_acc >= 0.95
     assert state.history[-1]["train_loss"] < state.history[0]["train_loss"]
@@ -146,4 +148,4 @@ def test_shared_loop_learns_separable_data_and_rejects_nan():
     with torch.no_grad():
         head.weight.fill_(float("nan"))
     with pytest.raises(DlcError, match="training loss became nan"):
-        train(head, loader, optimizer, scheduler, task, LoopConfig(epochs=1))
+        train(head, loader, optimizer, scheduler=scheduler, task=task, loop=LoopConfig(epochs=1))

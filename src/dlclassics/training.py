@@ -176,6 +176,7 @@ def train_one_epoch(
     model: nn.Module,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
+    *,
     scheduler: Any,
     task: Task,
     loop: LoopConfig,
@@ -186,8 +187,8 @@ def train_one_epoch(
     """One pass over ``loader``; the mean training loss and accuracy over all ranks.
 
     Example:
-        >>> loop = LoopConfig(epochs=1)
-        >>> train_one_epoch(model, loader, optimizer, scheduler, task, loop, 1, "cpu")
+        >>> train_one_epoch(model, loader, optimizer, scheduler=scheduler, task=task,
+        ...                 loop=LoopConfig(epochs=1), epoch=1, device="cpu")
         (0.6931, 0.5)
     """
     model.train()
@@ -234,6 +235,7 @@ def resume_state(
     checkpoints: Checkpoints,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    *,
     scheduler: Any,
     ctx: DistContext = SINGLE_PROCESS,
 ) -> LoopState:
@@ -242,7 +244,7 @@ def resume_state(
 
     Example:
         >>> fresh = Checkpoints(Path("runs/new"), "toy", {})
-        >>> resume_state(fresh, model, optimizer, scheduler).epochs_done
+        >>> resume_state(fresh, model, optimizer, scheduler=scheduler).epochs_done
         0
     """
     path = checkpoints.folder / LAST_CHECKPOINT
@@ -294,6 +296,7 @@ def save_epoch(
     checkpoints: Checkpoints,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    *,
     scheduler: Any,
     state: LoopState,
     improved: bool,
@@ -301,7 +304,8 @@ def save_epoch(
     """Write ``best.pt`` (when this epoch is the best) and ``last.pt``.
 
     Example:
-        >>> save_epoch(checkpoints, model, optimizer, scheduler, state, improved=True)  # both files
+        >>> save_epoch(checkpoints, model, optimizer, scheduler=scheduler, state=state,
+        ...            improved=True)  # best.pt and last.pt
     """
     if improved:
         weights = checkpoints.best_weights() if checkpoints.best_weights else model.state_dict()
@@ -322,12 +326,13 @@ def save_epoch(
 
 
 def record_epoch(
-    state: LoopState, row: dict[str, float], result: EvalResult, loop: LoopConfig
+    state: LoopState, row: dict[str, float], result: EvalResult, *, loop: LoopConfig
 ) -> bool:
     """Append ``row`` to the history, update best epoch and patience; True when improved.
 
     Example:
-        >>> record_epoch(LoopState(), {"epoch": 1, "val_acc": 0.8}, result, LoopConfig(epochs=5))
+        >>> row = {"epoch": 1, "val_acc": 0.8}
+        >>> record_epoch(LoopState(), row, result, loop=LoopConfig(epochs=5))
         True
     """
     state.history.append(row)
@@ -385,6 +390,7 @@ def train(
     model: nn.Module,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
+    *,
     scheduler: Any,
     task: Task,
     loop: LoopConfig,
@@ -406,13 +412,14 @@ def train(
         The loop state: history, best epoch and accuracy, the best epoch's probabilities.
 
     Example:
-        >>> state = train(model, loader, optimizer, scheduler, task, LoopConfig(epochs=4))
+        >>> loop = LoopConfig(epochs=4)
+        >>> state = train(model, loader, optimizer, scheduler=scheduler, task=task, loop=loop)
         >>> state.epochs_done, len(state.history)
         (4, 4)
     """
     state = LoopState()
     if checkpoints is not None and checkpoints.resume:
-        state = resume_state(checkpoints, model, optimizer, scheduler, ctx)
+        state = resume_state(checkpoints, model, optimizer, scheduler=scheduler, ctx=ctx)
     distributed.decorrelate_rng(ctx)
     wrapped = distributed.wrap_model(model, ctx, loop.find_unused_parameters)
     for epoch in range(state.epochs_done + 1, loop.epochs + 1):
@@ -422,7 +429,15 @@ def train(
         started, cpu_started = time.perf_counter(), time.process_time()
         lr = optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train_one_epoch(
-            wrapped, loader, optimizer, scheduler, task, loop, epoch, device, ctx
+            wrapped,
+            loader,
+            optimizer,
+            scheduler=scheduler,
+            task=task,
+            loop=loop,
+            epoch=epoch,
+            device=device,
+            ctx=ctx,
         )
         if not loop.schedule_per_step:
             scheduler.step()
@@ -439,10 +454,17 @@ def train(
             "seconds": time.perf_counter() - started,
             "cpu_seconds": time.process_time() - cpu_started,  # ≈ idle wall time, 1 thread
         }
-        improved = record_epoch(state, row, result, loop)
+        improved = record_epoch(state, row, result, loop=loop)
         if ctx.is_main:
             print(describe_epoch(row, loop, improved))
             if checkpoints is not None:
-                save_epoch(checkpoints, model, optimizer, scheduler, state, improved)
+                save_epoch(
+                    checkpoints,
+                    model,
+                    optimizer,
+                    scheduler=scheduler,
+                    state=state,
+                    improved=improved,
+                )
         distributed.barrier(ctx)  # the other ranks wait until this epoch's files are complete
     return state

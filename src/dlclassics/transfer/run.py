@@ -246,7 +246,15 @@ def run_mode(
     setup_seconds = time.perf_counter() - start
     with torch_threads(1 if cached else None):  # a linear head: threads cost more than they give
         state = train_loop(
-            trained, loader, optimizer, scheduler, task, loop, checkpoints, ctx.device, ctx
+            trained,
+            loader,
+            optimizer,
+            scheduler=scheduler,
+            task=task,
+            loop=loop,
+            checkpoints=checkpoints,
+            device=ctx.device,
+            ctx=ctx,
         )
     metrics = {**measured, **mode_metrics(config, data, len(train_samples), state)}
     metrics["feature_cache"] = {"used_for_training": cached, **cache.describe()}
