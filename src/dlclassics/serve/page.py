@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import json
 
+from dlclassics.serve.uploads import megabytes
+
 TABS = (
     ("style", "Style"),
     ("sentiment", "Sentiment"),
@@ -56,7 +58,7 @@ PAGE = """<!doctype html>
 </head>
 <body>
 <header><h1>dlclassics</h1>
-<p>Four classic models and why they decide what they do. Everything runs on this computer.</p></header>
+<p>Four classic models and why they decide what they do. Everything runs on this computer. __LIMIT__</p></header>
 <nav id="tabs"></nav>
 
 <section id="tab-style">
@@ -269,9 +271,7 @@ def render_page(ready: dict[str, bool], missing: dict[str, str], max_upload: int
         >>> "Image classifier" in render_page({"classifier": False}, {}, 10_000_000)
         True
     """
-    config = {"ready": ready, "missing": missing, "max_upload": max_upload}
-    limit = html.escape(f"Uploads up to {max_upload / 1e6:.0f} MB an image.")
+    config = {"ready": ready, "missing": missing}
+    limit = html.escape(f"Uploads up to {megabytes(max_upload)} an image.")
     page = PAGE.replace("__CONFIG__", script_json(config)).replace("__TABS__", script_json(TABS))
-    return page.replace(
-        "Everything runs on this computer.", f"Everything runs on this computer. {limit}"
-    )
+    return page.replace("__LIMIT__", limit)
