@@ -52,9 +52,8 @@ def make_run(lr: float = 0.5):
         with torch.no_grad():
             logits = module(points)
         accuracy = float((logits.argmax(1) == labels).float().mean())
-        return EvalResult(
-            float(F.cross_entropy(logits, labels)), accuracy, logits.softmax(1), labels
-        )
+        loss = float(F.cross_entropy(logits, labels))
+        return EvalResult(loss, accuracy, probabilities=logits.softmax(1), labels=labels)
 
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)

@@ -41,11 +41,14 @@ def test_class_folders_map_to_imagenet_categories():
 
 
 def test_new_head_imagenet_rows_and_seeded_random(lite0):
-    head = new_head(lite0, 2, "imagenet", [310, 309], torch.Generator().manual_seed(0))
+    seeded = torch.Generator().manual_seed(0)
+    head = new_head(lite0, 2, init="imagenet", imagenet_indices=[310, 309], generator=seeded)
     assert torch.equal(head.weight, lite0.imagenet_head.weight[[310, 309]])
     assert torch.equal(head.bias, lite0.imagenet_head.bias[[310, 309]])
-    a = new_head(lite0, 3, "random", None, torch.Generator().manual_seed(1))
-    b = new_head(lite0, 3, "random", None, torch.Generator().manual_seed(1))
+    a, b = (
+        new_head(lite0, 3, init="random", imagenet_indices=None, generator=generator)
+        for generator in (torch.Generator().manual_seed(1), torch.Generator().manual_seed(1))
+    )
     assert torch.equal(a.weight, b.weight)
     assert a.weight.abs().max() <= 1 / lite0.feature_dim**0.5
 

@@ -107,7 +107,8 @@ def init(device: str | None = None) -> DistContext:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timeout)
-    return DistContext(rank, world_size, local_rank, f"cuda:{local_rank}" if use_cuda else "cpu")
+    device = f"cuda:{local_rank}" if use_cuda else "cpu"
+    return DistContext(rank, world_size, local_rank=local_rank, device=device)
 
 
 def wrap_model(

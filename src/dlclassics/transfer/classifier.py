@@ -90,7 +90,13 @@ class Classifier:
         model = TransferModel(backbone, head, frozen_backbone=True)
         load_weights(model, saved["model"], path)
         flip_tta = bool(config.get("flip_tta", False))
-        return cls(model.to(device).eval(), list(saved["labels"]), flip_tta, device, precision)
+        return cls(
+            model.to(device).eval(),
+            list(saved["labels"]),
+            flip_tta=flip_tta,
+            device=device,
+            precision=precision,
+        )
 
     @torch.no_grad()
     def probabilities(self, images: Sequence[Image.Image]) -> torch.Tensor:
@@ -131,7 +137,7 @@ class Classifier:
 
 
 def prediction_row(
-    classifier: Classifier, path: Path, probabilities: np.ndarray, topk: int | None
+    classifier: Classifier, path: Path, probabilities: np.ndarray, *, topk: int | None
 ) -> Prediction:
     """One output row: the most probable class, every class's probability and, with ``topk``,
     the ``topk`` most probable classes (``extra["topk"]``: ``[{"label", "probability"}, …]``).
@@ -175,7 +181,7 @@ def predict_files(
             continue
         probabilities = classifier.probabilities([image for _, _, image in chunk]).numpy()
         for (path, true, _), p in zip(chunk, probabilities, strict=True):
-            row = prediction_row(classifier, path, p, topk)
+            row = prediction_row(classifier, path, p, topk=topk)
             row.true = true
             rows.append(row)
     return rows

@@ -219,7 +219,7 @@ def predict_command(args: argparse.Namespace) -> int:
     with torch_threads(args.threads):
         classifier = run.load(args.checkpoint, args.device, args.precision)
         rows = run.predict_paths(classifier, args.images, topk=args.topk)
-    write_predictions(rows, args.format, args.out, txt_line)
+    write_predictions(rows, args.format, args.out, txt_line=txt_line)
     summary = accuracy_summary(rows)
     if summary:
         print(summary, file=sys.stderr)

@@ -72,7 +72,7 @@ def _class_folders(folder: Path) -> list[str]:
 
 
 def _readable_images(
-    folder: Path, classes: list[str], skipped: list[tuple[Path, str]], desc: str
+    folder: Path, classes: list[str], *, skipped: list[tuple[Path, str]], desc: str
 ) -> Samples:
     """The ``(path, label)`` of every image below ``folder/<class>/`` that decodes; the others
     are added to ``skipped`` as ``(path, reason)``."""
@@ -143,8 +143,10 @@ def scan_image_folder(
     if extra:
         raise DlcError(f"{root / 'val' / extra[0]}: class folder not present under train/")
     skipped: list[tuple[Path, str]] = []
-    train = _readable_images(train_dir, classes, skipped, "scan train")
-    val = _readable_images(root / "val", classes, skipped, "scan val") if has_val else []
+    train = _readable_images(train_dir, classes, skipped=skipped, desc="scan train")
+    val = (
+        _readable_images(root / "val", classes, skipped=skipped, desc="scan val") if has_val else []
+    )
     for label, name in enumerate(classes):
         if not any(lab == label for _, lab in train):
             raise DlcError(f"{train_dir / name}: no readable training images")
@@ -161,7 +163,7 @@ def scan_image_folder(
         print(f"dlc: warning: skipping unreadable image {reason}", file=sys.stderr)
     if skipped:
         print(f"dlc: warning: skipped {len(skipped)} unreadable image(s)", file=sys.stderr)
-    return ImageFolderData(root, classes, train, val, skipped, split_note)
+    return ImageFolderData(root, classes, train, val=val, skipped=skipped, split_note=split_note)
 
 
 def labelled_image_args(

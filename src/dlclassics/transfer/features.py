@@ -68,7 +68,7 @@ class FeatureCache:
 
 
 def extract_features(
-    backbone: Backbone, dataset: Dataset, batch_size: int, ctx: DistContext, desc: str
+    backbone: Backbone, dataset: Dataset, *, batch_size: int, ctx: DistContext, desc: str
 ) -> torch.Tensor:
     """Backbone features of every ``(image, label)`` item of ``dataset``, on the CPU: (N, D), or
     (N, V, D) for items of several views (V, 3, H, W). Each of the ``ctx.world_size`` ranks
@@ -76,7 +76,7 @@ def extract_features(
 
     Example:
         >>> val = data.LabelledImages(samples, data.eval_transform(backbone.preprocessing))
-        >>> extract_features(backbone, val, 32, SINGLE_PROCESS, "val").shape
+        >>> extract_features(backbone, val, batch_size=32, ctx=SINGLE_PROCESS, desc="val").shape
         torch.Size([153, 1280])
     """
     shard = Subset(dataset, range(ctx.rank, len(dataset), ctx.world_size))
@@ -154,7 +154,9 @@ def build_feature_cache(
     folder = Path(cache_dir) / f"{backbone.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     done = []  # (features, seconds spent) per item
     for name, dataset, desc in items:
-        compute = partial(extract_features, backbone, dataset, BATCH_SIZE, ctx, desc)
+        compute = partial(
+            extract_features, backbone, dataset, batch_size=BATCH_SIZE, ctx=ctx, desc=desc
+        )
         done.append(_cached(folder / f"{name}.pt", compute, ctx))
     features = [tensor for tensor, _ in done]
     empty = torch.empty(0, len(train_samples), backbone.feature_dim)

@@ -53,6 +53,7 @@ def imagenet_class_indices(class_names: list[str]) -> list[int] | None:
 def new_head(
     backbone: Backbone,
     num_classes: int,
+    *,
     init: str,
     imagenet_indices: list[int] | None,
     generator: torch.Generator,
@@ -62,7 +63,8 @@ def new_head(
     default Linear initialisation, drawn from ``generator``.
 
     Example:
-        >>> new_head(backbone, 2, "imagenet", [310, 309], torch.Generator().manual_seed(0))
+        >>> generator = torch.Generator().manual_seed(0)
+        >>> new_head(backbone, 2, init="imagenet", imagenet_indices=[310, 309], generator=generator)
         Linear(in_features=1280, out_features=2, bias=True)
     """
     head = nn.Linear(backbone.feature_dim, num_classes)
@@ -89,7 +91,7 @@ class TransferModel(nn.Module):
     """
 
     def __init__(
-        self, backbone: Backbone, head: nn.Linear, frozen_backbone: bool, frozen_bn: bool = False
+        self, backbone: Backbone, head: nn.Linear, *, frozen_backbone: bool, frozen_bn: bool = False
     ) -> None:
         super().__init__()
         self.backbone = backbone
@@ -175,7 +177,9 @@ def evaluate_logits(logits: torch.Tensor, labels: torch.Tensor) -> EvalResult:
     """
     loss = F.cross_entropy(logits.float(), labels).item()
     accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
-    return EvalResult(loss, accuracy, logits.float().softmax(dim=1).cpu(), labels.cpu())
+    return EvalResult(
+        loss, accuracy, probabilities=logits.float().softmax(dim=1).cpu(), labels=labels.cpu()
+    )
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: str) -> EvalResult:
@@ -200,6 +204,7 @@ def before_training(
     backbone: Backbone,
     val: torch.Tensor,
     labels: torch.Tensor,
+    *,
     classes: list[str],
     head_init: str,
     seed: int,
@@ -212,7 +217,7 @@ def before_training(
     Example:
         >>> classes = ["ants", "bees"]
         >>> measured, head = before_training(
-        ...     backbone, cache.val, cache.val_labels, classes, "imagenet", seed=0
+        ...     backbone, cache.val, cache.val_labels, classes=classes, head_init="imagenet", seed=0
         ... )
         >>> measured["imagenet_classes"]
         [310, 309]
@@ -222,7 +227,13 @@ def before_training(
     device = next(backbone.parameters()).device
     # built on the CPU from a CPU generator, so every device starts from the same numbers
     random_head, head = (
-        new_head(backbone, len(classes), init, indices, torch.Generator().manual_seed(seed))
+        new_head(
+            backbone,
+            len(classes),
+            init=init,
+            imagenet_indices=indices,
+            generator=torch.Generator().manual_seed(seed),
+        )
         for init in ("random", used_init)
     )
     random_head, head = random_head.to(device), head.to(device)

@@ -99,9 +99,9 @@ def _finding(mode: str, run: dict[str, Any]) -> Finding:
         f"{mode}: best val accuracy",
         run["best_val_correct"],
         run["num_val"],
-        REFERENCE_VAL_ACC[mode]["best"] / 100,
-        "the reference (ResNet-18)",
-        note,
+        reference=REFERENCE_VAL_ACC[mode]["best"] / 100,
+        compared_with="the reference (ResNet-18)",
+        note=note,
     )
 
 
@@ -146,4 +146,5 @@ def _accuracy_table(runs: dict[str, Any]) -> Table:
         "so it is optimistic; the final-epoch figure is the honest one. The difference from the "
         "reference, with its interval, is in the table at the top."
     )
-    return Table("Validation accuracy (%), ours vs the reference", columns, rows, note)
+    title = "Validation accuracy (%), ours vs the reference"
+    return Table(title, columns, rows, note=note)

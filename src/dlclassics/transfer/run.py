@@ -159,7 +159,7 @@ def training_setup(
 
 
 def mode_checkpoints(
-    config: Config, data: ImageFolderData, train_samples: Samples, model: nn.Module
+    config: Config, data: ImageFolderData, *, train_samples: Samples, model: nn.Module
 ) -> Checkpoints:
     """Where the loop saves one mode (``config`` is that mode's): ``best.pt`` holds the whole
     ``model`` (also when only its head trains), with what ``load`` needs to rebuild it and what
@@ -167,7 +167,7 @@ def mode_checkpoints(
 
     Example:
         >>> config = Config(out="runs/t").for_mode("freeze")
-        >>> mode_checkpoints(config, data, data.train, model).folder
+        >>> mode_checkpoints(config, data, train_samples=data.train, model=model).folder
         PosixPath('runs/t/freeze')
     """
     settings = {
@@ -190,7 +190,7 @@ def mode_checkpoints(
 
 
 def run_mode(
-    config: Config, data: ImageFolderData, ctx: DistContext, announce: bool = True
+    config: Config, data: ImageFolderData, ctx: DistContext, *, announce: bool = True
 ) -> dict[str, Any]:
     """Measure, train and write one mode's outputs into ``out/<mode>`` (``config`` is that
     mode's); return its metrics. With several processes every rank returns them; rank 0 writes
@@ -218,7 +218,12 @@ def run_mode(
         ctx=ctx,
     )
     measured, head = before_training(
-        backbone, cache.val, cache.val_labels, data.classes, config.head_init, config.seed
+        backbone,
+        cache.val,
+        cache.val_labels,
+        classes=data.classes,
+        head_init=config.head_init,
+        seed=config.seed,
     )
     if announce and ctx.is_main:
         print(describe_before_training(measured))
@@ -234,7 +239,7 @@ def run_mode(
     )
     optimizer = make_optimizer(trained, config)
     scheduler = make_scheduler(optimizer, config)
-    checkpoints = mode_checkpoints(config, data, train_samples, model)
+    checkpoints = mode_checkpoints(config, data, train_samples=train_samples, model=model)
     # a TransferModel's backbone keeps its ImageNet classifier, which never reaches our logits:
     # DDP must not wait for its gradients
     loop = LoopConfig(
@@ -256,9 +261,12 @@ def run_mode(
             device=ctx.device,
             ctx=ctx,
         )
-    metrics = {**measured, **mode_metrics(config, data, len(train_samples), state)}
+    trained_metrics = mode_metrics(config, data, num_train=len(train_samples), state=state)
+    metrics = {**measured, **trained_metrics}
     metrics["feature_cache"] = {"used_for_training": cached, **cache.describe()}
-    metrics["timing"] = timing(state, setup_seconds, start, config.resume)
+    metrics["timing"] = timing(
+        state, setup_seconds=setup_seconds, start=start, resumed=config.resume
+    )
     if ctx.is_main:
         crop = backbone.preprocessing.crop
         write_mode_outputs(
@@ -268,11 +276,14 @@ def run_mode(
     return metrics
 
 
-def timing(state: LoopState, setup_seconds: float, start: float, resumed: bool) -> dict[str, Any]:
+def timing(
+    state: LoopState, *, setup_seconds: float, start: float, resumed: bool
+) -> dict[str, Any]:
     """The ``timing`` entry of a mode's metrics: setup, each epoch, training and total seconds.
 
     Example:
-        >>> timing(state, 2.0, time.perf_counter(), False)["setup_seconds"]
+        >>> started = time.perf_counter()
+        >>> timing(state, setup_seconds=2.0, start=started, resumed=False)["setup_seconds"]
         2.0
     """
     epoch_seconds = [row["seconds"] for row in state.history]
@@ -302,7 +313,9 @@ def write_mode_outputs(
         >>> write_mode_outputs(config, data, state, val_labels=labels, crop=224, metrics=metrics)
         freeze: best val acc 97.39 % (epoch 4), final-epoch val acc 96.73 %; best is selected ...
     """
-    best = EvalResult(0.0, state.best_acc, state.best_probabilities, val_labels)
+    best = EvalResult(
+        0.0, state.best_acc, probabilities=state.best_probabilities, labels=val_labels
+    )
     folder = Path(config.out) / config.mode
     metrics["files"] = write_figures(folder, data, best, mode=config.mode, state=state, crop=crop)
     atomic_write_json(folder / "metrics.json", metrics)
@@ -314,13 +327,13 @@ def write_mode_outputs(
 
 
 def mode_metrics(
-    config: Config, data: ImageFolderData, num_train: int, state: LoopState
+    config: Config, data: ImageFolderData, *, num_train: int, state: LoopState
 ) -> dict[str, Any]:
     """The trained mode's figures for ``metrics.json`` (accuracies as fractions; the
     ``*_correct`` counts are the same figures as numbers of val images).
 
     Example:
-        >>> mode_metrics(config, data, 244, state)["best_val_correct"]
+        >>> mode_metrics(config, data, num_train=244, state=state)["best_val_correct"]
         149
     """
     final = state.history[-1]["val_acc"]
@@ -343,7 +356,7 @@ def mode_metrics(
 
 
 def plot_predictions(
-    data: ImageFolderData, best: EvalResult, path: Path, crop: int, count: int = 16
+    data: ImageFolderData, best: EvalResult, path: Path, *, crop: int, count: int = 16
 ) -> Path:
     """A grid of ``count`` val images as the ``crop`` centre crop the model saw, titled
     ``pred <class> (probability) / true <class>``: the mistakes first, framed in red, then the
@@ -370,7 +383,9 @@ def plot_predictions(
     title = f"val predictions ({len(wrong)} mistakes of {len(data.val)}; mistakes first, in red)"
     view = T.Compose([T.Resize(crop), T.CenterCrop(crop)])
     images = [view(load_rgb(data.val[i][0])) for i in shown]
-    return figures.plot_image_grid(images, captions, path, title, columns=4, mistakes=mistakes)
+    return figures.plot_image_grid(
+        images, captions, path, title=title, columns=4, mistakes=mistakes
+    )
 
 
 def write_figures(
@@ -386,10 +401,10 @@ def write_figures(
     """
     title = f"{mode}: best val acc {100 * state.best_acc:.2f} % (epoch {state.best_epoch})"
     figures.plot_curves(state.history, out / "curves.png", title, splits=("train", "val"))
-    plot_predictions(data, best, out / "predictions.png", crop)
+    plot_predictions(data, best, out / "predictions.png", crop=crop)
     classes = data.classes
     matrix = figures.confusion_matrix(best.labels.numpy(), best.predictions.numpy(), len(classes))
-    figures.plot_confusion(matrix, classes, out / "confusion.png", f"{mode}, best epoch")
+    figures.plot_confusion(matrix, classes, out / "confusion.png", title=f"{mode}, best epoch")
     names = [f"{name}.png" for name in FIGURES] + ["best.pt", "last.pt", "metrics.json"]
     return {name.split(".")[0]: f"{mode}/{name}" for name in names}
 
