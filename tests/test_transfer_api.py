@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from dlclassics import cli, transfer
+from dlclassics.errors import DlcError
 from dlclassics.results import Result
 from dlclassics.transfer import features
 from dlclassics.transfer.data import scan_image_folder, split_off_validation
@@ -118,6 +119,13 @@ def test_a_folder_of_class_subfolders_is_split_per_class_with_a_seed(my_images, 
     samples = [(Path("a.png"), 0), (Path("b.png"), 1), (Path("c.png"), 1)]
     train, val = split_off_validation(samples, 0.5, seed=0)
     assert (Path("a.png"), 0) in train and [label for _, label in val] == [1]
+    # one image per class: nothing to hold out
+    (tmp_path / "tiny" / "a").mkdir(parents=True)
+    (tmp_path / "tiny" / "b").mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (8, 8)).save(tmp_path / "tiny" / name / "0.png")
+    with pytest.raises(DlcError, match="tiny: too few images to hold some out"):
+        scan_image_folder(tmp_path / "tiny")
 
 
 def test_train_says_the_split_once_and_the_accuracy_before_training_once(

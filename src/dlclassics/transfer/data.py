@@ -144,9 +144,9 @@ def scan_image_folder(
         raise DlcError(f"{root / 'val' / extra[0]}: class folder not present under train/")
     skipped: list[tuple[Path, str]] = []
     train = _readable_images(train_dir, classes, skipped=skipped, desc="scan train")
-    val = (
-        _readable_images(root / "val", classes, skipped=skipped, desc="scan val") if has_val else []
-    )
+    val: Samples = []
+    if has_val:
+        val = _readable_images(root / "val", classes, skipped=skipped, desc="scan val")
     for label, name in enumerate(classes):
         if not any(lab == label for _, lab in train):
             raise DlcError(f"{train_dir / name}: no readable training images")
@@ -157,8 +157,10 @@ def scan_image_folder(
             f"{root}: no val/ folder; held out {100 * val_fraction:g} % of each class for "
             f"validation (seed {seed}): {len(train)} train / {len(val)} val images"
         )
-    if not val:
+    if not val and has_val:
         raise DlcError(f"{root / 'val'}: no readable validation images")
+    if not val:
+        raise DlcError(f"{root}: too few images to hold some out (a class needs two or more)")
     for _, reason in skipped:
         print(f"dlc: warning: skipping unreadable image {reason}", file=sys.stderr)
     if skipped:
