@@ -123,7 +123,7 @@ def classify_images(
     for upload, row, explained in zip(
         uploads, probabilities, grad_cam(classifier, pictures), strict=True
     ):
-        ranked = prediction_row(classifier, Path(upload.name), row, topk).extra["topk"]
+        ranked = prediction_row(classifier, Path(upload.name), row, topk=topk).extra["topk"]
         answers.append(
             {
                 "name": upload.name,
