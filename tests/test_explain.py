@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dlclassics import sentiment
+from dlclassics import cli, sentiment
 from dlclassics.backbones import load_backbone
 from dlclassics.errors import DlcError
 from dlclassics.explain.attributions import add_attributions, explain_tokens, word_attributions
@@ -167,6 +167,17 @@ def test_attributions_in_jsonl_rows(packaged) -> None:
     assert [word for word, _ in parsed[0]["attributions"]] == ["never", "again", "."]
     assert "attributions" not in parsed[1]
     assert all(isinstance(weight, float) for _, weight in parsed[2]["attributions"])
+
+
+def test_sentiment_predict_explain_adds_attributions_of_raw_text(tmp_path: Path, capsys) -> None:
+    text = tmp_path / "reviews.txt"
+    text.write_text("Great food!\n\nNever again.\n")
+    assert cli.main(["sentiment", "predict", str(text), "--format", "jsonl", "--explain"]) == 0
+    parsed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [word for word, _ in parsed[0]["attributions"]] == ["great", "food", "!"]
+    assert parsed[1] == {"input": "", "label": None}
+    assert cli.main(["sentiment", "predict", str(text), "--explain"]) == 2
+    assert "--format csv or jsonl" in capsys.readouterr().err
 
 
 def test_top_mask_and_random_maps() -> None:

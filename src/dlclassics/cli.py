@@ -26,7 +26,7 @@ from dlclassics.errors import DlcError
 from dlclassics.options import DlcArgumentParser
 
 # in the report's order, then the tools
-PACKAGES = ("transfer", "style", "numpy_nn", "captioning", "sentiment", "report", "data")
+PACKAGES = ("transfer", "style", "numpy_nn", "captioning", "sentiment", "report", "data", "serve")
 COMMAND_MODULES = [f"dlclassics.{package}.commands" for package in PACKAGES]
 ENVIRONMENT = """environment variables:
   DLC_DATA           data root (default: ~/.cache/dlclassics/data, or under $XDG_CACHE_HOME)

@@ -138,7 +138,7 @@ def word_attributions(
 
 def add_attributions(predictor: Predictor, rows: Sequence[Prediction]) -> None:
     """Add ``extra["attributions"]`` (``[[word, weight], ...]``) to every non-blank row of
-    ``dlc sentiment predict`` (whose ``input`` is the sentence's tokens joined by spaces).
+    ``dlc sentiment predict``; the words are the predictor's normaliser's tokens of the input.
 
     Example:
         >>> rows = predict_file(model, "reviews.txt").rows
@@ -147,6 +147,6 @@ def add_attributions(predictor: Predictor, rows: Sequence[Prediction]) -> None:
         ['great', 0.41]
     """
     predicted = [row for row in rows if not row.is_blank]
-    explained = explain_tokens(predictor, [row.input.split() for row in predicted])
+    explained = explain_tokens(predictor, [predictor.normaliser(row.input) for row in predicted])
     for row, explanation in zip(predicted, explained, strict=True):
         row.extra["attributions"] = [] if explanation is None else explanation.pairs()

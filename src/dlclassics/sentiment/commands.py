@@ -167,6 +167,11 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         )
     add("--proba", action="store_true", help="txt format: write P(positive), not 0/1")
     options.add_format_argument(predict)
+    explain_help = (
+        'csv/jsonl: add "attributions", each word\'s weight for the predicted label (how much '
+        "P(label) falls without it)"
+    )
+    add("--explain", action="store_true", help=explain_help)
     quantize_help = (
         "int8: minilm's linear layers dynamically quantised to int8 (about 2.4x faster; runs on "
         "the CPU; activations at 8 bits where the CPU has VNNI, else 7); word models stay "
@@ -324,7 +329,8 @@ def predict_command(args: argparse.Namespace) -> int:
         {"input": "great food !", "label": "1", "probabilities": {"0": 0.01, "1": 0.99}}
         0
     """
-    from dlclassics.sentiment import predict  # torch: loaded only when a command runs
+    from dlclassics.explain.attributions import add_attributions  # torch: loaded when run
+    from dlclassics.sentiment import predict
 
     err = functools.partial(print, file=sys.stderr)  # standard output holds the predictions
     checkpoints, inputs = split_inputs(args.checkpoint, [*(args.input or []), *args.files])
@@ -342,5 +348,8 @@ def predict_command(args: argparse.Namespace) -> int:
         precision=args.precision,
         quantize=args.quantize,
     )
-    predict.predict_files(checkpoints, inputs, settings, say=err)
+    if args.explain and args.format == "txt":
+        raise DlcError("--explain adds a field to each row: use it with --format csv or jsonl")
+    annotate = add_attributions if args.explain else None
+    predict.predict_files(checkpoints, inputs, settings, say=err, annotate=annotate)
     return 0

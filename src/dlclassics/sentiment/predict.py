@@ -311,10 +311,12 @@ def predict_files(
     settings: PredictSettings,
     *,
     say: Callable[[str], object],
+    annotate: Callable[[Model, list[Prediction]], None] | None = None,
 ) -> list[Prediction]:
     """``dlc sentiment predict``: label every line of the ``inputs`` (``-``: standard input) with
     the model of ``checkpoints`` and write the rows as ``settings`` ask; notes, accuracies and
-    the speed go to ``say``. Returns the rows written.
+    the speed go to ``say``; ``annotate(model, rows)`` may add fields to the rows before they are
+    written (``--explain``'s word attributions). Returns the rows written.
 
     Example:
         >>> rows = predict_files([], ["reviews.txt"], PredictSettings(fmt="jsonl"), say=print)
@@ -342,6 +344,8 @@ def predict_files(
     if count >= SPEED_REPORT_SENTENCES:
         where = (model.members[0] if isinstance(model, Ensemble) else model).device
         say(f"{count} sentences in {seconds:.2f} s: {count / seconds:.0f} sentences/s on {where}")
+    if annotate is not None:
+        annotate(model, rows)
     write_predictions(rows, settings.fmt, settings.out, txt_line(settings.proba))
     if settings.out is not None:
         say(f"wrote {len(rows)} lines to {settings.out}")
