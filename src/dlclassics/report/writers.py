@@ -42,7 +42,7 @@ th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3em; }
 figure { display: inline-block; margin: .5em; vertical-align: top; max-width: 100%; }
 figure img { max-width: 100%; border: 1px solid #ddd; } figcaption { font-size: .9em; color: #444; }
-#findings table { font-size: 1em; } #findings td { text-align: left; }
+#findings table { font-size: 1em; } #findings td, #findings th { text-align: left; }
 details { margin: .5em 0; } summary { cursor: pointer; color: #3b6ea5; }
 .status-ok { color: #1a7f37; } .status-failed { color: #c62828; } .status-notrun { color: #888; }
 .error { background: #fdecea; border-left: 4px solid #c62828; padding: .6em; white-space: pre-wrap;
