@@ -113,3 +113,23 @@ def test_a_shallow_clean_leaves_subfolders_alone(tmp_path: Path):
     prepare_output_dir(tmp_path, clean_tree=False)
     assert theirs.exists() and not ours.exists()
     release_output_dir(tmp_path)
+
+
+def test_dev_stdout_redirected_to_a_file_is_written_not_replaced(tmp_path: Path):
+    """``-o /dev/stdout`` with standard output sent to a file: the link in /dev must survive."""
+    redirected = tmp_path / "stdout.txt"
+    code = "from dlclassics.io import write_output_text; write_output_text('/dev/stdout', 'hi\\n')"
+    with redirected.open("w") as handle:
+        subprocess.run([sys.executable, "-c", code], stdout=handle, check=True)
+    assert redirected.read_text() == "hi\n"
+    assert os.path.islink("/dev/stdout")
+
+
+def test_a_link_keeps_linking_to_its_replaced_target(tmp_path: Path):
+    target = tmp_path / "runs" / "preds.txt"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "latest.txt"
+    link.symlink_to(target)
+    write_output_text(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"

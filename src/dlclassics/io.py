@@ -26,30 +26,35 @@ os.umask(_UMASK)
 
 
 def is_special_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` exists and is neither a regular file nor a folder: a device
-    (``/dev/null``, ``/dev/full``, ``/dev/stdout``), a named pipe or a socket.
+    """Whether ``path`` must be written in place, not replaced: an existing device, named pipe
+    or socket, or any path in or leading into ``/dev`` or ``/proc`` (``/dev/stdout`` is a link
+    to ``/proc/self/fd/1``, which may be a regular file the shell opened).
 
     Example:
-        >>> is_special_file("/dev/null"), is_special_file("report.md")
-        (True, False)
+        >>> is_special_file("/dev/null"), is_special_file("/dev/stdout"), is_special_file("r.md")
+        (True, True, False)
     """
     target = Path(path)
-    return target.exists() and not target.is_file() and not target.is_dir()
+    if target.exists() and not target.is_file() and not target.is_dir():
+        return True
+    names = (os.path.abspath(target), os.path.realpath(target))
+    return any(name.startswith(("/dev/", "/proc/")) for name in names)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
-    A device or named pipe is yielded as it is, to be written straight into.
+    A device or named pipe is yielded as it is, to be written straight into; a symbolic link
+    gets its target replaced, so the link stays.
     """
-    final = Path(path)
-    if is_special_file(final):
+    if is_special_file(path):
         try:
-            yield final
+            yield Path(path)
         except OSError as exc:
-            raise DlcError(f"{final}: cannot write ({exc.strerror or exc})") from exc
+            raise DlcError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         return
+    final = Path(os.path.realpath(path))
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
