@@ -85,3 +85,12 @@ def test_accuracy_and_confusion_matrix_of_labelled_rows():
     matrix = [line.split() for line in summary.splitlines()[2:]]
     assert matrix == [["ants", "1", "1"], ["bees", "0", "0"]]
     assert accuracy_summary([Prediction("x", label="1")]) is None
+
+
+def test_the_format_follows_the_output_suffix_unless_given(tmp_path: Path):
+    write_predictions(ROWS, None, tmp_path / "preds.csv", str)
+    assert (tmp_path / "preds.csv").read_text().startswith("input,label,true,")
+    write_predictions(ROWS, None, tmp_path / "preds.jsonl", str)
+    assert json.loads((tmp_path / "preds.jsonl").read_text().splitlines()[0])["label"] == "ants"
+    write_predictions(ROWS[:1], "txt", tmp_path / "forced.csv", lambda p: p.label)
+    assert (tmp_path / "forced.csv").read_text() == "ants\n"

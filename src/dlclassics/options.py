@@ -125,8 +125,11 @@ def add_threads_argument(
 
 def add_format_argument(parser: argparse.ArgumentParser) -> None:
     """``--format txt|csv|jsonl`` of a predict command (``predictions.write_predictions``)."""
-    text = "txt: one line a prediction; csv: with a header; jsonl: one JSON object a line"
-    parser.add_argument("--format", choices=("txt", "csv", "jsonl"), default="txt", help=text)
+    text = (
+        "txt: one line a prediction; csv: with a header; jsonl: one JSON object a line "
+        "(default: the one -o's suffix names, .csv or .jsonl, else txt)"
+    )
+    parser.add_argument("--format", choices=("txt", "csv", "jsonl"), default=None, help=text)
 
 
 class _DeprecatedSpelling(argparse.Action):

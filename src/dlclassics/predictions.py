@@ -27,6 +27,7 @@ from typing import Any
 from dlclassics.io import write_output_text
 
 FORMATS = ("txt", "csv", "jsonl")
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 @dataclass
@@ -121,6 +122,20 @@ def render_csv(predictions: Sequence[Prediction]) -> str:
     return buffer.getvalue()
 
 
+def format_for(fmt: str | None, out: str | os.PathLike[str] | None) -> str:
+    """The format to write: ``fmt`` when the user gave ``--format``, else the one ``-o``'s
+    suffix names (``preds.csv`` → csv, ``preds.jsonl`` → jsonl), else txt.
+
+    Example:
+        >>> format_for(None, "preds.csv"), format_for("txt", "preds.csv"), format_for(None, None)
+        ('csv', 'txt', 'txt')
+    """
+    if fmt is not None:
+        return fmt
+    suffix = os.path.splitext(os.fspath(out))[1].lower() if out is not None else ""
+    return SUFFIX_FORMATS.get(suffix, "txt")
+
+
 def render_predictions(
     predictions: Sequence[Prediction], fmt: str, txt_line: Callable[[Prediction], str]
 ) -> str:
@@ -142,18 +157,20 @@ def render_predictions(
 
 def write_predictions(
     predictions: Sequence[Prediction],
-    fmt: str,
+    fmt: str | None,
     out: str | os.PathLike[str] | None,
     txt_line: Callable[[Prediction], str],
 ) -> None:
-    """Write ``predictions`` in ``fmt`` to ``out`` (None or ``-``: standard output; a device or
-    pipe directly; a regular file atomically). A failed write is one DlcError line.
+    """Write ``predictions`` in ``fmt`` (None: from ``out``'s suffix, ``format_for``) to ``out``
+    (None or ``-``: standard output; a device or pipe directly; a regular file atomically). A
+    failed write is one DlcError line.
 
     Example:
         >>> write_predictions([Prediction("x", label="1")], "jsonl", None, str)
         {"input": "x", "label": "1"}
     """
-    write_output_text("-" if out is None else out, render_predictions(predictions, fmt, txt_line))
+    text = render_predictions(predictions, format_for(fmt, out), txt_line)
+    write_output_text("-" if out is None else out, text)
 
 
 def accuracy_summary(predictions: Sequence[Prediction]) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.errors import DlcError
+from dlclassics.predictions import format_for
 from dlclassics.sentiment.config import MODEL_NAMES, REFERENCE_MODELS, RESUMABLE, Config, preset
 from dlclassics.sentiment.text import MAX_LENGTH
 
@@ -348,7 +349,7 @@ def predict_command(args: argparse.Namespace) -> int:
         precision=args.precision,
         quantize=args.quantize,
     )
-    if args.explain and args.format == "txt":
+    if args.explain and format_for(args.format, getattr(args, "out", None)) == "txt":
         raise DlcError("--explain adds a field to each row: use it with --format csv or jsonl")
     annotate = add_attributions if args.explain else None
     predict.predict_files(checkpoints, inputs, settings, say=err, annotate=annotate)
