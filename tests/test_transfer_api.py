@@ -205,3 +205,13 @@ def test_an_unwritable_feature_cache_is_one_line_naming_it(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"dlc: error: {cache}/efficientnet_lite0-")
     assert "cannot write the feature cache (Permission denied); give a writable --cache-dir" in err
+
+
+def test_predict_explain_writes_one_grad_cam_overlay_per_image(trained, my_images, tmp_path):
+    maps = tmp_path / "maps"
+    images = sorted(my_images.glob("*/*.png"))[:3] or sorted(my_images.glob("*/*.jpg"))[:3]
+    assert cli.main(_predict(trained.checkpoint, *map(str, images), "--explain", str(maps))) == 0
+    written = sorted(maps.iterdir())
+    assert [p.name for p in written] == sorted(f"{p.stem}_gradcam.png" for p in images)
+    with Image.open(written[0]) as overlay:
+        assert overlay.mode == "RGB" and min(overlay.size) > 0

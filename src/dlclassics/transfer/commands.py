@@ -17,7 +17,7 @@ from dlclassics import options
 from dlclassics.data.root import add_data_root_argument
 from dlclassics.io import is_special_file
 from dlclassics.options import bounded, nonnegative_int, positive_float, positive_int
-from dlclassics.outputs import check_output_file
+from dlclassics.outputs import check_output_file, prepare_output_dir
 from dlclassics.predictions import Prediction, accuracy_summary, write_predictions
 from dlclassics.runtime import torch_threads
 from dlclassics.transfer.config import (
@@ -138,6 +138,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_format_argument(parser)
     topk = "also give the K most probable classes (jsonl/csv: a topk field; txt: more columns)"
     add("--topk", type=positive_int, metavar="K", help=topk)
+    explain = "write each image's Grad-CAM heat map over it into DIR (<stem>_gradcam.png)"
+    add("--explain", metavar="DIR", help=explain)
     options.add_device_argument(parser)
     options.add_precision_argument(parser)
     options.add_threads_argument(parser)
@@ -215,10 +217,17 @@ def predict_command(args: argparse.Namespace) -> int:
     writes_file = args.out not in (None, "-") and not is_special_file(args.out)
     if writes_file:
         check_output_file(args.out)
+    if args.explain:
+        prepare_output_dir(args.explain, lock=False)  # before the work: a bad DIR costs nothing
     run = transfer_api()
     with torch_threads(args.threads):
         classifier = run.load(args.checkpoint, args.device, args.precision)
         rows = run.predict_paths(classifier, args.images, topk=args.topk)
+        if args.explain:
+            from dlclassics.explain.gradcam import write_overlays  # torch, like transfer.run
+
+            overlays = write_overlays(classifier, [Path(row.input) for row in rows], args.explain)
+            print(f"wrote {len(overlays)} Grad-CAM overlays to {args.explain}", file=sys.stderr)
     write_predictions(rows, args.format, args.out, txt_line=txt_line)
     summary = accuracy_summary(rows)
     if summary:
