@@ -3,6 +3,7 @@ form and rewritten the way people write them, and the time of runaway input.
 
     python benchmarks/sentiment_text_bench.py                       # the packaged model
     python benchmarks/sentiment_text_bench.py --checkpoints glove-lstm=runs/glove-lstm/best.pt
+    python benchmarks/sentiment_text_bench.py --sentences 2000 --checkpoints minilm=M.pt  # slow
     python benchmarks/sentiment_text_bench.py --timing              # 12 MB line, 100 000 lines
     python benchmarks/sentiment_text_bench.py --card                # the packaged model's card
 
@@ -214,13 +215,15 @@ def load_average() -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoints", nargs="*", default=[], metavar="NAME=PATH")
+    parser.add_argument(
+        "--checkpoints", nargs="*", default=[], metavar="NAME=PATH", help="default: the packaged"
+    )
     parser.add_argument("--timing", action="store_true", help="time runaway input instead")
     parser.add_argument("--card", action="store_true", help="record in the packaged card")
     parser.add_argument("--sentences", type=int, help="a seeded sample of each split (slow models)")
     args = parser.parse_args()
-    if args.card and args.sentences:
-        parser.error("--card records scores on the whole splits: drop --sentences")
+    if args.card and (args.sentences or args.checkpoints):
+        parser.error("--card records the packaged model on the whole splits: --card alone")
     torch.set_num_threads(1)
     data = dataset_path("yelp")
     splits = {name: rewritten_split(name, data, args.sentences) for name in ("dev", "test")}
@@ -229,7 +232,8 @@ def main() -> None:
         results["runaway"] = measure_runaway(splits["test"]["raw"])
         results["runaway"]["load_average"] = load_average()
     else:
-        models = {"packaged": None, **dict(spec.split("=", 1) for spec in args.checkpoints)}
+        given = dict(spec.split("=", 1) for spec in args.checkpoints)
+        models: dict[str, str | None] = given or {"packaged": None}
         for name, path in models.items():
             started = load_average()
             row = score_model(load(path, device="cpu", threads=1), splits)
