@@ -70,7 +70,11 @@ MANY_LINES = 100_000
 
 
 def written_form(token: str, rng: random.Random, curly: bool) -> str:
-    """How a person types one token of the files: digits for ``_num_``, a dash, quotes."""
+    """How a person types one token of the files: digits for ``_num_``, a dash, quotes.
+
+    >>> written_form("--", random.Random(0), curly=False), written_form("``", None, curly=True)
+    ('—', '“')
+    """
     if token == "_num_":
         return str(rng.randint(2, 99))
     if token == "--":
@@ -81,7 +85,11 @@ def written_form(token: str, rng: random.Random, curly: bool) -> str:
 
 
 def capitalised(words: list[str]) -> list[str]:
-    """``words`` with each sentence's first letter and every "i" (also "i'm") upper-cased."""
+    """``words`` with each sentence's first letter and every "i" (also "i'm") upper-cased.
+
+    >>> capitalised(["i'm", "back!", "great", "i", "say."])
+    ["I'm", 'back!', 'Great', 'I', 'say.']
+    """
     result, start = [], True
     for word in words:
         if word == "i" or word.startswith("i'"):
@@ -119,7 +127,11 @@ def rewrite(tokens: list[str], rng: random.Random, *, capitals: bool = True) -> 
 def rewritten_split(split: str, data: Path, sentences: int | None) -> dict[str, Any]:
     """The labelled ``split`` (a seeded ``sentences`` of it when given): its token lists,
     labels, and each line rewritten (seeded), with capitals and in lower case (the same
-    choices otherwise)."""
+    choices otherwise).
+
+    >>> rewritten_split("dev", dataset_path("yelp"), 5)["raw"][0]
+    "Let me give my opinion, that's what this site is for."
+    """
     found = read_sentences(data / f"{split}.txt", True)
     rng, lower_rng = random.Random(f"{SEED}-{split}"), random.Random(f"{SEED}-{split}")
     raw = [rewrite(tokens, rng) for tokens in found.sentences]
@@ -134,7 +146,11 @@ def rewritten_split(split: str, data: Path, sentences: int | None) -> dict[str, 
 
 
 def accuracy(classifier: Classifier, sentences: list[list[str]], labels: np.ndarray) -> float:
-    """The fraction of ``sentences`` (token lists) whose label is right."""
+    """The fraction of ``sentences`` (token lists) whose label is right.
+
+    >>> accuracy(load(), [["great", "!"], ["awful", "."]], np.array([1, 0]))
+    1.0
+    """
     positive = classifier.token_proba(sentences)[:, 1]
     return float(np.mean((positive >= 0.5) == (labels == 1)))
 
@@ -142,7 +158,11 @@ def accuracy(classifier: Classifier, sentences: list[list[str]], labels: np.ndar
 def score_model(classifier: Classifier, splits: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per split: accuracy in the files' form, on the rewrite normalised, on the rewrite split on
     white space (no normaliser), on the lower-case rewrite normalised; how many rewritten lines
-    normalise back exactly."""
+    normalise back exactly.
+
+    >>> score_model(load(), {"dev": rewritten_split("dev", dataset_path("yelp"), 100)})["dev"]
+    {'files_form': 0.99, 'rewritten': 0.99, ...}
+    """
     rows = {}
     for name, split in splits.items():
         normalised = [classifier.normaliser(text) for text in split["raw"]]
@@ -166,7 +186,11 @@ def score_model(classifier: Classifier, splits: dict[str, dict[str, Any]]) -> di
 
 
 def time_predict(path: Path, out: Path) -> dict[str, Any]:
-    """Wall seconds of ``dlc sentiment predict PATH -o OUT --threads 1`` and its standard error."""
+    """Wall seconds of ``dlc sentiment predict PATH -o OUT --threads 1`` and its standard error.
+
+    >>> time_predict(Path("reviews.txt"), Path("out.txt"))["seconds"]
+    1.9
+    """
     command = [sys.executable, "-m", "dlclassics", "sentiment", "predict", str(path)]
     command += ["-o", str(out), "--threads", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -180,7 +204,11 @@ def time_predict(path: Path, out: Path) -> dict[str, Any]:
 
 def reader_seconds(path: Path) -> float:
     """Seconds to read and normalise ``path`` as ``dlc sentiment predict`` does (in process,
-    the truncation warning silenced): the reader's share of the command's time."""
+    the truncation warning silenced): the reader's share of the command's time.
+
+    >>> reader_seconds(Path("many.txt"))
+    1.1
+    """
     started = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
         read_sentences(path, None, keep_blank=True)
@@ -189,7 +217,11 @@ def reader_seconds(path: Path) -> float:
 
 def measure_runaway(raw_sentences: list[str]) -> dict[str, Any]:
     """``time_predict`` on one 12 MB line (rewritten sentences run together) and on a
-    ``MANY_LINES``-line file of rewritten sentences (repeated), with the output line counts."""
+    ``MANY_LINES``-line file of rewritten sentences (repeated), with the output line counts.
+
+    >>> measure_runaway(["Great food!"])["long_line"]["warned"]
+    True
+    """
     text = " ".join(raw_sentences)
     long_line = (text * (LONG_LINE_BYTES // len(text) + 1))[:LONG_LINE_BYTES]
     lines = (raw_sentences * (MANY_LINES // len(raw_sentences) + 1))[:MANY_LINES]
@@ -210,10 +242,16 @@ def measure_runaway(raw_sentences: list[str]) -> dict[str, Any]:
 
 
 def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages (the machine may be shared).
+
+    >>> len(load_average())
+    3
+    """
     return [round(x, 2) for x in os.getloadavg()]
 
 
 def main() -> None:
+    """Score the models (or time runaway input) and update ``RESULTS``; see the module doc."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--checkpoints", nargs="*", default=[], metavar="NAME=PATH", help="default: the packaged"

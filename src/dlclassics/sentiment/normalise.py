@@ -105,10 +105,15 @@ class Normaliser:
             raise ValueError(f"unknown text normaliser {self.name} {self.version}")
 
     def __call__(self, text: str, limit: int | None = None, *, corpus: bool = False) -> list[str]:
+        """``tokenise(text, self, limit, corpus=corpus)``."""
         return tokenise(text, self, limit, corpus=corpus)
 
     def to_dict(self) -> dict[str, Any]:
-        """The plain data a checkpoint stores: ``{"name": "yelp", "version": 1}``."""
+        """The plain data a checkpoint stores.
+
+        >>> YELP.to_dict()
+        {'name': 'yelp', 'version': 1}
+        """
         return asdict(self)
 
     @classmethod

@@ -45,7 +45,11 @@ class SentenceFile:
 
 
 def read_lines(path: str | os.PathLike[str]) -> tuple[str, list[bytes]]:
-    """The input's name and its lines as bytes, without line endings or byte-order mark."""
+    """The input's name and its lines as bytes, without line endings or byte-order mark.
+
+    >>> read_lines("reviews.txt")  # "great food !\\r\\nmeh\\n"
+    ('reviews.txt', [b'great food !', b'meh'])
+    """
     if str(path) == "-":
         name, stream = "<stdin>", sys.stdin
         data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
@@ -63,7 +67,11 @@ def read_lines(path: str | os.PathLike[str]) -> tuple[str, list[bytes]]:
 def looks_labelled(lines: Sequence[bytes]) -> bool:
     """True when MORE THAN HALF of the non-empty lines start with a ``0`` or ``1`` word AND both
     labels occur: a rule one line cannot flip, so ``1 star , never again .`` among ordinary
-    sentences (or alone) stays a sentence, and one label typo in a labelled file is a bad line."""
+    sentences (or alone) stays a sentence, and one label typo in a labelled file is a bad line.
+
+    >>> looks_labelled([b"1 great", b"0 awful"]), looks_labelled([b"1 star , never again ."])
+    (True, False)
+    """
     firsts = [words[0] for words in (line.split(maxsplit=1) for line in lines) if words]
     labels = [word for word in firsts if word in (b"0", b"1")]
     return 2 * len(labels) > len(firsts) and set(labels) == {b"0", b"1"}
@@ -220,7 +228,11 @@ def parse_sentences(
 
 
 def subsample(sentences: SentenceFile, n: int, seed: int) -> SentenceFile:
-    """A seeded random ``n`` of the sentences, in file order (files are often sorted by label)."""
+    """A seeded random ``n`` of the sentences, in file order (files are often sorted by label).
+
+    >>> len(subsample(read_sentences("train.txt"), 100, seed=0))
+    100
+    """
     if n >= len(sentences):
         return sentences
     keep = sorted(random.Random(seed).sample(range(len(sentences)), n))
