@@ -202,3 +202,20 @@ def test_the_sentiment_modules_import_no_circle_and_no_reproduce() -> None:
         return False
 
     assert [name for name in graph if reaches(name, name, set())] == []
+
+
+def test_predict_reads_lines_as_people_write_them(tmp_path: Path, capsys):
+    """A file line gets what the same sentence gets from the API and in the training form."""
+    raw = ["the food was great.", "Great food!", "We won't be back.", "Don't go here!"]
+    tidy = ["the food was great .", "great food !", "we wo n't be back .", "do n't go here !"]
+    (tmp_path / "raw.txt").write_text("\n".join(raw) + "\n")
+    (tmp_path / "tidy.txt").write_text("\n".join(tidy) + "\n")
+    probabilities = []
+    for name in ("raw.txt", "tidy.txt"):
+        assert main(["sentiment", "predict", str(tmp_path / name), "--format", "jsonl"]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        probabilities.append([row["probabilities"]["1"] for row in rows])
+    np.testing.assert_allclose(probabilities[0], probabilities[1], atol=1e-6)
+    api = sentiment.load().predict_proba(raw)[:, 1]
+    np.testing.assert_allclose(probabilities[0], api, atol=1e-5)
+    assert [p > 0.5 for p in probabilities[0]] == [True, True, False, False]

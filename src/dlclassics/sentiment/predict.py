@@ -178,11 +178,12 @@ def predict_file(
     sentences = parse_sentences(
         name,
         raw_lines,
-        labelled,
-        skip_bad_lines,
+        labelled=labelled,
+        skip_bad_lines=skip_bad_lines,
         normaliser=model.normaliser,
         keep_blank=True,
         max_length=max_length,
+        corpus=False,  # text as people write it: a final period is always split off
     )
     is_labelled = sentences.labels is not None
     texts = [as_written(raw_lines[n - 1], is_labelled) for n in sentences.line_numbers]

@@ -131,8 +131,8 @@ def read_sentences(
     return parse_sentences(
         name,
         raw_lines,
-        labelled,
-        skip_bad_lines,
+        labelled=labelled,
+        skip_bad_lines=skip_bad_lines,
         normaliser=normaliser,
         keep_blank=keep_blank,
         max_length=max_length,
@@ -160,7 +160,12 @@ def read_unlabelled(
             "without labels"
         )
     return parse_sentences(
-        name, raw_lines, False, skip_bad_lines, normaliser=normaliser, max_length=max_length
+        name,
+        raw_lines,
+        labelled=False,
+        skip_bad_lines=skip_bad_lines,
+        normaliser=normaliser,
+        max_length=max_length,
     )
 
 
@@ -178,9 +183,9 @@ def truncation_warning(source: str, lines: Sequence[int], max_length: int) -> st
 def parse_sentences(
     name: str,
     raw_lines: Sequence[bytes],
+    *,
     labelled: bool | None,
     skip_bad_lines: bool,
-    *,
     normaliser: Normaliser = YELP,
     keep_blank: bool = False,
     max_length: int | None = MAX_LENGTH,
@@ -189,7 +194,8 @@ def parse_sentences(
     """The sentences of the input ``name`` from its ``raw_lines`` (see ``read_sentences``); a
     ``truncation_warning`` on standard error when lines were cut.
 
-    >>> parse_sentences("<test>", [b"1 Great!", b"0 meh"], None, False).sentences
+    >>> found = parse_sentences("<t>", [b"1 Great!", b"0 meh"], labelled=None, skip_bad_lines=False)
+    >>> found.sentences
     [['great', '!'], ['meh']]
     """
     if labelled is None:
