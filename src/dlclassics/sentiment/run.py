@@ -354,7 +354,7 @@ def load(
     threads: int | None = None,
     precision: str | None = None,
 ) -> Classifier | Ensemble:
-    """The predictor of a trained model: ``path`` a ``best.pt``; several paths, an ``Ensemble``
+    """Returns the predictor of a trained model: ``path`` a ``best.pt``; several paths, an ``Ensemble``
     of them (their mean P(positive) decides); None, the small model packaged with dlclassics.
     It predicts on ``device`` (None: a GPU when there is one), with ``threads`` CPU threads and
     autocast ``precision`` when given (else each model's own settings).

@@ -599,7 +599,7 @@ def predict_paths(
 def load(
     path: str | os.PathLike[str], device: str | None = None, precision: str = "auto"
 ) -> Classifier:
-    """The classifier saved in a ``best.pt`` (or in the run or mode folder that holds it), on
+    """Returns the classifier saved in a ``best.pt`` (or in the run or mode folder holding it), on
     ``device`` (None: the GPU when one is visible, else the CPU). It takes image paths or PIL
     images, mixed: ``predict`` gives class names, ``predict_proba`` an (N, len(classes)) array
     whose rows sum to 1, ``classes`` names the columns. A file that is no transfer ``best.pt``
