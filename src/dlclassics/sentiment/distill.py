@@ -38,7 +38,7 @@ from torch import nn
 
 from dlclassics import distributed
 from dlclassics.data.manifest import sha256_file
-from dlclassics.data.root import user_cache_dir
+from dlclassics.data.root import cache_dir
 from dlclassics.distributed import DistContext
 from dlclassics.errors import DlcError
 from dlclassics.io import atomic_path
@@ -50,6 +50,7 @@ from dlclassics.sentiment.run import LossFn, TrainingSet, train
 from dlclassics.sentiment.text import SentenceFile, read_unlabelled
 from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
+TEACHER_LOGITS = "teacher_logits"  # the folder of cached teacher logits in the user cache
 CACHE_VERSION = 1  # part of every cache key: a change of what is cached retires old entries
 # --augment (Tang et al. 2019): each word of a copy masked with MASK_RATE, then with NGRAM_RATE
 # only a random n-gram of it (n <= LONGEST_NGRAM) kept; the teacher labels the copies
@@ -99,16 +100,6 @@ def load_teachers(paths: Sequence[str | os.PathLike[str]]) -> list[Teacher]:
     return teachers
 
 
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/dlclassics/teacher_logits`` or ``~/.cache/dlclassics/teacher_logits``.
-
-    Example:
-        >>> cache_dir().name
-        'teacher_logits'
-    """
-    return user_cache_dir().parent / "teacher_logits"
-
-
 def teacher_logits(
     teacher: Teacher,
     sentences: Sequence[Sequence[str]],
@@ -117,7 +108,7 @@ def teacher_logits(
     cache: Path | None = None,
 ) -> tuple[torch.Tensor, bool]:
     """``teacher``'s logits (N,) on ``sentences``, and whether they came from the ``cache``
-    folder (None: ``cache_dir()``), else from one pass of the teacher, then stored there. An
+    folder (None: ``data.root.cache_dir("teacher_logits")``), else from one pass of the teacher, then stored there. An
     unreadable entry is computed again. The key
     holds the arithmetic too (device type, autocast dtype): bf16 logits from a GPU are not the
     CPU's float32 ones.
@@ -131,7 +122,7 @@ def teacher_logits(
     dtype = autocast_dtype(device, teacher.classifier.config.autocast_precision())
     arithmetic = f"{device.split(':')[0]} {dtype or torch.float32}"
     key = f"v{CACHE_VERSION} {teacher.sha256} {sentences_sha256(sentences)} {arithmetic}"
-    path = (cache or cache_dir()) / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
+    path = (cache or cache_dir(TEACHER_LOGITS)) / f"{hashlib.sha256(key.encode()).hexdigest()}.npy"
     try:
         cached = np.load(path)  # no pickles: allow_pickle is False by default
         if cached.shape == (len(sentences),) and cached.dtype == np.float32:
@@ -238,7 +229,9 @@ class Distillation:
     threads: int | None = None
     augment: int = 0  # altered copies of each training sentence (``augmented``), unlabelled
     seed: int = 0  # of the alterations
-    cache: Path | None = None  # the teacher-logit cache folder (None: ``cache_dir()``)
+    cache: Path | None = (
+        None  # the teacher-logit cache folder (None: ``data.root.cache_dir("teacher_logits")``)
+    )
 
     def __post_init__(self) -> None:
         if not (0 <= self.alpha <= 1 and self.temperature > 0 and self.teachers):
@@ -340,7 +333,7 @@ class Distillation:
             "teacher_logits": {
                 "cached": outputs["cached"],
                 "computed": outputs["sets"] - outputs["cached"],
-                "cache": str(self.cache or cache_dir()),
+                "cache": str(self.cache or cache_dir(TEACHER_LOGITS)),
             },
         }
 
@@ -358,7 +351,7 @@ def distill(
     """Train the student ``config`` (its data, output folder, resume and device as in
     ``run.train``) on the training sentences and the ``unlabelled`` files (and ``augment``
     altered copies of each training sentence) against the ``teachers`` (one checkpoint, or an
-    ensemble), whose logits are cached in ``cache`` (None: ``cache_dir()``); the run's
+    ensemble), whose logits are cached in ``cache`` (None: ``data.root.cache_dir("teacher_logits")``); the run's
     ``Result``, whose ``details`` hold a ``distillation`` record.
 
     Example:
