@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -372,3 +373,34 @@ def test_an_os_error_naming_a_path_is_one_line(monkeypatch, capsys):
     assert cli.main(["data", "status"]) == 2
     err = capsys.readouterr().err
     assert err == "dlc: error: /cache/features.pt: Permission denied\n"
+
+
+def test_ctrl_c_while_the_program_exits_is_ignored(monkeypatch, capsys):
+    """Once ``dlc`` (run as the program: no argv) has its exit code, a Ctrl-C during the exit
+    handlers (the lock's removal) must not print an "Exception ignored in atexit" traceback."""
+    monkeypatch.setattr(sys, "argv", ["dlc", "data", "path", "yelp"])
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.main() == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert cli.main(["data", "path", "yelp"]) == 0  # called in-process: SIGINT left alone
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_unwritable_caption_cache_is_one_line_naming_it(tmp_path: Path, capsys):
+    """A cache folder that cannot be made (a file stands in its way; root ignores permission
+    bits) stops in one line naming it, not as an unexpected error."""
+    folder = tmp_path / "mine"
+    (folder / "images").mkdir(parents=True)
+    for name, colour in (("a.png", "red"), ("b.png", "blue")):
+        Image.new("RGB", (16, 16), colour).save(folder / "images" / name)
+    (folder / "captions.txt").write_text("a.png#0\ta red box\nb.png#0\ta blue box\n")
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder\n")
+    argv = ["caption", "train", "--data", str(folder), "--cache-dir", str(blocker / "features")]
+    assert cli.main([*argv, "--epochs", "1", "-o", str(tmp_path / "run")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith("dlc: error: "), errors
+    assert str(blocker) in errors[0]
