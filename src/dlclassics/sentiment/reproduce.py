@@ -7,6 +7,7 @@ dev accuracy. This module only renders; the training, the ensemble choice and th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 from dlclassics.data.registry import dataset_path
 from dlclassics.figures import plot_tradeoff
 from dlclassics.io import atomic_write_json, atomic_write_text
-from dlclassics.report.sections import Figure, PartResult, Table
+from dlclassics.report.findings import accuracy_against_reference
+from dlclassics.report.sections import Figure, Finding, PartResult, Table
 from dlclassics.runtime import resolve_device
 from dlclassics.sentiment.compare import comparison_table, model_rows, write_labels
 from dlclassics.sentiment.config import REFERENCE_MODELS, preset
@@ -52,6 +54,27 @@ def plot_rows(rows: Sequence[dict[str, Any]], out_dir: Path) -> list[Figure]:
     return figures
 
 
+def reference_findings(rows: Sequence[dict[str, Any]], out_dir: Path) -> list[Finding]:
+    """Each reference model's test accuracy against the reference's, on the same test set (the
+    count of test sentences from the model's ``metrics.json``), with its interval and verdict."""
+    findings = []
+    for row in rows:
+        if row["reference"] is None:
+            continue
+        folder = out_dir / Path(row["checkpoints"][0]).parent
+        total = json.loads((folder / "metrics.json").read_text())["sentences"]["test"]
+        findings.append(
+            accuracy_against_reference(
+                f"{row['model']}: test accuracy",
+                round(row["ours"]["test"] * total),
+                total,
+                row["reference"]["test"],
+                "the reference (same test set)",
+            )
+        )
+    return findings
+
+
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Train the models of ``profile`` on ``<data_root>/yelp`` (resuming from each ``last.pt``;
     ``minilm`` only on a GPU: one CPU epoch takes hours), add the ensemble and distilled rows (two
@@ -85,7 +108,14 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
         f"unlabelled.txt are in sentiment/{PREDICTIONS}."
     )
     data = {"rows": rows, "best_model": best["model"], "predictions": PREDICTIONS}
+    findings = reference_findings(rows, out_dir)
+    if findings:  # every row is scored on the same test sentences: one interval width for all
+        half = 100 * (findings[0].ours.high - findings[0].ours.low) / 2
+        note += (
+            f" A test accuracy's 95 % interval is about ±{half:.2f} points (Wilson); the "
+            "differences from the reference, with their intervals, open the report."
+        )
     table = Table(title, columns, cells, note)
-    result = PartResult(summary, [table], plot_rows(rows, out_dir), data=data)
+    result = PartResult(summary, [table], plot_rows(rows, out_dir), data=data, findings=findings)
     atomic_write_json(out_dir / "summary.json", result.to_record())
     return result

@@ -13,6 +13,7 @@ from typing import Any
 
 from dlclassics.data.images import load_rgb
 from dlclassics.figures import plot_image_grid
+from dlclassics.report.findings import against_target
 from dlclassics.report.sections import Figure, PartResult, Table
 from dlclassics.results import Result
 from dlclassics.runtime import resolve_device
@@ -24,6 +25,9 @@ from dlclassics.style.reference import EXTRA_PAIR, run_extras, run_reference_pai
 PROFILES = {"tiny": (48, 10), "quick": (128, 100), "full": (REFERENCE_SIZE, REFERENCE_ITERATIONS)}
 # profile → (coarse-to-fine scales, steps per scale) of the Starry Night extras (none when tiny)
 COARSE_TO_FINE = {"quick": ((128, 256), (100, 30)), "full": ((192, 384, 768), (200, 60, 20))}
+
+
+STYLE_REDUCTION_TARGET = 10.0  # the style loss falls at least this much (benchmarks/RESULTS.md)
 
 
 def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResult:
@@ -71,7 +75,18 @@ def run_part(out_dir: Path, data_root: Path, profile: str = "quick") -> PartResu
         result["extras"] = extras
         tables.append(extras.pop("table"))
         figures.insert(0, Figure(Path(extras["figure"]), extras["caption"]))
-    return PartResult(summary=summary, tables=tables, figures=figures, data=result)
+    weakest = min(pairs, key=lambda name: pairs[name]["style_reduction"])
+    reduction = pairs[weakest]["style_reduction"]
+    finding = against_target(
+        f"style loss reduction, weakest of 3 pairs ({weakest}; {size} px, {iterations} steps)",
+        reduction,
+        f"≥ {STYLE_REDUCTION_TARGET:g}× (192 px, 200 steps)",
+        met=reduction >= STYLE_REDUCTION_TARGET,
+        note="" if profile != "tiny" else "tiny settings check the pipeline: 10 steps are too few",
+    )
+    return PartResult(
+        summary=summary, tables=tables, figures=figures, data=result, findings=[finding]
+    )
 
 
 def render_extras(
