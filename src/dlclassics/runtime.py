@@ -78,7 +78,7 @@ def torch_threads(count: int | None) -> Iterator[None]:
 
     Small models (a linear head on cached features, the word-level sentiment models) lose more
     to starting and synchronising threads than they gain: on a busy 2-core machine one thread
-    was 10-20x faster than two (benchmarks/RESULTS.md).
+    was 10-20x faster than two (benchmarks/HISTORY.md).
     """
     import torch
 

@@ -3,7 +3,7 @@ imports, so ``dlc --help`` stays fast).
 
 Presets: test accuracy played no part in choosing them. ``bow``'s are the dev-best of the sweep in
 ``benchmarks/sentiment_bench.py``; the others are common starting values, kept because they beat
-the reference on dev at the first run (see the sentiment section of ``benchmarks/RESULTS.md``).
+the reference on dev at the first run (see the sentiment section of ``benchmarks/HISTORY.md``).
 Command-line flags override any of them.
 """
 
@@ -26,7 +26,7 @@ RESUMABLE = ("epochs", "patience", "threads", "precision")
 
 LSTM = {"hidden_size": 128, "dropout": 0.3, "lr": 2e-3, "max_grad_norm": 1.0}
 # dev accuracy on all 40 000 sentences is flat from 1 to 3 epochs (97.14 % after 1; 97.16 and
-# 97.19 % at the best epoch of 2- and 3-epoch runs; benchmarks/RESULTS.md), so the preset keeps
+# 97.19 % at the best epoch of 2- and 3-epoch runs; benchmarks/HISTORY.md), so the preset keeps
 # the cheapest: one epoch, about 20 minutes on one CPU thread
 MINILM = {"dropout": 0.1, "max_length": 64, "epochs": 1, "batch_size": 32, "lr": 8e-5}
 MINILM |= {"weight_decay": 0.01, "warmup_fraction": 0.1, "max_grad_norm": 1.0, "patience": 1}

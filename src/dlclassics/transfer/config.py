@@ -47,7 +47,7 @@ REFERENCE: dict[str, Any] = {
     "train_per_class": None,
 }
 
-# Our recipe, chosen by measurement (benchmarks/transfer_bench.py, benchmarks/RESULTS.md).
+# Our recipe, chosen by measurement (benchmarks/transfer_bench.py, benchmarks/HISTORY.md).
 _IMPROVED_COMMON = {"batch_size": 16, "lr": 1e-3, "schedule": "cosine", "head_init": "imagenet"}
 IMPROVED: dict[str, dict[str, Any]] = {
     "freeze": REFERENCE | _IMPROVED_COMMON | {"epochs": 25, "views": 2, "tta": True},
