@@ -115,6 +115,7 @@ def test_the_soft_term_alone_makes_the_student_follow_a_teacher_against_the_labe
     logits = record["teacher_logits"]  # train, unlabelled.txt, dev, test: each computed
     assert (logits["cached"], logits["computed"]) == (0, 4)
     assert follower["accuracy"]["test"] < 0.1  # it learnt the teacher's answers, not the labels
+    assert follower["name"] == "distilled bow ← bow"  # its figures' titles: not "bow on test"
     # an ordinary checkpoint: predict reads it, and it answers like its teacher
     student = tmp_path / "follower" / "best.pt"
     assert load_classifier(student).config.model == "bow"

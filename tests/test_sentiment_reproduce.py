@@ -4,14 +4,17 @@ each row's sentences/s on one CPU thread and checkpoint size, the throughput fig
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from dlclassics.cli import main
 from dlclassics.report.sections import PartResult
 from dlclassics.sentiment import classifier as classifier_module
+from dlclassics.sentiment import run as run_module
 from dlclassics.sentiment.classifier import load_classifier
 from dlclassics.sentiment.compare import (
     COLUMNS,
@@ -21,6 +24,8 @@ from dlclassics.sentiment.compare import (
     throughput,
 )
 from dlclassics.sentiment.reproduce import TRADEOFF, run_part
+from dlclassics.stats import Estimate, wilson_interval
+from dlclassics.tables import percent
 from toy_sentiment import write_toy_yelp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
@@ -46,12 +51,36 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
+def figure_titles() -> dict[Path, str]:
+    """The title drawn in each figure ``quick`` trains (figure file → title)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def quick(
-    toy_root: Path, tmp_path_factory: pytest.TempPathFactory, private_cache: None
+    toy_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    private_cache: None,
+    figure_titles: dict[Path, str],
 ) -> tuple[Path, PartResult]:
-    """The quick profile (bow, glove-avg, their ensemble, a distilled bow) on the toy data."""
+    """The quick profile (bow, glove-avg, their ensemble, a distilled bow) on the toy data,
+    each trained model's figure titles recorded in ``figure_titles``."""
     out = tmp_path_factory.mktemp("quick")
-    return out, run_part(out, toy_root, "quick")
+
+    def titled(plot, path_at: int):  # the title follows the path in both plotting functions
+        def record(*args, **kwargs):
+            figure_titles[Path(args[path_at]).relative_to(out)] = args[path_at + 1]
+            return plot(*args, **kwargs)
+
+        return record
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "plot_curves", titled(run_module.plot_curves, 1))
+        patch.setattr(run_module, "plot_confusion", titled(run_module.plot_confusion, 2))
+        return out, run_part(out, toy_root, "quick")
+
+
+INTERVAL = re.compile(r"^\d+\.\d\d \(\d+\.\d–\d+\.\d\)$")  # "95.49 (95.1–95.9)"
 
 
 def test_quick_profile_has_the_ensemble_and_distilled_rows(quick: tuple[Path, PartResult]):
@@ -96,6 +125,45 @@ def test_the_throughput_figure_comes_first(quick: tuple[Path, PartResult]):
     assert Path("distilled-bow/curves.png") in [figure.path for figure in result.figures]
 
 
+def test_every_figure_title_and_caption_is_unique_and_names_the_distilled_student(
+    quick: tuple[Path, PartResult], figure_titles: dict[Path, str]
+):
+    out, result = quick
+    student = "distilled bow ← bow + glove-avg"
+    assert figure_titles[Path("distilled-bow/curves.png")] == f"{student}: training curves"
+    assert figure_titles[Path("distilled-bow/confusion.png")] == f"{student} on test"
+    assert figure_titles[Path("bow/confusion.png")] == "bow on test"
+    assert len(figure_titles) == 6 and len(set(figure_titles.values())) == 6
+    captions = [figure.caption for figure in result.figures]
+    assert len(captions) == 7 and len(set(captions)) == 7
+    assert f"{student}: confusion matrix" in captions
+    metrics = json.loads((out / "distilled-bow" / "metrics.json").read_text())
+    assert metrics["name"] == student and metrics["model"] == "bow"
+
+
+def test_every_accuracy_of_ours_carries_its_wilson_interval(quick: tuple[Path, PartResult]):
+    out, result = quick
+    table, rows = result.tables[0], result.data["rows"]
+    splits = {"train": 1, "dev": 2, "test": 3}
+    for row, cells in zip(rows, table.rows, strict=True):
+        for split, column in splits.items():
+            cell = cells[column]
+            if split not in row["ours"]:  # the ensemble has no train accuracy
+                assert cell is None
+                continue
+            total = row["sentences"][split]
+            assert total == (400 if split == "train" else 100)
+            correct = round(row["ours"][split] * total)
+            assert cell == percent(wilson_interval(correct, total))
+            assert isinstance(cell, Estimate) and cell.low <= cell.value <= cell.high
+            assert cell.low < cell.high and cell.value == pytest.approx(100 * row["ours"][split])
+        for column in (4, 5, 6):  # the reference's published figures: no count, no interval
+            assert cells[column] is None or isinstance(cells[column], float)
+    for line in (out / "table.md").read_text().splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert all(cell == "–" or INTERVAL.match(cell) for cell in cells[1:4]), line
+
+
 def test_throughput_predicts_on_one_thread(
     quick: tuple[Path, PartResult], monkeypatch: pytest.MonkeyPatch
 ):
@@ -125,6 +193,28 @@ def test_tiny_profile_keeps_one_model_and_still_times_it(
     assert result.tables[0].columns[-2:] == SPEED_COLUMNS
     assert result.figures[0].path == Path(TRADEOFF) and (tmp_path / TRADEOFF).is_file()
     assert not (tmp_path / "distilled-bow").exists()
+
+
+def test_tiny_report_has_intervals_in_the_sentiment_table_and_unique_captions(
+    toy_root: Path, tmp_path: Path, private_cache: None, capsys: pytest.CaptureFixture[str]
+):
+    args = ["reproduce", "--tiny", "--only", "sentiment", "--out", str(tmp_path)]
+    assert main([*args, "--data-root", str(toy_root)]) == 0
+    capsys.readouterr()
+    report = (tmp_path / "report.md").read_text()
+    section = report[report.index("## 5. Sentence sentiment") :]
+    header = next(line for line in section.splitlines() if line.startswith("| model |"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    table = [line for line in section.splitlines() if line.startswith("| bow |")]
+    assert len(table) == 1
+    row = [cell.strip() for cell in table[0].strip("|").split("|")]
+    cells = dict(zip(columns, row, strict=True))
+    for split in ("train", "dev", "test"):
+        assert INTERVAL.match(cells[split]), cells[split]
+    for split in ("ref train", "ref dev", "ref test"):
+        assert re.fullmatch(r"\d+\.\d\d", cells[split]), cells[split]
+    captions = re.findall(r"^!\[(.*)\]\(", report, re.MULTILINE)
+    assert len(captions) == 3 and len(set(captions)) == len(captions)
 
 
 def test_untimed_rows_keep_the_compare_columns():

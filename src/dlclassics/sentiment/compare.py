@@ -37,6 +37,7 @@ from dlclassics.sentiment.distill import distill
 from dlclassics.sentiment.predict import predict_file, txt_line
 from dlclassics.sentiment.run import SPLITS, job, load, train
 from dlclassics.sentiment.text import read_sentences
+from dlclassics.stats import Estimate, wilson_interval
 from dlclassics.tables import markdown_table, percent
 from dlclassics.training import BEST_CHECKPOINT, LAST_CHECKPOINT
 
@@ -84,16 +85,18 @@ def choose_members(
 
 
 def comparison_row(metrics: dict[str, Any]) -> dict[str, Any]:
-    """One table row from a run's metrics: accuracies (fractions) per split, the reference's,
-    the difference, training seconds and best epoch.
+    """One table row from a run's metrics: accuracies (fractions) per split, the count of
+    sentences each was measured on (for its interval), the reference's, the difference,
+    training seconds and best epoch.
 
     Example:
         >>> row = comparison_row(train(Config(model="bow", data="my_text_dir")).details)
         >>> sorted(row)
-        ['best_epoch', 'difference', 'model', 'ours', 'reference', 'train_seconds']
+        ['best_epoch', 'difference', 'model', 'ours', 'reference', 'sentences', 'train_seconds']
     """
     ours, reference = metrics["accuracy"], REFERENCE_ACCURACY.get(metrics["model"])
     row: dict[str, Any] = {"model": metrics["model"], "ours": ours, "reference": reference}
+    row["sentences"] = {split: metrics["sentences"][split] for split in ours}
     if reference is not None:
         row["difference"] = {split: ours[split] - reference[split] for split in ours}
     return row | {"train_seconds": metrics["seconds"]["train"], "best_epoch": metrics["best_epoch"]}
@@ -142,9 +145,28 @@ def compare_models(configs: Sequence[Config], out_dir: Path) -> str | None:
     return table
 
 
+def accuracy_cell(row: dict[str, Any], split: str) -> Estimate | float | None:
+    """A row's accuracy on ``split`` in %, with its Wilson 95 % interval over the split's
+    sentences (``row["sentences"]``); a plain figure where the row does not record that count,
+    None where the split was not scored.
+
+    Example:
+        >>> row = {"ours": {"test": 0.9}, "sentences": {"test": 100}}
+        >>> format_cell(accuracy_cell(row, "test"))
+        '90.00 (82.6–94.5)'
+    """
+    accuracy = row["ours"].get(split)
+    total = row.get("sentences", {}).get(split)
+    if accuracy is None or not total:
+        return percent(accuracy)
+    return percent(wilson_interval(round(accuracy * total), total))
+
+
 def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
-    """Columns and cells of the table (accuracies in %), for ``tables.markdown_table``; with
-    ``SPEED_COLUMNS`` when every row has its ``throughput``.
+    """Columns and cells of the table (accuracies in %, ours with their Wilson 95 % intervals
+    as ``accuracy_cell`` gives them; the reference's published figures without: they come with
+    no count), for ``tables.markdown_table``; with ``SPEED_COLUMNS`` when every row has its
+    ``throughput``.
 
     Example:
         >>> columns, cells = comparison_table(train_models([preset("bow")], Path("runs/c")))
@@ -155,7 +177,7 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[li
     cells = []
     for row in rows:
         reference, delta = row["reference"] or {}, row.get("difference", {}).get("test")
-        ours = [percent(row["ours"].get(split)) for split in SPLITS]
+        ours = [accuracy_cell(row, split) for split in SPLITS]
         theirs = [percent(reference.get(split)) for split in SPLITS]
         change = "–" if delta is None else f"{100 * delta:+.2f}"
         speed = [round(row["sentences_per_second"]), row["megabytes"]] if timed else []
@@ -190,6 +212,7 @@ def ensemble_row(
         "members": list(members),
         "checkpoints": [f"{member}/{BEST_CHECKPOINT}" for member in members],
         "ours": {"dev": dev_accuracy, "test": ensemble_accuracy(test, labels["test"])},
+        "sentences": {split: len(sentences) for split, sentences in splits.items()},
         "reference": None,
         "train_seconds": sum(row["train_seconds"] for row in rows if row["model"] in members),
         "best_epoch": None,

@@ -232,6 +232,7 @@ class Distillation:
     cache: Path | None = (
         None  # the teacher-logit cache folder (None: ``data.root.cache_dir("teacher_logits")``)
     )
+    name: str = ""  # the run's display name in its figure titles (``display_name``); "": its model
 
     def __post_init__(self) -> None:
         if not (0 <= self.alpha <= 1 and self.temperature > 0 and self.teachers):
@@ -305,7 +306,8 @@ class Distillation:
             targets,
             distillation_loss(self.temperature),
             {"distillation": fingerprint},
-            {"distillation": self.record(outputs, settings, unlabelled)},
+            {"distillation": self.record(outputs, settings, unlabelled)}
+            | ({"name": self.name} if self.name else {}),
         )
 
     def record(
@@ -338,6 +340,18 @@ class Distillation:
         }
 
 
+def display_name(student: str, teachers: Sequence[Teacher]) -> str:
+    """What a distilled run is called in its figure titles and printed summary: the student's
+    kind and its teachers' (an ensemble's members joined by "+"), so that its curves and
+    confusion matrix are not taken for those of a model of its kind trained on the labels.
+
+    Example:
+        >>> display_name("bow", load_teachers(["runs/c/bow/best.pt", "runs/c/glove-avg/best.pt"]))
+        'distilled bow ← bow + glove-avg'
+    """
+    return f"distilled {student} ← " + " + ".join(t.classifier.config.model for t in teachers)
+
+
 def distill(
     config: Config,
     teachers: Sequence[str | os.PathLike[str]],
@@ -352,7 +366,8 @@ def distill(
     ``run.train``) on the training sentences and the ``unlabelled`` files (and ``augment``
     altered copies of each training sentence) against the ``teachers`` (one checkpoint, or an
     ensemble), whose logits are cached in ``cache`` (None: ``data.root.cache_dir("teacher_logits")``); the run's
-    ``Result``, whose ``details`` hold a ``distillation`` record.
+    ``Result``, whose ``details`` hold a ``distillation`` record and the run's ``name``
+    (``display_name``: its figures' titles).
 
     Example:
         >>> student = Config(model="bow", data="my_text_dir", out="runs/student")
@@ -380,6 +395,7 @@ def distill(
         augment=augment,
         seed=config.seed,
         cache=None if cache is None else Path(cache),
+        name=display_name(config.model, loaded),
     )
     student = replace(config, out=str(out))
     return train(student, training_set=distillation.training_set)

@@ -487,13 +487,15 @@ def describe_run(
 
 
 def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
-    """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %.
+    """``curves.png``, ``confusion.png`` and ``metrics.json``; the accuracies printed in %. The
+    figures are titled with the run's ``name`` when it has one (a distilled student: "distilled
+    bow ← bow + glove-avg"), else with its model.
 
     Example:
         >>> write_outputs(record, Path("runs/s"))
         bow: best epoch 3: train 99.00 % / dev 95.00 % / test 94.00 %
     """
-    name, matrix = result["model"], result["confusion_matrix"]
+    name, matrix = result.get("name") or result["model"], result["confusion_matrix"]
     title = f"{name}: training curves"
     plot_curves(result["history"], out_dir / FILES["curves"], title, ("train", "dev"))
     title = f"{name} on {matrix['split']}"
