@@ -4,7 +4,9 @@ captions with their attention maps."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -217,6 +219,22 @@ def test_reproduce_tiny_shows_the_attention_stage(tmp_path, one_torch_thread) ->
     assert set(boxes) == {"shape_words", "hits", "hit_rate", "chance_rate", "skipped"}
     titles = [table.title for table in result.tables]
     assert any(t.startswith("Attention vs plain LSTM") for t in titles)
+    # every BLEU and CIDEr cell carries its bootstrap interval, in part.json and the report
+    from dlclassics.report.reproduce import build_section
+    from dlclassics.stats import Estimate
+
+    record = {"status": "ok", "result": result.to_record()}
+    section = build_section(SimpleNamespace(key="captioning", title="4."), record, tmp_path)
+    scored = [t for t in section.tables if any("BLEU" in c for c in t.columns)]
+    assert [t.title[:20] for t in scored] == ["Overfitting a few tr", "Attention vs plain L"]
+    for table in scored:
+        columns = [i for i, c in enumerate(table.columns) if "BLEU" in c or "CIDEr" in c]
+        cells = [row[i] for row in table.rows for i in columns]
+        assert cells and all(isinstance(cell, Estimate) for cell in cells), table.title
+        assert all(cell.low <= cell.high for cell in cells)
+        assert re.search(r"\| \S+ \(\d\.\d{3}–\d\.\d{3}\) \|", table.to_markdown())
+    val = stage["runs"]["attention"]["evaluation"]["val"]["greedy"]
+    assert set(val["intervals"]) >= {"BLEU-1", "BLEU-4", "CIDEr"}
     assert "Where the attention looks" in titles and "Seconds per training epoch" in titles
     shown = [figure.path for figure in result.figures]
     assert Path("attention_attention/attention_val.png") in shown

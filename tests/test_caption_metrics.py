@@ -11,9 +11,15 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 
 from dlclassics.captioning.metrics import (
+    BOOTSTRAPPED,
+    bootstrap_intervals,
+    cider_d_per_image,
+    corpus_bleu,
     corpus_scores,
     exact_match_rate,
+    image_statistics,
     mean_unigram_bleu,
+    scores_from_sums,
     unigram_bleu,
 )
 from dlclassics.captioning.shapes import caption_candidates, sample_scene, scene_captions
@@ -118,3 +124,50 @@ def test_averages_and_exact_match() -> None:
     refs = [["a dog", "a cat"], ["a bird"]]
     assert mean_unigram_bleu(refs, ["a dog", "a bird"]) == pytest.approx((1 + 0.5 + 1) / 3)
     assert exact_match_rate(refs, ["a cat", "a dog"]) == 0.5
+
+
+def shapes_corpus(images: int, seed: int = 13) -> tuple[list[list[str]], list[str]]:
+    """Shapes scenes with their five references; hypotheses a reference, another scene's
+    caption or a cut-off, by turns."""
+    rng = np.random.default_rng(seed)
+    references = [
+        scene_captions(sample_scene(rng, 128, include_unseen=False), 128, rng)
+        for _ in range(images)
+    ]
+    hypotheses = [
+        [refs[1], references[(i + 1) % images][0], " ".join(refs[2].split()[:3])][i % 3]
+        for i, refs in enumerate(references)
+    ]
+    return references, hypotheses
+
+
+def test_per_image_sums_give_the_corpus_scores() -> None:
+    references, hypotheses = shapes_corpus(30)
+    statistics = image_statistics(references, hypotheses)
+    assert statistics.shape == (30, 13)
+    scores = dict(zip(BOOTSTRAPPED, scores_from_sums(statistics.sum(axis=0), 30), strict=True))
+    expected = corpus_scores(references, hypotheses)
+    expected["unigram BLEU (assignment)"] = mean_unigram_bleu(references, hypotheses)
+    for name, value in expected.items():
+        assert scores[name] == pytest.approx(value, rel=1e-12, abs=1e-15), name
+
+
+def test_bootstrap_intervals_match_a_slow_resampling_and_contain_the_scores() -> None:
+    """The fast bootstrap (per-image sums) against recomputing every score on each resample's
+    captions with the same seeded draws; each interval contains the corpus figure."""
+    references, hypotheses = shapes_corpus(12)
+    resamples, count = 200, len(hypotheses)
+    fast = bootstrap_intervals(references, hypotheses, resamples=resamples, seed=3)
+    cider = np.array(cider_d_per_image(references, hypotheses))  # idf of all the images
+    slow = []
+    for items in np.random.default_rng(3).integers(0, count, size=(resamples, count)):
+        refs, hyps = [references[i] for i in items], [hypotheses[i] for i in items]
+        bleu = corpus_bleu(refs, hyps)
+        slow.append([*bleu, cider[items].mean(), mean_unigram_bleu(refs, hyps)])
+    expected = np.quantile(np.array(slow), [0.025, 0.975], axis=0)
+    scores = corpus_scores(references, hypotheses)
+    scores["unigram BLEU (assignment)"] = mean_unigram_bleu(references, hypotheses)
+    for column, name in enumerate(BOOTSTRAPPED):
+        assert fast[name] == pytest.approx(list(expected[:, column]), rel=1e-9), name
+        assert fast[name][0] < scores[name] < fast[name][1], name
+    assert bootstrap_intervals(references, hypotheses, resamples=resamples, seed=3) == fast

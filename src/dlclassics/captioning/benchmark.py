@@ -29,9 +29,15 @@ from dlclassics.captioning.solver import CaptioningSolver, load_checkpoint
 from dlclassics.figures import plot_series
 from dlclassics.io import atomic_write_json
 from dlclassics.report.sections import Table
+from dlclassics.stats import BOOTSTRAP_RESAMPLES, Estimate, wilson_interval
 
 CELLS = ("rnn", "lstm")
 BLEU = tuple(f"BLEU-{n}" for n in range(1, 5))
+INTERVALS = (
+    "In brackets: 95 % intervals, a bootstrap over the images "
+    f"({BOOTSTRAP_RESAMPLES} resamples; corpus BLEU recomputed on each) for BLEU and CIDEr, "
+    "Wilson's for exact match."
+)
 
 # Full training on the whole shapes training split: the defaults of ``dlc caption train``.
 FULL = Config()
@@ -190,6 +196,26 @@ def run_attention_stage(out_dir: Path, shapes_dir: Path, settings: BenchSettings
     }
 
 
+def shown(scores: dict[str, Any], key: str) -> float | Estimate:
+    """A score of ``scores`` (one split and decoding of a run's evaluation) for a table: BLEU,
+    CIDEr and unigram BLEU with their bootstrap interval over the images where the evaluation
+    recorded it, exact match with its Wilson interval; anything else as it is.
+
+    >>> shown({"BLEU-4": 0.3, "intervals": {"BLEU-4": [0.25, 0.34]}}, "BLEU-4")
+    Estimate(value=0.3, low=0.25, high=0.34)
+    >>> shown({"exact match": 0.5, "images": 8}, "exact match").low < 0.5
+    True
+    """
+    value = scores[key]
+    if key in scores.get("intervals", {}):
+        low, high = scores["intervals"][key]
+        return Estimate(value, low, high)
+    if key == "exact match" and scores.get("images"):
+        wilson = wilson_interval(round(value * scores["images"]), scores["images"])
+        return Estimate(value, wilson.low, wilson.high)
+    return value
+
+
 def attention_tables(stage: dict[str, Any]) -> list[Table]:
     """The attention stage as report tables: scores, seconds per epoch, attention peaks."""
     scores = ("BLEU-1", "BLEU-4", "CIDEr", "exact match")
@@ -200,14 +226,14 @@ def attention_tables(stage: dict[str, Any]) -> list[Table]:
             for cell, run in stage["runs"].items():
                 if split in run["evaluation"]:
                     by_key = run["evaluation"][split][decoding]
-                    rows.append([names[cell], split, decoding, *(by_key[k] for k in scores)])
+                    rows.append([names[cell], split, decoding, *(shown(by_key, k) for k in scores)])
     c = stage["config"]
     title = (
         f"Attention vs plain LSTM, same data and settings ({c['epochs']} epochs, batch "
         f"{c['batch_size']}, hidden {c['hidden_size']}, word vectors {c['wordvec']}, "
         f"{c['image_size']}-px feature maps)"
     )
-    tables = [Table(title, ["model", "split", "decoding", *scores], rows)]
+    tables = [Table(title, ["model", "split", "decoding", *scores], rows, INTERVALS)]
     seconds = {cell: min(values) for cell, values in stage["epoch_seconds"].items() if values}
     if seconds:
         rows = [[names[cell], s, s / seconds["lstm"]] for cell, s in seconds.items()]
@@ -234,25 +260,29 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     if "overfit" in summary:
         val_scores = (*BLEU, "CIDEr")
         rows = [
-            [cell.upper(), row["final_loss"], row["evaluation"]["train"]["greedy"]["exact match"]]
-            + [row["evaluation"]["val"]["greedy"][key] for key in val_scores]
+            [
+                cell.upper(),
+                row["final_loss"],
+                shown(row["evaluation"]["train"]["greedy"], "exact match"),
+            ]
+            + [shown(row["evaluation"]["val"]["greedy"], key) for key in val_scores]
             for cell, row in summary["overfit"].items()
         ]
         columns = ["cell", "final loss", "train exact match", *(f"val {k}" for k in val_scores)]
         title = "Overfitting a few training captions (the reference protocol)"
-        note = "reference: loss → ~0, train captions reproduced, val captions wrong"
+        note = f"reference: loss → ~0, train captions reproduced, val captions wrong. {INTERVALS}"
         tables.append(Table(title, columns, rows, note))
     if "full" in summary:
         scores = (*BLEU, "CIDEr", "unigram BLEU (assignment)", "exact match")
         rows = [
-            [cell.upper(), split, decoding, *(by_key[key] for key in scores)]
+            [cell.upper(), split, decoding, *(shown(by_key, key) for key in scores)]
             for cell, row in summary["full"].items()
             for split, by_decoding in row["evaluation"].items()
             if split != "train"
             for decoding, by_key in by_decoding.items()
         ]
         title = "Shapes benchmark: corpus BLEU and CIDEr against five references"
-        tables.append(Table(title, ["cell", "split", "decoding", *scores], rows))
+        tables.append(Table(title, ["cell", "split", "decoding", *scores], rows, INTERVALS))
     if "engine_seconds" in summary:
         rows = [
             [cell.upper(), sec["numpy"], sec["torch"], sec["numpy"] / sec["torch"]]

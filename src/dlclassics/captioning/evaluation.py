@@ -2,7 +2,8 @@
 
 ``evaluate_splits`` captions the train, val (val_unseen) and test images greedily and, when the
 run's ``beam`` is above 1, with beam search, and scores them (BLEU-1…4, CIDEr, the assignment's
-unigram BLEU, exact match against the image's own captions); ``plot_samples`` draws a grid of
+unigram BLEU, each with a bootstrap interval over the images, exact match against the image's own
+captions); ``plot_samples`` draws a grid of
 images with their generated and true captions.
 """
 
@@ -17,7 +18,12 @@ import numpy as np
 from dlclassics.captioning.architecture import CaptioningModel
 from dlclassics.captioning.config import Config
 from dlclassics.captioning.dataset import CaptionData, CaptionSplit
-from dlclassics.captioning.metrics import corpus_scores, exact_match_rate, mean_unigram_bleu
+from dlclassics.captioning.metrics import (
+    bootstrap_intervals,
+    corpus_scores,
+    exact_match_rate,
+    mean_unigram_bleu,
+)
 from dlclassics.captioning.vocab import decode_captions
 from dlclassics.data.images import load_rgb
 from dlclassics.errors import DlcError
@@ -62,7 +68,8 @@ def evaluate(
 ) -> tuple[dict[str, float], list[str]]:
     """Caption the first ``max_images`` images of ``split``; returns (scores, the captions):
     BLEU-1…4, CIDEr, unigram BLEU (assignment), exact match against the image's training
-    captions, and the image count."""
+    captions, the image count, and ``"intervals"``: {score: [low, high]}, the 95 % bootstrap
+    interval over the images of BLEU-1…4, CIDEr and unigram BLEU (``bootstrap_intervals``)."""
     split, generated = caption_images(
         model, split, count=max_images, beam=beam, max_length=max_length
     )
@@ -70,6 +77,7 @@ def evaluate(
     scores["unigram BLEU (assignment)"] = mean_unigram_bleu(split.references, generated)
     scores["exact match"] = exact_match_rate(split_candidates(split, model.idx_to_word), generated)
     scores["images"] = split.num_images
+    scores["intervals"] = bootstrap_intervals(split.references, generated)
     return scores, generated
 
 

@@ -5,6 +5,10 @@ the reference assignment's unigram BLEU, and an exact-match rate.
 (a test checks them to 1e-6) without that 100 MB package. Captions are already lower-case,
 space-separated words here, so, as when calling those scorers directly, the Java PTB tokenizer
 is not used: words are ``str.split()``.
+
+``bootstrap_intervals`` brackets BLEU-1…4, CIDEr-D and the unigram BLEU with a seeded bootstrap
+over the images; each image's n-gram counts are taken once (``image_statistics``), so a resample
+is a sum of rows (``scores_from_sums``), not a re-tokenisation.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from dlclassics.captioning.vocab import UNK
+from dlclassics.stats import BOOTSTRAP_RESAMPLES, bootstrap_samples, percentile_interval
 
 
 def corpus_scores(
@@ -40,6 +47,23 @@ def _ngrams(sentence: str, n: int) -> Counter[tuple[str, ...]]:
     )
 
 
+def _bleu_counts(refs: Sequence[str], hypothesis: str, n: int) -> list[int]:
+    """One image's share of corpus BLEU's sums: its clipped 1…n-gram matches, its 1…n-gram
+    counts, its hypothesis length and its effective reference length (the reference length
+    closest to the hypothesis's; ties: the shorter)."""
+    max_counts: Counter[tuple[str, ...]] = Counter()
+    lengths = []
+    for ref in refs:
+        lengths.append(len(ref.split()))
+        max_counts |= _ngrams(ref, n)  # element-wise max over the references
+    length = len(hypothesis.split())
+    correct = [0] * n
+    for gram, count in _ngrams(hypothesis, n).items():
+        correct[len(gram) - 1] += min(max_counts[gram], count)
+    guess = [max(0, length - k) for k in range(n)]
+    return [*correct, *guess, length, min((abs(r - length), r) for r in lengths)[1]]
+
+
 def corpus_bleu(
     references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4
 ) -> list[float]:
@@ -56,19 +80,11 @@ def corpus_bleu(
     correct, guess = [0] * n, [0] * n
     test_length = ref_length = 0
     for refs, hypothesis in zip(references, hypotheses, strict=True):
-        max_counts: Counter[tuple[str, ...]] = Counter()
-        lengths = []
-        for ref in refs:
-            lengths.append(len(ref.split()))
-            max_counts |= _ngrams(ref, n)  # element-wise max over the references
-        counts = _ngrams(hypothesis, n)
-        length = len(hypothesis.split())
-        test_length += length
-        ref_length += min((abs(r - length), r) for r in lengths)[1]
-        for k in range(n):
-            guess[k] += max(0, length - k)
-        for gram, count in counts.items():
-            correct[len(gram) - 1] += min(max_counts[gram], count)
+        counts = _bleu_counts(refs, hypothesis, n)
+        correct = [a + b for a, b in zip(correct, counts[:n], strict=True)]
+        guess = [a + b for a, b in zip(guess, counts[n : 2 * n], strict=True)]
+        test_length += counts[2 * n]
+        ref_length += counts[2 * n + 1]
     bleus = []
     product = 1.0
     for k in range(n):
@@ -93,6 +109,14 @@ def cider_d(
     counted in bigrams as pycocoevalcap's code does (the same as in words, except for an empty
     sentence, which scores 0 anyway).
     """
+    scores = cider_d_per_image(references, hypotheses, n, sigma)
+    return float(sum(scores) / len(scores)) if scores else 0.0
+
+
+def cider_d_per_image(
+    references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int = 4, sigma: float = 6.0
+) -> list[float]:
+    """Each image's CIDEr-D (``cider_d`` is their mean), the idf taken over all the images."""
     cooked_refs = [[_ngrams(ref, n) for ref in refs] for refs in references]
     document_frequency: Counter[tuple[str, ...]] = Counter()
     for refs in cooked_refs:
@@ -125,7 +149,7 @@ def cider_d(
                     value /= norm_hyp[k] * norm_ref[k]
                 total[k] += value * penalty
         scores.append(sum(total) / n / len(refs) * 10.0)
-    return float(sum(scores) / len(scores)) if scores else 0.0
+    return scores
 
 
 def unigram_bleu(reference: str, hypothesis: str) -> float:
@@ -154,3 +178,59 @@ def exact_match_rate(candidates: Sequence[Sequence[str]], hypotheses: Sequence[s
     """Share of images whose generated caption is exactly one of its candidate captions."""
     hits = sum(hyp in set(cands) for cands, hyp in zip(candidates, hypotheses, strict=True))
     return hits / max(1, len(hypotheses))
+
+
+# The scores ``bootstrap_intervals`` brackets, in the order of ``scores_from_sums``' columns.
+BOOTSTRAPPED = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr", "unigram BLEU (assignment)")
+
+
+def image_statistics(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> np.ndarray:
+    """(I, 13) per-image sums from which every score of ``BOOTSTRAPPED`` follows for any
+    multiset of the images (``scores_from_sums`` of the rows summed): BLEU's clipped 1…4-gram
+    matches, 1…4-gram counts, hypothesis and effective reference lengths; the image's CIDEr-D
+    (idf over all the images); its summed unigram BLEU over its references, and their number."""
+    cider = cider_d_per_image(references, hypotheses)
+    rows = [
+        [
+            *_bleu_counts(refs, hypothesis, 4),
+            score,
+            sum(unigram_bleu(ref, hypothesis) for ref in refs),
+            len(refs),
+        ]
+        for refs, hypothesis, score in zip(references, hypotheses, cider, strict=True)
+    ]
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 13)
+
+
+def scores_from_sums(sums: np.ndarray, images: int) -> np.ndarray:
+    """``BOOTSTRAPPED`` from ``image_statistics`` rows summed over ``images`` images (any
+    leading axes: one row per resample), as ``corpus_bleu``, ``cider_d`` and
+    ``mean_unigram_bleu`` compute them."""
+    correct, guess = sums[..., 0:4], sums[..., 4:8]
+    bleus = np.cumprod((correct + 1e-15) / (guess + 1e-9), axis=-1) ** (1.0 / np.arange(1, 5))
+    ratio = (sums[..., 8] + 1e-15) / (sums[..., 9] + 1e-9)
+    bleus = bleus * np.where(ratio < 1, np.exp(1 - 1 / ratio), 1.0)[..., None]
+    cider = sums[..., 10:11] / images
+    unigram = sums[..., 11:12] / np.maximum(1.0, sums[..., 12:13])
+    return np.concatenate([bleus, cider, unigram], axis=-1)
+
+
+def bootstrap_intervals(
+    references: Sequence[Sequence[str]],
+    hypotheses: Sequence[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """{score: [low, high]}: the 95 % percentile bootstrap interval over the images of each
+    score of ``BOOTSTRAPPED`` (``dlclassics.stats.bootstrap_samples``, seeded). Each resample's
+    corpus BLEU is recomputed from its images' n-gram sums (precomputed per image, so a resample
+    is a sum); CIDEr-D resamples the images' scores with the idf of all the images."""
+    statistics = image_statistics(references, hypotheses)
+    count = len(statistics)
+    sums = bootstrap_samples(lambda items: statistics[items].sum(axis=0), count, resamples, seed)
+    samples = scores_from_sums(sums.reshape(resamples, -1), count)
+    intervals = {}
+    for column, name in enumerate(BOOTSTRAPPED):
+        estimate = percentile_interval(0.0, samples[:, column])
+        intervals[name] = [estimate.low, estimate.high]
+    return intervals
