@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dlclassics.captioning import coco
-from dlclassics.data.registry import DATASETS, ArchiveSource, load_manifest
+from dlclassics.data.catalog import DATASETS, ArchiveSource, load_manifest
 from dlclassics.errors import DlcError
 from dlclassics.extras import EXTRAS, require
 from dlclassics.numpy_nn.reproduce import derivations_text

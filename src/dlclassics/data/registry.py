@@ -3,8 +3,7 @@ is where a missing public data set is fetched on first use (as ``dlc data fetch`
 ``DLC_OFFLINE=1`` it is an error).
 
 The data sets themselves are described in :mod:`dlclassics.data.catalog`, below both this module
-and :mod:`dlclassics.data.fetch`; its names are importable from here too, where callers have
-always found them.
+and :mod:`dlclassics.data.fetch`.
 """
 
 from __future__ import annotations
@@ -13,32 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from dlclassics.data.catalog import (
-    DATASETS,
-    MIRROR_ENV_VAR,
-    ArchiveSource,
-    DatasetSpec,
-    FileSource,
-    download_urls,
-    get_dataset,
-    load_manifest,
-    resolve_mirror,
-)
+from dlclassics.data.catalog import get_dataset, resolve_mirror
 from dlclassics.data.root import OFFLINE_ENV_VAR, offline, resolve_data_root
 from dlclassics.errors import DlcError
-
-__all__ = [
-    "DATASETS",
-    "MIRROR_ENV_VAR",
-    "ArchiveSource",
-    "DatasetSpec",
-    "FileSource",
-    "dataset_path",
-    "download_urls",
-    "get_dataset",
-    "load_manifest",
-    "resolve_mirror",
-]
 
 
 def dataset_path(
