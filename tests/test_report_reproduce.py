@@ -92,6 +92,19 @@ def test_every_section_is_written_with_its_results(tiny_report: Path):
         assert f"\n## {part.title}\n" in report_md
 
 
+def test_the_transfer_and_sentiment_sections_have_explained_examples(tiny_report: Path):
+    transfer = json.loads((tiny_report / "transfer" / "part.json").read_text())["result"]
+    [figure] = [f for f in transfer["figures"] if "Grad-CAM" in f["caption"]]
+    assert (tiny_report / "transfer" / figure["path"]).is_file()
+    assert transfer["data"]["explained"] in figure["caption"].replace(" / ", "/")
+    sentiment = json.loads((tiny_report / "sentiment" / "part.json").read_text())["result"]
+    [table] = [t for t in sentiment["tables"] if t["title"].startswith("Word attributions")]
+    assert table["columns"] == ["sentence", "label", "P(label)", "top words (weight)"]
+    assert len(table["rows"]) >= 3
+    page = (tiny_report / "index.html").read_text(encoding="utf-8")
+    assert "Word attributions" in page and "Grad-CAM on validation images" in page
+
+
 def test_page_renders_in_headless_chromium(tiny_report: Path, tmp_path: Path):
     shot = tmp_path / "shot.png"
     _chromium(tmp_path, f"--screenshot={shot}", (tiny_report / "index.html").resolve().as_uri())

@@ -23,7 +23,7 @@ from dlclassics.sentiment.compare import (
     taught_by,
     throughput,
 )
-from dlclassics.sentiment.reproduce import TRADEOFF, run_part
+from dlclassics.sentiment.reproduce import EXPLAINED, TRADEOFF, run_part
 from dlclassics.stats import Estimate, wilson_interval
 from dlclassics.tables import percent
 from toy_sentiment import write_toy_yelp
@@ -193,6 +193,13 @@ def test_tiny_profile_keeps_one_model_and_still_times_it(
     assert result.tables[0].columns[-2:] == SPEED_COLUMNS
     assert result.figures[0].path == Path(TRADEOFF) and (tmp_path / TRADEOFF).is_file()
     assert not (tmp_path / "distilled-bow").exists()
+    explained = result.tables[1]  # word attributions of the example sentences
+    assert explained.columns == ["sentence", "label", "P(label)", "top words (weight)"]
+    assert [row[0] for row in explained.rows] == list(EXPLAINED)
+    for _, label, probability, words in explained.rows:
+        assert label in ("0 (negative)", "1 (positive)") and 0.5 <= float(probability) <= 1
+        assert re.fullmatch(r"\S+ [+−]\d\.\d\d(, \S+ [+−]\d\.\d\d)*", words), words
+    assert len(result.data["attributions"]) == len(EXPLAINED)
 
 
 def test_tiny_report_has_intervals_in_the_sentiment_table_and_unique_captions(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dlclassics.data.registry import dataset_path
+from dlclassics.explain.attributions import SentenceExplanation, word_attributions
 from dlclassics.figures import plot_tradeoff
 from dlclassics.io import atomic_write_json, atomic_write_text
 from dlclassics.report.findings import accuracy_against_reference
@@ -21,7 +22,7 @@ from dlclassics.report.sections import Figure, Finding, PartResult, Table
 from dlclassics.runtime import resolve_device
 from dlclassics.sentiment.compare import comparison_table, model_rows, write_labels
 from dlclassics.sentiment.config import REFERENCE_MODELS, preset
-from dlclassics.sentiment.run import FILES
+from dlclassics.sentiment.run import FILES, load
 from dlclassics.tables import markdown_table
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -33,6 +34,69 @@ STRONGER_MODEL = "bilstm"  # our stronger word model (benchmarks/RESULTS.md)
 PREDICTIONS = "unlabelled_predictions.txt"
 CAPTIONS = {"curves": "loss and accuracy per epoch", "confusion": "confusion matrix"}
 TRADEOFF = "throughput.png"
+# sentences as people write them, explained with the packaged model (``sentiment.load()``)
+EXPLAINED = (
+    "Great food, but the service was painfully slow.",
+    "I wouldn't come back.",
+    "Best tacos in town!",
+    "The room was clean, the staff rude.",
+)
+LABEL_NAMES = {"0": "negative", "1": "positive"}
+TOP_WORDS = 3  # words shown per sentence, by the size of their weight
+SHOWN_WEIGHT = 0.005  # smaller weights (shown as ±0.00) are left out, bar the largest
+
+
+def signed(weight: float) -> str:
+    """A weight with its sign, a true minus for negatives.
+
+    Example:
+        >>> signed(-0.412), signed(0.1)
+        ('−0.41', '+0.10')
+    """
+    return f"{weight:+.2f}".replace("-", "−")
+
+
+def top_words(explanation: SentenceExplanation, count: int = TOP_WORDS) -> str:
+    """The ``count`` words with the largest weights in size, largest first: "slow −0.41, ...";
+    those under ``SHOWN_WEIGHT`` in size are left out, unless it is the largest.
+
+    Example:
+        >>> top_words(SentenceExplanation(["so", "slow", "."], [0.01, -0.41, 0.02], "0", 0.9), 2)
+        'slow −0.41, . +0.02'
+        >>> top_words(SentenceExplanation(["ok", "!"], [0.3, 0.001], "1", 0.9))
+        'ok +0.30'
+    """
+    weights = explanation.weights
+    order = sorted(range(len(weights)), key=lambda i: -abs(weights[i]))[:count]
+    order = order[:1] + [i for i in order[1:] if abs(weights[i]) >= SHOWN_WEIGHT]
+    return ", ".join(f"{explanation.tokens[i]} {signed(weights[i])}" for i in order)
+
+
+def attribution_table(texts: Sequence[str] = EXPLAINED) -> tuple[Table, list[dict[str, Any]]]:
+    """Word attributions of ``texts`` with the packaged model: a table (sentence, label,
+    P(label), top words with their weights) and the same as plain data for ``summary.json``."""
+    predictor = load()
+    rows, records = [], []
+    for text, explained in zip(texts, word_attributions(predictor, texts), strict=True):
+        if explained is None:  # a blank sentence: nothing to explain
+            continue
+        label = f"{explained.label} ({LABEL_NAMES.get(explained.label, explained.label)})"
+        rows.append([text, label, f"{explained.probability:.2f}", top_words(explained)])
+        records.append(
+            {
+                "sentence": text,
+                "label": explained.label,
+                "probability": explained.probability,
+                "words": explained.pairs(),
+            }
+        )
+    title = "Word attributions: example sentences with the packaged model"
+    note = (
+        "a word's weight is P(label) minus P(label) without that word: positive words speak for "
+        "the predicted label, negative ones against it; the words are the model's own tokens."
+    )
+    columns = ["sentence", "label", "P(label)", "top words (weight)"]
+    return Table(title, columns, rows, note), records
 
 
 def plot_rows(rows: Sequence[dict[str, Any]], out_dir: Path) -> list[Figure]:
@@ -109,11 +173,15 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
         f"Best model by dev accuracy: {best['model']}. Labels for every line of "
         f"unlabelled.txt are in sentiment/{PREDICTIONS}."
     )
+    explained, attributions = attribution_table()
     data = {"rows": rows, "best_model": best["model"], "predictions": PREDICTIONS}
+    data["attributions"] = attributions
     findings = reference_findings(rows, out_dir)
     if findings:
         note += " The differences from the reference, with their intervals, open the report."
     table = Table(title, columns, cells, note)
-    result = PartResult(summary, [table], plot_rows(rows, out_dir), data=data, findings=findings)
+    result = PartResult(
+        summary, [table, explained], plot_rows(rows, out_dir), data=data, findings=findings
+    )
     atomic_write_json(out_dir / "summary.json", result.to_record())
     return result

